@@ -1,0 +1,1 @@
+"""Intake: tips from every channel, registered as events with a case number."""

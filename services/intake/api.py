@@ -1,0 +1,130 @@
+"""Intake's HTTP API (SPEC §6): register a tip, read its registration record."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Response
+
+from services.intake.application import IdempotencyConflict, TipSubmission
+from services.intake.domain import AnonymousReporterError, Tip
+from services.intake.keyvault import CaseKeyDestroyed
+from services.intake.main import IntakeDep
+from services.intake.schemas import (
+    IdentityViewRequest,
+    ReporterIdentity,
+    TipCreated,
+    TipIn,
+    TipRecord,
+)
+from shared.auth import Principal
+from shared.authz import Action, require
+from shared.problems import COMMON_RESPONSES, Problem
+
+router = APIRouter(prefix="/api/v1/tips", tags=["intake"])
+
+Registrant = Annotated[Principal, Depends(require(Action.REGISTER_TIP))]
+Reader = Annotated[Principal, Depends(require(Action.READ_TIP))]
+IdentityViewer = Annotated[Principal, Depends(require(Action.VIEW_REPORTER))]
+IdempotencyKeyHeader = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TipCreated,
+    response_model_exclude_none=True,
+    summary="Register a tip (登记线索)",
+    responses={200: {"model": TipCreated, "description": "Replay: the first answer again"}},
+)
+async def register_tip(
+    body: TipIn,
+    response: Response,
+    intake: IntakeDep,
+    principal: Registrant,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> TipCreated:
+    submission = _submission(body, principal, idempotency_key)
+    try:
+        registration = await intake.register(submission)
+    except IdempotencyConflict as e:
+        raise Problem(409, "Conflict", str(e)) from None
+    if registration.replayed:
+        response.status_code = 200
+    return TipCreated(
+        case_id=registration.case_id,
+        number=registration.number,
+        status=registration.status,
+        receipt_code=registration.receipt_code,
+    )
+
+
+@router.get(
+    "/{case_id}",
+    response_model=TipRecord,
+    summary="The registration record of a case",
+)
+def get_tip(case_id: UUID, intake: IntakeDep, principal: Reader) -> TipRecord:
+    return _record(intake.visible_tip(case_id, principal))
+
+
+@router.post(
+    "/{case_id}/reporter-views",
+    response_model=ReporterIdentity,
+    summary="Reveal a named reporter's identity (audited: who, when, why)",
+    responses={410: COMMON_RESPONSES[404] | {"description": "Identity destroyed (retention)"}},
+)
+def view_reporter(
+    case_id: UUID, body: IdentityViewRequest, intake: IntakeDep, principal: IdentityViewer
+) -> ReporterIdentity:
+    try:
+        identity = intake.reveal_reporter(case_id, principal, body.reason)
+    except AnonymousReporterError as e:
+        raise Problem(404, "Not Found", str(e)) from None
+    except CaseKeyDestroyed:
+        raise Problem(
+            410,
+            "Gone",
+            "举报人身份信息已按保存期限销毁 (identity destroyed after its retention period)",
+        ) from None
+    return ReporterIdentity(**identity)
+
+
+def _submission(body: TipIn, principal: Principal, idempotency_key: str | None) -> TipSubmission:
+    reporter = body.reporter.identity() if body.reporter else None
+    return TipSubmission(
+        channel=body.channel.value,
+        content=body.content,
+        summary=body.summary,
+        category=body.category,
+        external_ref=body.external_ref,
+        occurred_at=body.occurred_at,
+        location=body.location.model_dump(exclude_none=True) if body.location else None,
+        subject=body.subject.model_dump(exclude_none=True) if body.subject else None,
+        reporter=reporter,
+        actor=principal.actor(),
+        fingerprint=body.fingerprint(),
+        idempotency_key=idempotency_key,
+    )
+
+
+def _record(tip: Tip) -> TipRecord:
+    fields: dict[str, Any] = {
+        "case_id": tip.id,
+        "number": tip.number,
+        "channel": tip.channel,
+        "content": tip.content,
+        "summary": tip.summary,
+        "category": tip.category,
+        "external_ref": tip.external_ref,
+        "occurred_at": tip.occurred_at,
+        "location": tip.location,
+        "subject": tip.subject,
+        "reporter": {"anonymous": tip.anonymous},
+        "registered_at": tip.created_on,
+        "registered_by": tip.registered_by,
+    }
+    return TipRecord.model_validate(fields)

@@ -1,0 +1,46 @@
+"""Intake's domain events → integration events (``shared.contracts.intake``).
+
+Every event of a ``Tip`` is published (read models rely on each tip's versions arriving
+without gaps); the number sequence and idempotency keys stay inside intake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts import Contract
+from shared.contracts.intake import ReporterIdentityViewed, TipRegistered
+
+
+def _registered(event: Any) -> Contract:
+    return TipRegistered(
+        case_id=event.originator_id,
+        number=event.number,
+        channel=event.channel,
+        content=event.content,
+        summary=event.summary,
+        category=event.category,
+        external_ref=event.external_ref,
+        occurred_at=event.occurred_at,
+        location=event.location,
+        subject=event.subject,
+        named=event.reporter_sealed is not None,
+        receipt_digest=event.receipt_digest,
+        registered_at=event.timestamp,
+    )
+
+
+def _identity_viewed(event: Any) -> Contract:
+    return ReporterIdentityViewed(case_id=event.originator_id, reason=event.reason)
+
+
+# domain event class (by qualified name) → its integration event
+TRANSLATIONS = {
+    "Tip.Registered": _registered,
+    "Tip.ReporterIdentityViewed": _identity_viewed,
+}
+
+
+def to_contract(event: Any) -> Contract | None:
+    translate = TRANSLATIONS.get(type(event).__qualname__)
+    return translate(event) if translate else None

@@ -1,0 +1,133 @@
+"""Intake's aggregates: the registered tip, the yearly case-number sequence, idempotency keys.
+
+Pure domain: no I/O. Identities that must not be duplicated are deterministic (uuid5), so a
+second registration of the same thing fails on the event store's unique constraint.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://taizhang.example/intake")
+
+
+def case_id_for_external_ref(channel: str, external_ref: str) -> UUID:
+    """A channel's own reference names one case, whoever sends it and however often."""
+    return uuid5(NAMESPACE, f"external-ref:{channel}:{external_ref}")
+
+
+def format_case_number(year: int, serial: int) -> str:
+    return f"{year}-{serial:06d}"
+
+
+class Tip(Aggregate):
+    """问题/线索登记 — a tip as the hotline operator or the office registered it.
+
+    Its id is the case id every service uses. The reporter's identity is sealed before it
+    gets here; the aggregate only keeps the seal.
+    """
+
+    id: UUID  # given by intake (uuid5 of the channel's reference, else random): Tip(id=…)
+
+    @event("Registered")
+    def __init__(
+        self,
+        *,
+        number: str,
+        channel: str,
+        content: str,
+        summary: str | None,
+        category: str | None,
+        external_ref: str | None,
+        occurred_at: datetime | None,
+        location: dict[str, Any] | None,
+        subject: dict[str, Any] | None,
+        anonymous: bool,
+        reporter_sealed: dict[str, str] | None,
+        receipt_sealed: dict[str, str] | None,
+        receipt_digest: str | None,
+        fingerprint: str,
+        actor: dict[str, Any],
+    ) -> None:
+        self.number = number
+        self.channel = channel
+        self.content = content
+        self.summary = summary
+        self.category = category
+        self.external_ref = external_ref
+        self.occurred_at = occurred_at
+        self.location = location
+        self.subject = subject
+        self.anonymous = anonymous
+        self.reporter_sealed = reporter_sealed
+        self.receipt_sealed = receipt_sealed
+        self.receipt_digest = receipt_digest
+        self.fingerprint = fingerprint
+        self.registered_by = actor
+        self.identity_views: list[dict[str, Any]] = []
+
+    @property
+    def named(self) -> bool:
+        return self.reporter_sealed is not None
+
+    def check_identity_viewable(self) -> None:
+        if self.reporter_sealed is None:
+            raise AnonymousReporterError("举报人为匿名,没有身份信息 (anonymous reporter)")
+
+    def view_identity(self, actor: dict[str, Any], reason: str) -> None:
+        self.check_identity_viewable()
+        self._identity_viewed(actor=actor, reason=reason)
+
+    @event("ReporterIdentityViewed")
+    def _identity_viewed(self, actor: dict[str, Any], reason: str) -> None:
+        self.identity_views.append({"viewer": actor, "reason": reason})
+
+
+class AnonymousReporterError(Exception):
+    pass
+
+
+class CaseNumberSequence(Aggregate):
+    """案件编号 — the year's gap-free run of case numbers.
+
+    Numbers are issued in the same transaction as the tips that carry them, so a failed
+    registration issues none; concurrent writers collide on this aggregate's version and
+    retry, so no number is issued twice.
+    """
+
+    @staticmethod
+    def create_id(year: int) -> UUID:
+        return uuid5(NAMESPACE, f"case-number-sequence:{year}")
+
+    @event("Started")
+    def __init__(self, *, year: int) -> None:
+        self.year = year
+        self.last_serial = 0
+
+    def issue(self, count: int) -> list[str]:
+        first = self.last_serial + 1
+        self._issued(first=first, last=first + count - 1)
+        return [format_case_number(self.year, n) for n in range(first, first + count)]
+
+    @event("NumbersIssued")
+    def _issued(self, first: int, last: int) -> None:
+        self.last_serial = last
+
+
+class IdempotencyKey(Aggregate):
+    """A client's ``Idempotency-Key``, claimed by the first request that carried it."""
+
+    @staticmethod
+    def create_id(owner: str, key: str) -> UUID:
+        return uuid5(NAMESPACE, f"idempotency-key:{owner}:{key}")
+
+    @event("Claimed")
+    def __init__(self, *, owner: str, key: str, case_id: UUID, fingerprint: str) -> None:
+        self.owner = owner
+        self.key = key
+        self.case_id = case_id
+        self.fingerprint = fingerprint

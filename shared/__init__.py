@@ -1,0 +1,1 @@
+"""What the services share: contracts, settings, persistence and messaging, auth, calendar."""

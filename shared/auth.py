@@ -1,0 +1,283 @@
+"""Who is calling: bearer JWTs for people, API keys for integrations.
+
+A person's token carries ``sub``, ``name``, ``role`` and, for liaison officers, ``unit``.
+Tokens are verified with the shared secret (HS256) or, when a city's single sign-on issues
+them, with the keys published at ``TAIZHANG_JWT_JWKS_URL``. API keys are stored only as
+SHA-256 hashes (they are 256-bit random strings, so a slow hash adds nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+import sqlalchemy as sa
+import structlog
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.problems import Problem
+from shared.settings import Secrets, Settings
+
+log = structlog.get_logger(__name__)
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    OFFICE = "office"
+    UNIT_LIAISON = "unit_liaison"
+    SUPERVISOR = "supervisor"
+    EVALUATOR = "evaluator"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller; ``id`` is the token's ``sub`` or ``apikey:<key id>``."""
+
+    id: str
+    name: str
+    role: Role
+    unit: str | None = None
+    via: str = "jwt"
+
+    def actor(self) -> dict[str, Any]:
+        """How the caller is recorded on every event it causes."""
+        return {"id": self.id, "name": self.name, "role": self.role.value, "unit": self.unit}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SYSTEM = Principal(id="system", name="系统", role=Role.ADMIN, via="system")
+
+_ALGORITHMS_SHARED = ["HS256"]
+# Verified tokens remembered per process: at most this many, each at most this long (so a
+# key withdrawn from the JWKS stops being accepted within a minute).
+TOKEN_CACHE_SIZE = 4096
+TOKEN_CACHE_SECONDS = 60.0
+_ALGORITHMS_JWKS = ["RS256", "ES256", "PS256"]
+
+
+def issue_token(
+    secrets_: Secrets,
+    *,
+    role: Role,
+    name: str,
+    sub: str | None = None,
+    unit: str | None = None,
+    ttl_seconds: int = 24 * 3600,
+) -> str:
+    if role == Role.UNIT_LIAISON and not unit:
+        raise ValueError("a unit liaison token needs --unit")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub or f"{role.value}:{name}",
+        "name": name,
+        "role": role.value,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if unit:
+        claims["unit"] = unit
+    return jwt.encode(claims, secrets_.jwt_secret, algorithm="HS256")
+
+
+class Authenticator:
+    """Turns request credentials into a :class:`Principal`, or refuses with 401."""
+
+    def __init__(self, settings: Settings, secrets_: Secrets, engine: AsyncEngine) -> None:
+        self._settings = settings
+        self._secret = secrets_.jwt_secret
+        self._engine = engine
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._key_cache: dict[str, tuple[float, Principal | None]] = {}
+        self._tokens: dict[str, tuple[float, Principal]] = {}  # token → (good until, who)
+        self._key_ttl = settings.api_key_cache_seconds
+
+    async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
+        if api_key:
+            return await self._from_api_key(api_key)
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise _unauthorized("Authorization 头应为 'Bearer <token>'")
+            return self._from_token(token.strip())
+        raise _unauthorized("需要登录:请提供 Authorization: Bearer <token> 或 X-API-Key")
+
+    def _from_token(self, token: str) -> Principal:
+        """A verified token's principal; a token seen lately is not verified again (signature
+        checks are a large part of a request's cost), and never past its expiry."""
+        now = time.time()
+        cached = self._tokens.get(token)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        principal, expires = self._verify(token)
+        self._tokens[token] = (min(expires, now + TOKEN_CACHE_SECONDS), principal)
+        if len(self._tokens) > TOKEN_CACHE_SIZE:
+            self._tokens.pop(next(iter(self._tokens)))  # the oldest
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        options: Any = {"require": ["exp", "sub", "role"]}
+        try:
+            if self._jwks is not None and jwt.get_unverified_header(token).get("alg") != "HS256":
+                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = _ALGORITHMS_JWKS
+            elif self._secret:
+                key, algorithms = self._secret, _ALGORITHMS_SHARED
+            else:
+                raise jwt.InvalidTokenError("only tokens from the configured JWKS are accepted")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                options=options,
+                leeway=self._settings.jwt_leeway_seconds,
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+            )
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("登录凭证已过期,请重新获取 (token expired)") from None
+        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as e:
+            raise _unauthorized(f"登录凭证无效 (invalid token: {e})") from None
+        try:
+            role = Role(claims["role"])
+        except ValueError:
+            raise _unauthorized(f"未知角色 {claims['role']!r} (unknown role)") from None
+        unit = claims.get("unit")
+        if role == Role.UNIT_LIAISON and not unit:
+            raise _unauthorized("联络员凭证缺少 unit (liaison token without unit)")
+        principal = Principal(
+            id=str(claims["sub"]),
+            name=str(claims.get("name") or claims["sub"]),
+            role=role,
+            unit=str(unit) if unit else None,
+        )
+        return principal, float(claims["exp"])
+
+    async def _from_api_key(self, api_key: str) -> Principal:
+        digest = hash_api_key(api_key)
+        cached = self._key_cache.get(digest)
+        if cached and cached[0] > time.monotonic():
+            principal = cached[1]
+        else:
+            principal = await _lookup_api_key(self._engine, digest)
+            # Short cache: a revoked key stops working within seconds on every replica.
+            self._key_cache[digest] = (time.monotonic() + self._key_ttl, principal)
+        if principal is None:
+            raise _unauthorized("API Key 无效或已吊销 (invalid or revoked API key)")
+        return principal
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(
+        401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="taizhang"'}
+    )
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+api_keys = sa.table(
+    "api_keys",
+    sa.column("key_id", sa.String),
+    sa.column("name", sa.String),
+    sa.column("role", sa.String),
+    sa.column("unit", sa.String),
+    sa.column("key_hash", sa.String),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("revoked_at", sa.DateTime(timezone=True)),
+)
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+async def create_api_key(
+    engine: AsyncEngine, *, role: Role, name: str, unit: str | None = None
+) -> tuple[str, str]:
+    """Returns (key id, the secret); only the hash is stored."""
+    if role == Role.UNIT_LIAISON and not unit:
+        raise ValueError("a unit liaison key needs --unit")
+    key_id = secrets.token_hex(6)
+    secret = f"tzk_{key_id}_{secrets.token_urlsafe(32)}"
+    async with engine.begin() as conn:
+        await conn.execute(
+            api_keys.insert().values(
+                key_id=key_id,
+                name=name,
+                role=role.value,
+                unit=unit,
+                key_hash=hash_api_key(secret),
+                created_at=datetime.now(UTC),
+            )
+        )
+    return key_id, secret
+
+
+async def revoke_api_key(engine: AsyncEngine, key_id_or_secret: str) -> bool:
+    key_id = key_id_or_secret
+    if key_id_or_secret.startswith("tzk_"):
+        key_id = key_id_or_secret.split("_")[1]
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            api_keys.update()
+            .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
+    return bool(result.rowcount)
+
+
+async def list_api_keys(engine: AsyncEngine) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(
+                api_keys.c.key_id,
+                api_keys.c.name,
+                api_keys.c.role,
+                api_keys.c.unit,
+                api_keys.c.created_at,
+                api_keys.c.revoked_at,
+            ).order_by(api_keys.c.created_at)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+async def _lookup_api_key(engine: AsyncEngine, digest: str) -> Principal | None:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(
+                    api_keys.c.key_id, api_keys.c.name, api_keys.c.role, api_keys.c.unit
+                ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
+            )
+        ).first()
+    if row is None:
+        return None
+    return Principal(
+        id=f"apikey:{row.key_id}", name=row.name, role=Role(row.role), unit=row.unit, via="api_key"
+    )
+
+
+# --- FastAPI dependency --------------------------------------------------------------------
+
+
+async def current_principal(request: Request) -> Principal:
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(
+        request.headers.get("authorization"), request.headers.get("x-api-key")
+    )
+    request.state.principal = principal
+    if principal.via == "api_key":
+        log.info("api_key_request", key=principal.name, path=request.url.path)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

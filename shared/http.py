@@ -1,0 +1,156 @@
+"""HTTP edge shared by every service: body limits, security headers, infrastructure errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from eventsourcing.persistence import InterfaceError, OperationalError
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.problems import PROBLEM_JSON, Problem, problem_response
+
+RETRY_AFTER_SECONDS = 5
+
+
+class BodySizeLimit:
+    """Refuse bodies over ``max_bytes`` with 413 before they are read whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        received = 0
+        started = refused = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes and not refused:
+                    # Answer now; the app sees a client that went away and stops reading.
+                    refused = True
+                    if not started:
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = Problem(
+            413,
+            "Content Too Large",
+            f"请求体超过 {self.max_bytes} 字节上限 (request body over {self.max_bytes} bytes)",
+        ).body()
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"geolocation=(), camera=(), microphone=()"),
+]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def unavailable(detail: str) -> Problem:
+    return Problem(
+        503,
+        "Service Unavailable",
+        detail,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def install_infrastructure_handlers(app: FastAPI) -> None:
+    """A database that is down or slow is a 503 with Retry-After, never a 500 or a hang."""
+
+    async def on_store_down(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(
+            unavailable("数据库暂不可用,请稍后重试 (database unavailable, retry later)"),
+            request.url.path,
+        )
+
+    async def on_timeout(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(
+            unavailable(
+                "处理超时,请用同一 Idempotency-Key 重试 (timed out; retry with the same key)"
+            ),
+            request.url.path,
+        )
+
+    async def on_bad_value(request: Request, exc: Exception) -> JSONResponse:
+        # SQLSTATE class 22 (NUL byte, number out of range …) slipped past validation.
+        return problem_response(
+            Problem(422, "Invalid request", "请求中含有数据库无法保存的值 (unstorable value)"),
+            request.url.path,
+        )
+
+    handlers: list[tuple[Any, Any]] = [
+        (OperationalError, on_store_down),
+        (InterfaceError, on_store_down),
+        (TimeoutError, on_timeout),
+        (psycopg.OperationalError, on_store_down),
+        (psycopg_pool.PoolTimeout, on_store_down),
+        (sa_exc.OperationalError, on_store_down),
+        (sa_exc.InterfaceError, on_store_down),
+        (sa_exc.TimeoutError, on_store_down),
+        (sa_exc.DataError, on_bad_value),
+    ]
+    for exc_class, handler in handlers:
+        app.add_exception_handler(exc_class, handler)
