@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Start intake, dispatch and tracking as separate processes on this machine, against the local
+# PostgreSQL and NATS, behind one nginx; print the one base URL on stdout.
+# deploy/local/down.sh stops exactly what this started.
+#
+# Environment (defaults in brackets):
+#   TAIZHANG_LOCAL_RUN_DIR     pid files, logs, nginx.conf, data dir  [<repo>/run/local]
+#   TAIZHANG_LOCAL_HOST        address nginx listens on                [127.0.0.1]
+#   TAIZHANG_LOCAL_PORT        port of the base URL                    [8080]
+#   TAIZHANG_LOCAL_INTAKE_PORT / _DISPATCH_PORT / _TRACKING_PORT       [8101 / 8102 / 8103]
+#   TAIZHANG_BIN               the taizhang command                    [<repo>/.venv/bin/taizhang]
+#   NGINX                      the nginx binary                        [nginx on PATH, /usr/sbin]
+#   TAIZHANG_DATABASE_URL      [postgresql://postgres@127.0.0.1:5432/test]
+#   TAIZHANG_DATABASE_SCHEMA   [taizhang]
+#   TAIZHANG_NATS_URL          [nats://127.0.0.1:4222]
+#   TAIZHANG_NATS_NAMESPACE    prefix of streams and subjects          [tz]
+#   TAIZHANG_DATA_DIR          secrets the services share (development mode) [<run dir>/data]
+# Any other TAIZHANG_* setting (see shared/settings.py) is passed on to the services.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+host="${TAIZHANG_LOCAL_HOST:-127.0.0.1}"
+port="${TAIZHANG_LOCAL_PORT:-8080}"
+declare -A ports=(
+  [intake]="${TAIZHANG_LOCAL_INTAKE_PORT:-8101}"
+  [dispatch]="${TAIZHANG_LOCAL_DISPATCH_PORT:-8102}"
+  [tracking]="${TAIZHANG_LOCAL_TRACKING_PORT:-8103}"
+)
+taizhang="${TAIZHANG_BIN:-$repo/.venv/bin/taizhang}"
+nginx="${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
+
+export TAIZHANG_DATABASE_URL="${TAIZHANG_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}"
+export TAIZHANG_DATABASE_SCHEMA="${TAIZHANG_DATABASE_SCHEMA:-taizhang}"
+export TAIZHANG_NATS_URL="${TAIZHANG_NATS_URL:-nats://127.0.0.1:4222}"
+export TAIZHANG_NATS_NAMESPACE="${TAIZHANG_NATS_NAMESPACE:-tz}"
+export TAIZHANG_DATA_DIR="${TAIZHANG_DATA_DIR:-$run_dir/data}"
+
+# --- checks before starting anything ---------------------------------------------------------
+[ -x "$nginx" ] || { say "nginx not found: apt-get install -y nginx-light (or set NGINX)"; exit 1; }
+[ -x "$taizhang" ] || { say "$taizhang not found: python3 -m venv .venv && .venv/bin/pip install -e ."; exit 1; }
+command -v curl >/dev/null || { say "curl not found: apt-get install -y curl"; exit 1; }
+for name in nginx "${services[@]}"; do
+  if pid="$(owned_pid "$name")"; then
+    say "$name is already running from $run_dir (pid $pid): run deploy/local/down.sh first"
+    exit 1
+  fi
+done
+port_busy() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+for p in "$port" "${ports[@]}"; do
+  if port_busy 127.0.0.1 "$p"; then say "port $p is in use; choose others (see the top of $0)"; exit 1; fi
+done
+
+# --- on any failure, stop what was started so far and show why --------------------------------
+started=false
+cleanup_on_failure() {
+  $started && return
+  for name in "${services[@]}"; do
+    [ -f "$run_dir/$name.log" ] && { say "--- $name.log (last lines)"; tail -n 20 "$run_dir/$name.log" >&2; }
+  done
+  [ -f "$run_dir/nginx-error.log" ] && { say "--- nginx-error.log"; tail -n 20 "$run_dir/nginx-error.log" >&2; }
+  "$here/down.sh" >&2 || true
+}
+trap cleanup_on_failure EXIT
+
+# Poll until a URL answers 200; fail early if the process that should serve it has exited.
+wait_healthy() {
+  local name="$1" url="$2" pid
+  for _ in $(seq 1 300); do
+    curl -fsS -m 1 -o /dev/null "$url" 2>/dev/null && return 0
+    pid="$(owned_pid "$name")" || { say "$name exited during start-up"; return 1; }
+    sleep 0.2
+  done
+  say "$name did not answer $url within 60 s"
+  return 1
+}
+
+# A daemon writes its pid file a moment after it was started.
+wait_pid_file() {
+  for _ in $(seq 1 50); do [ -s "$run_dir/$1.pid" ] && return 0; sleep 0.1; done
+  say "$1 did not start (no $run_dir/$1.pid)"
+  return 1
+}
+
+# Each service in a session of its own (so closing this terminal does not stop it); the
+# process writes its own pid before it becomes `taizhang serve …`.
+start_service() {
+  local name="$1" port="$2" pid_file="$run_dir/$1.pid"
+  rm -f "$pid_file"
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" \
+    "$taizhang" serve "$name" --host 127.0.0.1 --port "$port" \
+    >>"$run_dir/$name.log" 2>&1 </dev/null &
+  wait_pid_file "$name"
+}
+
+escape() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; }
+
+write_nginx_conf() {
+  mkdir -p "$run_dir/nginx-tmp"
+  sed -e "s|@RUN_DIR@|$(escape "$run_dir")|g" \
+      -e "s|@DEPLOY_DIR@|$(escape "$deploy_dir")|g" \
+      -e "s|@HOST@|$host|g" -e "s|@PORT@|$port|g" \
+      -e "s|@INTAKE_PORT@|${ports[intake]}|g" \
+      -e "s|@DISPATCH_PORT@|${ports[dispatch]}|g" \
+      -e "s|@TRACKING_PORT@|${ports[tracking]}|g" \
+      "$here/nginx.conf.template" >"$run_dir/nginx.conf"
+}
+
+# --- start ------------------------------------------------------------------------------------
+mkdir -p "$TAIZHANG_DATA_DIR"
+say "run directory: $run_dir"
+# One after another: services starting together on a fresh schema race to create the event
+# store's shared SQL functions (eventsourcing's CREATE OR REPLACE FUNCTION is not atomic).
+for name in "${services[@]}"; do
+  start_service "$name" "${ports[$name]}"
+  wait_healthy "$name" "http://127.0.0.1:${ports[$name]}/healthz"
+  say "$name is up on 127.0.0.1:${ports[$name]} (pid $(owned_pid "$name"))"
+done
+
+write_nginx_conf
+rm -f "$run_dir/nginx.pid"
+"$nginx" -q -t -p "$run_dir/" -c "$run_dir/nginx.conf"
+"$nginx" -p "$run_dir/" -c "$run_dir/nginx.conf"  # daemonizes; writes nginx.pid
+wait_pid_file nginx
+[ "$host" = 0.0.0.0 ] && url_host=127.0.0.1 || url_host="$host"
+base_url="http://$url_host:$port"
+wait_healthy nginx "$base_url/healthz"
+
+started=true
+say "nginx is up (pid $(owned_pid nginx)); logs in $run_dir; stop with deploy/local/down.sh"
+say "a token: TAIZHANG_DATA_DIR=$TAIZHANG_DATA_DIR $taizhang token --role office --name 张三"
+printf '%s\n' "$base_url"

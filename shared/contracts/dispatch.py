@@ -1,0 +1,271 @@
+"""What dispatch tells the other services.
+
+Every event of a dispatch ``Case``, ``Unit`` and ``CalendarYear`` aggregate is published (so
+read models see each aggregate's versions without gaps); routing rules and the reminder
+schedule stay inside dispatch. Case events carry ``status`` — the case's lifecycle status in
+dispatch's view after the event — and ``pass_no`` (1, or 2+ after a second pass), so that
+the ledger can tell dispatch's phase from tracking's (see ``services/tracking``).
+Deadlines are timezone-aware; ``*_provisional`` is true when a day counted lay in a year
+whose official calendar was not loaded yet.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from shared.contracts.base import Contract, contract
+
+
+class CaseEvent(Contract):
+    case_id: UUID
+    status: str
+    pass_no: int = 1
+
+
+@contract
+class CaseOpened(CaseEvent):
+    """Dispatch took the registered tip onto its desk (status ``registered``)."""
+
+    type = "CaseOpened"
+    number: str
+    channel: str
+    named: bool
+
+
+@contract
+class CaseTriaged(CaseEvent):
+    """分类处置: the office (or a routing rule) chose the track and category."""
+
+    type = "CaseTriaged"
+    track: str
+    category: str | None
+    note: str | None
+    rule_id: str | None = None
+
+
+@contract
+class CaseFlaggedForAccountability(CaseEvent):
+    """A higher level's undercover finding or a media exposure: accountability starts now."""
+
+    type = "CaseFlaggedForAccountability"
+    reason: str
+
+
+@contract
+class CaseMerged(CaseEvent):
+    """Folded into another case as a duplicate (status ``merged``; both records kept)."""
+
+    type = "CaseMerged"
+    into_case_id: UUID
+    into_number: str
+    reason: str | None
+
+
+@contract
+class RepeatReportLinked(CaseEvent):
+    """登记留存: another report of this problem was registered and linked here."""
+
+    type = "RepeatReportLinked"
+    repeat_case_id: UUID
+    repeat_number: str
+    repeats: int
+
+
+@contract
+class CaseNotAccepted(CaseEvent):
+    """不予受理, with the reason (status ``not_accepted``)."""
+
+    type = "CaseNotAccepted"
+    reason: str
+
+
+@contract
+class CaseDispatched(CaseEvent):
+    """交办 to a lead unit and co-units, with separate sign-for and handling deadlines."""
+
+    type = "CaseDispatched"
+    lead_unit: str
+    co_units: list[str]
+    track: str
+    handle_working_days: int
+    sign_deadline: datetime
+    sign_deadline_provisional: bool
+    handle_deadline: datetime
+    handle_deadline_provisional: bool
+    redispatch: bool
+    rule_id: str | None = None
+    # Added (optional): when the deadlines started to run, on dispatch's clock.
+    dispatched_at: datetime | None = None
+
+
+@contract
+class CaseSigned(CaseEvent):
+    """签收 by the lead unit (status ``in_progress``)."""
+
+    type = "CaseSigned"
+    unit: str
+    on_time: bool
+
+
+@contract
+class CaseReturned(CaseEvent):
+    """退回: the unit says it is not responsible (status ``returned``); counted per unit."""
+
+    type = "CaseReturned"
+    unit: str
+    reason: str
+    returns_by_unit: int
+
+
+@contract
+class ReturnOverruled(CaseEvent):
+    """The office overruled a return: back to the same unit with a new sign-for deadline."""
+
+    type = "ReturnOverruled"
+    unit: str
+    reason: str
+    sign_deadline: datetime
+    sign_deadline_provisional: bool
+    overruled_at: datetime | None = None  # added (optional): the new sign-for time starts
+
+
+@contract
+class ExtensionRequested(CaseEvent):
+    type = "ExtensionRequested"
+    n: int
+    unit: str
+    working_days: int
+    reason: str
+
+
+@contract
+class ExtensionDecided(CaseEvent):
+    """The office granted (deadline moves by working days) or refused an extension."""
+
+    type = "ExtensionDecided"
+    n: int
+    granted: bool
+    reason: str | None
+    handle_deadline: datetime
+    handle_deadline_provisional: bool
+
+
+@contract
+class ProgressReported(CaseEvent):
+    type = "ProgressReported"
+    unit: str
+    note: str
+
+
+@contract
+class ResultSubmitted(CaseEvent):
+    """办理结果 with the unit head's sign-off (status ``result_submitted``)."""
+
+    type = "ResultSubmitted"
+    n: int
+    unit: str
+    findings: str
+    rectification: str
+    proposal_kind: str
+    proposal_text: str
+    signed_off_by: str
+    direct_person_findings: str | None
+    leadership_findings: str | None
+    on_time: bool
+
+
+@contract
+class ResultReviewed(CaseEvent):
+    """The office accepted (status ``awaiting_feedback``) or rejected (``in_progress``) it."""
+
+    type = "ResultReviewed"
+    n: int
+    accepted: bool
+    reason: str | None
+
+
+@contract
+class CaseReopenedForSecondPass(CaseEvent):
+    """二次办理: back to the lead unit with a new handling deadline (status ``in_progress``)."""
+
+    type = "CaseReopenedForSecondPass"
+    unit: str
+    handle_deadline: datetime
+    handle_deadline_provisional: bool
+    reopened_at: datetime | None = None  # added (optional): the new handling time starts
+
+
+@contract
+class DeadlinesRecalculated(CaseEvent):
+    """A year's official calendar was loaded: provisional deadlines became exact."""
+
+    type = "DeadlinesRecalculated"
+    sign_deadline: datetime | None
+    sign_deadline_provisional: bool
+    handle_deadline: datetime | None
+    handle_deadline_provisional: bool
+
+
+@contract
+class DeadlineApproaching(CaseEvent):
+    """催办: 80 % of the time is gone (once per case and deadline)."""
+
+    type = "DeadlineApproaching"
+    deadline_kind: str
+    deadline: datetime
+    unit: str
+
+
+@contract
+class DeadlineMissed(CaseEvent):
+    """The deadline passed (once per case and deadline)."""
+
+    type = "DeadlineMissed"
+    deadline_kind: str
+    deadline: datetime
+    unit: str
+
+
+@contract
+class SupervisionNoticeIssued(CaseEvent):
+    """督办: escalated to the office and supervisors because a deadline was missed."""
+
+    type = "SupervisionNoticeIssued"
+    deadline_kind: str
+    deadline: datetime
+    unit: str
+
+
+@contract
+class UnitRegistered(Contract):
+    """A responsible unit (责任单位) joined the directory."""
+
+    type = "UnitRegistered"
+    code: str
+    name: str
+    kind: str
+    parent: str | None
+    liaisons: list[dict[str, Any]]
+
+
+@contract
+class UnitUpdated(Contract):
+    type = "UnitUpdated"
+    code: str
+    name: str
+    kind: str
+    parent: str | None
+    liaisons: list[dict[str, Any]]
+    active: bool = True
+
+
+@contract
+class CalendarYearLoaded(Contract):
+    """The office loaded a year's official holidays and make-up working days (调休)."""
+
+    type = "CalendarYearLoaded"
+    year: int
+    holidays: list[date]
+    workdays: list[date]

@@ -1,0 +1,19 @@
+"""Crash points for fault-injection tests (issue 11): a process started with
+``TAIZHANG_FAULTS=relay_exit_after_publish`` dies exactly between two steps whose order the
+backbone's guarantees depend on. Refused in production mode (see ``shared.settings``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+RELAY_EXIT_AFTER_PUBLISH = "relay_exit_after_publish"  # published + acked, position not saved
+CONSUMER_EXIT_AFTER_COMMIT = "consumer_exit_after_commit"  # effect committed, message not acked
+KNOWN = frozenset({RELAY_EXIT_AFTER_PUBLISH, CONSUMER_EXIT_AFTER_COMMIT})
+
+
+def crash_if(point: str, armed: frozenset[str]) -> None:
+    if point in armed:
+        sys.stderr.write(f"fault injected: {point}\n")
+        sys.stderr.flush()
+        os._exit(70)

@@ -1,0 +1,111 @@
+"""Wiring of the backbone for the services running in one process.
+
+With ``TAIZHANG_NATS_URL``: a relay per local service (one active among replicas on
+PostgreSQL) and a JetStream runner per (consumer, source). Without it (the embedded
+default): a follower per (consumer, source) reading the producer's outbox in this process —
+which requires every producer to be local.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from shared.messaging import Consumer
+from shared.messaging.inprocess import InProcessFollower
+from shared.messaging.leadership import PostgresLeadership
+from shared.messaging.nats import JetStream, NatsConsumerRunner, NatsRelay
+from shared.messaging.outbox import Outbox
+from shared.settings import ConfigurationError, Settings
+
+log = structlog.get_logger(__name__)
+
+RESTART_SECONDS = 1.0
+
+
+class Backbone:
+    def __init__(
+        self, settings: Settings, outboxes: dict[str, Outbox], consumers: Sequence[Consumer]
+    ) -> None:
+        self.settings = settings
+        self.outboxes = outboxes
+        self.consumers = list(consumers)
+        self.stream: JetStream | None = None
+        self._workers: list[Any] = []
+        self._leaders: list[PostgresLeadership] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        if self.settings.nats_url:
+            self._wire_nats(self.settings.nats_url)
+        else:
+            self._wire_in_process()
+        for worker in self._workers:
+            self._tasks.append(asyncio.create_task(self._supervised(worker)))
+
+    def _wire_in_process(self) -> None:
+        for consumer in self.consumers:
+            for source in consumer.sources:
+                if source not in self.outboxes:
+                    raise ConfigurationError(
+                        f"{consumer.name} needs {source}'s events: run it in this process "
+                        "or set TAIZHANG_NATS_URL"
+                    )
+                self._workers.append(InProcessFollower(consumer, self.outboxes[source]))
+
+    def _wire_nats(self, url: str) -> None:
+        self.stream = JetStream(
+            url,
+            name="taizhang:" + "+".join(self.outboxes),
+            namespace=self.settings.nats_namespace,
+            replicas=self.settings.nats_replicas,
+            ack_wait_seconds=self.settings.nats_ack_wait_seconds,
+            duplicate_window=self.settings.nats_duplicate_window_seconds,
+            faults=self.settings.faults,
+        )
+        self._tasks.append(asyncio.create_task(self.stream.connect_forever()))
+        for source, outbox in self.outboxes.items():
+            leadership = None
+            if self.settings.database_url is not None:
+                leader = PostgresLeadership(self.settings, f"relay:{source}")
+                self._leaders.append(leader)
+                leadership = leader
+            self._workers.append(NatsRelay(outbox, self.stream, leadership))
+        for consumer in self.consumers:
+            for source in consumer.sources:
+                self._workers.append(NatsConsumerRunner(consumer, source, self.stream))
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Let every worker finish what it holds (acks included), then close NATS. A worker
+        cancelled mid-message has committed nothing it has not acked: it is redelivered."""
+        for worker in self._workers:
+            worker.stop()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+        for leader in self._leaders:
+            await leader.release()
+        if self.stream is not None:
+            await self.stream.close()
+
+    def status(self) -> str:
+        if self.stream is None:
+            return "ok"
+        return "ok" if self.stream.is_connected else "unavailable"
+
+    async def _supervised(self, worker: Any) -> None:
+        """Run a worker until it is stopped; one that dies is started again after a pause,
+        so a fault nobody foresaw delays delivery instead of ending it."""
+        while True:
+            try:
+                await worker.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("backbone_worker_died", worker=type(worker).__name__)
+                await asyncio.sleep(RESTART_SECONDS)

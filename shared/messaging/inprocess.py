@@ -1,0 +1,60 @@
+"""Embedded delivery: a follower reads a producer's outbox in this process and feeds a
+consumer in order, resuming after restarts from the consumer's own recorded position."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from shared.contracts import Envelope
+from shared.messaging import Consumer, Outcome, wait_any
+from shared.messaging.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+POLL_SECONDS = 1.0  # also picks up events written by another process (e.g. the CLI)
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class InProcessFollower:
+    def __init__(self, consumer: Consumer, outbox: Outbox) -> None:
+        self.consumer = consumer
+        self.outbox = outbox
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        news = self.outbox.wakeup(asyncio.get_running_loop())
+        position = await self.consumer.last_position(self.outbox.source)
+        while not self._stopping.is_set():
+            news.clear()
+            try:
+                envelopes, last = await asyncio.to_thread(self.outbox.read, position)
+            except Exception as e:  # e.g. the store is busy or away: read again shortly
+                log.warning("outbox_read_failed", source=self.outbox.source, error=repr(e))
+                await wait_any(self._stopping, timeout=POLL_SECONDS)
+                continue
+            for envelope in envelopes:
+                if not await self._deliver(envelope):
+                    return
+            if last == position:
+                await wait_any(news, self._stopping, timeout=POLL_SECONDS)
+            position = last
+
+    async def _deliver(self, envelope: Envelope) -> bool:
+        """Deliver until the consumer has it; False if stopped meanwhile."""
+        backoff = 0.05
+        while not self._stopping.is_set():
+            try:
+                if await self.consumer.handle(envelope) is not Outcome.RETRY_LATER:
+                    return True
+            except Exception:
+                log.exception(
+                    "consumer_failed", consumer=self.consumer.name, message=envelope.message_id
+                )
+            await wait_any(self._stopping, timeout=backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        return False
+
+    def stop(self) -> None:
+        self._stopping.set()

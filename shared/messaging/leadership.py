@@ -1,0 +1,55 @@
+"""One active relay per service among replicas: a PostgreSQL session advisory lock.
+
+Standby replicas poll for the lock; if the leader's session dies, its lock is released and
+another replica takes over. Two relays for a moment is harmless (message ids de-duplicate)."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+
+import psycopg
+import structlog
+
+from shared.settings import Settings, postgres_params
+
+log = structlog.get_logger(__name__)
+
+
+class PostgresLeadership:
+    def __init__(self, settings: Settings, name: str) -> None:
+        assert settings.database_url is not None
+        self.params = postgres_params(settings.database_url)
+        # Per schema: deployments sharing one database (tests, benchmarks) lead separately.
+        self.key = zlib.crc32(f"taizhang:{settings.database_schema}:{name}".encode())
+        self.name = name
+        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+
+    async def __call__(self) -> None:
+        """Return once this process holds the lock."""
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    host=self.params.host,
+                    port=self.params.port,
+                    dbname=self.params.dbname,
+                    user=self.params.user,
+                    password=self.params.password or None,
+                    autocommit=True,
+                    connect_timeout=5,
+                )
+                cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
+                row = await cursor.fetchone()
+                if row and row[0]:
+                    self._conn = conn
+                    log.info("leadership_acquired", name=self.name)
+                    return
+                await conn.close()
+            except psycopg.Error as e:
+                log.warning("leadership_unavailable", name=self.name, error=repr(e))
+            await asyncio.sleep(2.0)
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None

@@ -1,0 +1,60 @@
+"""A service's notification log read as integration events.
+
+The application's events are the outbox: nothing is published beside a commit. Reading
+translates each domain event with the service's ``contract.py``; events that are not for
+other services translate to None and are skipped (their position still counts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from shared.contracts import Contract, Envelope
+from shared.eventstore import ServiceApplication
+
+Translator = Callable[[Any], Contract | None]
+
+
+class Outbox:
+    def __init__(self, source: str, app: ServiceApplication, translate: Translator) -> None:
+        self.source = source
+        self.app = app
+        self.translate = translate
+
+    def read(self, after: int, limit: int = 500) -> tuple[list[Envelope], int]:
+        """Envelopes after ``after``, and the last position looked at."""
+        notifications = self.app.recorder.select_notifications(start=after + 1, limit=limit)
+        envelopes = []
+        for notification in notifications:
+            event: Any = self.app.mapper.to_domain_event(notification)
+            contract = self.translate(event)
+            if contract is not None:
+                envelopes.append(
+                    Envelope(
+                        source=self.source,
+                        position=notification.id,
+                        stream_id=event.originator_id,
+                        stream_version=event.originator_version,
+                        occurred_at=event.timestamp,
+                        actor=getattr(event, "actor", None),
+                        event=contract,
+                    )
+                )
+        return envelopes, notifications[-1].id if notifications else after
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def wakeup(self, loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+        """An event set whenever this process saves to the outbox's application."""
+        news = asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to wake
+                loop.call_soon_threadsafe(news.set)
+
+        self.app.add_save_listener(wake)
+        return news

@@ -1,0 +1,7 @@
+"""Alembic environment for the tables owned by ``shared`` (credentials)."""
+
+from alembic import context
+
+from shared.readmodel import run_alembic_environment
+
+run_alembic_environment(context)

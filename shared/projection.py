@@ -1,0 +1,137 @@
+"""Read models fed by integration events, applied once and in order per aggregate.
+
+Replicas of a consumer receive a stream's messages in parallel and sometimes out of order.
+Each read model therefore remembers, per producing aggregate, the last version it applied:
+an older or equal version is a duplicate (ack, change nothing); the next version is applied
+in the same transaction that advances the mark; a later one waits (negative ack) until its
+predecessor has been applied. The row lock on the mark serializes replicas per aggregate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.contracts import Contract, Envelope
+from shared.messaging import Outcome
+
+metadata = sa.MetaData()
+
+projection_streams = sa.Table(
+    "projection_streams",
+    metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("stream_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+projection_positions = sa.Table(
+    "projection_positions",
+    metadata,
+    sa.Column("consumer", sa.String(64), primary_key=True),
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+async def claim(session: AsyncSession, consumer: str, envelope: Envelope) -> Outcome | None:
+    """None: apply it now (the mark has been advanced in this transaction)."""
+    key = (
+        (projection_streams.c.consumer == consumer)
+        & (projection_streams.c.source == envelope.source)
+        & (projection_streams.c.stream_id == envelope.stream_id)
+    )
+    current = (
+        await session.execute(sa.select(projection_streams.c.version).where(key).with_for_update())
+    ).scalar_one_or_none() or 0
+    if envelope.stream_version <= current:
+        return Outcome.DUPLICATE
+    if envelope.stream_version > current + 1:
+        return Outcome.RETRY_LATER
+    if current == 0:
+        await session.execute(
+            projection_streams.insert().values(
+                consumer=consumer,
+                source=envelope.source,
+                stream_id=envelope.stream_id,
+                version=envelope.stream_version,
+            )
+        )
+    else:
+        await session.execute(
+            projection_streams.update().where(key).values(version=envelope.stream_version)
+        )
+    return None
+
+
+async def advance_position(session: AsyncSession, consumer: str, envelope: Envelope) -> None:
+    key = (projection_positions.c.consumer == consumer) & (
+        projection_positions.c.source == envelope.source
+    )
+    updated = await session.execute(
+        projection_positions.update()
+        .where(key, projection_positions.c.position < envelope.position)
+        .values(position=envelope.position)
+    )
+    if updated.rowcount == 0:  # type: ignore[attr-defined]
+        exists = (
+            await session.execute(sa.select(projection_positions.c.position).where(key))
+        ).first()
+        if exists is None:
+            await session.execute(
+                projection_positions.insert().values(
+                    consumer=consumer, source=envelope.source, position=envelope.position
+                )
+            )
+
+
+class SqlProjection:
+    """A :class:`~shared.messaging.Consumer` that updates SQL tables.
+
+    ``handlers`` maps contract classes to coroutines that write with the given session; the
+    guard and the position are written in the same transaction.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sources: Sequence[str],
+        sessions: async_sessionmaker[AsyncSession],
+        handlers: dict[type[Contract], Handler],
+    ) -> None:
+        self.name = name
+        self.sources = tuple(sources)
+        self.sessions = sessions
+        self.handlers = handlers
+
+    async def handle(self, envelope: Envelope) -> Outcome:
+        try:
+            async with self.sessions() as session, session.begin():
+                outcome = await claim(session, self.name, envelope)
+                if outcome is not None:
+                    return outcome
+                handler = self.handlers.get(type(envelope.event))
+                if handler is not None:
+                    await handler(session, envelope)
+                await advance_position(session, self.name, envelope)
+        except IntegrityError:
+            return Outcome.RETRY_LATER  # a replica applied the same version concurrently
+        return Outcome.DONE
+
+    async def last_position(self, source: str) -> int:
+        async with self.sessions() as session:
+            position = (
+                await session.execute(
+                    sa.select(projection_positions.c.position).where(
+                        projection_positions.c.consumer == self.name,
+                        projection_positions.c.source == source,
+                    )
+                )
+            ).scalar_one_or_none()
+        return int(position or 0)

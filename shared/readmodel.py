@@ -1,0 +1,156 @@
+"""The read side's database: SQLAlchemy 2 async engines and Alembic migrations.
+
+Embedded: one SQLite file (aiosqlite, WAL). PostgreSQL: asyncpg on the same database as the
+event stores, in the configured schema. Each owner of tables (``shared`` for credentials,
+``tracking`` for the ledger) keeps its own Alembic history and version table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.settings import Settings, postgres_params
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every read-model table."""
+
+
+def read_database_url(settings: Settings) -> URL:
+    if settings.database_url is None:
+        return URL.create("sqlite+aiosqlite", database=str(settings.data_dir / "readmodels.sqlite"))
+    pg = postgres_params(settings.database_url)
+    socket = pg.host.startswith("/")
+    return URL.create(
+        "postgresql+asyncpg",
+        username=pg.user,
+        password=pg.password or None,
+        host=None if socket else pg.host,
+        port=None if socket else pg.port,
+        database=pg.dbname,
+        query={"host": pg.host} if socket else {},
+    )
+
+
+def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
+    """``writer=True`` for projections: on SQLite its transactions take the write lock at
+    BEGIN, so concurrent followers wait their turn instead of failing on a stale snapshot."""
+    url = read_database_url(settings)
+    if url.drivername.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if writer:
+            event.listen(engine.sync_engine, "connect", _sqlite_manual_transactions)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        return engine
+    connect_args: dict[str, Any] = {
+        "server_settings": {"search_path": settings.database_schema},
+        "timeout": 5,
+        "command_timeout": 30,
+    }
+    size = settings.db_pool_size
+    return create_async_engine(
+        url, pool_size=size, max_overflow=size, pool_pre_ping=True, connect_args=connect_args
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def session_scope(
+    factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    async with factory() as session:
+        yield session
+
+
+async def migrate(engine: AsyncEngine, script_location: Path, version_table: str) -> None:
+    """Bring one owner's tables to the newest revision; replicas starting together wait in turn."""
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key()})
+        await conn.run_sync(_upgrade, script_location, version_table)
+
+
+def _lock_key() -> int:
+    return zlib.crc32(b"taizhang-migrations")
+
+
+def _upgrade(connection: Connection, script_location: Path, version_table: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.attributes["connection"] = connection
+    config.attributes["version_table"] = version_table
+    command.upgrade(config, "head")
+
+
+async def ensure_schema(settings: Settings) -> None:
+    """Create the configured PostgreSQL schema (the event store expects it to exist)."""
+    if settings.database_url is None or settings.database_schema == "public":
+        return
+    engine = create_engine(settings.model_copy(update={"database_schema": "public"}))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(f'CREATE SCHEMA IF NOT EXISTS "{_identifier(settings.database_schema)}"')
+            )
+    finally:
+        await engine.dispose()
+
+
+def _identifier(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine from synchronous code (the CLI)."""
+    return asyncio.run(coro)
+
+
+def run_alembic_environment(context: Any) -> None:
+    """The body of every ``env.py``: migrate on the connection :func:`migrate` handed over."""
+    connection = context.config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        version_table=context.config.attributes["version_table"],
+        transaction_per_migration=False,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
