@@ -1,0 +1,1 @@
+"""Dispatch: triage, routing, working-day deadlines, unit actions, reminders."""

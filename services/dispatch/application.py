@@ -1,0 +1,314 @@
+"""Dispatch: the office's and the units' commands on cases.
+
+Each command is get → command → save, tried again on the fresh state when another writer
+(a replica, the reminder scheduler) changed the case meanwhile. Times come from the clock
+(``shared.clock``), deadlines from :class:`DeadlineRules` on the calendar as known now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from services.dispatch.calendar_years import CalendarYears
+from services.dispatch.deadlines import DeadlineRules
+from services.dispatch.directory import CaseNumber, Unit
+from services.dispatch.directory_commands import DirectoryCommands
+from services.dispatch.domain import SYSTEM_ACTOR, Case
+from services.dispatch.errors import Busy, Invalid, NoSuchCase
+from services.dispatch.routing import TipFacts, first_match
+from shared.clock import Clock, SystemClock
+from shared.settings import DeadlinePolicy
+from shared.vocabulary import Channel, Track
+
+MAX_ATTEMPTS = 8
+Actor = dict[str, Any]
+
+# Flagged for the accountability procedure the moment they arrive (SPEC §3).
+FLAGGED_CHANNELS = {
+    Channel.UNDERCOVER_VISIT: "明察暗访发现的问题,即时启动问责程序 (undercover finding)",
+    Channel.MEDIA: "新闻媒体曝光的问题,即时启动问责程序 (media exposure)",
+    Channel.TV_INQUIRY: "电视问政曝光的问题,即时启动问责程序 (exposed on a televised inquiry)",
+}
+
+
+class DispatchApplication(DirectoryCommands, CalendarYears):
+    name = "Dispatch"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        policy: DeadlinePolicy | None = None,
+        clock: Clock | None = None,
+        timezone: str = "Asia/Shanghai",
+    ) -> None:
+        super().__init__(env)
+        self.policy = policy or DeadlinePolicy()
+        self.clock = clock or SystemClock()
+        self.tz = ZoneInfo(timezone)
+
+    def now(self) -> datetime:
+        return self.clock.now().astimezone(self.tz)
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def find_case(self, case_id: UUID) -> Case | None:
+        try:
+            case: object = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            return None
+        return case if isinstance(case, Case) else None
+
+    def get_case(self, case_id: UUID) -> Case:
+        case = self.find_case(case_id)
+        if case is None:
+            raise NoSuchCase(str(case_id))
+        return case
+
+    def case_by_reference(self, reference: str) -> Case:
+        """A case by its id or its number (``2026-000123``)."""
+        try:
+            return self.get_case(UUID(reference))
+        except ValueError:
+            pass
+        index = self._find(CaseNumber.create_id(reference))
+        if not isinstance(index, CaseNumber):
+            raise NoSuchCase(reference)
+        return self.get_case(index.case_id)
+
+    # --- a tip arrives (the caller saves, with the message's tracking record) ------------------
+
+    def open_case(self, tip: Any, actor: Actor) -> list[Aggregate]:
+        """Open the case; route it when a rule matches; flag exposures at once."""
+        case = Case(  # type: ignore[call-arg]  # the library takes id= for any aggregate
+            id=tip.case_id,
+            number=tip.number,
+            channel=tip.channel,
+            category=tip.category,
+            summary=tip.summary,
+            content=tip.content,
+            location=tip.location,
+            named=tip.named,
+            registered_at=tip.registered_at,
+            actor=actor,
+        )
+        if tip.channel in FLAGGED_CHANNELS:
+            case.flag_for_accountability(reason=FLAGGED_CHANNELS[tip.channel], actor=SYSTEM_ACTOR)
+        facts = TipFacts.of(tip.channel, tip.category, tip.location, tip.content, tip.summary)
+        rule = first_match(self.routing_rules(), facts)
+        if rule is not None and self._active(rule["lead_unit"]):
+            case.triage(
+                track=rule["track"],
+                category=None,
+                note=None,
+                rule_id=rule["id"],
+                actor=SYSTEM_ACTOR,
+            )
+            if rule["track"] != Track.KEY_RECTIFICATION:  # the plan's deadline comes by hand
+                now = self.now()
+                case.dispatch(
+                    lead_unit=rule["lead_unit"],
+                    co_units=rule["co_units"],
+                    handle_working_days=None,
+                    now=now,
+                    rules=self.deadline_rules(now),
+                    actor=SYSTEM_ACTOR,
+                    rule_id=rule["id"],
+                )
+        return [case, CaseNumber(number=tip.number, case_id=tip.case_id)]
+
+    # --- the office ----------------------------------------------------------------------------
+
+    def triage(
+        self, case_id: UUID, track: str, category: str | None, note: str | None, actor: Actor
+    ) -> Case:
+        return self._change(
+            case_id, lambda c: c.triage(track=track, category=category, note=note, actor=actor)
+        )[0]
+
+    def merge(self, case_id: UUID, into: str, reason: str | None, actor: Actor) -> Case:
+        for _ in range(MAX_ATTEMPTS):
+            case = self.get_case(case_id)
+            try:
+                target = self.case_by_reference(into)
+            except NoSuchCase:
+                raise Invalid("into", f"没有找到案件 {into} (no such case)") from None
+            case.merge_into(target=target, reason=reason, actor=actor)
+            try:
+                self.save(case, target)
+            except IntegrityError:
+                continue
+            return case
+        raise _busy()
+
+    def not_accept(self, case_id: UUID, reason: str, actor: Actor) -> Case:
+        return self._change(case_id, lambda c: c.not_accept(reason=reason, actor=actor))[0]
+
+    def dispatch(
+        self,
+        case_id: UUID,
+        lead_unit: str,
+        co_units: list[str],
+        handle_working_days: int | None,
+        actor: Actor,
+    ) -> Case:
+        self._check_units(lead_unit, co_units)
+        now = self.now()
+        return self._change(
+            case_id,
+            lambda c: c.dispatch(
+                lead_unit=lead_unit,
+                co_units=co_units,
+                handle_working_days=handle_working_days,
+                now=now,
+                rules=self.deadline_rules(now),
+                actor=actor,
+            ),
+        )[0]
+
+    def overrule_return(self, case_id: UUID, reason: str, actor: Actor) -> Case:
+        now = self.now()
+        return self._change(
+            case_id,
+            lambda c: c.overrule_return(
+                reason=reason, now=now, rules=self.deadline_rules(now), actor=actor
+            ),
+        )[0]
+
+    def decide_extension(
+        self, case_id: UUID, n: int, granted: bool, reason: str | None, actor: Actor
+    ) -> Case:
+        return self._change(
+            case_id,
+            lambda c: c.decide_extension(
+                n=n, granted=granted, reason=reason, rules=self._rules_for(c), actor=actor
+            ),
+        )[0]
+
+    def review_result(
+        self, case_id: UUID, n: int, accepted: bool, reason: str | None, actor: Actor
+    ) -> Case:
+        return self._change(
+            case_id, lambda c: c.review_result(n=n, accepted=accepted, reason=reason, actor=actor)
+        )[0]
+
+    # --- the units -----------------------------------------------------------------------------
+
+    def sign(self, case_id: UUID, unit: str | None, actor: Actor) -> Case:
+        now = self.now()
+        return self._change(case_id, lambda c: c.sign(unit=unit, now=now, actor=actor))[0]
+
+    def return_case(self, case_id: UUID, unit: str | None, reason: str, actor: Actor) -> Case:
+        now = self.now()
+        return self._change(
+            case_id,
+            lambda c: c.return_case(
+                unit=unit, reason=reason, now=now, rules=self._rules_for(c), actor=actor
+            ),
+        )[0]
+
+    def request_extension(
+        self, case_id: UUID, unit: str | None, working_days: int, reason: str, actor: Actor
+    ) -> tuple[Case, int]:
+        now = self.now()
+        return self._change(
+            case_id,
+            lambda c: c.request_extension(
+                unit=unit,
+                working_days=working_days,
+                reason=reason,
+                now=now,
+                rules=self._rules_for(c),
+                actor=actor,
+            ),
+        )
+
+    def report_progress(self, case_id: UUID, unit: str | None, note: str, actor: Actor) -> Case:
+        now = self.now()
+        return self._change(
+            case_id, lambda c: c.report_progress(unit=unit, note=note, now=now, actor=actor)
+        )[0]
+
+    def submit_result(
+        self, case_id: UUID, unit: str | None, result: dict[str, Any], actor: Actor
+    ) -> tuple[Case, int]:
+        now = self.now()
+        return self._change(
+            case_id, lambda c: c.submit_result(unit=unit, result=result, now=now, actor=actor)
+        )
+
+    # --- the system ----------------------------------------------------------------------------
+
+    def reopen_for_second_pass(self, case_id: UUID, pass_no: int, actor: Actor) -> list[Case]:
+        """二次办理 (the caller saves, with the message's tracking record)."""
+        case = self.get_case(case_id)
+        now = self.now()
+        reopened = case.reopen_for_second_pass(
+            pass_no=pass_no, now=now, rules=self.deadline_rules(now), actor=actor
+        )
+        return [case] if reopened else []
+
+    def check_deadlines(self, case_id: UUID) -> Case:
+        now = self.now()
+        return self._change(
+            case_id,
+            lambda c: c.check_deadlines(now=now, rules=self._rules_for(c), actor=SYSTEM_ACTOR),
+        )[0]
+
+    def recalculate(self, case_id: UUID) -> bool:
+        """Count the case's provisional deadlines again on the calendar as now known."""
+        return bool(
+            self._change(
+                case_id, lambda c: c.recalculate(rules=self._rules_for(c), actor=SYSTEM_ACTOR)
+            )[1]
+        )
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def deadline_rules(self, *moments: datetime) -> DeadlineRules:
+        return DeadlineRules(self.policy, self.working_calendar(*moments))
+
+    def _rules_for(self, case: Case) -> DeadlineRules:
+        """Rules on a calendar covering the case's deadlines and now."""
+        return self.deadline_rules(self.now(), *(d["start"] for d in case.deadlines.values()))
+
+    def _change(self, case_id: UUID, command: Callable[[Case], Any]) -> tuple[Case, Any]:
+        for _ in range(MAX_ATTEMPTS):
+            case = self.get_case(case_id)
+            answer = command(case)
+            if not case.pending_events:
+                return case, answer
+            try:
+                self.save(case)
+            except IntegrityError:
+                continue  # changed meanwhile: decide again on the new state
+            return case, answer
+        raise _busy()
+
+    def _active(self, code: str) -> bool:
+        unit = self._find(Unit.create_id(code))
+        return isinstance(unit, Unit) and unit.active
+
+    def _check_units(self, lead_unit: str, co_units: list[str]) -> None:
+        problems = [] if self._active(lead_unit) else [("lead_unit", _inactive(lead_unit))]
+        problems += [("co_units", _inactive(c)) for c in co_units if not self._active(c)]
+        if len(set(co_units)) != len(co_units):
+            problems.append(("co_units", "协办单位重复 (a co-unit is listed twice)"))
+        if problems:
+            raise Invalid(*problems[0], *problems[1:])
+
+
+def _inactive(code: str) -> str:
+    return f"单位 {code} 不存在或已停用 (unknown or inactive unit)"
+
+
+def _busy() -> Busy:
+    return Busy("案件正被同时修改,请重试 (the case is being changed right now; retry)")

@@ -1,0 +1,139 @@
+"""Dispatch's reference data, event-sourced and audited (the actor is on every event):
+responsible units, the routing rules, the office's loaded calendar years; and the index from
+case numbers to case ids. Ids are deterministic, so loading the seed twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://taizhang.example/dispatch")
+Actor = dict[str, Any]
+
+
+class Unit(Aggregate):
+    """责任单位 — a department, street office or company; liaisons are its contacts."""
+
+    @staticmethod
+    def create_id(code: str) -> UUID:
+        return uuid5(NAMESPACE, f"unit:{code}")
+
+    @event("Registered")
+    def __init__(
+        self,
+        *,
+        code: str,
+        name: str,
+        kind: str,
+        parent: str | None,
+        liaisons: list[dict[str, Any]],
+        actor: Actor,
+    ) -> None:
+        self.code, self.name, self.kind, self.parent = code, name, kind, parent
+        self.liaisons = [dict(c) for c in liaisons]
+        self.active = True
+
+    def update(
+        self,
+        *,
+        name: str,
+        kind: str,
+        parent: str | None,
+        liaisons: list[dict[str, Any]],
+        active: bool,
+        actor: Actor,
+    ) -> None:
+        self._updated(
+            code=self.code,
+            name=name,
+            kind=kind,
+            parent=parent,
+            liaisons=liaisons,
+            active=active,
+            actor=actor,
+        )
+
+    @event("Updated")
+    def _updated(self, code, name, kind, parent, liaisons, active, actor) -> None:
+        self.name, self.kind, self.parent, self.active = name, kind, parent, active
+        self.liaisons = [dict(c) for c in liaisons]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind,
+            "parent": self.parent,
+            "liaisons": [dict(c) for c in self.liaisons],
+            "active": self.active,
+        }
+
+
+class UnitDirectory(Aggregate):
+    """The codes of every unit, in the order they joined (so the directory can be listed)."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return uuid5(NAMESPACE, "unit-directory")
+
+    @event("Started")
+    def __init__(self) -> None:
+        self.codes: list[str] = []
+
+    @event("UnitListed")
+    def add(self, code: str) -> None:
+        self.codes.append(code)
+
+
+class RoutingTable(Aggregate):
+    """The ordered routing rules; the first rule that matches a tip wins."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return uuid5(NAMESPACE, "routing-rules")
+
+    @event("Created")
+    def __init__(self, *, rules: list[dict[str, Any]], actor: Actor) -> None:
+        self.rules = [dict(r) for r in rules]
+
+    @event("Replaced")
+    def replace(self, *, rules: list[dict[str, Any]], actor: Actor) -> None:
+        self.rules = [dict(r) for r in rules]
+
+
+class CalendarYear(Aggregate):
+    """A year's official holidays and make-up working days (调休), as the office loaded it."""
+
+    @staticmethod
+    def create_id(year: int) -> UUID:
+        return uuid5(NAMESPACE, f"calendar-year:{year}")
+
+    @event("Loaded")
+    def __init__(
+        self, *, year: int, holidays: list[date], workdays: list[date], actor: Actor
+    ) -> None:
+        self.year = year
+        self.holidays, self.workdays = sorted(holidays), sorted(workdays)
+
+    def reload(self, *, holidays: list[date], workdays: list[date], actor: Actor) -> None:
+        self._reloaded(year=self.year, holidays=holidays, workdays=workdays, actor=actor)
+
+    @event("Reloaded")
+    def _reloaded(self, year, holidays, workdays, actor) -> None:
+        self.holidays, self.workdays = sorted(holidays), sorted(workdays)
+
+
+class CaseNumber(Aggregate):
+    """Which case a human case number (``2026-000123``) names, for ``merge {into}``."""
+
+    @staticmethod
+    def create_id(number: str) -> UUID:
+        return uuid5(NAMESPACE, f"case-number:{number}")
+
+    @event("Issued")
+    def __init__(self, *, number: str, case_id: UUID) -> None:
+        self.number, self.case_id = number, case_id

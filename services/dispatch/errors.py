@@ -1,0 +1,70 @@
+"""Why dispatch refuses a command. The API turns each kind into its 4xx answer."""
+
+from __future__ import annotations
+
+# What each command is called, for messages (Chinese first, as operators read them).
+VERBS: dict[str, tuple[str, str]] = {
+    "triage": ("分类处置", "triage"),
+    "merge": ("合并", "merge"),
+    "not_accept": ("不予受理", "mark not accepted"),
+    "dispatch": ("交办", "dispatch"),
+    "overrule_return": ("驳回退回", "overrule the return of"),
+    "sign": ("签收", "sign"),
+    "return": ("退回", "return"),
+    "request_extension": ("申请延期", "request an extension for"),
+    "report_progress": ("报送进展", "report progress on"),
+    "submit_result": ("提交办理结果", "submit a result for"),
+    "review_result": ("审核办理结果", "review a result of"),
+    "reopen": ("启动二次办理", "reopen"),
+    "link_repeat": ("关联重复件", "link a repeat report to"),
+}
+
+
+class DispatchError(Exception):
+    """Base of the refusals below; the message is for the operator."""
+
+
+class WrongState(DispatchError):
+    """The case is not in a state that allows the command (409)."""
+
+    def __init__(self, status: str, command: str) -> None:
+        cn, en = VERBS[command]
+        super().__init__(f"案件当前状态为 {status},不能{cn} (cannot {en} a case {status})")
+        self.status = status
+        self.command = command
+
+
+class Refused(DispatchError):
+    """The state allows the command, but a rule does not (409): late, pending, repeated."""
+
+
+class Invalid(DispatchError):
+    """Fields whose values the rules do not accept (422), each with what is wrong."""
+
+    def __init__(self, field: str, message: str, *more: tuple[str, str]) -> None:
+        self.errors = [(field, message), *more]
+        super().__init__(";".join(f"{f}: {m}" for f, m in self.errors))
+
+
+class NotLeadUnit(DispatchError):
+    """Only the lead unit's liaison may do this (403)."""
+
+
+class NoSuchItem(DispatchError):
+    """An extension request or a result number the case does not have (404)."""
+
+
+class NoSuchCase(DispatchError):
+    """No case with this id or number on dispatch's desk (404)."""
+
+
+class NoSuchUnit(DispatchError):
+    """No unit with this code in the directory (404)."""
+
+
+class AlreadyExists(DispatchError):
+    """A unit with this code is in the directory already (409)."""
+
+
+class Busy(DispatchError):
+    """Too many concurrent changes to the same record; retrying later will work (503)."""

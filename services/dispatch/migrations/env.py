@@ -1,0 +1,7 @@
+"""Alembic environment for the dispatch service's read tables (the desk and the schedule)."""
+
+from alembic import context
+
+from shared.readmodel import run_alembic_environment
+
+run_alembic_environment(context)

@@ -1,0 +1,47 @@
+"""Dispatch's reactions to other services' events: a registered tip opens a case (and is
+routed at once when a rule matches); tracking's second pass reopens it for the lead unit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from services.dispatch.application import DispatchApplication
+from services.dispatch.domain import SYSTEM_ACTOR
+from services.dispatch.errors import DispatchError
+from shared.contracts import Envelope
+from shared.contracts.intake import TipRegistered
+from shared.contracts.tracking import SecondPassStarted
+from shared.messaging.policy import ApplicationPolicy, NotYet, Reaction
+
+log = structlog.get_logger(__name__)
+
+
+def policies(app: DispatchApplication) -> list[ApplicationPolicy]:
+    def on_tip_registered(envelope: Envelope) -> Sequence[Any]:
+        tip = envelope.event
+        assert isinstance(tip, TipRegistered)
+        if app.find_case(tip.case_id) is not None:
+            return ()
+        return app.open_case(tip, envelope.actor or {})
+
+    def on_second_pass_started(envelope: Envelope) -> Sequence[Any]:
+        started = envelope.event
+        assert isinstance(started, SecondPassStarted)
+        if app.find_case(started.case_id) is None:
+            raise NotYet  # the tip's own event has not reached dispatch yet
+        try:
+            return app.reopen_for_second_pass(
+                started.case_id, started.pass_no, envelope.actor or SYSTEM_ACTOR
+            )
+        except DispatchError as e:
+            log.warning("second_pass_not_applicable", case_id=str(started.case_id), reason=str(e))
+            return ()
+
+    handlers: dict[type, Reaction] = {
+        TipRegistered: on_tip_registered,
+        SecondPassStarted: on_second_pass_started,
+    }
+    return [ApplicationPolicy("dispatch", ("intake", "tracking"), app, handlers)]
