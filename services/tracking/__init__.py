@@ -1,0 +1,1 @@
+"""Tracking: the ledger, feedback, evaluation, second pass, close-out, audit, reports."""

@@ -1,0 +1,148 @@
+"""Tracking's HTTP API (SPEC §6): the ledger, case views, the audit trail. The commands,
+reports and the public portal live beside it; ``router`` gathers them all."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+
+from services.tracking import api_commands, api_public, api_reports, history, queries
+from services.tracking.export import XLSX, ledger_file, xlsx_response
+from services.tracking.main import ReadSession, TrackingDep
+from services.tracking.projection import NAME as LEDGER
+from services.tracking.schemas import AuditQuery, LedgerFilters, LedgerQuery, Moment
+from services.tracking.views import case_view
+from shared.auth import Principal
+from shared.authz import Action, require
+from shared.problems import not_found
+
+reads = APIRouter(prefix="/api/v1", tags=["tracking"])
+
+LedgerReader = Annotated[Principal, Depends(require(Action.READ_LEDGER))]
+CaseReader = Annotated[Principal, Depends(require(Action.READ_CASE))]
+AuditReader = Annotated[Principal, Depends(require(Action.READ_AUDIT))]
+_PROBLEM: dict[int | str, dict[str, Any]] = {
+    code: {"content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
+}
+
+
+def ledger_filter(params: LedgerFilters, timezone: str) -> queries.LedgerFilter:
+    start, end = params.bounds(timezone)
+    return queries.LedgerFilter(
+        status=params.status,
+        unit=params.unit,
+        channel=params.channel,
+        track=params.track,
+        overdue=params.overdue,
+        registered_from=start,
+        registered_before=end,
+        q=params.q,
+    )
+
+
+@reads.get("/ledger", summary="The ledger (台账), filtered and paged", responses=_PROBLEM)
+async def read_ledger(
+    params: Annotated[LedgerQuery, Query()],
+    tracking: TrackingDep,
+    session: ReadSession,
+    principal: LedgerReader,
+) -> dict[str, Any]:
+    ctx = await tracking.context(session)
+    f = ledger_filter(params, tracking.settings.timezone)
+    rows, total = await queries.ledger_page(
+        session, principal, f, ctx.now, page=params.page, page_size=params.page_size
+    )
+    return {
+        "items": [case_view(r, ctx, full=False) for r in rows],
+        "total": total,
+        "page": params.page,
+        "page_size": params.page_size,
+    }
+
+
+@reads.get(
+    "/ledger.xlsx",
+    summary="The ledger as an Excel sheet, same filters",
+    response_class=FileResponse,
+    responses={200: {"content": {XLSX: {}}}, **_PROBLEM},
+)
+async def export_ledger(
+    params: Annotated[LedgerFilters, Query()],
+    tracking: TrackingDep,
+    session: ReadSession,
+    principal: LedgerReader,
+) -> FileResponse:
+    ctx = await tracking.context(session)
+    f = ledger_filter(params, tracking.settings.timezone)
+    path = await ledger_file(queries.ledger_rows(session, principal, f, ctx.now), ctx)
+    day = f"{ctx.now.astimezone(ctx.calendar.timezone):%Y%m%d}"
+    return xlsx_response(path, f"ledger-{day}.xlsx")
+
+
+@reads.get(
+    "/ledger/positions",
+    summary="How far the ledger has read each service's events (wait for a command's position)",
+)
+async def ledger_positions(session: ReadSession, _: LedgerReader) -> dict[str, int]:
+    return await queries.positions(session, LEDGER)
+
+
+@reads.get(
+    "/cases/{case_id}", summary="A case as it stands (or stood: ?as_of=)", responses=_PROBLEM
+)
+async def read_case(
+    case_id: UUID,
+    tracking: TrackingDep,
+    session: ReadSession,
+    principal: CaseReader,
+    as_of: Moment | None = None,
+) -> dict[str, Any]:
+    row = await queries.case_row(session, principal, case_id)
+    if row is None:
+        raise not_found()
+    ctx = await tracking.context(session, as_of)
+    if as_of is not None:
+        row = history.replay(case_id, await queries.history(session, case_id, as_of))
+        if row is None:
+            raise not_found()
+    return case_view(row, ctx) | {"as_of": as_of}
+
+
+@reads.get(
+    "/cases/{case_id}/history", summary="Every event of a case, in order", responses=_PROBLEM
+)
+async def read_history(
+    case_id: UUID, session: ReadSession, principal: CaseReader
+) -> dict[str, Any]:
+    if await queries.case_row(session, principal, case_id) is None:
+        raise not_found()
+    events = await queries.history(session, case_id)
+    return {"case_id": case_id, "items": [history.entry(e) for e in events]}
+
+
+@reads.get("/audit", summary="Search the audit trail (supervisors)", responses=_PROBLEM)
+async def search_audit(
+    params: Annotated[AuditQuery, Query()],
+    tracking: TrackingDep,
+    session: ReadSession,
+    _: AuditReader,
+) -> dict[str, Any]:
+    start, end = params.bounds(tracking.settings.timezone)
+    f = queries.AuditFilter(params.actor, params.type, start, end)
+    rows, total = await queries.audit_page(session, f, page=params.page, page_size=params.page_size)
+    return {
+        "items": [history.entry(r) for r in rows],
+        "total": total,
+        "page": params.page,
+        "page_size": params.page_size,
+    }
+
+
+router = APIRouter()
+router.include_router(reads)
+router.include_router(api_commands.router)
+router.include_router(api_reports.router)
+router.include_router(api_public.router)

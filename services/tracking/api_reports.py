@@ -1,0 +1,117 @@
+"""Statistics and reports (SPEC §4, §6): unit and channel KPIs, the monthly circular and the
+annual summary as Markdown, HTML or xlsx (``?format=`` or ``Accept``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import Path as PathParam
+
+from services.tracking import documents, reports, stats
+from services.tracking.export import xlsx_response
+from services.tracking.main import ReadSession, TrackingDep
+from services.tracking.reports import Report
+from services.tracking.schemas import Period
+from services.tracking.views import Context, label
+from shared.auth import Principal
+from shared.authz import Action, require
+from shared.vocabulary import CHANNEL_LABELS, Channel
+
+router = APIRouter(prefix="/api/v1", tags=["tracking: statistics"])
+
+StatsReader = Annotated[Principal, Depends(require(Action.READ_STATS))]
+ReportReader = Annotated[Principal, Depends(require(Action.READ_REPORTS))]
+Format = Annotated[Literal["md", "html", "xlsx"] | None, Query(alias="format")]
+_PROBLEM: dict[int | str, dict[str, Any]] = {
+    code: {"content": {"application/problem+json": {}}} for code in (401, 403, 422)
+}
+
+
+async def _stats(
+    by: str, period: Period, tracking: TrackingDep, session: ReadSession, principal: Principal
+) -> dict[str, Any]:
+    ctx = await tracking.context(session)
+    start, end = period.bounds(tracking.settings.timezone)
+    groups = await stats.kpis(session, principal, by, ctx.now, start, end)
+    for group in groups:
+        key = group.pop("key")
+        if by == "unit":
+            group["unit"] = ctx.unit(key)
+        else:
+            group.update(channel=key, channel_label=label(CHANNEL_LABELS, Channel, key))
+    return {"from": period.from_, "to": period.to, "items": groups}
+
+
+@router.get("/stats/units", summary="KPIs per lead unit", responses=_PROBLEM)
+async def unit_stats(
+    period: Annotated[Period, Query()],
+    tracking: TrackingDep,
+    session: ReadSession,
+    principal: StatsReader,
+) -> dict[str, Any]:
+    return await _stats("unit", period, tracking, session, principal)
+
+
+@router.get("/stats/channels", summary="KPIs per channel", responses=_PROBLEM)
+async def channel_stats(
+    period: Annotated[Period, Query()],
+    tracking: TrackingDep,
+    session: ReadSession,
+    principal: StatsReader,
+) -> dict[str, Any]:
+    return await _stats("channel", period, tracking, session, principal)
+
+
+@router.get(
+    "/reports/monthly/{month}",
+    summary="The monthly circular (一月一通报)",
+    responses=_PROBLEM,
+)
+async def monthly_report(
+    month: Annotated[str, PathParam(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")],  # 2000-01 … 2099-12
+    tracking: TrackingDep,
+    session: ReadSession,
+    principal: ReportReader,
+    format: Format = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    ctx = await tracking.context(session)
+    year, number = (int(p) for p in month.split("-"))
+    report = await reports.monthly(session, principal, year, number, ctx)
+    return await _document(report, ctx, f"circular-{month}", format, accept)
+
+
+@router.get(
+    "/reports/annual/{year}",
+    summary="The annual summary",
+    responses=_PROBLEM,
+)
+async def annual_report(
+    year: Annotated[int, PathParam(ge=2000, le=2100)],
+    tracking: TrackingDep,
+    session: ReadSession,
+    principal: ReportReader,
+    format: Format = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    ctx = await tracking.context(session)
+    report = await reports.annual(session, principal, year, ctx)
+    return await _document(report, ctx, f"annual-{year}", format, accept)
+
+
+async def _document(
+    report: Report, ctx: Context, stem: str, requested: str | None, accept: str | None
+) -> Response:
+    chosen = documents.choose_format(requested, accept)
+    if chosen == "xlsx":
+        path = await asyncio.to_thread(documents.workbook, report, ctx)
+        return xlsx_response(path, f"{stem}.xlsx")
+    if chosen == "html":
+        return Response(documents.html_page(report, ctx), media_type="text/html; charset=utf-8")
+    return Response(
+        documents.markdown(report, ctx),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="{stem}.md"'},
+    )

@@ -1,0 +1,257 @@
+"""Reading the ledger: who may see which rows (one function), filters, search, pages.
+
+Every query that lists or counts cases applies :func:`visible_to`, so a unit's liaison sees
+its own unit's cases in the ledger, the export, the statistics and the search alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.tracking.ledger import Row
+from services.tracking.tables import calendar_years, case_history, case_units, ledger, units
+from services.tracking.views import HANDLING, Context
+from shared.auth import Principal, Role
+from shared.authz import STAFF
+from shared.calendar import WorkingCalendar, YearCalendar
+from shared.projection import projection_positions
+from shared.vocabulary import CaseStatus
+
+TRIGRAM = 3  # shorter queries have no trigram to look up: they scan
+LISTED = [c for c in ledger.c if c.name not in ("content", "search_text", "receipt_digest")]
+EXPORTED = [c for c in ledger.c if c.name not in ("search_text", "receipt_digest")]
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """The rows this caller may see (the row scope of ``shared.authz``)."""
+    if principal.role in STAFF:
+        return sa.true()
+    if principal.role == Role.UNIT_LIAISON and principal.unit is not None:
+        return in_unit(principal.unit)
+    if principal.role == Role.OPERATOR:
+        return ledger.c.registered_by == principal.id
+    if principal.role == Role.EVALUATOR:
+        evaluated = (
+            sa.exists()
+            .where(
+                case_history.c.case_id == ledger.c.case_id,
+                case_history.c.type == "EvaluationRecorded",
+                case_history.c.actor_id == principal.id,
+            )
+            .correlate(ledger)
+        )
+        return (ledger.c.status == CaseStatus.AWAITING_EVALUATION.value) | evaluated
+    return sa.false()
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """SQL of ``views.is_overdue``."""
+    unsigned_late = sa.and_(
+        ledger.c.dispatch_status == CaseStatus.DISPATCHED.value,
+        ledger.c.signed_at.is_(None),
+        ledger.c.sign_deadline < now,
+    )
+    handling_late = sa.and_(ledger.c.dispatch_status.in_(HANDLING), ledger.c.handle_deadline < now)
+    return sa.or_(unsigned_late, handling_late)
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    status: str | None = None
+    unit: str | None = None
+    channel: str | None = None
+    track: str | None = None
+    overdue: bool | None = None
+    registered_from: datetime | None = None  # inclusive
+    registered_before: datetime | None = None  # exclusive
+    q: str | None = None
+
+    def conditions(self, now: datetime, dialect: str) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        for column, value in (
+            (ledger.c.status, self.status),
+            (ledger.c.channel, self.channel),
+            (ledger.c.track, self.track),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.unit is not None:
+            found.append(in_unit(self.unit))
+        if self.overdue is not None:
+            late = overdue_clause(now)
+            found.append(late if self.overdue else sa.not_(late))
+        if self.registered_from is not None:
+            found.append(ledger.c.registered_at >= self.registered_from)
+        if self.registered_before is not None:
+            found.append(ledger.c.registered_at < self.registered_before)
+        if self.q:
+            found.append(matches(self.q, dialect))
+        return found
+
+
+def in_unit(unit: str) -> ColumnElement[bool]:
+    """Cases the unit leads or assists (an alias of its own, so that queries already
+    joining ``case_units`` still correlate on the ledger row only)."""
+    units_of_case = case_units.alias("units_of_case")
+    return (
+        sa.exists()
+        .where(
+            units_of_case.c.case_id == ledger.c.case_id,
+            units_of_case.c.unit == unit,
+            units_of_case.c.lead | units_of_case.c.co,
+        )
+        .correlate(ledger)
+    )
+
+
+def matches(q: str, dialect: str) -> ColumnElement[bool]:
+    """Substring search in summary and content (see migration t0002 for the indexes)."""
+    if dialect == "sqlite" and len(q) >= TRIGRAM:
+        phrase = '"' + q.replace('"', '""') + '"'
+        fts = sa.text("SELECT rowid FROM ledger_fts WHERE ledger_fts MATCH :phrase")
+        found = fts.bindparams(phrase=phrase).columns(sa.column("rowid", sa.Integer))
+        return sa.literal_column("ledger.rowid").in_(found)
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return ledger.c.search_text.ilike(pattern, escape="\\")
+
+
+ORDER = (ledger.c.registered_at.desc().nulls_last(), ledger.c.number.desc(), ledger.c.case_id)
+
+
+def ledger_query(
+    principal: Principal,
+    f: LedgerFilter,
+    now: datetime,
+    dialect: str,
+    columns: list[sa.Column[Any]] = LISTED,
+) -> sa.Select[Any]:
+    return sa.select(*columns).where(visible_to(principal), *f.conditions(now, dialect))
+
+
+async def ledger_page(
+    session: AsyncSession,
+    principal: Principal,
+    f: LedgerFilter,
+    now: datetime,
+    *,
+    page: int,
+    page_size: int,
+) -> tuple[list[Row], int]:
+    query = ledger_query(principal, f, now, _dialect(session))
+    total = await session.execute(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = await session.execute(
+        query.order_by(*ORDER).limit(page_size).offset((page - 1) * page_size)
+    )
+    return [dict(r._mapping) for r in rows], int(total.scalar_one())
+
+
+async def ledger_rows(
+    session: AsyncSession, principal: Principal, f: LedgerFilter, now: datetime, batch: int = 500
+) -> AsyncIterator[list[Row]]:
+    """The whole filtered ledger in batches, without holding it in memory."""
+    query = ledger_query(principal, f, now, _dialect(session), EXPORTED).order_by(*ORDER)
+    result = await session.stream(query.execution_options(yield_per=batch))
+    async for partition in result.partitions(batch):
+        yield [dict(r._mapping) for r in partition]
+
+
+async def case_row(session: AsyncSession, principal: Principal, case_id: UUID) -> Row | None:
+    found = await session.execute(
+        sa.select(ledger).where(ledger.c.case_id == case_id, visible_to(principal))
+    )
+    row = found.first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def receipt_row(session: AsyncSession, digest: str) -> Row | None:
+    found = await session.execute(sa.select(ledger).where(ledger.c.receipt_digest == digest))
+    row = found.first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def context(session: AsyncSession, now: datetime, timezone: str) -> Context:
+    names = await session.execute(sa.select(units.c.code, units.c.name))
+    years = await session.execute(sa.select(calendar_years))
+    calendar = WorkingCalendar(
+        [
+            YearCalendar(
+                y.year,
+                frozenset(date.fromisoformat(d) for d in y.holidays),
+                frozenset(date.fromisoformat(d) for d in y.workdays),
+            )
+            for y in years
+        ],
+        timezone=timezone,
+    )
+    return Context(now=now, unit_names={code: name for code, name in names}, calendar=calendar)
+
+
+async def history(
+    session: AsyncSession, case_id: UUID, until: datetime | None = None
+) -> Sequence[sa.Row[Any]]:
+    query = sa.select(case_history).where(case_history.c.case_id == case_id)
+    if until is not None:
+        query = query.where(case_history.c.occurred_at <= until)
+    ordered = query.order_by(
+        case_history.c.occurred_at, case_history.c.position, case_history.c.source
+    )
+    return (await session.execute(ordered)).all()
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    type: str | None = None
+    occurred_from: datetime | None = None
+    occurred_before: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.actor is not None:
+            h = case_history.c
+            found.append((h.actor_id == self.actor) | (h.actor_name == self.actor))
+        if self.type is not None:
+            found.append(case_history.c.type == self.type)
+        if self.occurred_from is not None:
+            found.append(case_history.c.occurred_at >= self.occurred_from)
+        if self.occurred_before is not None:
+            found.append(case_history.c.occurred_at < self.occurred_before)
+        return found
+
+
+async def audit_page(
+    session: AsyncSession, f: AuditFilter, *, page: int, page_size: int
+) -> tuple[Sequence[sa.Row[Any]], int]:
+    where = f.conditions()
+    total = await session.execute(
+        sa.select(sa.func.count()).select_from(case_history).where(*where)
+    )
+    rows = await session.execute(
+        sa.select(case_history)
+        .where(*where)
+        .order_by(case_history.c.occurred_at.desc(), case_history.c.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return rows.all(), int(total.scalar_one())
+
+
+async def positions(session: AsyncSession, consumer: str) -> dict[str, int]:
+    found = await session.execute(
+        sa.select(projection_positions.c.source, projection_positions.c.position).where(
+            projection_positions.c.consumer == consumer
+        )
+    )
+    return {source: int(position) for source, position in found}
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name

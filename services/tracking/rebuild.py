@@ -1,0 +1,74 @@
+"""Rebuild the ledger's read tables from the three services' event stores.
+
+The tables are emptied (with the projection's marks), then every stored event of intake,
+dispatch and tracking is read in order and fed to the same projection the live service runs;
+live followers resume afterwards from the marks this leaves. Run it with the tracking
+service stopped: a live projection writing meanwhile would be wiped and overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from services.tracking.main import TrackingService
+from services.tracking.projection import NAME, SOURCES, ledger_projection
+from services.tracking.tables import READ_TABLES
+from shared.messaging import Outcome
+from shared.messaging.outbox import Outbox
+from shared.projection import SqlProjection, projection_positions, projection_streams
+from shared.readmodel import ensure_schema
+from shared.settings import Settings, load_secrets
+
+Progress = Callable[[str, int, int], None]  # source, position reached, last position
+
+
+async def rebuild_ledger(settings: Settings, progress: Progress) -> dict[str, int]:
+    """Replay every source; returns how many events of each were projected."""
+    from services.app import _build  # the composition root knows how to build a service
+
+    secrets = load_secrets(settings)
+    await ensure_schema(settings)
+    services = {name: _build(name, settings, secrets) for name in SOURCES}
+    started = []
+    try:
+        for service in services.values():
+            await service.start()
+            started.append(service)
+        tracking = services["tracking"]
+        assert isinstance(tracking, TrackingService)
+        await clear(tracking)
+        projection = ledger_projection(tracking.writes)
+        counts = {}
+        for name, service in services.items():
+            outbox = Outbox(name, service.app, service.translate)
+            counts[name] = await _replay(outbox, projection, progress)
+        return counts
+    finally:
+        for service in reversed(started):
+            await service.stop()
+
+
+async def clear(tracking: TrackingService) -> None:
+    async with tracking.writes() as session, session.begin():
+        for table in reversed(READ_TABLES):
+            await session.execute(sa.delete(table))
+        for marks in (projection_streams, projection_positions):
+            await session.execute(sa.delete(marks).where(marks.c.consumer == NAME))
+
+
+async def _replay(outbox: Outbox, projection: SqlProjection, progress: Progress) -> int:
+    head = await asyncio.to_thread(outbox.head)
+    position, projected = 0, 0
+    progress(outbox.source, 0, head)
+    while position < head:
+        envelopes, position = await asyncio.to_thread(outbox.read, position)
+        for envelope in envelopes:
+            outcome = await projection.handle(envelope)
+            if outcome is Outcome.RETRY_LATER:
+                raise RuntimeError(f"{envelope.message_id} arrived before its predecessor")
+            projected += 1
+        progress(outbox.source, position, head)
+    return projected

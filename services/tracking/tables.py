@@ -1,0 +1,159 @@
+"""The tracking service's read tables (SQLAlchemy 2); Alembic migrations create them.
+
+``ledger``        one row per case (台账), built by ``services.tracking.ledger``
+``case_units``    the units a case is or was dispatched to (scope, unit filter, return rate)
+``case_history``  every integration event, for the audit trail and time travel
+``units``         the directory's unit names
+``calendar_years`` years of the official calendar loaded by the office
+On SQLite, ``ledger_fts`` (FTS5, trigram) mirrors ``ledger.search_text`` by triggers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+class Moment(sa.TypeDecorator[datetime]):
+    """A timezone-aware moment on both databases: SQLite keeps no offset, so it is stored in
+    UTC and read back as UTC (PostgreSQL's timestamptz does this itself)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a moment must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    # registration (intake)
+    sa.Column("number", sa.String(20), index=True),
+    sa.Column("channel", sa.String(40), index=True),
+    sa.Column("tip_category", sa.String(64)),
+    sa.Column("summary", sa.String(200)),
+    sa.Column("content", sa.Text),
+    sa.Column("search_text", sa.Text),
+    sa.Column("district", sa.String(64)),
+    sa.Column("subject", sa.JSON),
+    sa.Column("named", sa.Boolean),
+    sa.Column("receipt_digest", sa.String(64), index=True),
+    sa.Column("registered_at", Moment(), index=True),
+    sa.Column("registered_by", sa.String(200), index=True),
+    # handling (dispatch)
+    sa.Column("track", sa.String(32), index=True),
+    sa.Column("triaged_category", sa.String(64)),
+    sa.Column("category", sa.String(64)),
+    sa.Column("lead_unit", sa.String(64), index=True),
+    sa.Column("co_units", sa.JSON),
+    sa.Column("dispatched_at", Moment()),
+    sa.Column("sign_deadline", Moment()),
+    sa.Column("sign_deadline_provisional", sa.Boolean),
+    sa.Column("handle_deadline", Moment()),
+    sa.Column("handle_deadline_provisional", sa.Boolean),
+    sa.Column("signed_at", Moment()),
+    sa.Column("signed_on_time", sa.Boolean),
+    sa.Column("extensions_requested", sa.Integer, nullable=False),
+    sa.Column("extensions_granted", sa.Integer, nullable=False),
+    sa.Column("returns", sa.Integer, nullable=False),
+    sa.Column("returns_by_unit", sa.JSON),
+    sa.Column("dispatches_by_unit", sa.JSON),
+    sa.Column("result_submitted_at", Moment()),
+    sa.Column("result_on_time", sa.Boolean),
+    sa.Column("result_findings", sa.Text),
+    sa.Column("result_rectification", sa.Text),
+    sa.Column("result_accepted_at", Moment()),
+    sa.Column("repeats", sa.Integer, nullable=False),
+    sa.Column("merged_into", sa.String(20)),
+    sa.Column("not_accepted_reason", sa.Text),
+    sa.Column("flagged_for_accountability", sa.Boolean, nullable=False),
+    sa.Column("reminders", sa.Integer, nullable=False),
+    sa.Column("supervision_notices", sa.Integer, nullable=False),
+    # after the result (tracking)
+    sa.Column("required_feedback", sa.JSON),
+    sa.Column("delivered_feedback", sa.JSON),
+    sa.Column("feedback", sa.JSON),
+    sa.Column("published_at", Moment(), index=True),
+    sa.Column("evaluations_total", sa.Integer, nullable=False),
+    sa.Column("evaluations_satisfied", sa.Integer, nullable=False),
+    sa.Column("latest_evaluation", sa.JSON),
+    sa.Column("escalated", sa.Boolean, nullable=False),
+    sa.Column("accountability", sa.JSON),
+    sa.Column("closed_out_at", Moment()),
+    # each producer's view of the status (ADR 5) and the status shown
+    sa.Column("dispatch_status", sa.String(32)),
+    sa.Column("dispatch_pass", sa.Integer),
+    sa.Column("tracking_status", sa.String(32)),
+    sa.Column("tracking_pass", sa.Integer),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("pass_no", sa.Integer, nullable=False),
+    sa.Column("updated_at", Moment(), nullable=False),
+)
+
+case_units = sa.Table(
+    "case_units",
+    metadata,
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    sa.Column("unit", sa.String(64), primary_key=True, index=True),
+    sa.Column("lead", sa.Boolean, nullable=False),  # the current lead unit
+    sa.Column("co", sa.Boolean, nullable=False),  # a current co-unit
+    sa.Column("dispatches", sa.Integer, nullable=False),  # times dispatched to it as lead
+    sa.Column("returns", sa.Integer, nullable=False),  # times it returned the case
+)
+
+case_history = sa.Table(
+    "case_history",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Uuid, index=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("stream_id", sa.Uuid, nullable=False),
+    sa.Column("stream_version", sa.Integer, nullable=False),
+    sa.Column("occurred_at", Moment(), nullable=False, index=True),
+    sa.Column("type", sa.String(64), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("actor_id", sa.String(200), index=True),
+    sa.Column("actor_name", sa.String(200)),
+    sa.Column("actor_role", sa.String(32)),
+    sa.Column("actor_unit", sa.String(64)),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("source", "position", name="uq_case_history_message"),
+)
+
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("parent", sa.String(64)),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+calendar_years = sa.Table(
+    "calendar_years",
+    metadata,
+    sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holidays", sa.JSON, nullable=False),
+    sa.Column("workdays", sa.JSON, nullable=False),
+)
+
+READ_TABLES = (ledger, case_units, case_history, units, calendar_years)
