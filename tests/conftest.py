@@ -1,0 +1,60 @@
+"""Fixtures: the same tests run on the embedded SQLite store and on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from shared.settings import Settings
+from tests.helpers import Api
+from tests.infra import ServerThread, nats_server, postgres_server
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> Iterator[str]:
+    with nats_server() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_schema(pg_url: str) -> Iterator[str]:
+    """A schema of this test's own, dropped afterwards."""
+    schema = f"tz_test_{uuid.uuid4().hex[:10]}"
+    yield schema
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def make_settings(store: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
+    if store == "sqlite":
+        return Settings(data_dir=data_dir, api_key_cache_seconds=0)
+    return Settings(
+        data_dir=data_dir,
+        api_key_cache_seconds=0,
+        database_url=request.getfixturevalue("pg_url"),
+        database_schema=request.getfixturevalue("pg_schema"),
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    return make_settings(request.param, tmp_path / "data", request)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    """The all-in-one app served on a loopback port, with a client that can sign in as anyone."""
+    from services.app import create_app
+
+    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
+        yield client

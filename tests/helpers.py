@@ -1,0 +1,65 @@
+"""A small HTTP client for tests that can speak as any role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shared.auth import Role, issue_token
+from shared.settings import Settings, load_secrets
+
+
+class Api(httpx.Client):
+    def __init__(self, base_url: str, settings: Settings) -> None:
+        super().__init__(base_url=base_url, timeout=60)
+        self.settings = settings
+        self.secrets = load_secrets(settings)
+
+    def auth(self, role: str, name: str = "测试用户", unit: str | None = None) -> dict[str, str]:
+        token = issue_token(self.secrets, role=Role(role), name=name, unit=unit)
+        return {"Authorization": f"Bearer {token}"}
+
+    def register(
+        self, role: str = "operator", name: str = "话务员甲", **tip: Any
+    ) -> httpx.Response:
+        body = {"channel": "hotline_12388", "content": "某街道办事处违规收取办证费用"} | tip
+        return self.post("/api/v1/tips", json=body, headers=self.auth(role, name))
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 answer with this status and return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["detail"]
+    return body
+
+
+def stored_notifications(settings: Settings, service: str) -> list[Any]:
+    """Every event a service's store holds, in order (read straight from the store)."""
+    from eventsourcing.persistence import InfrastructureFactory
+    from eventsourcing.utils import Environment
+
+    from shared.eventstore import application_env
+
+    name = service.capitalize()
+    # One connection is enough to read (tests poll this; a full pool each time adds up).
+    one_connection = settings.model_copy(update={"db_pool_size": 1})
+    env = application_env(one_connection, service) | {"POSTGRES_MAX_OVERFLOW": "0"}
+    factory = InfrastructureFactory.construct(Environment(name, env))
+    try:
+        recorder = factory.process_recorder()
+        found: list[Any] = []
+        start = 1
+        while batch := recorder.select_notifications(start=start, limit=1000):
+            found += batch
+            start = batch[-1].id + 1
+        return found
+    finally:
+        factory.close()
+
+
+def count_topic(notifications: list[Any], suffix: str) -> int:
+    return sum(1 for n in notifications if n.topic.endswith(suffix))

@@ -1,0 +1,67 @@
+"""With the database down, intake answers 503 with Retry-After — never a hang, never a 500 —
+/readyz says what is missing, and everything recovers without a hand when it returns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.app import create_app
+from shared.settings import Settings
+from tests.helpers import Api, problem
+from tests.infra import PostgresProcess, ServerThread
+
+pytestmark = pytest.mark.postgres
+
+TIP = {"channel": "mayor_hotline", "content": "路灯不亮已一个月"}
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresProcess]:
+    server = PostgresProcess().start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+def test_intake_refuses_clearly_while_the_database_is_down_and_recovers(
+    own_postgres: PostgresProcess, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=own_postgres.url)
+    with ServerThread(create_app(settings, ["intake"])) as server, Api(server.url, settings) as api:
+        headers = api.auth("operator") | {"Idempotency-Key": "call-1"}
+        assert api.post("/api/v1/tips", json=TIP, headers=api.auth("operator")).status_code == 201
+
+        own_postgres.stop("fast")
+        started = time.monotonic()
+        refused = api.post("/api/v1/tips", json=TIP, headers=headers)
+        assert time.monotonic() - started < 30  # an answer, not a hang
+        body = problem(refused, 503)
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "重试" in body["detail"]
+        ready = api.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["intake"].startswith("unavailable")
+        assert ready.json()["checks"]["read_database"].startswith("unavailable")
+
+        own_postgres.start()
+        retried = _until_accepted(api, headers)
+        assert retried.status_code in (200, 201)
+        again = api.post("/api/v1/tips", json=TIP, headers=headers)
+        assert again.status_code == 200
+        assert again.json() == retried.json()
+        assert api.get("/readyz").status_code == 200
+
+
+def _until_accepted(api: Api, headers: dict[str, str]) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while True:
+        r = api.post("/api/v1/tips", json=TIP, headers=headers)
+        if r.status_code != 503 or time.monotonic() > deadline:
+            return r
+        time.sleep(float(r.headers.get("Retry-After", "1")) / 5)
