@@ -28,6 +28,7 @@ from shared.http import BodySizeLimit, SecurityHeaders, install_infrastructure_h
 from shared.messaging import Consumer
 from shared.messaging.backbone import Backbone
 from shared.messaging.outbox import Outbox
+from shared.openapi_links import install_links
 from shared.problems import COMMON_RESPONSES, install_problem_handlers
 from shared.ratelimit import TokenBuckets, rate_limit
 from shared.readmodel import create_engine, ensure_schema, migrate
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
         )
     for router in _routers(services):
         app.include_router(router)
+    install_links(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -52,3 +52,22 @@ def test_the_api_never_answers_5xx_or_off_schema(tmp_path: Path, role: str) -> N
         )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert "passed" in run.stdout
+
+
+def test_a_registered_tip_links_to_every_operation_on_its_case(tmp_path: Path) -> None:
+    """The stateful phase above follows these links from a real tip to its case's operations."""
+    schema = create_app(Settings(data_dir=tmp_path / "data")).openapi()
+    paths = schema["paths"]
+    links = paths["/api/v1/tips"]["post"]["responses"]["201"]["links"]
+    case_operations = {
+        op["operationId"]
+        for path, ops in paths.items()
+        if "{case_id}" in path
+        for op in ops.values()
+    }
+    assert case_operations <= set(links)
+    assert links["read_case_api_v1_cases__case_id__get"]["parameters"] == {
+        "path.case_id": "$response.body#/case_id"
+    }
+    receipt = links["receipt_public_v1_receipts__code__get"]["parameters"]
+    assert receipt == {"path.code": "$response.body#/receipt_code"}
