@@ -21,7 +21,6 @@ from shared.auth import Principal
 from shared.authz import Action, allowed
 from shared.categories import BY_CODE, CATEGORIES, TipCategory
 from shared.open311 import (
-    FORMATS,
     PREFIX,
     SPECIFICATION,
     Open311Route,
@@ -62,7 +61,7 @@ async def discovery(request: Request) -> Response:
                     "url": base,
                     "changeset": CHANGESET,
                     "type": "production",
-                    "formats": list(FORMATS.values()),
+                    "formats": ["text/xml", "application/json"],
                 }
             ],
         },
