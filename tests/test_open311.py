@@ -20,6 +20,7 @@ from shared.auth import Role, create_api_key
 from shared.categories import CATEGORIES
 from shared.readmodel import create_engine
 from shared.settings import Settings
+from shared.vocabulary import FeedbackChannel, required_feedback
 from tests.helpers import Api
 from tests.infra import ServerThread, wait_for
 
@@ -125,6 +126,14 @@ def test_the_categories_are_dispatchs_seed_categories() -> None:
     seed = Path(__file__).parent.parent / "services/dispatch/seed/categories.json"
     expected = [(c["code"], c["name"], c["group"]) for c in json.loads(seed.read_text())]
     assert [(c.code, c.name, c.group) for c in CATEGORIES] == expected
+
+
+def test_open311_requests_are_answered_like_the_hotlines() -> None:
+    assert required_feedback("open311", named=False) == required_feedback("mayor_hotline", False)
+    assert required_feedback("open311", named=False) == {
+        FeedbackChannel.ONLINE_PUBLICATION,
+        FeedbackChannel.DIRECT_REPLY,
+    }
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -383,6 +392,7 @@ def walk_to_close_out(client: Client) -> None:
     act(f"{case}/results/1/review", "office", accepted=True)
     reaches("awaiting_feedback")
     act(f"{case}/feedback", "office", channel="online_publication", content="已退还多收费用并公示")
+    act(f"{case}/feedback", "office", channel="direct_reply", content="已通过 311 应用回复")
     reaches("awaiting_evaluation")
     act(f"{case}/evaluations", "evaluator", rating="satisfied", evaluator_kind="npc_deputy")
     act(f"{case}/close-out", "office")

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from services.intake.api import submission_of
 from services.intake.application import IdempotencyConflict, Registration
-from services.intake.domain import case_id_for_external_ref
 from services.intake.main import IntakeDep, IntakeService
 from services.intake.open311_form import attributes_of, external_ref, tip_from_form
 from shared.auth import Principal
 from shared.authz import Action, allowed
 from shared.categories import BY_CODE, CATEGORIES, TipCategory
+from shared.groupcommit import WriterUnavailable
 from shared.open311 import (
     PREFIX,
     SPECIFICATION,
@@ -105,11 +105,13 @@ async def file_request(
         registration = await intake.register(submission)
     except IdempotencyConflict as e:
         raise bad_request(str(e), code=409) from None
-    except TimeoutError:
-        # Registration may still complete: the case id is fixed by the reference, so the
-        # client follows it as a token (and a retry lands on the same case).
-        token = str(case_id_for_external_ref(Channel.OPEN311.value, ref))
-        return render(fmt, "service_requests", [{"token": token}], 202)
+    except (TimeoutError, WriterUnavailable):
+        # The spec's "CRM is down" error; the retry it asks for lands on the same case.
+        raise bad_request(
+            "系统繁忙,暂未登记,请稍后原样重试(同一请求不会重复登记) "
+            "(registration unavailable; retry the same request later)",
+            code=503,
+        ) from None
     answer = {
         "service_request_id": registration.number,
         "service_notice": _notice(registration),
