@@ -16,10 +16,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import Request, Response
+from fastapi import Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -68,9 +68,23 @@ def forbidden(description: str) -> Open311Error:
     return Open311Error(403, description)
 
 
-def response_format(request: Request) -> str:
+# The path's suffix (``services.xml``); declared on every route so the schema is true.
+Format = Annotated[str, Path(description="xml 或 json (the answer's format)", examples=["xml"])]
+
+_BODY: dict[str, Any] = {"content": {"text/xml": {}, "application/json": {}}}
+# What every Open311 route may answer, in the spec's shapes (overriding the problem+json ones).
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: _BODY | {"description": "The answer (XML or JSON by the suffix)"},
+    201: _BODY | {"description": "A new service request"},
+    400: _BODY | {"description": "Bad request: <errors> naming the argument"},
+    403: _BODY | {"description": "Missing or invalid api_key"},
+    404: _BODY | {"description": "No such service, request, token or format"},
+    429: _BODY | {"description": "Too many requests; see Retry-After"},
+}
+
+
+def response_format(fmt: str) -> str:
     """``xml`` or ``json`` from the path's suffix; anything else is a resource we don't have."""
-    fmt = str(request.path_params.get("format", ""))
     if fmt not in FORMATS:
         raise not_found(f"不支持的格式 .{fmt},请用 .xml 或 .json (unknown format)")
     return fmt

@@ -22,7 +22,9 @@ from shared.categories import BY_CODE, CATEGORIES, TipCategory
 from shared.groupcommit import WriterUnavailable
 from shared.open311 import (
     PREFIX,
+    RESPONSES,
     SPECIFICATION,
+    Format,
     Open311Route,
     bad_request,
     forbidden,
@@ -38,15 +40,40 @@ from shared.vocabulary import Channel
 # When the catalogue below last changed: clients refresh cached service lists when it moves.
 CHANGESET = "2026-11-23T00:00:00+08:00"
 
-router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
+# The spec's form (attribute[CODE] fields besides, per the service definition).
+_FORM_FIELDS = [
+    "api_key",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+]
+_FORM = {
+    "schema": {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in _FORM_FIELDS},
+        "required": ["api_key", "service_code"],
+    }
+}
+
+router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route, responses=RESPONSES)
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 @router.get("/discovery.{format}", summary="Open311 service discovery")
-async def discovery(request: Request) -> Response:
+async def discovery(request: Request, format: Format) -> Response:
     base = str(request.base_url).rstrip("/") + PREFIX
     return render(
-        response_format(request),
+        response_format(format),
         "discovery",
         {
             "changeset": CHANGESET,
@@ -69,13 +96,13 @@ async def discovery(request: Request) -> Response:
 
 
 @router.get("/services.{format}", summary="Open311 service list: one per tip category")
-async def service_list(request: Request) -> Response:
-    return render(response_format(request), "services", [_service(c) for c in CATEGORIES])
+async def service_list(format: Format) -> Response:
+    return render(response_format(format), "services", [_service(c) for c in CATEGORIES])
 
 
 @router.get("/services/{service_code}.{format}", summary="Open311 service definition")
-async def service_definition(request: Request, service_code: str) -> Response:
-    fmt = response_format(request)
+async def service_definition(service_code: str, format: Format) -> Response:
+    fmt = response_format(format)
     category = _category(service_code)
     return render(
         fmt,
@@ -87,12 +114,15 @@ async def service_definition(request: Request, service_code: str) -> Response:
 @router.post(
     "/requests.{format}",
     summary="Open311: file a service request (a tip on channel open311)",
-    openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {}}}},
+    openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": _FORM}}},
 )
 async def file_request(
-    request: Request, intake: IntakeDep, idempotency_key: IdempotencyKeyHeader = None
+    request: Request,
+    format: Format,
+    intake: IntakeDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    fmt = response_format(request)
+    fmt = response_format(format)
     fields, attributes = await form_fields(request)
     principal = await _registrant(request, fields.get("api_key"))
     if not fields.get("service_code"):
@@ -125,8 +155,8 @@ async def file_request(
     summary="Open311: the service request id of a token",
     dependencies=[Depends(public_rate_limit)],  # tokens are public: no guessing at speed
 )
-async def token(request: Request, token: str, intake: IntakeDep) -> Response:
-    fmt = response_format(request)
+async def token(token: str, format: Format, intake: IntakeDep) -> Response:
+    fmt = response_format(format)
     number = await asyncio.to_thread(_number_of_token, intake, token)
     return render(fmt, "service_requests", [{"service_request_id": number, "token": token}])
 

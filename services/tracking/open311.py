@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,7 +26,9 @@ from shared.categories import BY_CODE
 from shared.open311 import (
     MAX_REQUESTS,
     PREFIX,
+    RESPONSES,
     WINDOW_DAYS,
+    Format,
     Open311Route,
     bad_request,
     listed,
@@ -43,6 +45,7 @@ router = APIRouter(
     prefix=PREFIX,
     tags=["open311"],
     route_class=Open311Route,
+    responses=RESPONSES,
     dependencies=[Depends(public_rate_limit)],
 )
 
@@ -66,6 +69,8 @@ SHOWN = [
         "handle_deadline",
     )
 ]
+# Comma-delimited where the spec allows several values; W3C times for the dates.
+Argument = Annotated[str | None, Query(max_length=20_000)]
 VISIBLE = (ledger.c.channel == Channel.OPEN311.value) | ledger.c.published_at.is_not(None)
 
 
@@ -94,10 +99,24 @@ class RequestFilter:
 
 @router.get("/requests.{format}", summary="Open311: service requests (public)")
 async def service_requests(
-    request: Request, tracking: TrackingDep, session: ReadSession
+    format: Format,
+    tracking: TrackingDep,
+    session: ReadSession,
+    service_request_id: Argument = None,
+    service_code: Argument = None,
+    start_date: Argument = None,
+    end_date: Argument = None,
+    status: Argument = None,
 ) -> Response:
-    fmt = response_format(request)
-    f = request_filter(dict(request.query_params), tracking.now(), _zone(tracking))
+    fmt = response_format(format)
+    params = {
+        "service_request_id": service_request_id,
+        "service_code": service_code,
+        "start_date": start_date,
+        "end_date": end_date,
+        "status": status,
+    }
+    f = request_filter(params, tracking.now(), _zone(tracking))
     ctx = await tracking.context(session)
     rows = await open311_rows(session, f)
     return render(fmt, "service_requests", [service_request(r, ctx) for r in rows])
@@ -107,9 +126,12 @@ async def service_requests(
     "/requests/{service_request_id}.{format}", summary="Open311: one service request (public)"
 )
 async def one_service_request(
-    request: Request, service_request_id: str, tracking: TrackingDep, session: ReadSession
+    format: Format,
+    service_request_id: str,
+    tracking: TrackingDep,
+    session: ReadSession,
 ) -> Response:
-    fmt = response_format(request)
+    fmt = response_format(format)
     rows = await open311_rows(session, RequestFilter(numbers=(service_request_id,)))
     if not rows:
         raise not_found(f"没有找到服务请求 {service_request_id} (service_request_id not found)")
@@ -117,7 +139,7 @@ async def one_service_request(
     return render(fmt, "service_requests", [service_request(rows[0], ctx)])
 
 
-def request_filter(params: dict[str, str], now: datetime, zone: ZoneInfo) -> RequestFilter:
+def request_filter(params: dict[str, str | None], now: datetime, zone: ZoneInfo) -> RequestFilter:
     numbers = tuple(listed(params.get("service_request_id")))
     if numbers:
         return RequestFilter(numbers=numbers[:MAX_REQUESTS])
