@@ -270,6 +270,13 @@ def test_the_reporter_is_sealed_and_never_shown_to_311_clients(client: Client) -
                 assert secret not in text and json.dumps(secret)[1:-1] not in text
 
 
+def test_a_json_body_is_refused_asking_for_a_form(client: Client) -> None:
+    body = {"api_key": client.keys["operator"], "service_code": "other", "lat": 30, "long": 114}
+    r = client.api.post(f"{BASE}/requests.json", json=body)
+    assert r.status_code == 400
+    assert "x-www-form-urlencoded" in errors(parse(r, "json"))[0]["description"]
+
+
 # --- following -------------------------------------------------------------------------------
 
 
@@ -417,3 +424,14 @@ def test_a_request_filed_through_open311_is_closed_after_close_out_on_postgres(
 
     for pg_client in serve(make_settings("postgres", tmp_path / "data", request)):
         walk_to_close_out(pg_client)
+
+
+def test_following_requests_is_rate_limited_per_client_in_the_spec_shape(tmp_path: Path) -> None:
+    from services.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", public_rate_per_minute=1, public_rate_burst=2)
+    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as api:
+        answers = [api.get(f"{BASE}/requests.xml") for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert errors(parse(answers[2], "xml"))[0]["code"] == 429
+    assert int(answers[2].headers["retry-after"]) > 0
