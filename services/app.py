@@ -132,12 +132,14 @@ def _build(name: str, settings: Settings, secrets: Secrets) -> Service:
     return service
 
 
+# Open311 GeoReport v2 (/open311/v2/): filing is intake's, following requests tracking's.
+OPEN311_SERVICES = ("intake", "tracking")
+
+
 def _routers(names: Sequence[str]) -> list[Any]:
-    return [
-        importlib.import_module(f"services.{name}.api").router
-        for name in names
-        if name in SERVICE_CLASSES
-    ]
+    modules = [f"services.{name}.api" for name in names if name in SERVICE_CLASSES]
+    modules += [f"services.{name}.open311" for name in names if name in OPEN311_SERVICES]
+    return [importlib.import_module(module).router for module in modules]
 
 
 def create_app(settings: Settings | None = None, services: Sequence[str] = AVAILABLE) -> FastAPI:

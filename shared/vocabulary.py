@@ -49,7 +49,7 @@ CHANNEL_LABELS: dict[Channel, str] = {
     Channel.SELF_INSPECTION: "部门自查",
     Channel.HIGHER_REFERRAL: "上级转办/督办",
     Channel.LEADER_INSTRUCTION: "领导批示",
-    Channel.OPEN311: "Open311",
+    Channel.OPEN311: "Open311城市服务接口",
     Channel.PUBLIC_PORTAL: "公众门户",
 }
 
@@ -157,6 +157,9 @@ _DIRECT = {
     Channel.HOTLINE_12388,
     Channel.MAYOR_HOTLINE,
     Channel.DISTRICT_HOTLINE,
+    # Open311 clients are call centres' and city apps' systems: answered like the hotlines
+    # (市长专线), published online and replied to directly (ADR 10).
+    Channel.OPEN311,
 }
 
 

@@ -60,7 +60,10 @@ ROUTES = [
     Route("POST", "/api/v1/tips", "intake", 401),
     Route("GET", f"/api/v1/tips/{CASE}", "intake", 401),
     Route("POST", f"/api/v1/tips/{CASE}/reporter-views", "intake", 401),
-    Route("GET", "/open311/v2/discovery.json", "intake"),
+    Route("GET", "/open311/v2/discovery.json", "intake", 200),
+    Route("GET", "/open311/v2/services/other.xml", "intake", 200),
+    Route("GET", f"/open311/v2/tokens/{CASE}.json", "intake", 404),
+    Route("POST", "/open311/v2/requests.xml", "intake", 400),  # a JSON body, not a form
     Route("GET", "/readyz/intake", "intake", 200),
     Route("GET", "/api/v1/units", "dispatch"),
     Route("PUT", "/api/v1/units/WC-JYQ", "dispatch"),
@@ -102,6 +105,8 @@ ROUTES = [
     Route("GET", "/docs", "tracking", 200),
     Route("GET", "/openapi.json", "tracking", 200),
     Route("GET", "/readyz/tracking", "tracking", 200),
+    Route("GET", "/open311/v2/requests.json", "tracking", 200),
+    Route("GET", "/open311/v2/requests/2026-000001.xml", "tracking", 404),
     # Look-alike prefixes are not the other service's.
     Route("GET", "/api/v1/tipsy", "tracking"),
     Route("GET", "/api/v1/unitsx", "tracking"),

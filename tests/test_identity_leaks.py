@@ -56,6 +56,9 @@ def test_nothing_stored_or_logged_embedded_shows_the_identity(api: Api, tmp_path
         for path in (f"/api/v1/tips/{case_id}", "/api/v1/ledger", f"/api/v1/cases/{case_id}"):
             answer = api.get(path, headers=api.auth(role, "话务员甲", unit="WC-JYQ"))
             assert leaks(answer.text) == [], (role, path)
+    number = r.json()["number"]
+    for path in ("requests.json", "requests.xml", f"requests/{number}.xml"):  # public: Open311
+        assert leaks(api.get(f"/open311/v2/{path}").text) == [], path
     if api.settings.database_url is None:
         for db in api.settings.data_dir.glob("*.sqlite*"):
             assert leaks(db.read_bytes().decode("utf-8", "replace")) == [], db.name

@@ -47,7 +47,7 @@ async def register_tip(
     principal: Registrant,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> TipCreated:
-    submission = _submission(body, principal, idempotency_key)
+    submission = submission_of(body, principal, idempotency_key)
     try:
         registration = await intake.register(submission)
     except IdempotencyConflict as e:
@@ -93,7 +93,8 @@ def view_reporter(
     return ReporterIdentity(**identity)
 
 
-def _submission(body: TipIn, principal: Principal, idempotency_key: str | None) -> TipSubmission:
+def submission_of(body: TipIn, principal: Principal, idempotency_key: str | None) -> TipSubmission:
+    """A validated tip as intake's writer takes it (the native API and Open311 alike)."""
     reporter = body.reporter.identity() if body.reporter else None
     return TipSubmission(
         channel=body.channel.value,

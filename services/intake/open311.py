@@ -1,0 +1,219 @@
+"""Open311 GeoReport v2, intake's part (SPEC §6, ADR 10): discovery, the service catalogue (one
+service per tip category), filing a request (a tip on channel ``open311``) and tokens.
+Following requests is tracking's (``services/tracking/open311.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from services.intake.api import submission_of
+from services.intake.application import IdempotencyConflict, Registration
+from services.intake.main import IntakeDep, IntakeService
+from services.intake.open311_form import attributes_of, external_ref, tip_from_form
+from shared.auth import Principal
+from shared.authz import Action, allowed
+from shared.categories import BY_CODE, CATEGORIES, TipCategory
+from shared.groupcommit import WriterUnavailable
+from shared.open311 import (
+    PREFIX,
+    RESPONSES,
+    SPECIFICATION,
+    Format,
+    Open311Route,
+    bad_request,
+    forbidden,
+    form_fields,
+    not_found,
+    render,
+    response_format,
+)
+from shared.problems import Problem
+from shared.ratelimit import public_rate_limit
+from shared.vocabulary import Channel
+
+# When the catalogue below last changed: clients refresh cached service lists when it moves.
+CHANGESET = "2026-11-23T00:00:00+08:00"
+
+# The spec's form (attribute[CODE] fields besides, per the service definition).
+_FORM_FIELDS = [
+    "api_key",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+]
+_FORM = {
+    "schema": {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in _FORM_FIELDS},
+        "required": ["api_key", "service_code"],
+    }
+}
+
+router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route, responses=RESPONSES)
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+@router.get("/discovery.{format}", summary="Open311 service discovery")
+async def discovery(request: Request, format: Format) -> Response:
+    base = str(request.base_url).rstrip("/") + PREFIX
+    return render(
+        response_format(format),
+        "discovery",
+        {
+            "changeset": CHANGESET,
+            "contact": "请联系本级纠风办(治庸问责办)信息化联络人 (contact the office)",
+            "key_service": (
+                "API Key 由系统管理员签发:taizhang apikey create --role operator --name 名称 "
+                "(keys are issued by the administrator)"
+            ),
+            "endpoints": [
+                {
+                    "specification": SPECIFICATION,
+                    "url": base,
+                    "changeset": CHANGESET,
+                    "type": "production",
+                    "formats": ["text/xml", "application/json"],
+                }
+            ],
+        },
+    )
+
+
+@router.get("/services.{format}", summary="Open311 service list: one per tip category")
+async def service_list(format: Format) -> Response:
+    return render(response_format(format), "services", [_service(c) for c in CATEGORIES])
+
+
+@router.get("/services/{service_code}.{format}", summary="Open311 service definition")
+async def service_definition(service_code: str, format: Format) -> Response:
+    fmt = response_format(format)
+    category = _category(service_code)
+    return render(
+        fmt,
+        "service_definition",
+        {"service_code": category.code, "attributes": attributes_of(category)},
+    )
+
+
+@router.post(
+    "/requests.{format}",
+    summary="Open311: file a service request (a tip on channel open311)",
+    openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": _FORM}}},
+)
+async def file_request(
+    request: Request,
+    format: Format,
+    intake: IntakeDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    fmt = response_format(format)
+    fields, attributes = await form_fields(request)
+    principal = await _registrant(request, fields.get("api_key"))
+    if not fields.get("service_code"):
+        raise bad_request("service_code 必填 (service_code was not provided)")
+    category = _category(fields["service_code"])
+    ref = external_ref(principal, fields, idempotency_key or None)
+    tip = tip_from_form(category, fields, attributes, ref)
+    submission = submission_of(tip, principal, idempotency_key or None)
+    try:
+        registration = await intake.register(submission)
+    except IdempotencyConflict as e:
+        raise bad_request(str(e), code=409) from None
+    except (TimeoutError, WriterUnavailable):
+        # The spec's "CRM is down" error; the retry it asks for lands on the same case.
+        raise bad_request(
+            "系统繁忙,暂未登记,请稍后原样重试(同一请求不会重复登记) "
+            "(registration unavailable; retry the same request later)",
+            code=503,
+        ) from None
+    answer = {
+        "service_request_id": registration.number,
+        "service_notice": _notice(registration),
+        "account_id": fields.get("account_id"),
+    }
+    return render(fmt, "service_requests", [answer], 200 if registration.replayed else 201)
+
+
+@router.get(
+    "/tokens/{token}.{format}",
+    summary="Open311: the service request id of a token",
+    dependencies=[Depends(public_rate_limit)],  # tokens are public: no guessing at speed
+)
+async def token(token: str, format: Format, intake: IntakeDep) -> Response:
+    fmt = response_format(format)
+    number = await asyncio.to_thread(_number_of_token, intake, token)
+    return render(fmt, "service_requests", [{"service_request_id": number, "token": token}])
+
+
+# --- pieces -------------------------------------------------------------------------------
+
+
+def _service(category: TipCategory) -> dict[str, Any]:
+    return {
+        "service_code": category.code,
+        "service_name": category.name,
+        "description": f"{category.group}:{category.name}",
+        "metadata": True,  # every category has attributes (at least where and when)
+        "type": "realtime",
+        "keywords": ", ".join(category.keywords),
+        "group": category.group,
+    }
+
+
+def _category(code: str) -> TipCategory:
+    category = BY_CODE.get(code)
+    if category is None:
+        raise not_found(f"没有服务 {code},可选服务见 services.xml (service_code not found)")
+    return category
+
+
+async def _registrant(request: Request, api_key: str | None) -> Principal:
+    """The API key's holder, if it may register tips (operators and the office)."""
+    if not api_key:
+        raise forbidden("api_key 缺失,无法登记 (api_key was not provided)")
+    try:
+        principal: Principal = await request.app.state.authenticator.authenticate(None, api_key)
+    except Problem:
+        raise forbidden("api_key 无效或已吊销,无法登记 (invalid api_key)") from None
+    if not allowed(principal, Action.REGISTER_TIP):
+        raise forbidden(
+            f"该 api_key 的角色 {principal.role.value} 无权登记 (role may not register tips)"
+        )
+    return principal
+
+
+def _notice(registration: Registration) -> str:
+    notice = f"已登记,案件编号 {registration.number},将按规定交办并在时限内办理"
+    if registration.receipt_code:
+        notice += (
+            f";匿名举报回执码 {registration.receipt_code},"
+            "可凭此码在公众门户查询进度并评价,请转告举报人并妥善保管"
+        )
+    return notice
+
+
+def _number_of_token(intake: IntakeService, token: str) -> str:
+    missing = not_found(f"没有找到令牌 {token} (token not found)")
+    try:
+        tip = intake.app.get_tip(UUID(token))
+    except (ValueError, AggregateNotFoundError):
+        raise missing from None
+    if tip.channel != Channel.OPEN311:  # other channels' cases are not 311 clients' to see
+        raise missing
+    return str(tip.number)
