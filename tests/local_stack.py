@@ -121,7 +121,7 @@ def process_gone(pid: int) -> bool:
 
 def processes_serving(port: int) -> list[str]:
     """Command lines of live processes started with ``--port <port>``."""
-    out = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "stat=,args="], capture_output=True, text=True).stdout
     return [
         line
         for line in out.splitlines()

@@ -34,7 +34,8 @@ owned_pid() {
   [ -s "$pid_file" ] || return 1
   pid="$(tr -dc '0-9' <"$pid_file")"
   [ -n "$pid" ] && alive "$pid" || return 1
-  args="$(ps -o args= -p "$pid" 2>/dev/null || true)"
+  # -ww: never cut the command line at the terminal width (COLUMNS), or no pid would match.
+  args="$(ps -ww -o args= -p "$pid" 2>/dev/null || true)"
   case "$args" in
     *"$(expected_args "$1")"*) printf '%s' "$pid" ;;
     *) return 1 ;;
