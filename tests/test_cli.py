@@ -105,6 +105,10 @@ def test_a_created_api_key_works_until_revoked(served: Served, env: dict[str, st
     assert "区长专线系统" in listed.stdout and key not in listed.stdout
     assert run(env, "apikey", "revoke", key.split("_")[1]).returncode == 0
     assert "revoked" in run(env, "apikey", "list").stdout
+    # Each request made with a key is logged with the key's name (never the key itself).
+    logged = [line for line in served.stop().splitlines() if "api_key_request" in line]
+    assert logged and "区长专线系统" in logged[0] and "/api/v1/tips" in logged[0]
+    assert key not in served.output
 
 
 def test_the_first_admin_token_is_printed_once(env: dict[str, str]) -> None:
