@@ -31,16 +31,18 @@ def page_number(request: Request) -> int:
 async def ledger(request: Request, viewer: CurrentViewer) -> Response:
     filters = chosen_filters(request)
     number = page_number(request)
-    error = None
+    error, status = None, 200
     found: dict[str, Any] = {"items": [], "total": 0}
     try:
         found = await viewer.api.get(
             "/api/v1/ledger", filters | {"page": number, "page_size": PAGE_SIZE}
         )
     except ApiRefusal as refusal:
-        if refusal.status not in (400, 422):
+        if refusal.status not in (400, 403, 422):
             raise
-        error = refusal.detail  # a filter the API refused: say which, keep the form
+        # A filter the API refused (say which, keep the form), or a role without the ledger
+        # (an evaluator follows the links the office sends).
+        error, status = refusal.detail, refusal.status
     units = await viewer.api.raw("/api/v1/units")
     context = {
         "filters": filters,
@@ -54,7 +56,7 @@ async def ledger(request: Request, viewer: CurrentViewer) -> Response:
     }
     # htmx asks for the table alone when a filter changes; a plain visit gets the whole page.
     name = "ledger_table.html" if request.headers.get("HX-Request") else "ledger.html"
-    return page(request, name, viewer, status=422 if error else 200, **context)
+    return page(request, name, viewer, status=status, **context)
 
 
 @router.get("/ledger.xlsx")
