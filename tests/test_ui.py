@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,17 @@ from tests.ui_support import LEAD, OTHER, Workbench, case_in_ledger, dispatched_
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ui") / "data")
+def clock(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's time, which a test may move (shared/clock.py)."""
+    path = tmp_path_factory.mktemp("clock") / "now"
+    path.write_text(datetime.now(UTC).isoformat())
+    return path
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, clock: Path) -> Iterator[Api]:
+    data_dir = tmp_path_factory.mktemp("ui") / "data"
+    settings = Settings(data_dir=data_dir, clock_file=clock)
     with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
         yield client
 
@@ -171,6 +181,27 @@ def test_an_action_not_allowed_in_this_state_shows_the_apis_conflict(api: Api) -
     assert answer.status_code == 409
     shown = re.search(r'id="error-result">([^<]+)<', answer.text)
     assert shown is not None and "不能提交办理结果" in html.unescape(shown.group(1))
+
+
+def test_overdue_rows_are_highlighted_with_the_working_day_countdown(api: Api, clock: Path) -> None:
+    case_id = dispatched_case(api)
+    bench = signed_in(api, "office")
+    row = re.compile(
+        rf'<tr class="([a-z ]*)" data-number="[^"]+" data-status="dispatched">\s*'
+        rf'<td><a href="/ui/cases/{case_id}">.*?</tr>',
+        re.S,
+    )
+    on_time = row.search(bench.page("/ui/ledger", status="dispatched").text)
+    assert on_time is not None and on_time.group(1) == ""
+    assert re.search(r"剩 \d+ 个工作日", on_time.group(0))
+    now = clock.read_text()
+    try:
+        clock.write_text((datetime.fromisoformat(now) + timedelta(days=60)).isoformat())
+        late = row.search(bench.page("/ui/ledger", overdue="true").text)
+    finally:
+        clock.write_text(now)
+    assert late is not None and late.group(1) == "overdue"
+    assert re.search(r"超期 \d+ 个工作日", late.group(0))
 
 
 def test_the_export_carries_the_pages_filters(api: Api) -> None:

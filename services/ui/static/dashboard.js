@@ -6,7 +6,11 @@
     var percent = { type: "value", max: 100, axisLabel: { formatter: "{value}%" } };
     function chart(id, option) {
       var node = document.getElementById(id);
-      if (node) { echarts.init(node).setOption(option); node.dataset.drawn = "true"; }
+      if (!node) { return; }
+      var drawn = echarts.init(node);
+      // Marked once rendering (and its animation) has finished: screenshots show whole charts.
+      drawn.on("finished", function () { node.dataset.drawn = "true"; });
+      drawn.setOption(option);
     }
     chart("chart-channels", {
       tooltip: { trigger: "axis" }, legend: { type: "scroll", top: 0 },
@@ -36,6 +40,8 @@
                  data: figures.satisfaction, label: { show: true, formatter: "{c}%" } }]
     });
     chart("chart-open", {
+      title: figures.open.length ? { show: false }
+        : { text: "暂无在办问题", left: "center", top: "middle", textStyle: { color: "#888" } },
       tooltip: { trigger: "item", formatter: "{b}:{c} 件({d}%)" },
       legend: { type: "scroll", bottom: 0 },
       series: [{ type: "pie", radius: ["35%", "65%"], data: figures.open,
