@@ -3,8 +3,10 @@ row scope (404 page), and refusals shown with the API's own message."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from services.app import create_app
 from shared.settings import Settings
+from tests.deployment import delete_streams
 from tests.helpers import Api
 from tests.infra import ServerThread
 from tests.ui_support import LEAD, OTHER, Workbench, case_in_ledger, dispatched_case
@@ -237,3 +240,38 @@ def test_the_static_files_are_vendored(api: Api) -> None:
     for name in ("htmx.min.js", "echarts.min.js", "ui.css", "dashboard.js"):
         assert api.get(f"/ui/static/{name}").status_code == 200, name
     assert Path(__file__).parent.parent.joinpath("services/ui/static/echarts.min.js").stat().st_size
+
+
+@pytest.mark.postgres
+@pytest.mark.nats
+def test_with_services_apart_the_workbench_calls_the_api_through_the_base_url(
+    tmp_path: Path, pg_url: str, pg_schema: str, nats_url: str
+) -> None:
+    """A tracking-only process serves /ui/; its pages reach intake and dispatch through
+    ``ui_api_url`` (an all-in-one process on the same stores stands in for the proxy)."""
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    shared = Settings(
+        data_dir=tmp_path / "data",
+        database_url=pg_url,
+        database_schema=pg_schema,
+        nats_url=nats_url,
+        nats_namespace=namespace,
+    )
+    try:
+        with ServerThread(create_app(shared)) as base, Api(base.url, shared) as api:
+            alone = shared.model_copy(update={"ui_api_url": base.url})
+            with ServerThread(create_app(alone, services=("tracking",))) as tracking:
+                bench = Workbench(tracking.url)
+                bench.sign_in(token(api, "office", name="纠风办吴某"))
+                bench.page("/ui/intake")
+                answer = bench.submit(
+                    "/ui/intake", channel="inspection", content="巡查发现某所工作人员上班时间脱岗"
+                )
+                assert answer.status_code == 201, answer.text
+                found = re.search(r'href="/ui/cases/([0-9a-f-]+)"', answer.text)
+                assert found is not None
+                assert case_in_ledger(api, found.group(1), "registered")["registered_at"]
+                page = bench.page(f"/ui/cases/{found.group(1)}")
+                assert page.status_code == 200 and 'id="form-triage"' in page.text
+    finally:
+        asyncio.run(delete_streams(nats_url, namespace))

@@ -43,15 +43,17 @@ class ApiRefusal(Exception):
 class Api:
     """One person's view of the API, for one page request."""
 
-    def __init__(self, app: FastAPI, credential: str) -> None:
+    def __init__(self, app: FastAPI, credential: str, api_url: str | None = None) -> None:
         headers = (
             {"X-API-Key": credential}
             if credential.startswith("tzk_")
             else {"Authorization": f"Bearer {credential}"}
         )
+        # In-process unless the services run apart (then through the proxy that joins them).
+        transport = None if api_url else httpx.ASGITransport(app=app)
         self._http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://workbench.internal",
+            transport=transport,
+            base_url=api_url or "http://workbench.internal",
             headers=headers,
             timeout=60,
         )

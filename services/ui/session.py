@@ -158,7 +158,8 @@ async def current_viewer(request: Request) -> Viewer:
     except Problem:
         raise SignInRequired from None
     csrf, is_new = current_csrf(request, credential)
-    viewer = Viewer(principal, credential, Api(request.app, credential), csrf, is_new)
+    api = Api(request.app, credential, request.app.state.runtime.settings.ui_api_url)
+    viewer = Viewer(principal, credential, api, csrf, is_new)
     viewer.unit_name = await _unit_name(viewer)
     return viewer
 
