@@ -17,7 +17,7 @@ from services.app import create_app
 from shared.settings import Settings
 from tests.deployment import delete_streams
 from tests.helpers import Api
-from tests.infra import ServerThread
+from tests.infra import ServerThread, wait_for
 from tests.ui_support import LEAD, OTHER, Workbench, case_in_ledger, dispatched_case
 
 
@@ -275,3 +275,72 @@ def test_with_services_apart_the_workbench_calls_the_api_through_the_base_url(
                 assert page.status_code == 200 and 'id="form-triage"' in page.text
     finally:
         asyncio.run(delete_streams(nats_url, namespace))
+
+
+def test_the_administrator_registers_and_renames_a_unit_from_the_directory_page(
+    api: Api,
+) -> None:
+    admin = signed_in(api, "admin", name="管理员")
+    admin.page("/ui/units")
+    added = admin.submit(
+        "/ui/units", code="UI-NEW", name="区测试局", kind="department", liaison_name="孙某"
+    )
+    assert added.status_code == 200 and 'data-code="UI-NEW"' in added.text
+    renamed = admin.submit(
+        "/ui/units", existing="UI-NEW", name="区测试管理局", kind="department", active="true"
+    )
+    assert "区测试管理局" in renamed.text
+    units = api.get("/api/v1/units", headers=api.auth("office")).json()["items"]
+    assert {u["code"]: u["name"] for u in units}["UI-NEW"] == "区测试管理局"
+
+
+def test_the_office_may_read_the_directory_but_its_changes_get_the_apis_refusal(
+    api: Api,
+) -> None:
+    office = signed_in(api, "office")
+    page = office.page("/ui/units")
+    assert 'id="new-unit"' not in page.text  # the form is the administrator's
+    refused = office.submit("/ui/units", code="UI-NOPE", name="不应新增", kind="department")
+    direct = api.post(
+        "/api/v1/units",
+        json={"code": "UI-NOPE", "name": "不应新增", "kind": "department"},
+        headers=api.auth("office"),
+    )
+    assert refused.status_code == direct.status_code == 403
+    shown = re.search(r'id="units-error">([^<]+)<', refused.text)
+    assert shown is not None and html.unescape(shown.group(1)) == direct.json()["detail"]
+
+
+def test_routing_rules_that_are_not_json_are_refused_and_kept_for_correction(api: Api) -> None:
+    admin = signed_in(api, "admin")
+    page = admin.page("/ui/rules")
+    assert "r-supervised-business-env" in page.text
+    refused = admin.submit("/ui/rules", rules='[{"id": "r-broken",')
+    assert refused.status_code == 422
+    assert "不是有效的 JSON" in refused.text and "r-broken" in refused.text
+    assert "r-supervised-business-env" in admin.page("/ui/rules").text  # nothing replaced
+
+
+def test_the_calendar_page_loads_a_year_the_built_in_calendar_lacks(api: Api) -> None:
+    admin = signed_in(api, "admin")
+    missing = admin.page("/ui/calendar", year="2099")
+    assert 'id="holidays"' not in missing.text and 'id="load-year"' in missing.text
+    loaded = admin.submit("/ui/calendar", year="2099", holidays="2099-01-01, 2099-10-01")
+    assert loaded.status_code == 200
+    assert "2099-01-01" in loaded.text and "办公室载入" in loaded.text
+
+
+def test_the_ledger_pages_through_twenty_rows_at_a_time(api: Api) -> None:
+    for n in range(21):
+        tip = api.register(content=f"某所窗口收取材料费第{n}起", external_ref=f"ui-page-{n}")
+        assert tip.status_code == 201, tip.text
+    office = signed_in(api, "office")
+
+    def both_pages() -> bool:
+        return "第 1 / 2 页" in office.page("/ui/ledger", q="收取材料费").text
+
+    wait_for(both_pages, 30, "21 rows in the ledger", interval=0.2)
+    first = office.page("/ui/ledger", q="收取材料费")
+    assert first.text.count("data-number=") == 20
+    second = office.page("/ui/ledger", q="收取材料费", page="2")
+    assert second.text.count("data-number=") == 1 and "第 2 / 2 页" in second.text
