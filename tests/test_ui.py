@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from services.app import create_app
+from shared.auth import Role, create_api_key
+from shared.readmodel import create_engine
 from shared.settings import Settings
 from tests.deployment import delete_streams
 from tests.helpers import Api
@@ -344,3 +346,21 @@ def test_the_ledger_pages_through_twenty_rows_at_a_time(api: Api) -> None:
     assert first.text.count("data-number=") == 20
     second = office.page("/ui/ledger", q="收取材料费", page="2")
     assert second.text.count("data-number=") == 1 and "第 2 / 2 页" in second.text
+
+
+def test_an_operator_signs_in_with_an_api_key_and_registers_a_tip(api: Api) -> None:
+    async def new_key() -> str:
+        engine = create_engine(api.settings)
+        try:
+            return (await create_api_key(engine, role=Role.OPERATOR, name="热线话务台"))[1]
+        finally:
+            await engine.dispose()
+
+    bench = Workbench(str(api.base_url))
+    ledger = bench.sign_in(asyncio.run(new_key()))
+    assert "热线话务台" in ledger.text and "话务员" in ledger.text
+    assert ledger.status_code == 403  # operators register; the ledger is not theirs
+    bench.page("/ui/intake")
+    answer = bench.submit("/ui/intake", channel="hotline_12388", content="某所违规收取办证费用")
+    assert answer.status_code == 201
+    assert 'id="receipt-code"' in answer.text  # anonymous: the code to follow the case
