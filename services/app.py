@@ -181,6 +181,8 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
     for router in _routers(services):
         app.include_router(router)
     install_links(app)
+    if "tracking" in services:  # the workbench's pages read the ledger (ADR 9)
+        importlib.import_module("services.ui").install(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -69,6 +69,8 @@ def serve(
         _print_first_admin_token(settings, secrets)
     err.print(f"台账 serving {', '.join(chosen)} on http://{host}:{port}")
     err.print(f"OpenAPI docs: http://{host}:{port}/docs")
+    if "tracking" in chosen:
+        err.print(f"工作台 (web workbench): http://{host}:{port}/ui/")
     run_server(create_app(settings, chosen), host, port)
 
 

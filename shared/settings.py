@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     # A file holding "now" for tests and demos (shared/clock.py); refused in production.
     clock_file: Path | None = None
+    # Where the web workbench (/ui/) sends its API calls: None → in-process, to this very app
+    # (all-in-one); with services apart, the reverse proxy's base URL in front of all three.
+    ui_api_url: str | None = None
     # Log SQL-backed request details; never on by default.
     debug: bool = False
 

@@ -34,6 +34,8 @@ export TAIZHANG_DATABASE_SCHEMA="${TAIZHANG_DATABASE_SCHEMA:-taizhang}"
 export TAIZHANG_NATS_URL="${TAIZHANG_NATS_URL:-nats://127.0.0.1:4222}"
 export TAIZHANG_NATS_NAMESPACE="${TAIZHANG_NATS_NAMESPACE:-tz}"
 export TAIZHANG_DATA_DIR="${TAIZHANG_DATA_DIR:-$run_dir/data}"
+# The workbench (/ui/, served by tracking) reaches intake and dispatch through the base URL.
+export TAIZHANG_UI_API_URL="${TAIZHANG_UI_API_URL:-http://$host:$port}"
 
 # --- checks before starting anything ---------------------------------------------------------
 [ -x "$nginx" ] || { say "nginx not found: apt-get install -y nginx-light (or set NGINX)"; exit 1; }

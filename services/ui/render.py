@@ -1,0 +1,95 @@
+"""Templates and the small formatting the pages share (times in the office's zone, labels)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from services.ui.events import EVENT_LABELS
+from services.ui.session import Viewer
+from shared.vocabulary import (
+    CHANNEL_LABELS,
+    CIRCUMSTANCE_LABELS,
+    EVALUATOR_LABELS,
+    FEEDBACK_LABELS,
+    MEASURE_LABELS,
+    RATING_LABELS,
+    STATUS_LABELS,
+    TARGET_LABELS,
+    TRACK_LABELS,
+)
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+ROLE_LABELS = {
+    "operator": "话务员",
+    "office": "纠风办",
+    "unit_liaison": "单位联络员",
+    "supervisor": "纪委监察",
+    "evaluator": "评价员",
+    "admin": "系统管理员",
+}
+# The pages' own content policy: scripts and styles only from /ui/static (htmx adds its
+# indicator style inline), nothing framed, forms post only here.
+CONTENT_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+@pass_context
+def _moment(context: Context, value: Any) -> str:
+    """An API timestamp as the office reads it: ``2026-11-23 14:05``, in its own zone."""
+    timezone = context["request"].app.state.runtime.settings.timezone
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo(timezone))
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+templates.env.filters["moment"] = _moment
+templates.env.globals.update(
+    roles=ROLE_LABELS,
+    statuses={s.value: label for s, label in STATUS_LABELS.items()},
+    channels={c.value: label for c, label in CHANNEL_LABELS.items()},
+    tracks={t.value: label for t, label in TRACK_LABELS.items()},
+    feedback_channels={c.value: label for c, label in FEEDBACK_LABELS.items()},
+    ratings={r.value: label for r, label in RATING_LABELS.items()},
+    evaluator_kinds={k.value: label for k, label in EVALUATOR_LABELS.items()},
+    targets={t.value: label for t, label in TARGET_LABELS.items()},
+    measures={m.value: label for m, label in MEASURE_LABELS.items()},
+    circumstances={c.value: label for c, label in CIRCUMSTANCE_LABELS.items()},
+    event_labels=EVENT_LABELS,
+    unit_kinds={"department": "部门", "street_office": "街道", "company": "企业"},
+)
+
+
+def page(
+    request: Request,
+    name: str,
+    viewer: Viewer | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, name, {"viewer": viewer, "status_code": status, **context}, status_code=status
+    )
+    response.headers["Content-Security-Policy"] = CONTENT_POLICY
+    response.headers["Cache-Control"] = "no-store"  # pages show one person's cases
+    if viewer is not None:
+        viewer.keep_csrf(request, response)
+    return response
