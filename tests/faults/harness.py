@@ -1,0 +1,235 @@
+"""One deployment to break on purpose: a PostgreSQL and a nats-server ≥ 2.12.3 of the suite's
+own (which it stops, kills and restarts — never the machine's), intake once, dispatch and
+tracking twice each, all as separate ``taizhang serve`` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from services.tracking.verify import DUPLICATED, Report, read_ledger, verify
+from shared.messaging.nats import stream_name
+from tests.deployment import Deployment, ServiceProcess
+from tests.faults.load import SteadyLoad
+from tests.infra import NatsProcess, PostgresProcess, wait_for
+
+SOAK = os.environ.get("TAIZHANG_SOAK", "") == "1"
+TIPS = 2000 if SOAK else 150  # per scenario
+RATE = 100.0 if SOAK else 40.0  # tips per second
+NATS_OUTAGE_SECONDS = 30.0 if SOAK else 5.0
+ACK_WAIT_SECONDS = 2.0
+SETTLE_SECONDS = 240.0 if SOAK else 120.0
+
+
+@dataclass
+class Figures:
+    """What one scenario did to the promise: of the tips offered, how many a caller saw
+    accepted, how many are in the ledger once, twice, or not at all."""
+
+    scenario: str
+    offered: int
+    accepted: int
+    found: int
+    duplicated: int
+    lost: int
+    retried: int
+
+    def line(self) -> str:
+        return (
+            f"{self.scenario:<44} offered {self.offered:>5}  accepted {self.accepted:>5}  "
+            f"found {self.found:>5}  duplicated {self.duplicated}  lost {self.lost}  "
+            f"(retried by callers {self.retried})"
+        )
+
+
+RECORDED: list[Figures] = []  # every scenario's figures, printed at the end of the run
+
+
+class FaultyDeployment:
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="tz-faults-"))
+        self.postgres = PostgresProcess()
+        # Room for every process's pools (each service keeps several).
+        with (self.postgres.pgdata / "postgresql.auto.conf").open("a") as conf:
+            conf.write("max_connections = 300\nsynchronous_commit = on\n")
+        self.nats = NatsProcess(store_dir=self.root / "nats")
+        self.deployment: Deployment | None = None
+
+    @property
+    def d(self) -> Deployment:
+        assert self.deployment is not None
+        return self.deployment
+
+    def start(self) -> FaultyDeployment:
+        self.postgres.start()
+        self.nats.start()
+        self.deployment = Deployment(self.postgres.url, "faults", self.nats.url, self.root / "data")
+        self.d.env |= {
+            "TAIZHANG_NATS_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
+            "TAIZHANG_DB_POOL_SIZE": "3",
+        }
+        # Intake alone first: it creates the shared tables; then the others side by side.
+        self.d.start("intake")
+        for service in ("dispatch", "dispatch", "tracking", "tracking"):
+            self.d.start(service, wait=False)
+        for process in self.d.processes:
+            process.wait_ready()
+        return self
+
+    def close(self) -> None:
+        try:
+            for process in self.d.processes if self.deployment else []:
+                process.signal(signal.SIGCONT)  # a paused process dies too
+            if self.deployment is not None:
+                self.deployment.close()
+        finally:
+            self.nats.stop(signal.SIGKILL)
+            self.postgres.destroy()
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # --- the services ----------------------------------------------------------------------
+
+    @property
+    def intake(self) -> ServiceProcess:
+        return self.d.first("intake")
+
+    def replicas(self, service: str) -> list[ServiceProcess]:
+        return [p for p in self.d.processes if p.service == service and p.proc is not None]
+
+    def kill_and_restart(self, process: ServiceProcess) -> None:
+        process.kill()
+        process.start()
+
+    def restart_with(self, process: ServiceProcess, **env: str) -> None:
+        """Stop a service and start it again with extra settings (a crash point, say)."""
+        process.stop()
+        process.env = self.d.env | env
+        process.start(wait=False)
+
+    def wait_exit(self, process: ServiceProcess, timeout: float = 60) -> int:
+        assert process.proc is not None
+        code = wait_for(lambda: process.proc.poll(), timeout, f"{process.service} to crash")
+        return int(code)
+
+    @contextmanager
+    def paused(self, *processes: ServiceProcess) -> Iterator[None]:
+        for process in processes:
+            process.signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in processes:
+                process.signal(signal.SIGCONT)
+
+    def ensure_running(self) -> None:
+        """Whatever a failed scenario left dead is started again before the next."""
+        for process in self.d.processes:
+            process.signal(signal.SIGCONT)
+            if process.proc is None or process.proc.poll() is not None:
+                process.env = self.d.env
+                process.start()
+
+    # --- the load and the verdict ------------------------------------------------------------
+
+    def load(self, scenario: str) -> SteadyLoad:
+        prefix = f"{scenario}-{uuid.uuid4().hex[:6]}"
+        headers = self.d.auth("operator", name="话务员")
+        return SteadyLoad(self.intake.url, headers, prefix, TIPS, RATE).start()
+
+    def settle(self, scenario: str, load: SteadyLoad) -> Figures:
+        """Wait until the ledger agrees with the stores (bounded), then count."""
+        load.finish()
+        try:
+            report = wait_for(
+                lambda: (r := asyncio.run(verify(self.d.settings))).ok and r,
+                SETTLE_SECONDS,
+                f"the ledger to settle after {scenario}",
+                interval=1.0,
+            )
+        except AssertionError:
+            report = asyncio.run(verify(self.d.settings))
+            print(self.d.logs())
+        figures = self._figures(scenario, load, report)
+        RECORDED.append(figures)
+        print(figures.line())
+        assert report.ok, report.as_json()["findings"][:20]
+        wrong = load.ask_again(sorted(load.retried) + sorted(load.answers)[:10])
+        assert not wrong, f"retries with the same key got another answer: {wrong[:5]}"
+        assert "500" not in load.outcomes, dict(load.outcomes)
+        return figures
+
+    def _figures(self, scenario: str, load: SteadyLoad, report: Report) -> Figures:
+        rows = asyncio.run(read_ledger(self.d.settings))
+        found = sum(
+            1
+            for answer in load.answers.values()
+            if (row := rows.get(uuid.UUID(answer["case_id"])))
+            and row["number"] == answer["number"]
+            and row["status"] == "registered"
+        )
+        return Figures(
+            scenario=scenario,
+            offered=load.tips,
+            accepted=len(load.answers),
+            found=found,
+            duplicated=len(report.of_kind(DUPLICATED)),
+            lost=len(load.answers) - found,
+            retried=len(load.retried),
+        )
+
+    # --- NATS --------------------------------------------------------------------------------
+
+    def stream_messages(self, source: str) -> int:
+        async def count() -> int:
+            nc = await nats.connect(self.nats.url)
+            try:
+                info = await nc.jetstream().stream_info(stream_name(self.d.namespace, source))
+                return int(info.state.messages)
+            finally:
+                await nc.close()
+
+        return asyncio.run(count())
+
+    def delete_every_consumer(self) -> list[str]:
+        """Every durable consumer of every stream: the services subscribe again from the
+        start, so every message is delivered a second time."""
+
+        async def delete() -> list[str]:
+            nc = await nats.connect(self.nats.url)
+            deleted: list[str] = []
+            try:
+                js = nc.jetstream()
+                for source in ("intake", "dispatch", "tracking"):
+                    stream = stream_name(self.d.namespace, source)
+                    for consumer in await js.consumers_info(stream):
+                        await js.delete_consumer(stream, consumer.name)
+                        deleted.append(f"{stream}/{consumer.name}")
+            finally:
+                await nc.close()
+            return deleted
+
+        return asyncio.run(delete())
+
+
+def pause_beyond(seconds: float) -> None:
+    """Hold a fault for longer than a timeout (the ack wait, the duplicate window): the
+    scenario is defined by this wait; no assertion depends on how long anything took."""
+    time.sleep(seconds)
+
+
+def probe(process: ServiceProcess, path: str, **kwargs: Any) -> Any:
+    import httpx
+
+    return httpx.get(f"{process.url}{path}", timeout=10, **kwargs)
