@@ -31,6 +31,7 @@ RATE = 100.0 if SOAK else 40.0  # tips per second
 NATS_OUTAGE_SECONDS = 30.0 if SOAK else 5.0
 ACK_WAIT_SECONDS = 2.0
 SETTLE_SECONDS = 240.0 if SOAK else 120.0
+KEEP_LOGS = os.environ.get("TAIZHANG_FAULTS_KEEP_LOGS")  # a directory for the services' logs
 
 
 @dataclass
@@ -45,12 +46,13 @@ class Figures:
     duplicated: int
     lost: int
     retried: int
+    settled_in: float  # seconds from the last answer to a clean verify (informative only)
 
     def line(self) -> str:
         return (
             f"{self.scenario:<44} offered {self.offered:>5}  accepted {self.accepted:>5}  "
             f"found {self.found:>5}  duplicated {self.duplicated}  lost {self.lost}  "
-            f"(retried by callers {self.retried})"
+            f"(retried by callers {self.retried}, settled in {self.settled_in:.0f} s)"
         )
 
 
@@ -97,6 +99,8 @@ class FaultyDeployment:
         finally:
             self.nats.stop(signal.SIGKILL)
             self.postgres.destroy()
+            if KEEP_LOGS:
+                shutil.copytree(self.root / "data" / "logs", KEEP_LOGS, dirs_exist_ok=True)
             shutil.rmtree(self.root, ignore_errors=True)
 
     # --- the services ----------------------------------------------------------------------
@@ -109,8 +113,9 @@ class FaultyDeployment:
         return [p for p in self.d.processes if p.service == service and p.proc is not None]
 
     def kill_and_restart(self, process: ServiceProcess) -> None:
+        """kill -9, and start it again at once (callers retry until it answers)."""
         process.kill()
-        process.start()
+        process.start(wait=False)
 
     def restart_with(self, process: ServiceProcess, **env: str) -> None:
         """Stop a service and start it again with extra settings (a crash point, say)."""
@@ -134,12 +139,14 @@ class FaultyDeployment:
                 process.signal(signal.SIGCONT)
 
     def ensure_running(self) -> None:
-        """Whatever a failed scenario left dead is started again before the next."""
+        """Whatever a scenario left dead or starting is up before the next one begins."""
         for process in self.d.processes:
             process.signal(signal.SIGCONT)
             if process.proc is None or process.proc.poll() is not None:
                 process.env = self.d.env
-                process.start()
+                process.start(wait=False)
+        for process in self.d.processes:
+            process.wait_ready()
 
     # --- the load and the verdict ------------------------------------------------------------
 
@@ -151,6 +158,7 @@ class FaultyDeployment:
     def settle(self, scenario: str, load: SteadyLoad) -> Figures:
         """Wait until the ledger agrees with the stores (bounded), then count."""
         load.finish()
+        answered = time.monotonic()
         try:
             report = wait_for(
                 lambda: (r := asyncio.run(verify(self.d.settings))).ok and r,
@@ -161,7 +169,7 @@ class FaultyDeployment:
         except AssertionError:
             report = asyncio.run(verify(self.d.settings))
             print(self.d.logs())
-        figures = self._figures(scenario, load, report)
+        figures = self._figures(scenario, load, report, time.monotonic() - answered)
         RECORDED.append(figures)
         print(figures.line())
         assert report.ok, report.as_json()["findings"][:20]
@@ -170,7 +178,9 @@ class FaultyDeployment:
         assert "500" not in load.outcomes, dict(load.outcomes)
         return figures
 
-    def _figures(self, scenario: str, load: SteadyLoad, report: Report) -> Figures:
+    def _figures(
+        self, scenario: str, load: SteadyLoad, report: Report, settled_in: float
+    ) -> Figures:
         rows = asyncio.run(read_ledger(self.d.settings))
         found = sum(
             1
@@ -187,6 +197,7 @@ class FaultyDeployment:
             duplicated=len(report.of_kind(DUPLICATED)),
             lost=len(load.answers) - found,
             retried=len(load.retried),
+            settled_in=settled_in,
         )
 
     # --- NATS --------------------------------------------------------------------------------

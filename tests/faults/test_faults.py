@@ -140,12 +140,11 @@ def test_consumers_crashing_after_commit_before_ack(system: FaultyDeployment) ->
     """A third replica of dispatch and of tracking, each dying right after its first effect
     committed and before the ack: the message comes back after the ack wait and the effect
     is found already done."""
-    load = system.load("ack")
-    load.wait_accepted(TIPS // 4)
     doomed = [
-        system.d.start(service, wait=False, TAIZHANG_FAULTS=CONSUMER_EXIT_AFTER_COMMIT)
+        system.d.start(service, TAIZHANG_FAULTS=CONSUMER_EXIT_AFTER_COMMIT)
         for service in ("dispatch", "tracking")
     ]
+    load = system.load("ack")  # they take their share of it, and die on their first
     codes = [system.wait_exit(process) for process in doomed]
     figures = system.settle("consumer crash after commit, before ack", load)
     for process in doomed:
