@@ -36,6 +36,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     lost = sum(f.lost for f in RECORDED)
     duplicated = sum(f.duplicated for f in RECORDED)
     terminalreporter.write_line(
-        f"{'all scenarios':<44} offered {total[0]:>5}  accepted {total[1]:>5}  "
+        f"{'all scenarios':<46} offered {total[0]:>5}  accepted {total[1]:>5}  "
         f"found {total[2]:>5}  duplicated {duplicated}  lost {lost}"
     )

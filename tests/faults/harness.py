@@ -14,19 +14,22 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 
 from services.tracking.verify import DUPLICATED, Report, read_ledger, verify
+from shared.clock import set_clock
 from shared.messaging.nats import stream_name
 from tests.deployment import Deployment, ServiceProcess
 from tests.faults.load import SteadyLoad
 from tests.infra import NatsProcess, PostgresProcess, wait_for
 
 SOAK = os.environ.get("TAIZHANG_SOAK", "") == "1"
-TIPS = 2000 if SOAK else 150  # per scenario
+TIPS = 2000 if SOAK else 120  # per scenario
 RATE = 100.0 if SOAK else 40.0  # tips per second
 NATS_OUTAGE_SECONDS = 30.0 if SOAK else 5.0
 ACK_WAIT_SECONDS = 2.0
@@ -50,7 +53,7 @@ class Figures:
 
     def line(self) -> str:
         return (
-            f"{self.scenario:<44} offered {self.offered:>5}  accepted {self.accepted:>5}  "
+            f"{self.scenario:<46} offered {self.offered:>5}  accepted {self.accepted:>5}  "
             f"found {self.found:>5}  duplicated {self.duplicated}  lost {self.lost}  "
             f"(retried by callers {self.retried}, settled in {self.settled_in:.0f} s)"
         )
@@ -67,6 +70,7 @@ class FaultyDeployment:
         with (self.postgres.pgdata / "postgresql.auto.conf").open("a") as conf:
             conf.write("max_connections = 300\nsynchronous_commit = on\n")
         self.nats = NatsProcess(store_dir=self.root / "nats")
+        self.clock = self.root / "clock"
         self.deployment: Deployment | None = None
 
     @property
@@ -78,9 +82,12 @@ class FaultyDeployment:
         self.postgres.start()
         self.nats.start()
         self.deployment = Deployment(self.postgres.url, "faults", self.nats.url, self.root / "data")
+        set_clock(self.clock, datetime.now(UTC))  # moved on to make deadlines run out
         self.d.env |= {
             "TAIZHANG_NATS_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
             "TAIZHANG_DB_POOL_SIZE": "3",
+            "TAIZHANG_CLOCK_FILE": str(self.clock),
+            "TAIZHANG_SCHEDULER_INTERVAL_SECONDS": "1",
         }
         # Intake alone first: it creates the shared tables; then the others side by side.
         self.d.start("intake")
@@ -164,7 +171,7 @@ class FaultyDeployment:
                 lambda: (r := asyncio.run(verify(self.d.settings))).ok and r,
                 SETTLE_SECONDS,
                 f"the ledger to settle after {scenario}",
-                interval=1.0,
+                interval=0.5,
             )
         except AssertionError:
             report = asyncio.run(verify(self.d.settings))
@@ -200,7 +207,52 @@ class FaultyDeployment:
             settled_in=settled_in,
         )
 
+    # --- deadlines ---------------------------------------------------------------------------
+
+    def cases_past_their_deadlines(self, count: int) -> list[uuid.UUID]:
+        """Cases dispatched to a unit that neither signs nor handles them, then the clock
+        moved on 17 days: both dispatch replicas' schedulers issue 催办 (the handling
+        deadline is near) and 督办 (the sign-for deadline is missed) — each once."""
+        dispatch, office = self.replicas("dispatch")[0], self.d.auth("office")
+        unit = {"code": "FAULTS-UNIT", "name": "故障测试单位", "kind": "department"}
+        r = httpx.post(f"{dispatch.url}/api/v1/units", json=unit, headers=self.d.auth("admin"))
+        assert r.status_code in (201, 409), r.text
+        load = SteadyLoad(
+            self.intake.url, self.d.auth("operator"), f"due-{uuid.uuid4().hex[:6]}", count, 50
+        )
+        load.start().finish()
+        cases = [uuid.UUID(answer["case_id"]) for answer in load.answers.values()]
+        for case_id in cases:
+            url = f"{dispatch.url}/api/v1/cases/{case_id}/dispatch"
+            wait_for(  # once dispatch has opened the case
+                lambda url=url: (
+                    httpx.post(
+                        url, json={"lead_unit": unit["code"]}, headers=office, timeout=10
+                    ).status_code
+                    == 200
+                ),
+                60,
+                "the case to be dispatched",
+                interval=0.2,
+            )
+        set_clock(self.clock, datetime.now(UTC) + timedelta(days=17))
+        return cases
+
+    def announced(self, cases: list[uuid.UUID]) -> bool:
+        """Whether the ledger shows a reminder and a supervision notice on every case."""
+        rows = asyncio.run(read_ledger(self.d.settings))
+        return all(
+            (row := rows.get(case_id)) and row["reminders"] and row["supervision_notices"]
+            for case_id in cases
+        )
+
     # --- NATS --------------------------------------------------------------------------------
+
+    def resent_by_intake(self) -> int:
+        """Messages in intake's stream beyond one per registered tip (a settled system has
+        published every tip): what the stream stored twice."""
+        registered = asyncio.run(verify(self.d.settings)).counts["registered"]
+        return self.stream_messages("intake") - registered
 
     def stream_messages(self, source: str) -> int:
         async def count() -> int:
@@ -241,6 +293,4 @@ def pause_beyond(seconds: float) -> None:
 
 
 def probe(process: ServiceProcess, path: str, **kwargs: Any) -> Any:
-    import httpx
-
     return httpx.get(f"{process.url}{path}", timeout=10, **kwargs)
