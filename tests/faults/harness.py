@@ -223,18 +223,20 @@ class FaultyDeployment:
         load.start().finish()
         cases = [uuid.UUID(answer["case_id"]) for answer in load.answers.values()]
         for case_id in cases:
-            url = f"{dispatch.url}/api/v1/cases/{case_id}/dispatch"
+            url = f"{dispatch.url}/api/v1/cases/{case_id}"
             wait_for(  # once dispatch has opened the case
                 lambda url=url: (
                     httpx.post(
-                        url, json={"lead_unit": unit["code"]}, headers=office, timeout=10
+                        f"{url}/triage", json={"track": "general"}, headers=office, timeout=10
                     ).status_code
                     == 200
                 ),
                 60,
-                "the case to be dispatched",
+                "the case to be triaged",
                 interval=0.2,
             )
+            r = httpx.post(f"{url}/dispatch", json={"lead_unit": unit["code"]}, headers=office)
+            assert r.status_code == 200, r.text
         set_clock(self.clock, datetime.now(UTC) + timedelta(days=17))
         return cases
 
