@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -224,6 +224,35 @@ def projections_rebuild() -> None:
 
         counts = run_sync(rebuild_ledger(_settings(), advance))
     err.print("rebuilt the ledger from " + ", ".join(f"{n} {s} events" for s, n in counts.items()))
+
+
+@app.command()
+def verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Compare every service's event store with the ledger; exit 1 on any discrepancy."""
+    import json
+
+    from services.tracking.verify import verify as check
+
+    report = run_sync(check(_settings()))
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report.as_json())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    counts = report["counts"]
+    typer.echo("  ".join(f"{name} {n}" for name, n in counts.items()))
+    for finding in report["findings"][:200]:
+        number = finding["number"] or "-"
+        typer.echo(f"{finding['kind']:<10} {number:<12} {finding['case_id']}  {finding['detail']}")
+    if len(report["findings"]) > 200:
+        typer.echo(f"… and {len(report['findings']) - 200} more (--json lists them all)")
+    typer.echo("ok: the ledger matches the event stores" if report["ok"] else "DISCREPANCIES")
 
 
 async def _migrated_engine() -> AsyncEngine:

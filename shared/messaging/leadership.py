@@ -6,7 +6,9 @@ another replica takes over. Two relays for a moment is harmless (message ids de-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
+from typing import Protocol
 
 import psycopg
 import structlog
@@ -14,6 +16,16 @@ import structlog
 from shared.settings import Settings, postgres_params
 
 log = structlog.get_logger(__name__)
+
+
+class Leadership(Protocol):
+    """Who among replicas is the active relay."""
+
+    async def __call__(self) -> None:
+        """Return once this process leads."""
+
+    async def held(self) -> bool:
+        """Whether it still does."""
 
 
 class PostgresLeadership:
@@ -49,7 +61,22 @@ class PostgresLeadership:
                 log.warning("leadership_unavailable", name=self.name, error=repr(e))
             await asyncio.sleep(2.0)
 
+    async def held(self) -> bool:
+        """Whether this process still leads: a database restart ends the session, and with
+        it the lock, which a standby then takes — the old leader must notice and step back,
+        or two relays race each other for good."""
+        if self._conn is None or self._conn.closed:
+            return False
+        try:
+            await self._conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            log.warning("leadership_lost", name=self.name)
+            await self.release()
+            return False
+
     async def release(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
+            with contextlib.suppress(psycopg.Error):
+                await self._conn.close()
             self._conn = None

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 import nats
 import structlog
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
@@ -44,6 +44,7 @@ from nats.js.errors import NotFoundError
 from shared.contracts import Envelope, UnknownContract, decode
 from shared.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH, crash_if
 from shared.messaging import Consumer, Outcome, wait_any
+from shared.messaging.leadership import Leadership
 from shared.messaging.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -51,6 +52,7 @@ log = structlog.get_logger(__name__)
 FETCH_BATCH = 100
 PUBLISH_BATCH = 500
 MAX_ACK_PENDING = 2000
+ACK_TIMEOUT_SECONDS = 30.0
 
 
 def stream_name(namespace: str, source: str) -> str:
@@ -101,6 +103,8 @@ class JetStream:
         self.nc: Client | None = None
         self._js: JetStreamContext | None = None
         self.connected = asyncio.Event()
+        # Counts lost connections: a publish ack owed across one never comes.
+        self.disconnects = 0
         self._ensured: set[str] = set()
 
     async def connect_forever(self) -> None:
@@ -115,12 +119,16 @@ class JetStream:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     drain_timeout=5,
+                    disconnected_cb=self._disconnected,
                 )
             except Exception as e:
                 log.warning("nats_unavailable", url=self.url, error=repr(e))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         self.connected.set()
+
+    async def _disconnected(self) -> None:
+        self.disconnects += 1
 
     @property
     def js(self) -> JetStreamContext:
@@ -161,7 +169,7 @@ class NatsRelay:
         self,
         outbox: Outbox,
         stream: JetStream,
-        leadership: Callable[[], Awaitable[None]] | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.outbox = outbox
         self.stream = stream
@@ -170,20 +178,34 @@ class NatsRelay:
 
     async def run(self) -> None:
         news = self.outbox.wakeup(asyncio.get_running_loop())
-        if self.leadership is not None:
-            await self.leadership()
         await self.stream.connected.wait()
-        position = await asyncio.to_thread(self._recorded_position)
+        position = await self._lead()
         while not self._stopping.is_set():
             news.clear()
+            if self.leadership is not None and not await self.leadership.held():
+                position = await self._lead()
             try:
                 position, moved = await self._relay_once(position)
             except Exception as e:
                 log.warning("relay_retrying", source=self.outbox.source, error=repr(e))
                 await wait_any(self._stopping, timeout=1.0)
+                # Another relay may have gone further meanwhile: resume from there.
+                with contextlib.suppress(Exception):
+                    position = max(position, await asyncio.to_thread(self._recorded_position))
                 continue
             if not moved:
                 await wait_any(news, self._stopping, timeout=1.0)
+
+    async def _lead(self) -> int:
+        """Become the active relay (at once without replicas); where to resume from."""
+        if self.leadership is not None:
+            await self.leadership()
+        while True:
+            try:
+                return await asyncio.to_thread(self._recorded_position)
+            except Exception as e:  # the database is away: leadership will be re-checked
+                log.warning("relay_position_unavailable", source=self.outbox.source, error=repr(e))
+                await asyncio.sleep(1.0)
 
     async def _relay_once(self, position: int) -> tuple[int, bool]:
         envelopes, last = await asyncio.to_thread(self.outbox.read, position, PUBLISH_BATCH)
@@ -195,6 +217,7 @@ class NatsRelay:
         # flusher then writes each message alone (a syscall and a server wake-up each);
         # without it the batch is buffered and written in a few writes. A batch is far below
         # nats-py's 4,000 pending publishes, and the acks are awaited with a timeout below.
+        connection = self.stream.disconnects
         acks = [
             await js.publish_async(
                 subject(self.stream.namespace, e),
@@ -204,16 +227,32 @@ class NatsRelay:
             for e in envelopes
         ]
         if acks:
-            await asyncio.wait_for(asyncio.gather(*acks), timeout=30)
+            await self._acknowledged(asyncio.gather(*acks), connection)
         crash_if(RELAY_EXIT_AFTER_PUBLISH, self.stream.faults)
         await asyncio.to_thread(self._record_position, last)
         return last, True
+
+    async def _acknowledged(self, acks: asyncio.Future[Any], connection: int) -> None:
+        """Every publish ack, or an error as soon as the connection they were owed on is
+        lost (the batch is sent again at once, not after the full timeout)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACK_TIMEOUT_SECONDS
+        while not acks.done():
+            await asyncio.wait({acks}, timeout=0.25)
+            if acks.done():
+                break
+            if self.stream.disconnects != connection or loop.time() > deadline:
+                acks.cancel()
+                raise ConnectionError("publish acks lost: NATS connection dropped or too slow")
+        acks.result()
 
     def _recorded_position(self) -> int:
         return self.outbox.app.process_recorder.max_tracking_id(self.TRACKING_NAME) or 0
 
     def _record_position(self, position: int) -> None:
-        self.outbox.app.process_recorder.insert_tracking(Tracking(self.TRACKING_NAME, position))
+        # A relay that led a moment ago may have recorded it: the same messages, same ids.
+        with contextlib.suppress(IntegrityError):
+            self.outbox.app.process_recorder.insert_tracking(Tracking(self.TRACKING_NAME, position))
 
     def stop(self) -> None:
         self._stopping.set()

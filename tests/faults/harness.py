@@ -1,0 +1,298 @@
+"""One deployment to break on purpose: a PostgreSQL and a nats-server ≥ 2.12.3 of the suite's
+own (which it stops, kills and restarts — never the machine's), intake once, dispatch and
+tracking twice each, all as separate ``taizhang serve`` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+
+from services.tracking.verify import DUPLICATED, Report, read_ledger, verify
+from shared.clock import set_clock
+from shared.messaging.nats import stream_name
+from tests.deployment import Deployment, ServiceProcess
+from tests.faults.load import SteadyLoad
+from tests.infra import NatsProcess, PostgresProcess, wait_for
+
+SOAK = os.environ.get("TAIZHANG_SOAK", "") == "1"
+TIPS = 2000 if SOAK else 120  # per scenario
+RATE = 100.0 if SOAK else 40.0  # tips per second
+NATS_OUTAGE_SECONDS = 30.0 if SOAK else 5.0
+ACK_WAIT_SECONDS = 2.0
+SETTLE_SECONDS = 240.0 if SOAK else 120.0
+KEEP_LOGS = os.environ.get("TAIZHANG_FAULTS_KEEP_LOGS")  # a directory for the services' logs
+
+
+@dataclass
+class Figures:
+    """What one scenario did to the promise: of the tips offered, how many a caller saw
+    accepted, how many are in the ledger once, twice, or not at all."""
+
+    scenario: str
+    offered: int
+    accepted: int
+    found: int
+    duplicated: int
+    lost: int
+    retried: int
+    settled_in: float  # seconds from the last answer to a clean verify (informative only)
+
+    def line(self) -> str:
+        return (
+            f"{self.scenario:<46} offered {self.offered:>5}  accepted {self.accepted:>5}  "
+            f"found {self.found:>5}  duplicated {self.duplicated}  lost {self.lost}  "
+            f"(retried by callers {self.retried}, settled in {self.settled_in:.0f} s)"
+        )
+
+
+RECORDED: list[Figures] = []  # every scenario's figures, printed at the end of the run
+
+
+class FaultyDeployment:
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="tz-faults-"))
+        self.postgres = PostgresProcess()
+        # Room for every process's pools (each service keeps several).
+        with (self.postgres.pgdata / "postgresql.auto.conf").open("a") as conf:
+            conf.write("max_connections = 300\nsynchronous_commit = on\n")
+        self.nats = NatsProcess(store_dir=self.root / "nats")
+        self.clock = self.root / "clock"
+        self.deployment: Deployment | None = None
+
+    @property
+    def d(self) -> Deployment:
+        assert self.deployment is not None
+        return self.deployment
+
+    def start(self) -> FaultyDeployment:
+        self.postgres.start()
+        self.nats.start()
+        self.deployment = Deployment(self.postgres.url, "faults", self.nats.url, self.root / "data")
+        set_clock(self.clock, datetime.now(UTC))  # moved on to make deadlines run out
+        self.d.env |= {
+            "TAIZHANG_NATS_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
+            "TAIZHANG_DB_POOL_SIZE": "3",
+            "TAIZHANG_CLOCK_FILE": str(self.clock),
+            "TAIZHANG_SCHEDULER_INTERVAL_SECONDS": "1",
+        }
+        # Intake alone first: it creates the shared tables; then the others side by side.
+        self.d.start("intake")
+        for service in ("dispatch", "dispatch", "tracking", "tracking"):
+            self.d.start(service, wait=False)
+        for process in self.d.processes:
+            process.wait_ready()
+        return self
+
+    def close(self) -> None:
+        try:
+            for process in self.d.processes if self.deployment else []:
+                process.signal(signal.SIGCONT)  # a paused process dies too
+            if self.deployment is not None:
+                self.deployment.close()
+        finally:
+            self.nats.stop(signal.SIGKILL)
+            self.postgres.destroy()
+            if KEEP_LOGS:
+                shutil.copytree(self.root / "data" / "logs", KEEP_LOGS, dirs_exist_ok=True)
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # --- the services ----------------------------------------------------------------------
+
+    @property
+    def intake(self) -> ServiceProcess:
+        return self.d.first("intake")
+
+    def replicas(self, service: str) -> list[ServiceProcess]:
+        return [p for p in self.d.processes if p.service == service and p.proc is not None]
+
+    def kill_and_restart(self, process: ServiceProcess) -> None:
+        """kill -9, and start it again at once (callers retry until it answers)."""
+        process.kill()
+        process.start(wait=False)
+
+    def restart_with(self, process: ServiceProcess, **env: str) -> None:
+        """Stop a service and start it again with extra settings (a crash point, say)."""
+        process.stop()
+        process.env = self.d.env | env
+        process.start(wait=False)
+
+    def wait_exit(self, process: ServiceProcess, timeout: float = 60) -> int:
+        assert process.proc is not None
+        code = wait_for(lambda: process.proc.poll(), timeout, f"{process.service} to crash")
+        return int(code)
+
+    @contextmanager
+    def paused(self, *processes: ServiceProcess) -> Iterator[None]:
+        for process in processes:
+            process.signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in processes:
+                process.signal(signal.SIGCONT)
+
+    def ensure_running(self) -> None:
+        """Whatever a scenario left dead or starting is up before the next one begins."""
+        for process in self.d.processes:
+            process.signal(signal.SIGCONT)
+            if process.proc is None or process.proc.poll() is not None:
+                process.env = self.d.env
+                process.start(wait=False)
+        for process in self.d.processes:
+            process.wait_ready()
+
+    # --- the load and the verdict ------------------------------------------------------------
+
+    def load(self, scenario: str) -> SteadyLoad:
+        prefix = f"{scenario}-{uuid.uuid4().hex[:6]}"
+        headers = self.d.auth("operator", name="话务员")
+        return SteadyLoad(self.intake.url, headers, prefix, TIPS, RATE).start()
+
+    def settle(self, scenario: str, load: SteadyLoad) -> Figures:
+        """Wait until the ledger agrees with the stores (bounded), then count."""
+        load.finish()
+        answered = time.monotonic()
+        try:
+            report = wait_for(
+                lambda: (r := asyncio.run(verify(self.d.settings))).ok and r,
+                SETTLE_SECONDS,
+                f"the ledger to settle after {scenario}",
+                interval=0.5,
+            )
+        except AssertionError:
+            report = asyncio.run(verify(self.d.settings))
+            print(self.d.logs())
+        figures = self._figures(scenario, load, report, time.monotonic() - answered)
+        RECORDED.append(figures)
+        print(figures.line())
+        assert report.ok, report.as_json()["findings"][:20]
+        wrong = load.ask_again(sorted(load.retried) + sorted(load.answers)[:10])
+        assert not wrong, f"retries with the same key got another answer: {wrong[:5]}"
+        assert "500" not in load.outcomes, dict(load.outcomes)
+        return figures
+
+    def _figures(
+        self, scenario: str, load: SteadyLoad, report: Report, settled_in: float
+    ) -> Figures:
+        rows = asyncio.run(read_ledger(self.d.settings))
+        found = sum(
+            1
+            for answer in load.answers.values()
+            if (row := rows.get(uuid.UUID(answer["case_id"])))
+            and row["number"] == answer["number"]
+            and row["status"] == "registered"
+        )
+        return Figures(
+            scenario=scenario,
+            offered=load.tips,
+            accepted=len(load.answers),
+            found=found,
+            duplicated=len(report.of_kind(DUPLICATED)),
+            lost=len(load.answers) - found,
+            retried=len(load.retried),
+            settled_in=settled_in,
+        )
+
+    # --- deadlines ---------------------------------------------------------------------------
+
+    def cases_past_their_deadlines(self, count: int) -> list[uuid.UUID]:
+        """Cases dispatched to a unit that neither signs nor handles them, then the clock
+        moved on 17 days: both dispatch replicas' schedulers issue 催办 (the handling
+        deadline is near) and 督办 (the sign-for deadline is missed) — each once."""
+        dispatch, office = self.replicas("dispatch")[0], self.d.auth("office")
+        unit = {"code": "FAULTS-UNIT", "name": "故障测试单位", "kind": "department"}
+        r = httpx.post(f"{dispatch.url}/api/v1/units", json=unit, headers=self.d.auth("admin"))
+        assert r.status_code in (201, 409), r.text
+        load = SteadyLoad(
+            self.intake.url, self.d.auth("operator"), f"due-{uuid.uuid4().hex[:6]}", count, 50
+        )
+        load.start().finish()
+        cases = [uuid.UUID(answer["case_id"]) for answer in load.answers.values()]
+        for case_id in cases:
+            url = f"{dispatch.url}/api/v1/cases/{case_id}"
+            wait_for(  # once dispatch has opened the case
+                lambda url=url: (
+                    httpx.post(
+                        f"{url}/triage", json={"track": "general"}, headers=office, timeout=10
+                    ).status_code
+                    == 200
+                ),
+                60,
+                "the case to be triaged",
+                interval=0.2,
+            )
+            r = httpx.post(f"{url}/dispatch", json={"lead_unit": unit["code"]}, headers=office)
+            assert r.status_code == 200, r.text
+        set_clock(self.clock, datetime.now(UTC) + timedelta(days=17))
+        return cases
+
+    def announced(self, cases: list[uuid.UUID]) -> bool:
+        """Whether the ledger shows a reminder and a supervision notice on every case."""
+        rows = asyncio.run(read_ledger(self.d.settings))
+        return all(
+            (row := rows.get(case_id)) and row["reminders"] and row["supervision_notices"]
+            for case_id in cases
+        )
+
+    # --- NATS --------------------------------------------------------------------------------
+
+    def resent_by_intake(self) -> int:
+        """Messages in intake's stream beyond one per registered tip (a settled system has
+        published every tip): what the stream stored twice."""
+        registered = asyncio.run(verify(self.d.settings)).counts["registered"]
+        return self.stream_messages("intake") - registered
+
+    def stream_messages(self, source: str) -> int:
+        async def count() -> int:
+            nc = await nats.connect(self.nats.url)
+            try:
+                info = await nc.jetstream().stream_info(stream_name(self.d.namespace, source))
+                return int(info.state.messages)
+            finally:
+                await nc.close()
+
+        return asyncio.run(count())
+
+    def delete_every_consumer(self) -> list[str]:
+        """Every durable consumer of every stream: the services subscribe again from the
+        start, so every message is delivered a second time."""
+
+        async def delete() -> list[str]:
+            nc = await nats.connect(self.nats.url)
+            deleted: list[str] = []
+            try:
+                js = nc.jetstream()
+                for source in ("intake", "dispatch", "tracking"):
+                    stream = stream_name(self.d.namespace, source)
+                    for consumer in await js.consumers_info(stream):
+                        await js.delete_consumer(stream, consumer.name)
+                        deleted.append(f"{stream}/{consumer.name}")
+            finally:
+                await nc.close()
+            return deleted
+
+        return asyncio.run(delete())
+
+
+def pause_beyond(seconds: float) -> None:
+    """Hold a fault for longer than a timeout (the ack wait, the duplicate window): the
+    scenario is defined by this wait; no assertion depends on how long anything took."""
+    time.sleep(seconds)
+
+
+def probe(process: ServiceProcess, path: str, **kwargs: Any) -> Any:
+    return httpx.get(f"{process.url}{path}", timeout=10, **kwargs)

@@ -1,0 +1,159 @@
+"""Once intake answered 201, the tip is in the ledger exactly once, whatever crashes.
+
+Each scenario runs a steady load of tips against the suite's deployment, breaks something
+mid-load, lets callers retry what failed with the same key, waits (bounded) for the ledger to
+settle and then asks ``taizhang verify``: nothing lost, nothing twice, every state right;
+callers who retried got their first answer back; nobody saw a 500."""
+
+from __future__ import annotations
+
+import signal
+
+import httpx
+import pytest
+
+from shared.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH
+from tests.faults.harness import (
+    ACK_WAIT_SECONDS,
+    NATS_OUTAGE_SECONDS,
+    TIPS,
+    FaultyDeployment,
+    pause_beyond,
+    probe,
+)
+from tests.infra import wait_for
+
+pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.nats]
+
+# The services crash here with this exit code (shared/faults.py).
+INJECTED_EXIT = 70
+
+
+def test_each_service_killed_with_sigkill_in_turn_and_restarted(system: FaultyDeployment) -> None:
+    """kill -9 intake, then one of two dispatch replicas, then one of two tracking replicas;
+    the other replica of each carries on, the killed one comes back."""
+    load = system.load("kill9")
+    for target in (system.intake, system.replicas("dispatch")[0], system.replicas("tracking")[0]):
+        load.wait_accepted(load.accepted() + TIPS // 4)
+        system.kill_and_restart(target)
+    figures = system.settle("kill -9 each service, one replica of two", load)
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+
+
+def test_nats_killed_and_restarted_then_stopped_for_a_while(system: FaultyDeployment) -> None:
+    load = system.load("nats")
+    load.wait_accepted(TIPS // 4)
+    system.nats.stop(signal.SIGKILL)  # a crash: fsync'd writes must all be there
+    system.nats.start()
+    load.wait_accepted(TIPS // 2)
+    system.nats.stop()
+    readiness = probe(system.intake, "/readyz")
+    pause_beyond(NATS_OUTAGE_SECONDS)
+    system.nats.start()
+    assert readiness.status_code == 200  # intake keeps taking tips: they wait in the outbox
+    assert readiness.json()["checks"]["nats"] == "unavailable"
+    figures = system.settle(f"nats kill -9 + restart, stop {NATS_OUTAGE_SECONDS:.0f} s", load)
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+
+
+def test_postgres_restarted_fast_under_load(system: FaultyDeployment) -> None:
+    load = system.load("pg")
+    load.wait_accepted(TIPS // 3)
+    system.postgres.stop("fast")
+    refused = httpx.post(
+        f"{system.intake.url}/api/v1/tips",
+        json={"channel": "mayor_hotline", "content": "数据库停机期间的来电"},
+        headers=system.d.auth("operator") | {"Idempotency-Key": "while-pg-down"},
+        timeout=30,
+    )
+    readiness = probe(system.intake, "/readyz")
+    system.postgres.start()
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    assert readiness.status_code == 503
+    assert readiness.json()["checks"]["intake"].startswith("unavailable")
+    assert readiness.json()["checks"]["read_database"].startswith("unavailable")
+    figures = system.settle("postgres fast restart", load)
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+    assert "503" in load.outcomes  # callers were told to come back, and did
+
+
+def test_relay_and_consumers_paused_longer_than_the_ack_wait(system: FaultyDeployment) -> None:
+    """SIGSTOP intake (its relay), a dispatch and a tracking replica past the ack wait:
+    their unacknowledged messages go to the other replicas, and when they wake up they
+    finish the same messages again."""
+    load = system.load("pause")
+    load.wait_accepted(TIPS // 3)
+    paused = (system.intake, system.replicas("dispatch")[0], system.replicas("tracking")[0])
+    with system.paused(*paused):
+        pause_beyond(ACK_WAIT_SECONDS * 2)
+    figures = system.settle("SIGSTOP relay + consumers > ack wait", load)
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+
+
+def test_every_consumer_replayed_from_the_start(system: FaultyDeployment) -> None:
+    """The same JetStream messages delivered twice: every durable consumer deleted mid-load,
+    so each service reads each stream again from its first message — reminders (催办) and
+    supervision notices (督办) that two dispatch schedulers raced to issue included."""
+    overdue = system.cases_past_their_deadlines(5)
+    wait_for(lambda: system.announced(overdue), 60, "催办 and 督办 on every overdue case")
+    load = system.load("replay")
+    load.wait_accepted(TIPS // 2)
+    deleted = system.delete_every_consumer()
+    assert any(name.endswith("/ledger__intake") for name in deleted)
+    figures = system.settle("every consumer replayed from the start", load)
+    assert system.announced(overdue)  # counted once each: verify compares them with the store
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+
+
+def test_relay_crashing_after_publishing_before_recording_its_position(
+    system: FaultyDeployment,
+) -> None:
+    """Restarted inside JetStream's duplicate window the re-sent batch is dropped by the
+    stream; restarted after it, the batch is stored again and the consumers drop it."""
+    resent_before = system.resent_by_intake()
+    load = system.load("relay")
+    intake = system.intake
+    load.wait_accepted(TIPS // 4)
+    system.restart_with(intake, TAIZHANG_FAULTS=RELAY_EXIT_AFTER_PUBLISH)
+    assert system.wait_exit(intake) == INJECTED_EXIT
+    intake.env = system.d.env
+    intake.start()  # at once: inside the 10-minute window
+
+    load.wait_accepted(TIPS // 2)
+    short_window = {"TAIZHANG_NATS_DUPLICATE_WINDOW_SECONDS": "1"}
+    system.restart_with(intake, TAIZHANG_FAULTS=RELAY_EXIT_AFTER_PUBLISH, **short_window)
+    assert system.wait_exit(intake) == INJECTED_EXIT
+    pause_beyond(2.0)  # past the 1-second window
+    intake.env = system.d.env | short_window
+    intake.start()
+    figures = system.settle("relay crash after publish, in + after window", load)
+    system.restart_with(intake)  # the usual window again for the scenarios after this one
+    intake.wait_ready()
+
+    assert system.resent_by_intake() > resent_before  # the stream took the batch again
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+
+
+def test_consumers_crashing_after_commit_before_ack(system: FaultyDeployment) -> None:
+    """A third replica of dispatch and of tracking, each dying right after its first effect
+    committed and before the ack: the message comes back after the ack wait and the effect
+    is found already done."""
+    doomed = [
+        system.d.start(service, TAIZHANG_FAULTS=CONSUMER_EXIT_AFTER_COMMIT)
+        for service in ("dispatch", "tracking")
+    ]
+    load = system.load("ack")  # they take their share of it, and die on their first
+    codes = [system.wait_exit(process) for process in doomed]
+    figures = system.settle("consumer crash after commit, before ack", load)
+    for process in doomed:
+        system.d.processes.remove(process)
+    assert codes == [INJECTED_EXIT, INJECTED_EXIT]
+    assert figures.lost == 0
+    assert figures.duplicated == 0
