@@ -114,7 +114,7 @@ def run(report: Report, d: Deployment, args: argparse.Namespace, out: Path) -> N
     sampler = None
     if args.profile:
         output = out / "rebuild-profile.txt"
-        sampler = profiling.record(os.getpid(), min(30.0, args.seconds), output)
+        sampler = profiling.record(os.getpid(), min(30.0, args.seconds), output, wall=True)
     projected, seconds, complete = rebuild(d, args.events, args.seconds)
     if sampler is not None:
         sampler.wait(timeout=120)

@@ -58,3 +58,51 @@ def test_the_intake_bench_runs_end_to_end_and_prints_a_line_per_target(
     assert [f["baseline"]["key"] for f in recorded["figures"]] == [k for _, k in TARGETS]
     assert {b["key"] for b in recorded["baselines"]} >= {"a", "b", "c", "d", "e"}
     assert "memory figure" in recorded["context"]
+
+
+# --- second round: each script at tiny sizes, one line per target, everything cleaned up ---
+
+SECOND_ROUND = [
+    (
+        ["bench.ledger", "--cases", "1200", "--reference", "400", "--rounds", "1"],
+        [("ledger query p95", "R"), ("ledger q= Chinese search p95", "R")],
+    ),
+    (["bench.xlsx", "--rows", "300"], [("tracking peak RSS exporting 300 rows", "L")]),
+    (
+        ["bench.rebuild", "--events", "300", "--read-seconds", "0.2"],
+        [("ledger rebuild from 300 events", "d")],
+    ),
+    (
+        ["bench.pipeline", "--quick"],
+        [("intake → ledger p99", "N"), ("projection lag back to 0", "L")],
+    ),
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.nats
+@pytest.mark.parametrize(
+    ("command", "targets"), SECOND_ROUND, ids=[c[0][0] for c in SECOND_ROUND]
+)
+def test_a_second_round_bench_runs_and_prints_a_line_per_target(
+    tmp_path: Path, pg_url: str, nats_url: str, command: list[str], targets: list[tuple[str, str]]
+) -> None:
+    figures_json = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, "-m", *command, "--out", str(tmp_path), "--json", str(figures_json)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    lines = [line for line in done.stdout.splitlines() if line.startswith("FIGURE ")]
+    assert len(lines) == len(targets), done.stdout
+    for line, (name, key) in zip(lines, targets, strict=True):
+        match = FIGURE_LINE.match(line)
+        assert match, line
+        assert match["name"].startswith(name) and match["key"] == key, line
+    recorded = json.loads(figures_json.read_text())
+    assert [f["baseline"]["key"] for f in recorded["figures"]] == [k for _, k in targets]
+    assert not list(tmp_path.glob("data-*")), "the deployment's data directory was left behind"
