@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shlex
 import sys
 import tempfile
@@ -33,10 +34,17 @@ import asyncpg
 import psycopg
 
 from bench.baselines import percentile
-from bench.common import Deployment, deployment, machine, nats_version, pg_version, servers
-from bench.common import stopped_on_sigterm
+from bench.common import (
+    Deployment,
+    deployment,
+    machine,
+    nats_version,
+    pg_version,
+    servers,
+    stopped_on_sigterm,
+)
 from bench.figures import Baseline, Figure, Report, err, say
-from bench.intake_steps import CLIENTS, load
+from bench.intake_steps import load
 from bench.load import WrkMissing, ensure_wrk
 
 LAG_LIMIT_S = 5.0
@@ -102,7 +110,9 @@ def run(report: Report, d: Deployment, p: Plan) -> None:
     mark_insertions(d)
     load(intake, d, p.warmup)
     full = load(intake, d, p.capacity_seconds)
-    say(f"intake capacity: {full.rate:,.1f} req/s ({full.requests:,} requests, {full.errors} errors)")
+    say(
+        f"intake capacity: {full.rate:,.1f} req/s, {full.requests:,} requests, {full.errors} errors"
+    )
     rate = full.rate / 2
     caught_up(d, timeout=max(120.0, full.requests / 20))  # the steady load starts from lag 0
 
@@ -134,7 +144,8 @@ def run(report: Report, d: Deployment, p: Plan) -> None:
             "≤",
             10,
             detail=(
-                f"{latency.count:,} tips, p50 {latency.p50_ms:.1f} ms, max {latency.max_ms:.1f} ms; "
+                f"{latency.count:,} tips, p50 {latency.p50_ms:.1f} ms, "
+                f"max {latency.max_ms:.1f} ms; "
                 f"offered {steady.requests:,} requests, {steady.errors} errors, "
                 f"intake p99 {steady.p99_ms:.1f} ms"
             ),
@@ -166,7 +177,7 @@ def lag_events(conn: psycopg.Connection, schema: str) -> int:
     """Events intake has stored beyond the ledger's position in intake's log."""
     row = conn.execute(
         f'SELECT (SELECT coalesce(max(notification_id), 0) FROM "{schema}".intake_events) - '
-        f"coalesce((SELECT position FROM \"{schema}\".projection_positions "
+        f'coalesce((SELECT position FROM "{schema}".projection_positions '
         "WHERE consumer = 'ledger' AND source = 'intake'), 0)"
     ).fetchone()
     return int(row[0]) if row else 0
@@ -254,9 +265,12 @@ async def _notify_round_trips(pg_url: str, rate: float, seconds: float) -> Round
     listener, sender = await asyncpg.connect(pg_url), await asyncpg.connect(pg_url)
     sent: dict[str, float] = {}
     heard: list[float] = []
+    all_heard = asyncio.Event()
 
     def hear(_conn: object, _pid: int, _channel: str, payload: str) -> None:
         heard.append(time.perf_counter() - sent.pop(payload))
+        if not sent:
+            all_heard.set()
 
     try:
         await listener.add_listener("bench_round_trip", hear)
@@ -270,15 +284,14 @@ async def _notify_round_trips(pg_url: str, rate: float, seconds: float) -> Round
             sent[key] = time.perf_counter()
             await sender.execute(f"NOTIFY bench_round_trip, '{key}'")
             n += 1
-        deadline = time.monotonic() + 10
-        while sent and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        if sent:
+            all_heard.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_heard.wait(), timeout=10)
     finally:
         await listener.close()
         await sender.close()
-    return RoundTrips(
-        len(heard), percentile(heard, 50) * 1000, percentile(heard, 99) * 1000
-    )
+    return RoundTrips(len(heard), percentile(heard, 50) * 1000, percentile(heard, 99) * 1000)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,15 @@ import psycopg
 
 from bench import baselines as base
 from bench import profile as profiling
-from bench.common import Deployment, deployment, machine, pg_version, servers
-from bench.common import stopped_on_sigterm, unreachable_nats_url
+from bench.common import (
+    Deployment,
+    deployment,
+    machine,
+    pg_version,
+    servers,
+    stopped_on_sigterm,
+    unreachable_nats_url,
+)
 from bench.figures import Baseline, Figure, Report, err, say
 from bench.progress import bar
 from services.tracking.rebuild import rebuild_ledger
@@ -95,11 +102,11 @@ def run(report: Report, d: Deployment, args: argparse.Namespace, out: Path) -> N
     began = time.monotonic()
     register_templates(d)
     clone_events(d, args.events)
-    report.note(f"{args.events:,} intake events in the store after {time.monotonic() - began:.1f} s")
-
-    reads = base.event_reads(
-        application_env(d.settings, "intake"), "Intake", args.read_seconds
+    report.note(
+        f"{args.events:,} intake events in the store after {time.monotonic() - began:.1f} s"
     )
+
+    reads = base.event_reads(application_env(d.settings, "intake"), "Intake", args.read_seconds)
     baseline = report.baseline(
         Baseline(
             "d",
@@ -183,7 +190,7 @@ def clone_events(d: Deployment, total: int) -> None:
                 conn.execute(
                     f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
                     "SELECT gen_random_uuid(), 1, t.topic, convert_to(regexp_replace("
-                    "convert_from(t.state, 'UTF8'), '\"number\":\"[^\"]*\"', "
+                    'convert_from(t.state, \'UTF8\'), \'"number":"[^"]*"\', '
                     "'\"number\":\"B-' || lpad(g::text, 7, '0') || '\"'), 'UTF8') "
                     f"FROM generate_series(%s::int, %s::int) AS g "
                     f"JOIN (SELECT topic, state, row_number() OVER () - 1 AS k FROM {table} "

@@ -87,12 +87,15 @@ def export(report: Report, tracking: BenchProcess, token: str, out: Path, rows: 
     sampler = RssSampler(tracking)
     target = out / "ledger.xlsx"
     began = time.monotonic()
-    with sampler, httpx.stream(
-        "GET",
-        f"{tracking.url}/api/v1/ledger.xlsx",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=600,
-    ) as answer:
+    with (
+        sampler,
+        httpx.stream(
+            "GET",
+            f"{tracking.url}/api/v1/ledger.xlsx",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=600,
+        ) as answer,
+    ):
         answer.raise_for_status()
         with target.open("wb") as file:
             for chunk in answer.iter_bytes(1 << 16):

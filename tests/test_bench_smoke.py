@@ -81,9 +81,7 @@ SECOND_ROUND = [
 
 @pytest.mark.postgres
 @pytest.mark.nats
-@pytest.mark.parametrize(
-    ("command", "targets"), SECOND_ROUND, ids=[c[0][0] for c in SECOND_ROUND]
-)
+@pytest.mark.parametrize(("command", "targets"), SECOND_ROUND, ids=[c[0][0] for c in SECOND_ROUND])
 def test_a_second_round_bench_runs_and_prints_a_line_per_target(
     tmp_path: Path, pg_url: str, nats_url: str, command: list[str], targets: list[tuple[str, str]]
 ) -> None:
