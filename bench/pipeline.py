@@ -1,7 +1,7 @@
 """Issue 10, second round: the pipeline, intake → NATS → the ledger, at a steady load.
 
     nice -n 10 .venv/bin/python -m bench.pipeline          # ~2 minutes (60 s of steady load)
-    .venv/bin/python -m bench.pipeline --quick             # smoke run (3 s)
+    .venv/bin/python -m bench.pipeline --quick             # smoke run (1 s of load)
 
 Intake and tracking as ``taizhang serve`` processes (private schema and NATS namespace).
 Intake's capacity is measured first (16 wrk connections, full speed); then tips are offered
@@ -60,7 +60,7 @@ class Plan:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 s of load")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 s of load")
     parser.add_argument("--seconds", type=float, default=60.0, help="steady load (default 60)")
     parser.add_argument("--out", type=Path, help="logs (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except WrkMissing as e:
         err(str(e))
         return 2
-    plan = Plan(3, 1, 1) if args.quick else Plan(args.seconds, 15, 3)
+    plan = Plan(1, 1, 0) if args.quick else Plan(args.seconds, 15, 3)
     out = args.out or Path(tempfile.mkdtemp(prefix="tz-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -105,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
 def run(report: Report, d: Deployment, p: Plan) -> None:
     assert d.pg_url is not None
     d.create_schema()
-    intake = d.start("intake")
-    d.start("tracking")
+    intake, _ = d.start_together("intake", "tracking")
     mark_insertions(d)
-    load(intake, d, p.warmup)
+    if p.warmup:
+        load(intake, d, p.warmup)
     full = load(intake, d, p.capacity_seconds)
     say(
         f"intake capacity: {full.rate:,.1f} req/s, {full.requests:,} requests, {full.errors} errors"

@@ -81,26 +81,39 @@ SECOND_ROUND = [
 
 @pytest.mark.postgres
 @pytest.mark.nats
-@pytest.mark.parametrize(("command", "targets"), SECOND_ROUND, ids=[c[0][0] for c in SECOND_ROUND])
-def test_a_second_round_bench_runs_and_prints_a_line_per_target(
-    tmp_path: Path, pg_url: str, nats_url: str, command: list[str], targets: list[tuple[str, str]]
+def test_every_second_round_bench_runs_and_prints_a_line_per_target(
+    tmp_path: Path, pg_url: str, nats_url: str
 ) -> None:
-    figures_json = tmp_path / "figures.json"
-    done = subprocess.run(
-        [sys.executable, "-m", *command, "--out", str(tmp_path), "--json", str(figures_json)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    """The four scripts at once (each mostly waits for its services to start), each with
+    its own output directory; then each one's figure lines and JSON are checked."""
+    runs = []
+    for command, targets in SECOND_ROUND:
+        out = tmp_path / command[0]
+        out.mkdir()
+        process = subprocess.Popen(
+            [sys.executable, "-m", *command, "--out", str(out), "--json", str(out / "f.json")],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        runs.append((process, out, targets))
+    try:
+        outputs = [process.communicate(timeout=180)[0] for process, _, _ in runs]
+    finally:
+        for process, _, _ in runs:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
-    lines = [line for line in done.stdout.splitlines() if line.startswith("FIGURE ")]
-    assert len(lines) == len(targets), done.stdout
-    for line, (name, key) in zip(lines, targets, strict=True):
-        match = FIGURE_LINE.match(line)
-        assert match, line
-        assert match["name"].startswith(name) and match["key"] == key, line
-    recorded = json.loads(figures_json.read_text())
-    assert [f["baseline"]["key"] for f in recorded["figures"]] == [k for _, k in targets]
-    assert not list(tmp_path.glob("data-*")), "the deployment's data directory was left behind"
+    for (process, out, targets), output in zip(runs, outputs, strict=True):
+        assert process.returncode == 0, output
+        lines = [line for line in output.splitlines() if line.startswith("FIGURE ")]
+        assert len(lines) == len(targets), output
+        for line, (name, key) in zip(lines, targets, strict=True):
+            match = FIGURE_LINE.match(line)
+            assert match, line
+            assert match["name"].startswith(name) and match["key"] == key, line
+        recorded = json.loads((out / "f.json").read_text())
+        assert [f["baseline"]["key"] for f in recorded["figures"]] == [k for _, k in targets]
+        assert not list(out.glob("data-*")), "the deployment's data directory was left behind"
