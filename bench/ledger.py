@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from bench import ledgerdata
@@ -239,8 +240,6 @@ def explain(d: Deployment, slowest: tuple[float, dict[str, Any]]) -> None:
     query = queries.ledger_query(office, f, datetime.now(UTC), "postgresql")
     page = query.order_by(*queries.ORDER).limit(PAGE_SIZE).offset(PAGE_SIZE * (params["page"] - 1))
     count = query.with_only_columns(*[queries.ledger.c.case_id]).subquery()
-    import sqlalchemy as sa
-
     statements = {"count": sa.select(sa.func.count()).select_from(count), "page": page}
     say(f"EXPLAIN of the slowest request ({seconds * 1000:.0f} ms): {_label(params)}")
     assert d.pg_url is not None
