@@ -98,6 +98,16 @@ class Report:
         say(f"== {len(self.figures) - len(failed)}/{len(self.figures)} targets met")
         return not failed
 
+    def finish(self, args: Any) -> int:
+        """Summary, then ``--json`` / ``--markdown`` files; exit status 1 under ``--strict``
+        when a target is missed."""
+        met = self.summary()
+        if getattr(args, "json", None):
+            self.write_json(args.json)
+        if getattr(args, "markdown", None):
+            args.markdown.write_text(self.markdown())
+        return 1 if getattr(args, "strict", False) and not met else 0
+
     def write_json(self, path: Path) -> None:
         data = {
             "title": self.title,

@@ -21,15 +21,20 @@ def py_spy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
-def record(pid: int, seconds: float, output: Path, rate: int = 200) -> subprocess.Popen[bytes]:
-    """Start sampling ``pid`` for ``seconds`` (returns at once; wait() on the result)."""
+def record(
+    pid: int, seconds: float, output: Path, rate: int = 200, *, wall: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start sampling ``pid`` for ``seconds`` (returns at once; wait() on the result).
+
+    ``wall``: every thread, idle ones included — where the *time* goes for a job that waits
+    on its database (a rebuild), rather than where the interpreter is busy."""
     binary = py_spy()
     if binary is None:
         raise RuntimeError("py-spy is not installed: .venv/bin/pip install -e '.[test]'")
     command = [binary, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds)))]
     # --gil: samples of the thread holding the interpreter, i.e. where a GIL-bound
     # process spends the time it could give to other requests.
-    command += ["--rate", str(rate), "--nonblocking", "--gil"]
+    command += ["--rate", str(rate), "--nonblocking", *(["--idle"] if wall else ["--gil"])]
     command += ["--format", "raw", "--output", str(output)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

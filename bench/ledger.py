@@ -1,0 +1,259 @@
+"""Issue 10, second round: the ledger's queries at 1,000,000 cases against the same at 10,000.
+
+    nice -n 10 .venv/bin/python -m bench.ledger            # ~6 minutes (1,000,000 cases)
+    .venv/bin/python -m bench.ledger --quick               # smoke run (20,000 vs 2,000)
+    .venv/bin/python -m bench.ledger --cases 200000        # a smaller large ledger
+
+One tracking service (``taizhang serve tracking``) with a private schema; the ledger is first
+filled to the reference size and measured, then filled to the full size and measured again
+with the very same requests, so the baseline is the same query on the same server minutes
+earlier. Each request is timed by the client (sequential: one at a time, no queueing), p95
+per kind. With ``--explain`` the slowest requests' SQL is run under EXPLAIN ANALYZE — the
+profile of a query lives in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from bench import ledgerdata
+from bench.baselines import percentile
+from bench.common import Deployment, deployment, machine, pg_version, servers, stopped_on_sigterm
+from bench.figures import Baseline, Figure, Report, err, say
+from bench.progress import bar
+from services.tracking import queries
+from shared.auth import Principal, Role
+
+PAGE_SIZE = 20
+
+# (kind, query parameters); the same list at both sizes
+FILTERED: list[dict[str, Any]] = [
+    {"status": "in_progress", "page": 1},
+    {"status": "closed_out", "channel": "hotline_12388", "page": 2},
+    {"unit": "jyj", "page": 1},
+    {"track": "supervised", "status": "awaiting_feedback", "page": 3},
+    {"channel": "petition", "page": 1},
+    {"status": "dispatched", "unit": "scj", "page": 1},
+]
+SEARCHES: list[dict[str, Any]] = [{"q": term, "page": 1} for term in ledgerdata.SEARCH_TERMS]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.ledger", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 vs 2,000 cases")
+    parser.add_argument("--cases", type=int, default=1_000_000, help="the large ledger")
+    parser.add_argument("--reference", type=int, default=10_000, help="the small ledger")
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the requests")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest")
+    parser.add_argument(
+        "--order-index",
+        action="store_true",
+        help="experiment: add an index matching the ledger's order before measuring",
+    )
+    parser.add_argument("--out", type=Path, help="logs (default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--markdown", type=Path, help="write the figures as a Markdown table")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.cases, args.reference, args.rounds = 20_000, 2_000, 2
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    out = args.out or Path(tempfile.mkdtemp(prefix="tz-bench-"))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with stopped_on_sigterm(), servers() as srv:
+            report = Report(
+                "bench.ledger",
+                shlex.join(["python", "-m", "bench.ledger", *argv]),
+                machine()
+                | {
+                    "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}",
+                    "sizes": f"{args.cases:,} vs {args.reference:,} cases",
+                    "output": str(out),
+                },
+            )
+            report.header()
+            with deployment(out, srv.pg_url, srv.nats_url) as d:
+                run(report, d, args)
+    except KeyboardInterrupt:
+        err("interrupted: everything started was stopped")
+        return 130
+    return report.finish(args)
+
+
+def run(report: Report, d: Deployment, args: argparse.Namespace) -> None:
+    assert d.pg_url is not None
+    d.create_schema()
+    tracking = d.start("tracking")
+    client = httpx.Client(
+        base_url=tracking.url,
+        headers={"Authorization": f"Bearer {d.token('office', '压测纠风办')}"},
+        timeout=120,
+    )
+    with client:
+        if args.order_index:
+            add_order_index(d)
+            report.note(f"experiment: {ORDER_INDEX}")
+        _fill(report, d, args.reference, 0)
+        small = {kind: timed(client, kind, args.rounds) for kind in ("filtered", "search")}
+        _fill(report, d, args.cases, args.reference)
+        large = {kind: timed(client, kind, args.rounds) for kind in ("filtered", "search")}
+    for kind, name in (
+        ("filtered", "ledger query p95 (filtered, sorted, page of 20)"),
+        ("search", "ledger q= Chinese search p95 (page of 20)"),
+    ):
+        baseline = report.baseline(
+            Baseline(
+                "R",
+                f"the same requests at {args.reference:,} cases, p95",
+                small[kind].p95,
+                "ms",
+                small[kind].detail(),
+            )
+        )
+        report.figure(
+            Figure(
+                f"{name} at {args.cases:,} cases",
+                large[kind].p95,
+                "ms",
+                baseline,
+                "≤",
+                2,
+                detail=large[kind].detail(),
+            )
+        )
+    if args.explain:
+        for kind in ("filtered", "search"):
+            explain(d, large[kind].slowest)
+
+
+# What the EXPLAIN of the page query asks for: ``ORDER`` exactly, so a page walks the index.
+ORDER_INDEX = (
+    "CREATE INDEX bench_ix_ledger_order ON ledger "
+    "(registered_at DESC NULLS LAST, number DESC, case_id)"
+)
+
+
+def add_order_index(d: Deployment) -> None:
+    with psycopg.connect(d.pg_url or "", autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{d.schema}"')
+        conn.execute(ORDER_INDEX)
+
+
+class Timings:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.seconds: list[float] = []
+        self.slowest: tuple[float, dict[str, Any]] = (0.0, {})
+        self.totals: dict[str, int] = {}
+
+    def add(self, params: dict[str, Any], seconds: float, total: int) -> None:
+        self.seconds.append(seconds)
+        self.totals[_label(params)] = total
+        if seconds > self.slowest[0]:
+            self.slowest = (seconds, params)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.seconds, 95) * 1000
+
+    def detail(self) -> str:
+        matched = ", ".join(f"{k}: {v:,}" for k, v in self.totals.items())
+        return (
+            f"{len(self.seconds)} requests, p50 {percentile(self.seconds, 50) * 1000:.1f} ms, "
+            f"max {max(self.seconds) * 1000:.1f} ms; totals {matched}"
+        )
+
+
+def timed(client: httpx.Client, kind: str, rounds: int) -> Timings:
+    """Each request once to warm up, then ``rounds`` timed passes over the list."""
+    requests = FILTERED if kind == "filtered" else SEARCHES
+    timings = Timings(kind)
+    for params in requests:
+        _get(client, params)
+    for _ in range(rounds):
+        for params in requests:
+            began = time.perf_counter()
+            total = _get(client, params)
+            timings.add(params, time.perf_counter() - began, total)
+    return timings
+
+
+def _get(client: httpx.Client, params: dict[str, Any]) -> int:
+    answer = client.get("/api/v1/ledger", params=params | {"page_size": PAGE_SIZE})
+    answer.raise_for_status()
+    return int(answer.json()["total"])
+
+
+def _label(params: dict[str, Any]) -> str:
+    return "&".join(f"{k}={v}" for k, v in params.items() if k != "page")
+
+
+def _fill(report: Report, d: Deployment, total: int, already: int) -> None:
+    assert d.pg_url is not None
+    with bar(f"ledger → {total:,}", total - already) as advance:
+        made = asyncio.run(
+            ledgerdata.fill(
+                d.pg_url, d.schema, total, already=already, progress=_relative(advance, already)
+            )
+        )
+    report.note(
+        f"generated {made.rows:,} ledger rows in {made.seconds:.1f} s "
+        f"({made.rows / made.seconds:,.0f} rows/s; index and ANALYZE {made.index_seconds:.1f} s)"
+    )
+
+
+def _relative(advance: Callable[[int], None], already: int) -> Callable[[int], None]:
+    return lambda reached: advance(reached - already)
+
+
+def explain(d: Deployment, slowest: tuple[float, dict[str, Any]]) -> None:
+    """EXPLAIN ANALYZE of the count and the page the tracking service ran for ``params``."""
+    seconds, params = slowest
+    f = queries.LedgerFilter(
+        status=params.get("status"),
+        unit=params.get("unit"),
+        channel=params.get("channel"),
+        track=params.get("track"),
+        q=params.get("q"),
+    )
+    office = Principal(id="bench", name="bench", role=Role.OFFICE, unit=None)
+    query = queries.ledger_query(office, f, datetime.now(UTC), "postgresql")
+    page = query.order_by(*queries.ORDER).limit(PAGE_SIZE).offset(PAGE_SIZE * (params["page"] - 1))
+    count = query.with_only_columns(*[queries.ledger.c.case_id]).subquery()
+    statements = {"count": sa.select(sa.func.count()).select_from(count), "page": page}
+    say(f"EXPLAIN of the slowest request ({seconds * 1000:.0f} ms): {_label(params)}")
+    assert d.pg_url is not None
+    with psycopg.connect(d.pg_url) as conn:
+        conn.execute(f'SET search_path TO "{d.schema}"')
+        for name, statement in statements.items():
+            compiled = statement.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[attr-defined]
+            plan = conn.execute(
+                "EXPLAIN (ANALYZE, BUFFERS) " + str(compiled),  # type: ignore[arg-type]
+                compiled.params,
+            ).fetchall()
+            say(f"-- {name}:")
+            say("\n".join("   " + str(line[0]) for line in plan))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

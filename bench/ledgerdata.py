@@ -1,0 +1,277 @@
+"""Realistic ledger rows, written straight into tracking's read tables with COPY (asyncpg).
+
+Replaying a million cases through intake, dispatch and the projection would take hours on
+this machine; the ledger and export figures are about reading, so their data is generated:
+tips in Chinese (district, street, unit, conduct), statuses in the proportions of a working
+office, three years of registration dates with monotone case numbers, lead units in
+``case_units`` for the unit filter. Rows are made in chunks, so memory stays flat.
+
+The trigram index (migration t0002) is dropped during a large load and built again after it
+(one index build is far cheaper than a million index insertions), then the table is analysed
+so the planner sees the real sizes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+CHUNK = 20_000
+REBUILD_INDEX_FROM = 50_000  # rows; below this, inserting through the index is cheaper
+
+DISTRICTS = ["江岸区", "江汉区", "硚口区", "汉阳区", "武昌区", "青山区", "洪山区", "东西湖区"]
+STREETS = ["中南路街道", "水果湖街道", "徐家棚街道", "首义路街道", "紫阳街道", "积玉桥街道"]
+STREETS += ["花桥街道", "唐家墩街道", "汉兴街道", "二七街道", "大智街道", "民族街道"]
+UNITS = [
+    ("zfj", "区住房和城乡建设局"),
+    ("scj", "区市场监督管理局"),
+    ("cgj", "区城市管理执法局"),
+    ("jyj", "区教育局"),
+    ("wjw", "区卫生健康委员会"),
+    ("rsj", "区人力资源和社会保障局"),
+    ("mzj", "区民政局"),
+    ("gaj", "公安分局"),
+    ("swj", "区税务局"),
+    ("zwj", "区政务服务中心"),
+    ("jtj", "区交通运输局"),
+    ("sthj", "区生态环境分局"),
+] + [(f"jd{i:02d}", f"{s}办事处") for i, s in enumerate(STREETS)]
+CONDUCT = [
+    ("乱收费", "违规收取办证费用,且不开具正规票据"),
+    ("吃拿卡要", "工作人员办事吃拿卡要,要求送礼后才给办理"),
+    ("推诿扯皮", "多个部门之间推诿扯皮,群众来回跑了五六趟仍未办结"),
+    ("态度生硬", "窗口工作人员态度生硬、言语粗暴,不耐烦解答群众咨询"),
+    ("不作为", "对群众多次反映的噪音扰民问题长期不作为"),
+    ("慢作为", "低保申请材料提交三个月仍无答复,慢作为问题突出"),
+    ("违规办理", "违规为不符合条件的人员办理公租房资格"),
+    ("优亲厚友", "村(社区)在困难补助评定中优亲厚友,群众意见很大"),
+    ("私设关卡", "私设关卡拦截外地车辆并收取所谓管理费"),
+    ("工作时间脱岗", "工作人员上班时间脱岗,窗口长时间无人值守"),
+    ("拖欠工资", "欠薪投诉久拖不决,劳动监察部门答复敷衍"),
+    ("违规执法", "执法人员违规执法,暴力扣押摊贩物品且不出具清单"),
+]
+CHANNELS = ["hotline_12388", "mayor_hotline", "district_hotline", "conduct_hotline"]
+CHANNELS += ["accountability_complaint", "supervision_line", "petition", "media"]
+CHANNELS += ["online_opinion", "inspection", "undercover_visit", "monitoring_point"]
+TRACKS = ["general", "key_rectification", "supervised", "immediate"]
+# (status, share, reached dispatch?) — roughly a working office's ledger
+STATUSES = [
+    ("registered", 4, False),
+    ("dispatched", 8, True),
+    ("in_progress", 22, True),
+    ("returned", 2, True),
+    ("result_submitted", 8, True),
+    ("awaiting_feedback", 9, True),
+    ("awaiting_evaluation", 5, True),
+    ("second_pass", 2, True),
+    ("closed_out", 36, True),
+    ("merged", 2, False),
+    ("not_accepted", 2, False),
+]
+YEARS = 3
+
+# Search terms of the `q=` figure: conduct words, places and units, each of 3+ characters
+# (the trigram index has nothing to look up for fewer), from common to rare.
+SEARCH_TERMS = ["乱收费", "推诿扯皮", "中南路街道", "区教育局", "暴力扣押", "公租房资格"]
+SEARCH_TERMS += ["欠薪投诉", "徐家棚街道办事处"]
+
+
+@dataclass(frozen=True)
+class Generated:
+    rows: int
+    seconds: float
+    index_seconds: float
+
+
+LEDGER_COLUMNS = [
+    "case_id",
+    "number",
+    "channel",
+    "tip_category",
+    "summary",
+    "content",
+    "search_text",
+    "district",
+    "subject",
+    "named",
+    "registered_at",
+    "registered_by",
+    "track",
+    "triaged_category",
+    "category",
+    "lead_unit",
+    "co_units",
+    "dispatched_at",
+    "sign_deadline",
+    "handle_deadline",
+    "signed_at",
+    "extensions_requested",
+    "extensions_granted",
+    "returns",
+    "returns_by_unit",
+    "dispatches_by_unit",
+    "result_findings",
+    "result_rectification",
+    "repeats",
+    "flagged_for_accountability",
+    "reminders",
+    "supervision_notices",
+    "required_feedback",
+    "delivered_feedback",
+    "feedback",
+    "evaluations_total",
+    "evaluations_satisfied",
+    "escalated",
+    "accountability",
+    "closed_out_at",
+    "dispatch_status",
+    "dispatch_pass",
+    "status",
+    "pass_no",
+    "updated_at",
+]
+UNIT_COLUMNS = ["case_id", "unit", "lead", "co", "dispatches", "returns"]
+
+
+def ledger_rows(
+    start: int, count: int, total: int, now: datetime, seed: int = 10
+) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
+    """Rows ``start`` … ``start + count - 1`` of a ledger of ``total`` cases ending ``now``;
+    each with its ``case_units`` row (None for a case never dispatched)."""
+    rng = random.Random(seed * 1_000_003 + start)
+    span = timedelta(days=365 * YEARS)
+    began = now - span
+    statuses = [s for s, share, _ in STATUSES for _ in range(share)]
+    dispatched = {s for s, _, reached in STATUSES if reached}
+    empty_list, empty_map = "[]", "{}"
+    for i in range(start, start + count):
+        case_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        registered = began + span * (i / total) + timedelta(seconds=rng.random() * 60)
+        district, street = rng.choice(DISTRICTS), rng.choice(STREETS)
+        unit_code, unit_name = rng.choice(UNITS)
+        word, detail = rng.choice(CONDUCT)
+        summary = f"反映{district}{unit_name}{word}问题"
+        content = (
+            f"来电人反映:{district}{street}{unit_name}{detail}。"
+            f"地点在{street}附近第{rng.randint(1, 300)}号,希望有关部门尽快核实处理并给予答复。"
+        )
+        status = rng.choice(statuses)
+        reached = status in dispatched
+        closed = status == "closed_out"
+        dispatched_at = registered + timedelta(hours=rng.randint(2, 48)) if reached else None
+        handle_deadline = dispatched_at + timedelta(days=15) if dispatched_at else None
+        ledger = (
+            case_id,
+            f"{registered.year}-{i % 1_000_000:06d}",
+            rng.choice(CHANNELS),
+            word,
+            summary,
+            content,
+            f"{summary}\n{content}",
+            district,
+            json.dumps({"unit": unit_name}, ensure_ascii=False),
+            i % 3 == 0,
+            registered,
+            f"operator:{i % 40:02d}",
+            rng.choice(TRACKS) if reached else None,
+            word if reached else None,
+            word,
+            unit_code if reached else None,
+            empty_list,
+            dispatched_at,
+            dispatched_at + timedelta(days=1) if dispatched_at else None,
+            handle_deadline,
+            dispatched_at + timedelta(hours=6) if dispatched_at else None,
+            0,
+            0,
+            1 if status == "returned" else 0,
+            empty_map,
+            json.dumps({unit_code: 1}) if reached else empty_map,
+            "经核查,反映问题属实,已责令退还并批评教育。" if closed else None,
+            "已整改到位。" if closed else None,
+            0,
+            False,
+            0,
+            0,
+            '["direct"]' if closed else empty_list,
+            '["direct"]' if closed else empty_list,
+            empty_list,
+            1 if closed else 0,
+            1 if closed else 0,
+            False,
+            empty_list,
+            handle_deadline if closed else None,
+            status if reached else None,
+            1 if reached else None,
+            status,
+            2 if status == "second_pass" else 1,
+            dispatched_at or registered,
+        )
+        unit_row = (case_id, unit_code, True, False, 1, 0) if reached else None
+        yield ledger, unit_row
+
+
+async def fill(
+    pg_url: str,
+    schema: str,
+    total: int,
+    *,
+    already: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> Generated:
+    """Add rows ``already`` … ``total - 1`` to the schema's ledger (migrated by tracking)."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(pg_url, server_settings={"search_path": schema})
+    try:
+        await conn.execute("SET maintenance_work_mem = '256MB'")
+        await _units(conn)
+        rebuild = total - already >= REBUILD_INDEX_FROM
+        index = await _trigram_index(conn) if rebuild else None
+        if index is not None:
+            await conn.execute("DROP INDEX ix_ledger_search_trgm")
+        for start in range(already, total, CHUNK):
+            count = min(CHUNK, total - start)
+            pairs = list(ledger_rows(start, count, total, now))
+            await conn.copy_records_to_table(
+                "ledger", records=[p[0] for p in pairs], columns=LEDGER_COLUMNS
+            )
+            units = [p[1] for p in pairs if p[1] is not None]
+            await conn.copy_records_to_table("case_units", records=units, columns=UNIT_COLUMNS)
+            if progress is not None:
+                progress(start + count)
+        indexed = loop.time()
+        if index is not None:
+            await conn.execute(index)
+        await conn.execute("ANALYZE ledger")
+        await conn.execute("ANALYZE case_units")
+        done = loop.time()
+    finally:
+        await conn.close()
+    return Generated(total - already, done - began, done - indexed)
+
+
+async def _units(conn: asyncpg.Connection) -> None:
+    await conn.executemany(
+        "INSERT INTO units (code, name, kind, parent, active) VALUES ($1, $2, 'department', "
+        "NULL, true) ON CONFLICT (code) DO NOTHING",
+        UNITS,
+    )
+
+
+async def _trigram_index(conn: asyncpg.Connection) -> str | None:
+    """The trigram index's definition, if the migration could create it."""
+    found = await conn.fetchval(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ledger_search_trgm' "
+        "AND schemaname = current_schema()"
+    )
+    return str(found) if found else None
