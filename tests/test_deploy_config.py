@@ -51,6 +51,9 @@ def test_compose_runs_every_part_of_the_system(compose: dict[str, Any]) -> None:
         assert env["TAIZHANG_DATABASE_URL"].startswith("postgresql://")
     assert services["dispatch"]["deploy"]["replicas"] == 2
     assert services["tracking"]["deploy"]["replicas"] == 2
+    # The workbench served by tracking reaches intake and dispatch through the edge.
+    ui_api = services["tracking"]["environment"]["TAIZHANG_UI_API_URL"]
+    assert ui_api == "http://nginx" and "nginx" in services
     # Fresh databases are created by one service at a time (see compose.yaml).
     assert services["dispatch"]["depends_on"]["intake"]["condition"] == "service_healthy"
     assert services["tracking"]["depends_on"]["dispatch"]["condition"] == "service_healthy"
