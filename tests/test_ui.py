@@ -364,3 +364,16 @@ def test_an_operator_signs_in_with_an_api_key_and_registers_a_tip(api: Api) -> N
     answer = bench.submit("/ui/intake", channel="hotline_12388", content="某所违规收取办证费用")
     assert answer.status_code == 201
     assert 'id="receipt-code"' in answer.text  # anonymous: the code to follow the case
+
+
+def test_the_dashboards_months_end_at_the_servers_today(api: Api, clock: Path) -> None:
+    """Judged by the same clock as deadlines, so a training setup's moved clock moves it too."""
+    bench = signed_in(api, "supervisor")
+    now = clock.read_text()
+    try:
+        clock.write_text("2031-03-15T10:00:00+08:00")
+        moved = bench.page("/ui/dashboard").text
+    finally:
+        clock.write_text(now)
+    assert "2031-03" in moved and "2031-04" not in moved
+    assert "2031-03" not in bench.page("/ui/dashboard").text

@@ -4,15 +4,13 @@ the forms are for the administrator, and the API refuses anyone else with its ow
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.ui.client import ApiRefusal
-from services.ui.render import page
+from services.ui.render import office_now, page
 from services.ui.session import CurrentViewer, Viewer, check_csrf, read_form
 from shared.authz import Action, allowed
 
@@ -125,7 +123,7 @@ async def save_rules(request: Request, viewer: CurrentViewer) -> Response:
 def _year(request: Request, raw: str | None) -> int:
     if raw and raw.isdigit() and 2000 <= int(raw) <= 2100:
         return int(raw)
-    return datetime.now(ZoneInfo(request.app.state.runtime.settings.timezone)).year
+    return office_now(request).year
 
 
 def _days(text: str) -> list[str]:

@@ -4,15 +4,14 @@ ECharts in the browser (static/dashboard.js reads them from the page)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.ui.client import Api
-from services.ui.render import page
+from services.ui.render import office_now, page
 from services.ui.session import CurrentViewer
 from shared.vocabulary import STATUS_LABELS, CaseStatus
 
@@ -92,7 +91,7 @@ async def _open_by_status(api: Api) -> list[dict[str, Any]]:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(request: Request, viewer: CurrentViewer) -> Response:
-    today = datetime.now(ZoneInfo(request.app.state.runtime.settings.timezone)).date()
+    today = office_now(request).date()
     by_month = await _by_month(viewer.api, recent_months(today))
     units = ranking((await viewer.api.get("/api/v1/stats/units"))["items"])
     figures = by_month | {"units": units, "open": await _open_by_status(viewer.api)}
