@@ -15,6 +15,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    ConfigDict,
     Field,
     StrictBool,
     field_validator,
@@ -98,6 +99,22 @@ class Reporter(Strict):
 
 
 class TipIn(Strict):
+    # Shown in the API docs, and the seed from which fuzzers reach a real case.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "hotline_12388",
+                    "content": "某街道办事处办理低保手续时多次推诿,要求群众反复提交材料。",
+                    "summary": "街道办理低保推诿",
+                    "category": "作风问题",
+                    "reporter": {"anonymous": True},
+                }
+            ]
+        },
+    )
+
     channel: Channel
     content: Content
     external_ref: Text128 | None = None
