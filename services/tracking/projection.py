@@ -25,10 +25,13 @@ SOURCES = ("intake", "dispatch", "tracking")
 # Never kept in the audit trail: a receipt digest is the anonymous reporter's key to the case.
 REDACTED = frozenset({"receipt_digest"})
 UNIT_COLUMNS = ("lead_unit", "co_units", "dispatches_by_unit", "returns_by_unit")
+INSERT_HISTORY = case_history.insert()
+INSERT_LEDGER = ledger.insert()
 
 
 async def project(session: AsyncSession, envelope: Envelope) -> None:
-    await session.execute(case_history.insert().values(**history_entry(envelope)))
+    # Values as parameters of one statement built once, not a statement built per event.
+    await session.execute(INSERT_HISTORY, history_entry(envelope))
     event = envelope.event
     case_id = rows.case_of(event)
     if case_id is not None:
@@ -74,16 +77,18 @@ async def _fold_case(session: AsyncSession, case_id: UUID, envelope: Envelope) -
     before = dict(found._mapping) if found is not None else rows.new_row(case_id)
     after = rows.apply(before, envelope)
     if found is None:
-        await session.execute(ledger.insert().values(**after))
+        await session.execute(INSERT_LEDGER, after)
     else:
         changed = {k: v for k, v in after.items() if before.get(k) != v}
         await session.execute(ledger.update().where(ledger.c.case_id == case_id).values(**changed))
     if found is None or any(before.get(c) != after.get(c) for c in UNIT_COLUMNS):
-        await _sync_case_units(session, after)
+        # A new case has no units yet: nothing to delete (one round trip per tip saved).
+        await _sync_case_units(session, after, new=found is None)
 
 
-async def _sync_case_units(session: AsyncSession, row: rows.Row) -> None:
-    await session.execute(case_units.delete().where(case_units.c.case_id == row["case_id"]))
+async def _sync_case_units(session: AsyncSession, row: rows.Row, *, new: bool) -> None:
+    if not new:
+        await session.execute(case_units.delete().where(case_units.c.case_id == row["case_id"]))
     entries = case_unit_entries(row)
     if entries:
         await session.execute(case_units.insert(), entries)
