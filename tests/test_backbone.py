@@ -235,6 +235,9 @@ def test_replaying_the_whole_stream_to_a_fresh_consumer_yields_the_same_state(
         60,
         "rebuilt statuses",
     )
+    # Every source applied, not only dispatch's and tracking's (the statuses above): the
+    # three consumers run at once, and intake's may be the one a deadlock held back.
+    wait_for(lambda: _consumer_caught_up(deployment), 60, "the rebuild to finish")
     rebuilt = sorted(ledger(deployment, tracking.url), key=lambda r: r["number"])
     assert _without_times(rebuilt) == _without_times(before)
     assert opened_cases(deployment) == Counter({_uuid(a["case_id"]): 1 for a in answers})

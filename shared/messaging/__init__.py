@@ -9,11 +9,15 @@ by either, so there is one code path for reacting to events.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from typing import Protocol
 
+import structlog
+
 from shared.contracts import Envelope
+
+log = structlog.get_logger(__name__)
 
 
 class Outcome(Enum):
@@ -40,6 +44,39 @@ class Consumer(Protocol):
     async def last_position(self, source: str) -> int:
         """Highest position of ``source`` processed (where an in-order follower resumes)."""
         ...
+
+
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[list[Outcome]]]
+
+
+def batch_handler(consumer: Consumer) -> BatchHandler | None:
+    """The consumer's own ``handle_batch(envelopes) -> outcomes`` if it has one: it applies
+    a fetched batch in one transaction (one commit instead of one per event) and answers an
+    outcome per envelope, in order. Optional, so consumers that commit elsewhere (an
+    :class:`~shared.messaging.policy.ApplicationPolicy`) need not know about it."""
+    handler = getattr(consumer, "handle_batch", None)
+    return handler if callable(handler) else None
+
+
+async def handle_each(consumer: Consumer, envelopes: Sequence[Envelope]) -> list[Outcome]:
+    """Outcomes of a batch: the consumer's ``handle_batch``, or ``handle`` one at a time.
+    A failure is that envelope's ``RETRY_LATER`` (logged), never the others' loss."""
+    batch = batch_handler(consumer)
+    if batch is not None:
+        try:
+            return await batch(envelopes)
+        except Exception:
+            log.exception("consumer_batch_failed", consumer=consumer.name, size=len(envelopes))
+            return [Outcome.RETRY_LATER] * len(envelopes)
+    return [await handle_one(consumer, envelope) for envelope in envelopes]
+
+
+async def handle_one(consumer: Consumer, envelope: Envelope) -> Outcome:
+    try:
+        return await consumer.handle(envelope)
+    except Exception:
+        log.exception("consumer_failed", consumer=consumer.name, message=envelope.message_id)
+        return Outcome.RETRY_LATER
 
 
 async def wait_any(*events: asyncio.Event, timeout: float) -> None:

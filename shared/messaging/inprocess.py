@@ -8,7 +8,7 @@ import asyncio
 import structlog
 
 from shared.contracts import Envelope
-from shared.messaging import Consumer, Outcome, wait_any
+from shared.messaging import Consumer, Outcome, batch_handler, handle_each, wait_any
 from shared.messaging.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -34,12 +34,27 @@ class InProcessFollower:
                 log.warning("outbox_read_failed", source=self.outbox.source, error=repr(e))
                 await wait_any(self._stopping, timeout=POLL_SECONDS)
                 continue
-            for envelope in envelopes:
-                if not await self._deliver(envelope):
-                    return
+            if not await self._deliver_page(envelopes):
+                return
             if last == position:
                 await wait_any(news, self._stopping, timeout=POLL_SECONDS)
             position = last
+
+    async def _deliver_page(self, envelopes: list[Envelope]) -> bool:
+        """A consumer that applies batches gets the page at once (one transaction), then
+        those it could not apply yet one at a time, in order, until it has them. Any other
+        gets one envelope after the other, as its recorded position assumes."""
+        if batch_handler(self.consumer) is None or not envelopes:
+            pending = envelopes
+        else:
+            outcomes = await handle_each(self.consumer, envelopes)
+            pending = [
+                e for e, o in zip(envelopes, outcomes, strict=True) if o is Outcome.RETRY_LATER
+            ]
+        for envelope in pending:
+            if not await self._deliver(envelope):
+                return False
+        return True
 
     async def _deliver(self, envelope: Envelope) -> bool:
         """Deliver until the consumer has it; False if stopped meanwhile."""

@@ -43,7 +43,7 @@ from nats.js.errors import NotFoundError
 
 from shared.contracts import Envelope, UnknownContract, decode
 from shared.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH, crash_if
-from shared.messaging import Consumer, Outcome, wait_any
+from shared.messaging import Consumer, Outcome, handle_each, wait_any
 from shared.messaging.leadership import Leadership
 from shared.messaging.outbox import Outbox
 
@@ -286,8 +286,7 @@ class NatsConsumerRunner:
                 subscription = None
                 await wait_any(self._stopping, timeout=1.0)
                 continue
-            for message in messages:
-                await self._handle(message)
+            await self._handle(messages)
         if subscription is not None:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
@@ -311,25 +310,27 @@ class NatsConsumerRunner:
             config=config,
         )
 
-    async def _handle(self, message: Msg) -> None:
-        try:
-            envelope = decode(message.data)
-        except UnknownContract as e:
-            log.warning("unknown_contract_skipped", durable=self.durable, type=str(e))
-            await message.ack()
+    async def _handle(self, messages: list[Msg]) -> None:
+        """Apply a fetched batch (in one transaction if the consumer can), then ack or nak
+        each message: nothing is acked before the effects are committed."""
+        known: list[tuple[Msg, Envelope]] = []
+        for message in messages:
+            try:
+                known.append((message, decode(message.data)))
+            except UnknownContract as e:
+                log.warning("unknown_contract_skipped", durable=self.durable, type=str(e))
+                await message.ack()
+        if not known:
             return
-        try:
-            outcome = await self.consumer.handle(envelope)
-        except Exception:
-            log.exception("consumer_failed", durable=self.durable, message=envelope.message_id)
-            outcome = Outcome.RETRY_LATER
-        if outcome is Outcome.DONE:
+        outcomes = await handle_each(self.consumer, [envelope for _, envelope in known])
+        if Outcome.DONE in outcomes:
             crash_if(CONSUMER_EXIT_AFTER_COMMIT, self.stream.faults)
-        if outcome is Outcome.RETRY_LATER:
-            delivered = message.metadata.num_delivered if message.reply else 1
-            await message.nak(delay=min(0.1 * 2 ** min(delivered, 6), 5.0))
-        else:
-            await message.ack()
+        for (message, _), outcome in zip(known, outcomes, strict=True):
+            if outcome is Outcome.RETRY_LATER:
+                delivered = message.metadata.num_delivered if message.reply else 1
+                await message.nak(delay=min(0.1 * 2 ** min(delivered, 6), 5.0))
+            else:
+                await message.ack()
 
     def stop(self) -> None:
         self._stopping.set()
