@@ -117,14 +117,28 @@ def unavailable(detail: str) -> Problem:
     )
 
 
+# What a database that is down, restarting or out of connections raises, whichever driver.
+STORE_DOWN: tuple[type[Exception], ...] = (
+    ConnectionError,  # asyncpg lets a refused connect through unwrapped
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+
+
+def store_down() -> Problem:
+    return unavailable("数据库暂不可用,请稍后重试 (database unavailable, retry later)")
+
+
 def install_infrastructure_handlers(app: FastAPI) -> None:
     """A database that is down or slow is a 503 with Retry-After, never a 500 or a hang."""
 
     async def on_store_down(request: Request, exc: Exception) -> JSONResponse:
-        return problem_response(
-            unavailable("数据库暂不可用,请稍后重试 (database unavailable, retry later)"),
-            request.url.path,
-        )
+        return problem_response(store_down(), request.url.path)
 
     async def on_timeout(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
@@ -142,14 +156,8 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
         )
 
     handlers: list[tuple[Any, Any]] = [
-        (OperationalError, on_store_down),
-        (InterfaceError, on_store_down),
+        *((exc_class, on_store_down) for exc_class in STORE_DOWN),
         (TimeoutError, on_timeout),
-        (psycopg.OperationalError, on_store_down),
-        (psycopg_pool.PoolTimeout, on_store_down),
-        (sa_exc.OperationalError, on_store_down),
-        (sa_exc.InterfaceError, on_store_down),
-        (sa_exc.TimeoutError, on_store_down),
         (sa_exc.DataError, on_bad_value),
     ]
     for exc_class, handler in handlers:

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.http import STORE_DOWN, store_down
 from shared.problems import Problem, validation_problem
 
 PREFIX = "/open311/v2"
@@ -80,6 +81,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _BODY | {"description": "Missing or invalid api_key"},
     404: _BODY | {"description": "No such service, request, token or format"},
     429: _BODY | {"description": "Too many requests; see Retry-After"},
+    503: _BODY | {"description": "The database is unavailable; retry after Retry-After"},
 }
 
 
@@ -170,6 +172,8 @@ class Open311Route(APIRoute):
                 return error_response(_format_of(request), e)
             except Problem as e:  # rate limits, an unavailable store …
                 return error_response(_format_of(request), _from_problem(e))
+            except STORE_DOWN:  # a 311 client gets the spec's shape for this 503 too
+                return error_response(_format_of(request), _from_problem(store_down()))
             except RequestValidationError as e:
                 problem = validation_problem(list(e.errors()))
                 return error_response(_format_of(request), bad_request(problem.detail))

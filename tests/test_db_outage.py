@@ -65,3 +65,25 @@ def _until_accepted(api: Api, headers: dict[str, str]) -> httpx.Response:
         if r.status_code != 503 or time.monotonic() > deadline:
             return r
         time.sleep(float(r.headers.get("Retry-After", "1")) / 5)
+
+
+def test_readers_get_a_503_while_the_database_is_down_open311_clients_in_its_shape(
+    own_postgres: PostgresProcess, tmp_path: Path
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=own_postgres.url)
+    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as api:
+        assert api.get("/open311/v2/requests.xml").status_code == 200
+        own_postgres.stop("fast")
+        refused = api.get("/open311/v2/requests.xml")
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
+        error = ET.fromstring(refused.content).find("error")
+        assert error is not None and error.findtext("code") == "503"
+        assert "重试" in (error.findtext("description") or "")
+        as_json = api.get("/open311/v2/requests.json")
+        assert as_json.status_code == 503 and as_json.json()[0]["code"] == 503
+        # The native read paths say the same in problem+json.
+        ledger = api.get("/api/v1/ledger", headers=api.auth("supervisor"))
+        assert problem(ledger, 503)["detail"] and int(ledger.headers["Retry-After"]) > 0
+        own_postgres.start()

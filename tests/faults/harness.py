@@ -28,6 +28,14 @@ from tests.deployment import Deployment, ServiceProcess
 from tests.faults.load import SteadyLoad
 from tests.infra import NatsProcess, PostgresProcess, wait_for
 
+RESULT = {
+    "findings": "经查属实,窗口人员推诿",
+    "rectification": "已整改,实行首问负责制",
+    "proposal": {"kind": "rectification", "text": "加强窗口作风建设"},
+    "signed_off_by": "局长 李某",
+}
+FEEDBACK = {"content": "已向投诉人反馈办理结果"}
+
 SOAK = os.environ.get("TAIZHANG_SOAK", "") == "1"
 TIPS = 2000 if SOAK else 120  # per scenario
 RATE = 100.0 if SOAK else 40.0  # tips per second
@@ -239,6 +247,58 @@ class FaultyDeployment:
             assert r.status_code == 200, r.text
         set_clock(self.clock, datetime.now(UTC) + timedelta(days=17))
         return cases
+
+    def cases_with_feedback_delivered(self, count: int) -> list[uuid.UUID]:
+        """Cases taken through dispatch to the three-channel feedback log: signed, result
+        accepted, then fed back on both channels a 市长专线 case requires (网上公示 and
+        直接反馈), so a replay has feedback entries it must not record twice."""
+        dispatch, tracking = self.replicas("dispatch")[0].url, self.replicas("tracking")[0].url
+        office, unit = self.d.auth("office"), "FAULTS-FEEDBACK"
+        liaison = self.d.auth("unit_liaison", unit=unit)
+        created = httpx.post(
+            f"{dispatch}/api/v1/units",
+            json={"code": unit, "name": "反馈测试单位", "kind": "department"},
+            headers=self.d.auth("admin"),
+        )
+        assert created.status_code in (201, 409), created.text
+        cases = []
+        for i in range(count):
+            tip = {"channel": "mayor_hotline", "content": f"窗口办事推诿扯皮(反馈 {i})"}
+            r = httpx.post(f"{self.intake.url}/api/v1/tips", json=tip, headers=office)
+            assert r.status_code == 201, r.text
+            case = r.json()["case_id"]
+            steps: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
+                (dispatch, "triage", office, {"track": "general"}),
+                (dispatch, "dispatch", office, {"lead_unit": unit}),
+                (dispatch, "sign", liaison, {}),
+                (dispatch, "results", liaison, RESULT),
+                (dispatch, "results/1/review", office, {"accepted": True}),
+                (tracking, "feedback", office, FEEDBACK | {"channel": "online_publication"}),
+                (tracking, "feedback", office, FEEDBACK | {"channel": "direct_reply"}),
+            ]
+            for base, action, who, body in steps:
+                url = f"{base}/api/v1/cases/{case}/{action}"
+                wait_for(  # each service acts once the previous step's event has reached it
+                    lambda url=url, who=who, body=body: (
+                        httpx.post(url, json=body, headers=who, timeout=10).status_code
+                        in (200, 201)
+                    ),
+                    60,
+                    f"{action} to be accepted",
+                    interval=0.2,
+                )
+            cases.append(uuid.UUID(case))
+        return cases
+
+    def feedback_once(self, cases: list[uuid.UUID]) -> bool:
+        """Whether the ledger shows each case's two deliveries, each exactly once."""
+        rows = asyncio.run(read_ledger(self.d.settings))
+        return all(
+            (row := rows.get(case_id)) is not None
+            and sorted(entry["channel"] for entry in row["feedback"] or [])
+            == ["direct_reply", "online_publication"]
+            for case_id in cases
+        )
 
     def announced(self, cases: list[uuid.UUID]) -> bool:
         """Whether the ledger shows a reminder and a supervision notice on every case."""

@@ -98,7 +98,10 @@ def test_relay_and_consumers_paused_longer_than_the_ack_wait(system: FaultyDeplo
 def test_every_consumer_replayed_from_the_start(system: FaultyDeployment) -> None:
     """The same JetStream messages delivered twice: every durable consumer deleted mid-load,
     so each service reads each stream again from its first message — reminders (催办) and
-    supervision notices (督办) that two dispatch schedulers raced to issue included."""
+    supervision notices (督办) that two dispatch schedulers raced to issue, and feedback
+    entries (反馈), included."""
+    fed_back = system.cases_with_feedback_delivered(2)
+    wait_for(lambda: system.feedback_once(fed_back), 60, "both feedback entries in the ledger")
     overdue = system.cases_past_their_deadlines(5)
     wait_for(lambda: system.announced(overdue), 60, "催办 and 督办 on every overdue case")
     load = system.load("replay")
@@ -107,6 +110,7 @@ def test_every_consumer_replayed_from_the_start(system: FaultyDeployment) -> Non
     assert any(name.endswith("/ledger__intake") for name in deleted)
     figures = system.settle("every consumer replayed from the start", load)
     assert system.announced(overdue)  # counted once each: verify compares them with the store
+    assert system.feedback_once(fed_back)
     assert figures.lost == 0
     assert figures.duplicated == 0
 
