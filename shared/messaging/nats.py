@@ -43,7 +43,7 @@ from nats.js.errors import NotFoundError
 
 from shared.contracts import Envelope, UnknownContract, decode
 from shared.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH, crash_if
-from shared.messaging import Consumer, Outcome, handle_each, wait_any
+from shared.messaging import Consumer, Outcome, batch_handler, handle_each, wait_any
 from shared.messaging.leadership import Leadership
 from shared.messaging.outbox import Outbox
 
@@ -311,8 +311,10 @@ class NatsConsumerRunner:
         )
 
     async def _handle(self, messages: list[Msg]) -> None:
-        """Apply a fetched batch (in one transaction if the consumer can), then ack or nak
-        each message: nothing is acked before the effects are committed."""
+        """Apply a fetched batch, then ack or nak each message: nothing is acked before
+        its effects are committed. A consumer that applies batches gets the whole batch in
+        one transaction; any other commits each message itself, so each is settled as soon
+        as it is (a batch of slow ones must not outlive the ack wait)."""
         known: list[tuple[Msg, Envelope]] = []
         for message in messages:
             try:
@@ -320,12 +322,16 @@ class NatsConsumerRunner:
             except UnknownContract as e:
                 log.warning("unknown_contract_skipped", durable=self.durable, type=str(e))
                 await message.ack()
-        if not known:
-            return
-        outcomes = await handle_each(self.consumer, [envelope for _, envelope in known])
+        batches = [known] if batch_handler(self.consumer) else [[item] for item in known]
+        for batch in batches:
+            if batch:
+                outcomes = await handle_each(self.consumer, [envelope for _, envelope in batch])
+                await self._settle(batch, outcomes)
+
+    async def _settle(self, batch: list[tuple[Msg, Envelope]], outcomes: list[Outcome]) -> None:
         if Outcome.DONE in outcomes:
             crash_if(CONSUMER_EXIT_AFTER_COMMIT, self.stream.faults)
-        for (message, _), outcome in zip(known, outcomes, strict=True):
+        for (message, _), outcome in zip(batch, outcomes, strict=True):
             if outcome is Outcome.RETRY_LATER:
                 delivered = message.metadata.num_delivered if message.reply else 1
                 await message.nak(delay=min(0.1 * 2 ** min(delivered, 6), 5.0))
