@@ -9,6 +9,9 @@ stops it and checks that nothing else was stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -243,12 +246,14 @@ def decoys(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
     )
     nginx = [str(nginx_binary()), "-p", f"{tmp_path}/", "-c", str(conf), "-g", "daemon off;"]
     sleeper = [sys.executable, "-c", "import time; time.sleep(600)", "taizhang", "serve", "intake"]
-    processes = [subprocess.Popen(nginx), subprocess.Popen(sleeper)]
+    # Each in its own process group: killing nginx's master alone would orphan its worker.
+    processes = [subprocess.Popen(cmd, start_new_session=True) for cmd in (nginx, sleeper)]
     try:
         yield processes
     finally:
         for p in processes:
-            p.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
             p.wait(10)
 
 
