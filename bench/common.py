@@ -12,19 +12,21 @@ import asyncio
 import contextlib
 import os
 import platform
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from bench.figures import Report, err
 from shared.auth import Role, issue_token
 from shared.settings import Settings, load_secrets
 from tests.deployment import TAIZHANG, ServiceProcess, delete_streams
@@ -252,3 +254,30 @@ def nats_version(nats_url: str) -> str:
             await nc.close()
 
     return asyncio.run(ask())
+
+
+def run_bench(
+    name: str,
+    argv: list[str],
+    args: Any,
+    details: Callable[[Servers], dict[str, str]],
+    body: Callable[[Report, Servers, Path], None],
+) -> int:
+    """What every second-round script's ``main`` does around its own measuring: an output
+    directory, the servers, a report headed by the machine and ``details``, Ctrl-C and
+    SIGTERM stopping everything started; the exit code from the report's verdicts."""
+    out = args.out or Path(tempfile.mkdtemp(prefix="tz-bench-"))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with stopped_on_sigterm(), servers() as srv:
+            report = Report(
+                name,
+                shlex.join(["python", "-m", name, *argv]),
+                machine() | details(srv) | {"output": str(out)},
+            )
+            report.header()
+            body(report, srv, out)
+    except KeyboardInterrupt:
+        err("interrupted: everything started was stopped")
+        return 130
+    return report.finish(args)

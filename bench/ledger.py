@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shlex
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,8 +30,14 @@ from sqlalchemy.dialects import postgresql
 
 from bench import ledgerdata
 from bench.baselines import percentile
-from bench.common import Deployment, deployment, machine, pg_version, servers, stopped_on_sigterm
-from bench.figures import Baseline, Figure, Report, err, say
+from bench.common import (
+    Deployment,
+    Servers,
+    deployment,
+    pg_version,
+    run_bench,
+)
+from bench.figures import Baseline, Figure, Report, say
 from bench.progress import bar
 from services.tracking import queries
 from shared.auth import Principal, Role
@@ -77,27 +81,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="tz-bench-"))
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        with stopped_on_sigterm(), servers() as srv:
-            report = Report(
-                "bench.ledger",
-                shlex.join(["python", "-m", "bench.ledger", *argv]),
-                machine()
-                | {
-                    "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}",
-                    "sizes": f"{args.cases:,} vs {args.reference:,} cases",
-                    "output": str(out),
-                },
-            )
-            report.header()
-            with deployment(out, srv.pg_url, srv.nats_url) as d:
-                run(report, d, args)
-    except KeyboardInterrupt:
-        err("interrupted: everything started was stopped")
-        return 130
-    return report.finish(args)
+
+    def measure(report: Report, srv: Servers, out: Path) -> None:
+        with deployment(out, srv.pg_url, srv.nats_url) as d:
+            run(report, d, args)
+
+    return run_bench(
+        "bench.ledger",
+        argv,
+        args,
+        lambda srv: {
+            "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}",
+            "sizes": f"{args.cases:,} vs {args.reference:,} cases",
+        },
+        measure,
+    )
 
 
 def run(report: Report, d: Deployment, args: argparse.Namespace) -> None:

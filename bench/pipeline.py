@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import shlex
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -36,12 +34,11 @@ import psycopg
 from bench.baselines import percentile
 from bench.common import (
     Deployment,
+    Servers,
     deployment,
-    machine,
     nats_version,
     pg_version,
-    servers,
-    stopped_on_sigterm,
+    run_bench,
 )
 from bench.figures import Baseline, Figure, Report, err, say
 from bench.intake_steps import load
@@ -78,28 +75,22 @@ def main(argv: list[str] | None = None) -> int:
         err(str(e))
         return 2
     plan = Plan(1, 1, 0) if args.quick else Plan(args.seconds, 15, 3)
-    out = args.out or Path(tempfile.mkdtemp(prefix="tz-bench-"))
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        with stopped_on_sigterm(), servers() as srv:
-            report = Report(
-                "bench.pipeline",
-                shlex.join(["python", "-m", "bench.pipeline", *argv]),
-                machine()
-                | {
-                    "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}, "
-                    f"nats-server {nats_version(srv.nats_url)} at {srv.nats_url}",
-                    "steady load": f"{plan.seconds:g} s at half of intake's capacity",
-                    "output": str(out),
-                },
-            )
-            report.header()
-            with deployment(out, srv.pg_url, srv.nats_url) as d:
-                run(report, d, plan)
-    except KeyboardInterrupt:
-        err("interrupted: everything started was stopped")
-        return 130
-    return report.finish(args)
+
+    def measure(report: Report, srv: Servers, out: Path) -> None:
+        with deployment(out, srv.pg_url, srv.nats_url) as d:
+            run(report, d, plan)
+
+    return run_bench(
+        "bench.pipeline",
+        argv,
+        args,
+        lambda srv: {
+            "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}, "
+            f"nats-server {nats_version(srv.nats_url)} at {srv.nats_url}",
+            "steady load": f"{plan.seconds:g} s at half of intake's capacity",
+        },
+        measure,
+    )
 
 
 def run(report: Report, d: Deployment, p: Plan) -> None:

@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,14 +33,13 @@ from bench import baselines as base
 from bench import profile as profiling
 from bench.common import (
     Deployment,
+    Servers,
     deployment,
-    machine,
     pg_version,
-    servers,
-    stopped_on_sigterm,
+    run_bench,
     unreachable_nats_url,
 )
-from bench.figures import Baseline, Figure, Report, err, say
+from bench.figures import Baseline, Figure, Report, say
 from bench.progress import bar
 from services.tracking.rebuild import rebuild_ledger
 from shared.eventstore import application_env
@@ -74,27 +71,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="tz-bench-"))
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        with stopped_on_sigterm(), servers() as srv:
-            report = Report(
-                "bench.rebuild",
-                shlex.join(["python", "-m", "bench.rebuild", *argv]),
-                machine()
-                | {
-                    "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}",
-                    "events": f"{args.events:,}, rebuild bounded at {args.seconds:g} s",
-                    "output": str(out),
-                },
-            )
-            report.header()
-            with deployment(out, srv.pg_url, srv.nats_url) as d:
-                run(report, d, args, out)
-    except KeyboardInterrupt:
-        err("interrupted: everything started was stopped")
-        return 130
-    return report.finish(args)
+
+    def measure(report: Report, srv: Servers, out: Path) -> None:
+        with deployment(out, srv.pg_url, srv.nats_url) as d:
+            run(report, d, args, out)
+
+    return run_bench(
+        "bench.rebuild",
+        argv,
+        args,
+        lambda srv: {
+            "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}",
+            "events": f"{args.events:,}, rebuild bounded at {args.seconds:g} s",
+        },
+        measure,
+    )
 
 
 def run(report: Report, d: Deployment, args: argparse.Namespace, out: Path) -> None:

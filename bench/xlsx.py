@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shlex
 import sys
-import tempfile
 import threading
 import time
 import zipfile
@@ -26,9 +24,14 @@ from pathlib import Path
 import httpx
 
 from bench import ledgerdata
-from bench.common import BenchProcess, machine, pg_version, servers, stopped_on_sigterm
+from bench.common import (
+    BenchProcess,
+    Servers,
+    pg_version,
+    run_bench,
+)
 from bench.common import deployment as new_deployment
-from bench.figures import Baseline, Figure, Report, err, say
+from bench.figures import Baseline, Figure, Report, say
 from bench.progress import bar
 
 LIMIT_MIB = 300.0
@@ -51,35 +54,27 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="tz-bench-"))
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        with stopped_on_sigterm(), servers() as srv:
-            report = Report(
-                "bench.xlsx",
-                shlex.join(["python", "-m", "bench.xlsx", *argv]),
-                machine()
-                | {
-                    "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}",
-                    "rows": f"{args.rows:,}",
-                    "output": str(out),
-                },
-            )
-            report.header()
-            with new_deployment(out, srv.pg_url, srv.nats_url) as d:
-                assert d.pg_url is not None
-                d.create_schema()
-                tracking = d.start("tracking")
-                with bar(f"ledger → {args.rows:,}", args.rows) as advance:
-                    made = asyncio.run(
-                        ledgerdata.fill(d.pg_url, d.schema, args.rows, progress=advance)
-                    )
-                report.note(f"generated {made.rows:,} ledger rows in {made.seconds:.1f} s")
-                export(report, tracking, d.token("office", "压测纠风办"), out, args.rows)
-    except KeyboardInterrupt:
-        err("interrupted: everything started was stopped")
-        return 130
-    return report.finish(args)
+
+    def measure(report: Report, srv: Servers, out: Path) -> None:
+        with new_deployment(out, srv.pg_url, srv.nats_url) as d:
+            assert d.pg_url is not None
+            d.create_schema()
+            tracking = d.start("tracking")
+            with bar(f"ledger → {args.rows:,}", args.rows) as advance:
+                made = asyncio.run(ledgerdata.fill(d.pg_url, d.schema, args.rows, progress=advance))
+            report.note(f"generated {made.rows:,} ledger rows in {made.seconds:.1f} s")
+            export(report, tracking, d.token("office", "压测纠风办"), out, args.rows)
+
+    return run_bench(
+        "bench.xlsx",
+        argv,
+        args,
+        lambda srv: {
+            "servers": f"{srv.origin}: PostgreSQL {pg_version(srv.pg_url)}",
+            "rows": f"{args.rows:,}",
+        },
+        measure,
+    )
 
 
 def export(report: Report, tracking: BenchProcess, token: str, out: Path, rows: int) -> None:
