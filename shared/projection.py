@@ -6,14 +6,17 @@ an older or equal version is a duplicate (ack, change nothing); the next version
 in the same transaction that advances the mark; a later one waits (negative ack) until its
 predecessor has been applied. The row lock on the mark serializes replicas per aggregate.
 
-A live consumer applies a fetched batch in one transaction (:meth:`SqlProjection.handle_batch`),
-each envelope in its own savepoint: one commit per batch instead of one per event, which is
-what kept the ledger behind a steady intake (docs/BENCHMARKS.md).
+A live consumer applies a fetched batch in one transaction (:meth:`SqlProjection.handle_batch`):
+the marks of all its aggregates are read (and locked) with one query, the guard is decided in
+memory, and a projection that can write a set of envelopes at once (``write_batch``) does so
+with a few bulk statements — a handful of round trips per batch instead of several per event,
+which is what kept the ledger behind a steady intake and its rebuild slow (ADR 12, 13).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from uuid import UUID
 
 import sqlalchemy as sa
 import structlog
@@ -44,6 +47,17 @@ projection_positions = sa.Table(
 )
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# Writes the effects of envelopes already claimed, in their order, in the caller's transaction.
+BatchWriter = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
+StreamKey = tuple[str, UUID]
+
+_MARK_KEY = (
+    (projection_streams.c.consumer == sa.bindparam("b_consumer"))
+    & (projection_streams.c.source == sa.bindparam("b_source"))
+    & (projection_streams.c.stream_id == sa.bindparam("b_stream_id"))
+)
+UPDATE_MARK = projection_streams.update().where(_MARK_KEY).values(version=sa.bindparam("b_version"))
+INSERT_MARK = projection_streams.insert()
 
 
 async def claim(session: AsyncSession, consumer: str, envelope: Envelope) -> Outcome | None:
@@ -101,7 +115,9 @@ class SqlProjection:
     """A :class:`~shared.messaging.Consumer` that updates SQL tables.
 
     ``handlers`` maps contract classes to coroutines that write with the given session; the
-    guard and the position are written in the same transaction.
+    guard and the position are written in the same transaction. ``write_batch``, when given,
+    writes the effects of several envelopes at once (a batch or a rebuild's page); the
+    handlers are then what a single envelope falls back to.
     """
 
     def __init__(
@@ -110,11 +126,13 @@ class SqlProjection:
         sources: Sequence[str],
         sessions: async_sessionmaker[AsyncSession],
         handlers: dict[type[Contract], Handler],
+        write_batch: BatchWriter | None = None,
     ) -> None:
         self.name = name
         self.sources = tuple(sources)
         self.sessions = sessions
         self.handlers = handlers
+        self.write_batch = write_batch
 
     async def handle(self, envelope: Envelope) -> Outcome:
         try:
@@ -124,14 +142,26 @@ class SqlProjection:
             return Outcome.RETRY_LATER  # a replica applied the same version concurrently
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
-        """Outcomes of envelopes applied in ONE transaction, each in its own savepoint, so
-        one that a replica applied concurrently (an IntegrityError) is rolled back alone and
-        answered ``RETRY_LATER`` while the others stay. The outcomes hold only once this
-        returns, i.e. after the commit: the caller acks nothing before. If the transaction
-        itself fails (a deadlock between replicas taking the same marks in another order,
-        a lost connection) the envelopes are handled one at a time instead."""
+        """Outcomes of envelopes applied in ONE transaction, answered only after its commit
+        (the caller acks nothing before).
+
+        First set-based (:meth:`_apply_set`). If that transaction fails — an envelope's
+        handler fails, a replica inserted the same new mark concurrently (an
+        ``IntegrityError``), a deadlock, a lost connection — the batch is applied again with
+        a savepoint per envelope, so the failing one is rolled back alone and answered
+        ``RETRY_LATER``; and if that transaction fails too, one envelope at a time."""
         if not envelopes:
             return []
+        try:
+            async with self.sessions() as session, session.begin():
+                return await self._apply_set(session, envelopes)
+        except Exception as e:
+            log.info(
+                "projection_batch_per_envelope",
+                consumer=self.name,
+                size=len(envelopes),
+                error=repr(e),
+            )
         try:
             async with self.sessions() as session, session.begin():
                 return await self._apply_batch(session, envelopes)
@@ -141,14 +171,92 @@ class SqlProjection:
             )
         return [await handle_one(self, envelope) for envelope in envelopes]
 
+    async def replay(self, envelopes: Sequence[Envelope]) -> None:
+        """Apply envelopes of one source known to be in order (a rebuild reading a store) in
+        one transaction, set-based. Duplicates are skipped as in :meth:`handle`; an envelope
+        ahead of its predecessor cannot happen in a store read in order, so it is an error,
+        and the page is rolled back whole."""
+        if envelopes:
+            async with self.sessions() as session, session.begin():
+                await self._apply_set(session, envelopes, strict=True)
+
+    async def _apply_set(
+        self, session: AsyncSession, envelopes: Sequence[Envelope], *, strict: bool = False
+    ) -> list[Outcome]:
+        """The guard of :func:`claim` for a whole batch: one query reads (and locks, in a
+        fixed order, so replicas cannot deadlock on them) the marks of every aggregate in
+        it; outcomes are decided in memory, marks written back with two bulk statements,
+        and the envelopes to apply handed to ``write_batch`` together."""
+        stored = await self._lock_marks(session, envelopes)
+        marks = dict(stored)
+        outcomes, to_apply = [], []
+        for envelope in envelopes:
+            key = (envelope.source, envelope.stream_id)
+            current = marks.get(key, 0)
+            if envelope.stream_version <= current:
+                outcomes.append(Outcome.DUPLICATE)
+            elif envelope.stream_version > current + 1:
+                if strict:
+                    raise RuntimeError(f"{envelope.message_id} arrived before its predecessor")
+                outcomes.append(Outcome.RETRY_LATER)
+            else:
+                marks[key] = envelope.stream_version
+                to_apply.append(envelope)
+                outcomes.append(Outcome.DONE)
+        await self._write_marks(session, stored, marks)
+        if self.write_batch is not None:
+            await self.write_batch(session, to_apply)
+        else:
+            for envelope in to_apply:
+                handler = self.handlers.get(type(envelope.event))
+                if handler is not None:
+                    await handler(session, envelope)
+        for envelope in _reached(envelopes, outcomes):
+            await advance_position(session, self.name, envelope)
+        return outcomes
+
+    async def _lock_marks(
+        self, session: AsyncSession, envelopes: Sequence[Envelope]
+    ) -> dict[StreamKey, int]:
+        streams = sorted({e.stream_id for e in envelopes})
+        found = await session.execute(
+            sa.select(
+                projection_streams.c.source,
+                projection_streams.c.stream_id,
+                projection_streams.c.version,
+            )
+            .where(
+                projection_streams.c.consumer == self.name,
+                projection_streams.c.source.in_(sorted({e.source for e in envelopes})),
+                projection_streams.c.stream_id.in_(streams),
+            )
+            .order_by(projection_streams.c.source, projection_streams.c.stream_id)
+            .with_for_update()
+        )
+        return {(source, stream_id): version for source, stream_id, version in found}
+
+    async def _write_marks(
+        self, session: AsyncSession, stored: dict[StreamKey, int], marks: dict[StreamKey, int]
+    ) -> None:
+        new = [
+            {"consumer": self.name, "source": s, "stream_id": i, "version": v}
+            for (s, i), v in marks.items()
+            if (s, i) not in stored
+        ]
+        moved = [
+            {"b_consumer": self.name, "b_source": s, "b_stream_id": i, "b_version": v}
+            for (s, i), v in marks.items()
+            if (s, i) in stored and stored[(s, i)] != v
+        ]
+        if new:  # a replica inserting the same mark meanwhile makes this an IntegrityError
+            await session.execute(INSERT_MARK, new)
+        if moved:
+            await session.execute(UPDATE_MARK, moved)
+
     async def _apply_batch(
         self, session: AsyncSession, envelopes: Sequence[Envelope]
     ) -> list[Outcome]:
         outcomes = []
-        # Per source, the last envelope applied before any that is still to be applied: an
-        # in-order follower resumes after the recorded position, so it must never pass one.
-        reached: dict[str, Envelope] = {}
-        held_back: set[str] = set()
         for envelope in envelopes:
             try:
                 async with session.begin_nested():
@@ -160,14 +268,8 @@ class SqlProjection:
             except Exception:  # this envelope's handler failed: the others are kept
                 log.exception("projection_failed", consumer=self.name, message=envelope.message_id)
                 outcome = Outcome.RETRY_LATER
-            if outcome is Outcome.RETRY_LATER:
-                held_back.add(envelope.source)
-            elif outcome is Outcome.DONE and envelope.source not in held_back:
-                before = reached.get(envelope.source)
-                if before is None or before.position < envelope.position:
-                    reached[envelope.source] = envelope
             outcomes.append(outcome)
-        for envelope in reached.values():  # once per source, not per envelope
+        for envelope in _reached(envelopes, outcomes):
             await advance_position(session, self.name, envelope)
         return outcomes
 
@@ -183,24 +285,6 @@ class SqlProjection:
             await advance_position(session, self.name, envelope)
         return Outcome.DONE
 
-    async def replay(self, envelopes: Sequence[Envelope]) -> None:
-        """Apply envelopes of one source known to be in order (a rebuild reading a store),
-        all in one transaction: one commit per page instead of one per event, which is
-        what a rebuild's time went to (bench/rebuild.py). Duplicates are skipped as in
-        :meth:`handle`; an envelope ahead of its predecessor cannot happen in a store read
-        in order, so it is an error, and the page is rolled back whole."""
-        if not envelopes:
-            return
-        async with self.sessions() as session, session.begin():
-            for envelope in envelopes:
-                outcome = await claim(session, self.name, envelope)
-                if outcome is Outcome.RETRY_LATER:
-                    raise RuntimeError(f"{envelope.message_id} arrived before its predecessor")
-                handler = self.handlers.get(type(envelope.event))
-                if outcome is None and handler is not None:
-                    await handler(session, envelope)
-            await advance_position(session, self.name, envelopes[-1])
-
     async def last_position(self, source: str) -> int:
         async with self.sessions() as session:
             position = (
@@ -212,3 +296,19 @@ class SqlProjection:
                 )
             ).scalar_one_or_none()
         return int(position or 0)
+
+
+def _reached(envelopes: Sequence[Envelope], outcomes: Sequence[Outcome]) -> list[Envelope]:
+    """Per source, the last envelope applied (or applied before) ahead of any that is still
+    to be applied: an in-order follower resumes after the recorded position, so it must
+    never pass one."""
+    reached: dict[str, Envelope] = {}
+    held_back: set[str] = set()
+    for envelope, outcome in zip(envelopes, outcomes, strict=True):
+        if outcome is Outcome.RETRY_LATER:
+            held_back.add(envelope.source)
+        elif envelope.source not in held_back:
+            before = reached.get(envelope.source)
+            if before is None or before.position < envelope.position:
+                reached[envelope.source] = envelope
+    return list(reached.values())

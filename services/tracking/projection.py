@@ -1,13 +1,14 @@
 """The ledger projection: every integration event of intake, dispatch and tracking into the
 read tables — the case's ledger row, the audit trail, unit names and calendar years.
 
-Rows are built by :mod:`services.tracking.ledger`; here they are loaded (locked, since
-events of one case arrive on three streams at once), folded and written back, column by
-changed column, in the transaction that advances the projection's marks.
+Rows are built by :mod:`services.tracking.ledger`; here a batch of events is written with a
+few bulk statements (:func:`project_batch`), in the transaction that advances the
+projection's marks — live and in a rebuild alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 from uuid import UUID
@@ -25,25 +26,76 @@ SOURCES = ("intake", "dispatch", "tracking")
 # Never kept in the audit trail: a receipt digest is the anonymous reporter's key to the case.
 REDACTED = frozenset({"receipt_digest"})
 UNIT_COLUMNS = ("lead_unit", "co_units", "dispatches_by_unit", "returns_by_unit")
+# Statements built once, values as parameters (not a statement built per event).
 INSERT_HISTORY = case_history.insert()
 INSERT_LEDGER = ledger.insert()
+LEDGER_COLUMNS = tuple(c.name for c in ledger.columns)
+UPDATE_LEDGER = ledger.update().where(ledger.c.case_id == sa.bindparam("b_case_id"))
 
 
 async def project(session: AsyncSession, envelope: Envelope) -> None:
-    # Values as parameters of one statement built once, not a statement built per event.
-    await session.execute(INSERT_HISTORY, history_entry(envelope))
-    event = envelope.event
-    case_id = rows.case_of(event)
-    if case_id is not None:
-        await _fold_case(session, case_id, envelope)
-    elif isinstance(event, dispatch.UnitRegistered | dispatch.UnitUpdated):
-        await _upsert(session, units, {"code": event.code}, _unit(event))
-    elif isinstance(event, dispatch.CalendarYearLoaded):
-        days = {
-            "holidays": [d.isoformat() for d in sorted(event.holidays)],
-            "workdays": [d.isoformat() for d in sorted(event.workdays)],
-        }
-        await _upsert(session, calendar_years, {"year": event.year}, days)
+    """One envelope (what a batch falls back to)."""
+    await project_batch(session, [envelope])
+
+
+async def project_batch(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """Envelopes already claimed, in order, with a few bulk statements: the audit rows in
+    one, the cases' ledger rows read (locked, in key order, since events of one case arrive
+    on three streams at once) in one, folded in memory by the pure :func:`rows.apply`, and
+    written back in one insert and one update; their ``case_units`` likewise."""
+    if not envelopes:
+        return
+    await session.execute(INSERT_HISTORY, [history_entry(e) for e in envelopes])
+    case_ids = sorted({c for e in envelopes if (c := rows.case_of(e.event)) is not None})
+    stored = await _lock_rows(session, case_ids)
+    folded = dict(stored)
+    for envelope in envelopes:
+        event = envelope.event
+        case_id = rows.case_of(event)
+        if case_id is not None:
+            folded[case_id] = rows.apply(folded.get(case_id) or rows.new_row(case_id), envelope)
+        elif isinstance(event, dispatch.UnitRegistered | dispatch.UnitUpdated):
+            await _upsert(session, units, {"code": event.code}, _unit(event))
+        elif isinstance(event, dispatch.CalendarYearLoaded):
+            days = {
+                "holidays": [d.isoformat() for d in sorted(event.holidays)],
+                "workdays": [d.isoformat() for d in sorted(event.workdays)],
+            }
+            await _upsert(session, calendar_years, {"year": event.year}, days)
+    new = [folded[c] for c in case_ids if c not in stored]
+    changed = [folded[c] for c in case_ids if c in stored and folded[c] != stored[c]]
+    if new:
+        await session.execute(INSERT_LEDGER, [_full(row) for row in new])
+    if changed:
+        await session.execute(
+            UPDATE_LEDGER, [{"b_case_id": r["case_id"], **_full(r, key=False)} for r in changed]
+        )
+    moved = [
+        r for r in changed if any(stored[r["case_id"]].get(c) != r.get(c) for c in UNIT_COLUMNS)
+    ]
+    if moved:
+        ids = [r["case_id"] for r in moved]
+        await session.execute(case_units.delete().where(case_units.c.case_id.in_(ids)))
+    entries = [e for row in (*new, *moved) for e in case_unit_entries(row)]
+    if entries:
+        await session.execute(case_units.insert(), entries)
+
+
+async def _lock_rows(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID, rows.Row]:
+    if not case_ids:
+        return {}
+    found = await session.execute(
+        sa.select(ledger)
+        .where(ledger.c.case_id.in_(case_ids))
+        .order_by(ledger.c.case_id)
+        .with_for_update()
+    )
+    return {r.case_id: dict(r._mapping) for r in found}
+
+
+def _full(row: rows.Row, *, key: bool = True) -> dict[str, Any]:
+    """Every column, so that the rows of one bulk statement have the same parameters."""
+    return {c: row.get(c) for c in LEDGER_COLUMNS if key or c != "case_id"}
 
 
 def history_entry(envelope: Envelope) -> dict[str, Any]:
@@ -66,32 +118,6 @@ def history_entry(envelope: Envelope) -> dict[str, Any]:
         "actor_unit": actor.get("unit"),
         "data": data,
     }
-
-
-async def _fold_case(session: AsyncSession, case_id: UUID, envelope: Envelope) -> None:
-    found = (
-        await session.execute(
-            sa.select(ledger).where(ledger.c.case_id == case_id).with_for_update()
-        )
-    ).first()
-    before = dict(found._mapping) if found is not None else rows.new_row(case_id)
-    after = rows.apply(before, envelope)
-    if found is None:
-        await session.execute(INSERT_LEDGER, after)
-    else:
-        changed = {k: v for k, v in after.items() if before.get(k) != v}
-        await session.execute(ledger.update().where(ledger.c.case_id == case_id).values(**changed))
-    if found is None or any(before.get(c) != after.get(c) for c in UNIT_COLUMNS):
-        # A new case has no units yet: nothing to delete (one round trip per tip saved).
-        await _sync_case_units(session, after, new=found is None)
-
-
-async def _sync_case_units(session: AsyncSession, row: rows.Row, *, new: bool) -> None:
-    if not new:
-        await session.execute(case_units.delete().where(case_units.c.case_id == row["case_id"]))
-    entries = case_unit_entries(row)
-    if entries:
-        await session.execute(case_units.insert(), entries)
 
 
 def case_unit_entries(row: rows.Row) -> list[dict[str, Any]]:
@@ -144,4 +170,4 @@ HANDLERS: dict[type, Handler] = {c: project for c in contracts(intake, dispatch,
 
 
 def ledger_projection(sessions: async_sessionmaker[AsyncSession]) -> SqlProjection:
-    return SqlProjection(NAME, SOURCES, sessions, HANDLERS)
+    return SqlProjection(NAME, SOURCES, sessions, HANDLERS, write_batch=project_batch)

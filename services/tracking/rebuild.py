@@ -59,12 +59,23 @@ async def clear(tracking: TrackingService) -> None:
 
 
 async def _replay(outbox: Outbox, projection: SqlProjection, progress: Progress) -> int:
+    """Pages of the store in order, each applied set-based in one transaction; the next page
+    is read (in a thread) while the current one is written."""
     head = await asyncio.to_thread(outbox.head)
-    position, projected = 0, 0
+    projected = 0
     progress(outbox.source, 0, head)
-    while position < head:
-        envelopes, position = await asyncio.to_thread(outbox.read, position)
-        await projection.replay(envelopes)  # a page per transaction, not an event
-        projected += len(envelopes)
-        progress(outbox.source, position, head)
-    return projected
+    if head == 0:
+        return 0
+    reading = asyncio.ensure_future(asyncio.to_thread(outbox.read, 0))
+    try:
+        while True:
+            envelopes, position = await reading
+            if position < head:
+                reading = asyncio.ensure_future(asyncio.to_thread(outbox.read, position))
+            await projection.replay(envelopes)
+            projected += len(envelopes)
+            progress(outbox.source, position, head)
+            if position >= head:
+                return projected
+    finally:
+        reading.cancel()  # a failed page leaves no read behind

@@ -38,6 +38,8 @@ class Moment(sa.TypeDecorator[datetime]):
         return value
 
 
+# A Python None is SQL NULL, not JSON 'null': the projection writes whole rows, None included.
+Json = sa.JSON(none_as_null=True)
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 
 ledger = sa.Table(
@@ -52,7 +54,7 @@ ledger = sa.Table(
     sa.Column("content", sa.Text),
     sa.Column("search_text", sa.Text),
     sa.Column("district", sa.String(64)),
-    sa.Column("subject", sa.JSON),
+    sa.Column("subject", Json),
     sa.Column("named", sa.Boolean),
     sa.Column("receipt_digest", sa.String(64), index=True),
     sa.Column("registered_at", Moment(), index=True),
@@ -62,7 +64,7 @@ ledger = sa.Table(
     sa.Column("triaged_category", sa.String(64)),
     sa.Column("category", sa.String(64)),
     sa.Column("lead_unit", sa.String(64), index=True),
-    sa.Column("co_units", sa.JSON),
+    sa.Column("co_units", Json),
     sa.Column("dispatched_at", Moment()),
     sa.Column("sign_deadline", Moment()),
     sa.Column("sign_deadline_provisional", sa.Boolean),
@@ -73,8 +75,8 @@ ledger = sa.Table(
     sa.Column("extensions_requested", sa.Integer, nullable=False),
     sa.Column("extensions_granted", sa.Integer, nullable=False),
     sa.Column("returns", sa.Integer, nullable=False),
-    sa.Column("returns_by_unit", sa.JSON),
-    sa.Column("dispatches_by_unit", sa.JSON),
+    sa.Column("returns_by_unit", Json),
+    sa.Column("dispatches_by_unit", Json),
     sa.Column("result_submitted_at", Moment()),
     sa.Column("result_on_time", sa.Boolean),
     sa.Column("result_findings", sa.Text),
@@ -87,15 +89,15 @@ ledger = sa.Table(
     sa.Column("reminders", sa.Integer, nullable=False),
     sa.Column("supervision_notices", sa.Integer, nullable=False),
     # after the result (tracking)
-    sa.Column("required_feedback", sa.JSON),
-    sa.Column("delivered_feedback", sa.JSON),
-    sa.Column("feedback", sa.JSON),
+    sa.Column("required_feedback", Json),
+    sa.Column("delivered_feedback", Json),
+    sa.Column("feedback", Json),
     sa.Column("published_at", Moment(), index=True),
     sa.Column("evaluations_total", sa.Integer, nullable=False),
     sa.Column("evaluations_satisfied", sa.Integer, nullable=False),
-    sa.Column("latest_evaluation", sa.JSON),
+    sa.Column("latest_evaluation", Json),
     sa.Column("escalated", sa.Boolean, nullable=False),
-    sa.Column("accountability", sa.JSON),
+    sa.Column("accountability", Json),
     sa.Column("closed_out_at", Moment()),
     # each producer's view of the status (ADR 5) and the status shown
     sa.Column("dispatch_status", sa.String(32)),

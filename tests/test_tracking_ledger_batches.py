@@ -1,0 +1,121 @@
+"""The ledger projection applies a batch set-based (ADR 13): a case's whole lifecycle in one
+batch gives the very rows, units and audit trail that its events give one at a time, and a
+batch costs a fixed number of statements, not several per event."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.app import SHARED_MIGRATIONS
+from services.tracking.main import MIGRATIONS
+from services.tracking.projection import ledger_projection
+from services.tracking.tables import case_history, case_units, ledger
+from shared.contracts import Envelope
+from shared.messaging import Outcome
+from shared.projection import SqlProjection
+from shared.readmodel import create_engine, ensure_schema, migrate, sessionmaker
+from shared.settings import Settings
+from tests.test_tracking_ledger_rows import CASE, lifecycle, tip
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    await ensure_schema(settings)
+    engine = create_engine(settings, writer=True)
+    await migrate(engine, SHARED_MIGRATIONS, "alembic_version_shared")  # the marks
+    await migrate(engine, MIGRATIONS, "alembic_version_tracking")
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def as_case(envelopes: Sequence[Envelope], case_id: uuid.UUID, offset: int) -> list[Envelope]:
+    """The same events about another case, later in each producer's log."""
+    return [
+        dataclasses.replace(
+            e,
+            position=e.position + offset,
+            stream_id=case_id,
+            event=e.event.model_copy(update={"case_id": case_id}),
+        )
+        for e in envelopes
+    ]
+
+
+async def state(engine: AsyncEngine, case_id: uuid.UUID) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(ledger).where(ledger.c.case_id == case_id))).one()
+        units = await conn.execute(
+            sa.select(case_units).where(case_units.c.case_id == case_id).order_by(case_units.c.unit)
+        )
+        history = await conn.execute(
+            sa.select(case_history.c.type, case_history.c.data, case_history.c.actor_id)
+            .where(case_history.c.case_id == case_id)
+            .order_by(case_history.c.id)
+        )
+        return {
+            "row": {k: v for k, v in row._mapping.items() if k != "case_id"},
+            "units": [{**u._mapping, "case_id": None} for u in units],
+            "history": [{**h._mapping, "data": {**h.data, "case_id": None}} for h in history],
+        }
+
+
+async def test_a_lifecycle_in_one_batch_equals_it_one_event_at_a_time(engine: AsyncEngine) -> None:
+    projection = ledger_projection(sessionmaker(engine))
+    streams, _ = lifecycle()
+    one_by_one = streams.envelopes
+    for envelope in one_by_one:
+        assert await projection.handle(envelope) is Outcome.DONE
+
+    other = uuid.uuid4()
+    batch = as_case(one_by_one, other, offset=1000)
+    assert await projection.handle_batch(batch) == [Outcome.DONE] * len(batch)
+
+    alone, together = await state(engine, CASE), await state(engine, other)
+    assert together["row"]["status"] == "closed_out"  # the lifecycle ran to its end
+    assert together == alone
+    assert len(together["history"]) == len(batch)
+    # delivered again, nothing changes
+    assert await projection.handle_batch(batch) == [Outcome.DUPLICATE] * len(batch)
+    assert await state(engine, other) == together
+
+
+async def test_a_batch_costs_a_fixed_number_of_statements(engine: AsyncEngine) -> None:
+    projection: SqlProjection = ledger_projection(sessionmaker(engine))
+    registered = tip()
+    batch = [
+        Envelope(
+            "intake",
+            n,
+            case_id,
+            1,
+            registered.registered_at,
+            None,
+            registered.model_copy(update={"case_id": case_id, "number": f"2026-{n:06d}"}),
+        )
+        for n, case_id in enumerate((uuid.uuid4() for _ in range(60)), start=1)
+    ]
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await projection.handle_batch(batch) == [Outcome.DONE] * 60
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
+    # marks (read, insert), audit rows, ledger rows (read, insert), case units, position —
+    # one of each for sixty events, where one event at a time takes about eight each.
+    assert len(statements) <= 10, statements
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(ledger))).scalar() == 60
+    assert await projection.last_position("intake") == 60
