@@ -10,7 +10,7 @@ A live consumer applies a fetched batch in one transaction (:meth:`SqlProjection
 the marks of all its aggregates are read (and locked) with one query, the guard is decided in
 memory, and a projection that can write a set of envelopes at once (``write_batch``) does so
 with a few bulk statements — a handful of round trips per batch instead of several per event,
-which is what kept the ledger behind a steady intake and its rebuild slow (ADR 12, 13).
+which is what kept the ledger behind a steady intake and its rebuild slow (ADR 12, 14).
 """
 
 from __future__ import annotations

@@ -50,6 +50,9 @@ from shared.messaging.outbox import Outbox
 log = structlog.get_logger(__name__)
 
 FETCH_BATCH = 100
+# A consumer that applies a batch set-based gets more at once: a fetch returns what is there
+# (up to this), so batches grow only under a backlog, which is when they pay (ADR 14).
+FETCH_BATCH_SETS = 500
 PUBLISH_BATCH = 500
 MAX_ACK_PENDING = 2000
 ACK_TIMEOUT_SECONDS = 30.0
@@ -274,11 +277,12 @@ class NatsConsumerRunner:
     async def run(self) -> None:
         await self.stream.connected.wait()
         subscription = None
+        size = FETCH_BATCH_SETS if batch_handler(self.consumer) else FETCH_BATCH
         while not self._stopping.is_set():
             try:
                 if subscription is None:
                     subscription = await self._subscribe()
-                messages = await subscription.fetch(FETCH_BATCH, timeout=1)
+                messages = await subscription.fetch(size, timeout=1)
             except (NatsTimeout, TimeoutError):
                 continue
             except Exception as e:
