@@ -26,9 +26,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
+import nats
 import psycopg
 
 from bench.baselines import percentile
@@ -43,6 +45,9 @@ from bench.common import (
 from bench.figures import Baseline, Figure, Report, err, say
 from bench.intake_steps import load
 from bench.load import WrkMissing, ensure_wrk
+from shared.contracts import decode
+from shared.contracts.intake import TipRegistered
+from shared.messaging.nats import stream_name
 
 LAG_LIMIT_S = 5.0
 MARK = "bench_inserted_at"
@@ -126,6 +131,7 @@ def run(report: Report, d: Deployment, p: Plan) -> None:
     back_to_zero = caught_up(d, timeout=max(60.0, LAG_LIMIT_S * 6)) - stopped
     lag.stop()
     latency = intake_to_ledger(d, began, ended)
+    say(stages(d, began, ended))
     report.figure(
         Figure(
             f"intake → ledger p99 at {steady.rate:,.0f} tips/s for {p.seconds:g} s",
@@ -238,6 +244,55 @@ def intake_to_ledger(d: Deployment, began: object, ended: object) -> Latencies:
     if not row[0]:
         raise RuntimeError("no tip of the steady load reached the ledger")
     return Latencies(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+def stages(d: Deployment, began: object, ended: object, samples: int = 400) -> str:
+    """Where the time between registration and the ledger row goes: each sampled tip's
+    ``TipRegistered`` message carries the moment JetStream stored it, so the path splits into
+    intake → JetStream (the group commit, the outbox read, the relay's publish) and
+    JetStream → ledger (delivery, the consumer's fetch, the batch's transaction)."""
+    published = asyncio.run(_published(d, samples))
+    if not published:
+        return "stages: no TipRegistered message found in the stream"
+    with psycopg.connect(d.pg_url or "") as conn:
+        rows = conn.execute(
+            f'SELECT case_id, registered_at, {MARK} FROM "{d.schema}".ledger '
+            "WHERE case_id = ANY(%s) AND registered_at >= %s AND registered_at < %s",
+            (list(published), began, ended),
+        ).fetchall()
+    first = [(published[c] - r).total_seconds() for c, r, _ in rows]
+    second = [(m - published[c]).total_seconds() for c, _, m in rows]
+    if not rows:
+        return "stages: no sampled tip fell in the steady window"
+
+    def ms(values: list[float]) -> str:
+        p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000
+        return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+
+    return (
+        f"stages of {len(rows)} sampled tips: intake → JetStream {ms(first)}; "
+        f"JetStream → ledger {ms(second)}"
+    )
+
+
+async def _published(d: Deployment, samples: int) -> dict[object, datetime]:
+    """case id → the moment JetStream stored its ``TipRegistered``, for evenly spaced
+    messages of intake's stream."""
+    nc = await nats.connect(d.nats_url or "")
+    try:
+        js = nc.jetstream()
+        name = stream_name(d.namespace, "intake")
+        state = (await js.stream_info(name)).state
+        step = max(1, (state.last_seq - state.first_seq + 1) // samples)
+        found: dict[object, datetime] = {}
+        for seq in range(state.first_seq, state.last_seq + 1, step):
+            message = await js.get_msg(name, seq)
+            envelope = decode(message.data or b"")
+            if isinstance(envelope.event, TipRegistered) and message.time is not None:
+                found[envelope.event.case_id] = message.time
+        return found
+    finally:
+        await nc.close()
 
 
 @dataclass(frozen=True)
