@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # Under load, how long the intake writer may wait for requests it expects (group commit).
     intake_batch_linger_ms: float = Field(default=10.0, ge=0, le=100)
     deadline_policy: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
+    # The ledger list counts its matches up to this many; past it ``total`` is this number
+    # and ``total_exact`` is false ("1000+", ADR 13), so a page costs the same at any size.
+    ledger_count_limit: int = Field(default=1000, ge=1, le=1_000_000)
     # How often dispatch looks for deadlines to remind of or supervise (seconds).
     scheduler_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     # A file holding "now" for tests and demos (shared/clock.py); refused in production.

@@ -168,7 +168,8 @@ def ledger(deployment: Deployment, tracking_url: str) -> list[dict[str, Any]]:
             timeout=30,
         )
         assert r.status_code == 200, r.text
-        items += r.json()["items"]
-        if len(items) >= r.json()["total"] or not r.json()["items"]:
+        page_items = r.json()["items"]
+        items += page_items
+        if len(page_items) < 200:  # the last page; ``total`` stops counting at a limit
             break
     return items

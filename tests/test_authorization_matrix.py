@@ -44,16 +44,16 @@ SINGLE = {
 }
 # Lists: True = the case is listed, False = absent, or the refusal's status.
 LISTS = {
-    #                     ledger  search  xlsx   unit stats  audit
-    "operator_registrant": (403, 403, 403, 403, 403),
-    "operator_other": (403, 403, 403, 403, 403),
-    "office": (True, True, True, True, 403),
-    "supervisor": (True, True, True, True, True),
-    "admin": (True, True, True, True, 403),
-    "liaison_lead": (True, True, True, True, 403),
-    "liaison_co": (True, True, True, False, 403),  # unit KPIs are the lead unit's
-    "liaison_other": (False, False, False, False, 403),
-    "evaluator": (403, 403, 403, 403, 403),
+    #                     ledger  search  xlsx   unit stats  status stats  audit
+    "operator_registrant": (403, 403, 403, 403, 403, 403),
+    "operator_other": (403, 403, 403, 403, 403, 403),
+    "office": (True, True, True, True, True, 403),
+    "supervisor": (True, True, True, True, True, True),
+    "admin": (True, True, True, True, True, 403),
+    "liaison_lead": (True, True, True, True, True, 403),
+    "liaison_co": (True, True, True, False, True, 403),  # unit KPIs are the lead unit's
+    "liaison_other": (False, False, False, False, False, 403),
+    "evaluator": (403, 403, 403, 403, 403, 403),
 }
 
 
@@ -105,16 +105,18 @@ def test_each_role_sees_exactly_what_it_may(api: Api, case: dict[str, str], who:
     search = api.get("/api/v1/ledger", params={"q": WORD}, headers=headers)
     xlsx = api.get("/api/v1/ledger.xlsx", params={"q": WORD}, headers=headers)
     stats = api.get("/api/v1/stats/units", headers=headers)
+    statuses = api.get("/api/v1/stats/statuses", headers=headers)  # the only case: counted?
     audit = api.get("/api/v1/audit", headers=headers)
     seen = (
         _listed(ledger, lambda r: any(i["number"] == number for i in r.json()["items"])),
         _listed(search, lambda r: any(i["number"] == number for i in r.json()["items"])),
         _listed(xlsx, lambda r: number in _cells(r.content)),
         _listed(stats, lambda r: any(u["unit"]["code"] == A for u in r.json()["items"])),
+        _listed(statuses, lambda r: any(s["status"] == "dispatched" for s in r.json()["items"])),
         _listed(audit, lambda r: any(case_id == str(e.get("case_id")) for e in r.json()["items"])),
     )
     assert seen == LISTS[who]
-    for answer in (*single, ledger, search, stats, audit):
+    for answer in (*single, ledger, search, stats, statuses, audit):
         if answer.status_code != 200:
             assert answer.headers["content-type"].startswith("application/problem+json")
 

@@ -1,10 +1,12 @@
 """The ledger (台账) on SQLite and PostgreSQL: its columns as dispatch and tracking events
-arrive, filters, Chinese search, pagination, the Excel export, and who sees which rows."""
+arrive, filters, Chinese search, pagination, the total's count limit (ADR 13), the Excel
+export, and who sees which rows."""
 
 from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,11 +17,20 @@ import pytest
 from services.tracking.export import HEADERS
 from shared.calendar import WorkingCalendar, YearCalendar
 from shared.contracts import dispatch as d
+from shared.settings import Settings
 from tests.helpers import problem
 from tests.infra import wait_for
-from tests.tracking_support import Case, Served, liaison, served_fixture  # noqa: F401
+from tests.tracking_support import Case, Served, liaison, served_fixture, serving  # noqa: F401
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+COUNT_LIMIT = 3
+
+
+@pytest.fixture
+def capped(settings: Settings) -> Iterator[Served]:
+    """The app with a ledger whose list counts at most ``COUNT_LIMIT`` matches."""
+    with serving(settings.model_copy(update={"ledger_count_limit": COUNT_LIMIT})) as served:
+        yield served
 
 
 def ledger(served: Served, role: str = "office", as_unit: str | None = None, **params: Any) -> Any:
@@ -166,7 +177,7 @@ def test_filters_search_and_pages_are_exact_and_validated(served: Served) -> Non
 
     pages = [ledger(served, page=p, page_size=2) for p in (1, 2, 3)]
     assert [len(p["items"]) for p in pages] == [2, 1, 0]
-    assert all(p["total"] == 3 for p in pages)
+    assert all(counted(p) == (3, True) for p in pages)
     ordered = [i["number"] for p in pages for i in p["items"]]
     assert ordered == sorted(everyone, reverse=True)  # newest first, stable across pages
 
@@ -181,6 +192,41 @@ def test_filters_search_and_pages_are_exact_and_validated(served: Served) -> Non
     ):
         body = problem(served.api.get("/api/v1/ledger", params=bad, headers=office), 422)
         assert body["errors"] or "from" in body["detail"]
+
+
+def counted(page: dict[str, Any]) -> tuple[int, bool]:
+    return page["total"], page["total_exact"]
+
+
+def test_the_total_is_exact_up_to_the_count_limit_and_says_when_more_match(
+    capped: Served,
+) -> None:
+    directory(capped)
+    fees = [Case(capped, summary=f"反映乱收费问题{n}").triage() for n in range(3)]
+    floods = [Case(capped, summary=f"道路积水{n}").triage() for n in range(2)]
+    for case in fees:
+        case.dispatch("WC-JYQ")
+    for case in floods:
+        case.dispatch("WC-CZJ")
+
+    everything = ledger(capped, page_size=50)
+    assert counted(everything) == (COUNT_LIMIT, False)
+    assert numbers(everything) == {c.number for c in fees + floods}  # only the count stops
+    assert counted(ledger(capped, page=3, page_size=2)) == (COUNT_LIMIT, False)
+    assert counted(ledger(capped, q="乱收费")) == (3, True)  # exactly the limit is exact
+    assert counted(ledger(capped, q="积水")) == (2, True)
+    assert counted(ledger(capped, q="无此问题")) == (0, True)
+    # A liaison's count is of its unit's cases: counting others too would pass the limit.
+    assert counted(ledger(capped, "unit_liaison", "WC-JYQ")) == (3, True)
+    assert counted(ledger(capped, "unit_liaison", "WC-CZJ", q="乱收费")) == (0, True)
+
+    def per_status(role: str, unit: str | None = None) -> dict[str, int]:
+        r = capped.api.get("/api/v1/stats/statuses", headers=capped.api.auth(role, unit=unit))
+        assert r.status_code == 200, r.text
+        return {item["status"]: item["cases"] for item in r.json()["items"]}
+
+    assert per_status("office") == {"dispatched": 5}  # statistics stay exact
+    assert per_status("unit_liaison", "WC-CZJ") == {"dispatched": 2}
 
 
 def test_the_excel_export_is_the_office_sheet_with_dates_as_dates(served: Served) -> None:

@@ -1,10 +1,12 @@
 """The workbench without a browser: the cookie's flags, CSRF on every POST, the liaison's
-row scope (404 page), and refusals shown with the API's own message."""
+row scope (404 page), refusals shown with the API's own message, and the ledger's pages and
+the dashboard past the ledger's count limit (ADR 13)."""
 
 from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -36,6 +38,30 @@ def api(tmp_path_factory: pytest.TempPathFactory, clock: Path) -> Iterator[Api]:
     data_dir = tmp_path_factory.mktemp("ui") / "data"
     settings = Settings(data_dir=data_dir, clock_file=clock)
     with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
+        yield client
+
+
+COUNT_LIMIT = 3
+CROWD = 21  # one full page of 20 rows and one more
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """A deployment whose ledger list counts at most ``COUNT_LIMIT`` matches, holding
+    ``CROWD`` tips about 资料费 and nothing else."""
+    data_dir = tmp_path_factory.mktemp("ui-capped") / "data"
+    settings = Settings(data_dir=data_dir, ledger_count_limit=COUNT_LIMIT)
+    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
+        for n in range(CROWD):
+            tip = client.register(content=f"某所窗口收取资料费第{n}起", external_ref=f"crowd-{n}")
+            assert tip.status_code == 201, tip.text
+
+        def listed() -> bool:  # found by the search, i.e. with their content projected
+            params = {"q": "资料费", "page_size": 50}
+            r = client.get("/api/v1/ledger", params=params, headers=client.auth("office"))
+            return len(r.json()["items"]) == CROWD
+
+        wait_for(listed, 30, f"{CROWD} rows in the ledger", interval=0.2)
         yield client
 
 
@@ -346,6 +372,32 @@ def test_the_ledger_pages_through_twenty_rows_at_a_time(api: Api) -> None:
     assert first.text.count("data-number=") == 20
     second = office.page("/ui/ledger", q="收取材料费", page="2")
     assert second.text.count("data-number=") == 1 and "第 2 / 2 页" in second.text
+
+
+def test_past_the_count_limit_the_ledger_shows_n_plus_and_pages_while_pages_come_full(
+    crowded: Api,
+) -> None:
+    office = signed_in(crowded, "office")
+    first = office.page("/ui/ledger", q="资料费").text
+    assert first.count("data-number=") == 20
+    assert '共 <strong id="total">3+</strong> 件' in first
+    assert "第 1 页" in first and 'id="next-page"' in first and "page=2" in first
+    second = office.page("/ui/ledger", q="资料费", page="2").text
+    assert second.count("data-number=") == 1 and "第 2 页" in second
+    assert 'id="next-page"' not in second and "上一页" in second
+    one = office.page("/ui/ledger", q="第1起").text  # below the limit: exact, as before
+    assert one.count("data-number=") == 1
+    assert '共 <strong id="total">1</strong> 件' in one and "第 1 / 1 页" in one
+    assert 'id="next-page"' not in one
+
+
+def test_the_dashboards_open_cases_stay_exact_past_the_count_limit(crowded: Api) -> None:
+    page = signed_in(crowded, "supervisor").page("/ui/dashboard").text
+    block = re.search(r'<script type="application/json" id="figures">(.*?)</script>', page, re.S)
+    assert block is not None, page
+    figures = json.loads(html.unescape(block.group(1)))
+    assert sum(status["value"] for status in figures["open"]) == CROWD
+    assert max(status["value"] for status in figures["open"]) > COUNT_LIMIT
 
 
 def test_an_operator_signs_in_with_an_api_key_and_registers_a_tip(api: Api) -> None:

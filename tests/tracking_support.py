@@ -13,7 +13,7 @@ import itertools
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -268,10 +268,17 @@ class Case:
         )
 
 
+@contextmanager
+def serving(settings: Settings) -> Iterator[Served]:
+    """The all-in-one app served on a loopback port, with ``api`` signed in as anyone."""
+    served = Served(settings)
+    with ServerThread(served.app) as server, Api(server.url, settings) as client:
+        served.api = client
+        yield served
+
+
 @pytest.fixture(name="served")
 def served_fixture(settings: Settings) -> Iterator[Served]:
     """The all-in-one app on SQLite and on PostgreSQL, with ``served.api`` signed in as anyone."""
-    serving = Served(settings)
-    with ServerThread(serving.app) as server, Api(server.url, settings) as client:
-        serving.api = client
-        yield serving
+    with serving(settings) as served:
+        yield served

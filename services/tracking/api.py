@@ -13,7 +13,13 @@ from services.tracking import api_commands, api_public, api_reports, history, qu
 from services.tracking.export import XLSX, ledger_file, xlsx_response
 from services.tracking.main import ReadSession, TrackingDep
 from services.tracking.projection import NAME as LEDGER
-from services.tracking.schemas import AuditQuery, LedgerFilters, LedgerQuery, Moment
+from services.tracking.schemas import (
+    AuditQuery,
+    LedgerFilters,
+    LedgerPage,
+    LedgerQuery,
+    Moment,
+)
 from services.tracking.views import case_view
 from shared.auth import Principal
 from shared.authz import Action, require
@@ -49,18 +55,27 @@ async def read_ledger(
     tracking: TrackingDep,
     session: ReadSession,
     principal: LedgerReader,
-) -> dict[str, Any]:
+) -> LedgerPage:
+    """The cases the caller may see, newest first. `total` is exact up to the count limit
+    (1000 by default); past it `total` is the limit and `total_exact` is false."""
     ctx = await tracking.context(session)
     f = ledger_filter(params, tracking.settings.timezone)
     rows, total = await queries.ledger_page(
-        session, principal, f, ctx.now, page=params.page, page_size=params.page_size
+        session,
+        principal,
+        f,
+        ctx.now,
+        page=params.page,
+        page_size=params.page_size,
+        count_limit=tracking.settings.ledger_count_limit,
     )
-    return {
-        "items": [case_view(r, ctx, full=False) for r in rows],
-        "total": total,
-        "page": params.page,
-        "page_size": params.page_size,
-    }
+    return LedgerPage(
+        items=[case_view(r, ctx, full=False) for r in rows],
+        total=total.count,
+        total_exact=total.exact,
+        page=params.page,
+        page_size=params.page_size,
+    )
 
 
 @reads.get(

@@ -1,5 +1,5 @@
-"""Statistics and reports (SPEC §4, §6): unit and channel KPIs, the monthly circular and the
-annual summary as Markdown, HTML or xlsx (``?format=`` or ``Accept``)."""
+"""Statistics and reports (SPEC §4, §6): unit and channel KPIs, cases per status, the monthly
+circular and the annual summary as Markdown, HTML or xlsx (``?format=`` or ``Accept``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from services.tracking.schemas import Period
 from services.tracking.views import Context, label
 from shared.auth import Principal
 from shared.authz import Action, require
-from shared.vocabulary import CHANNEL_LABELS, Channel
+from shared.vocabulary import CHANNEL_LABELS, STATUS_LABELS, CaseStatus, Channel
 
 router = APIRouter(prefix="/api/v1", tags=["tracking: statistics"])
 
@@ -62,6 +62,22 @@ async def channel_stats(
     principal: StatsReader,
 ) -> dict[str, Any]:
     return await _stats("channel", period, tracking, session, principal)
+
+
+@router.get("/stats/statuses", summary="Cases per status, counted exactly", responses=_PROBLEM)
+async def status_stats(
+    period: Annotated[Period, Query()],
+    tracking: TrackingDep,
+    session: ReadSession,
+    principal: StatsReader,
+) -> dict[str, Any]:
+    start, end = period.bounds(tracking.settings.timezone)
+    counts = await stats.by_status(session, principal, start, end)
+    items = [
+        {"status": s, "status_label": label(STATUS_LABELS, CaseStatus, s), "cases": n}
+        for s, n in sorted(counts.items())
+    ]
+    return {"from": period.from_, "to": period.to, "items": items}
 
 
 @router.get(

@@ -133,7 +133,24 @@ def ledger_query(
     dialect: str,
     columns: list[sa.Column[Any]] = LISTED,
 ) -> sa.Select[Any]:
-    return sa.select(*columns).where(visible_to(principal), *f.conditions(now, dialect))
+    where = [visible_to(principal), *f.conditions(now, dialect)]
+    return sa.select(*columns).select_from(ledger).where(*where)
+
+
+@dataclass(frozen=True)
+class Total:
+    """How many rows match, counted up to a cap (ADR 13): past it ``count`` is the cap and
+    ``exact`` is false ("1000+"), so a page costs the same at any size of the ledger."""
+
+    count: int
+    exact: bool
+
+
+def capped_count(query: sa.Select[Any], cap: int) -> sa.Select[Any]:
+    """``SELECT count(*) FROM (SELECT 1 … LIMIT cap + 1)``: the database stops reading at the
+    first match past the cap."""
+    found: sa.Select[Any] = query.with_only_columns(sa.literal_column("1")).limit(cap + 1)
+    return sa.select(sa.func.count()).select_from(found.subquery())
 
 
 async def ledger_page(
@@ -144,13 +161,15 @@ async def ledger_page(
     *,
     page: int,
     page_size: int,
-) -> tuple[list[Row], int]:
+    count_limit: int,
+) -> tuple[list[Row], Total]:
     query = ledger_query(principal, f, now, _dialect(session))
-    total = await session.execute(sa.select(sa.func.count()).select_from(query.subquery()))
+    counted = int((await session.execute(capped_count(query, count_limit))).scalar_one())
     rows = await session.execute(
         query.order_by(*ORDER).limit(page_size).offset((page - 1) * page_size)
     )
-    return [dict(r._mapping) for r in rows], int(total.scalar_one())
+    total = Total(min(counted, count_limit), exact=counted <= count_limit)
+    return [dict(r._mapping) for r in rows], total
 
 
 async def ledger_rows(

@@ -121,6 +121,19 @@ class LedgerQuery(LedgerFilters, Page):
     pass
 
 
+class LedgerPage(BaseModel):
+    """A page of the ledger. ``total`` counts the matches exactly up to the deployment's
+    ``TAIZHANG_LEDGER_COUNT_LIMIT`` (1000 by default); beyond it ``total`` is that limit and
+    ``total_exact`` is false — show "1000+" and offer the next page while pages come full
+    (ADR 13)."""
+
+    items: list[dict[str, Any]]
+    total: int = Field(description="matching cases, exact up to the count limit, else the limit")
+    total_exact: bool = Field(description="false when more cases match than `total` says")
+    page: int
+    page_size: int
+
+
 class AuditQuery(Period, Page):
     actor: Text100 | None = None
     type: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z]+$")] | None = None

@@ -11,7 +11,8 @@ may see. Per group:
 - ``return_rate``              returns / dispatches (by the unit, to the unit)
 - ``second_pass_rate``         cases that went to a second pass / cases evaluated
 - ``overdue``                  cases overdue now; ``extensions`` granted extensions
-A rate is null when its denominator is zero.
+A rate is null when its denominator is zero. :func:`by_status` counts the same population
+per status.
 """
 
 from __future__ import annotations
@@ -111,6 +112,22 @@ async def kpis(
         _with_rates(m, returns.get(k, (0, 0)))
         for k, m in sorted(measured.items(), key=lambda km: str(km[0]))
     ]
+
+
+async def by_status(
+    session: AsyncSession,
+    principal: Principal,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, int]:
+    """Cases per status, exact: one ``GROUP BY`` over the cases the caller may see (the
+    ledger list's ``total`` stops counting at its limit, ADR 13)."""
+    found = await session.execute(
+        sa.select(L.status, sa.func.count())
+        .where(*_population(principal, start, end))
+        .group_by(L.status)
+    )
+    return {status: int(cases) for status, cases in found}
 
 
 async def _returns(

@@ -1,4 +1,4 @@
-"""统计: the dashboard's figures, gathered from the statistics and ledger APIs and drawn by
+"""统计: the dashboard's figures, gathered from the statistics APIs and drawn by
 ECharts in the browser (static/dashboard.js reads them from the page)."""
 
 from __future__ import annotations
@@ -79,13 +79,11 @@ def ranking(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _open_by_status(api: Api) -> list[dict[str, Any]]:
-    totals = await asyncio.gather(
-        *(api.get("/api/v1/ledger", {"status": s.value, "page_size": 1}) for s in OPEN)
-    )
+    """Exact counts per status (the ledger list's total stops at its count limit, ADR 13)."""
+    answer = await api.get("/api/v1/stats/statuses")
+    counts = {item["status"]: item["cases"] for item in answer["items"]}
     return [
-        {"name": STATUS_LABELS[s], "value": t["total"]}
-        for s, t in zip(OPEN, totals, strict=True)
-        if t["total"]
+        {"name": STATUS_LABELS[s], "value": counts[s.value]} for s in OPEN if counts.get(s.value)
     ]
 
 

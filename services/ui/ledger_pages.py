@@ -27,12 +27,20 @@ def page_number(request: Request) -> int:
     return max(int(raw), 1) if raw.isdigit() else 1
 
 
+def has_next_page(found: dict[str, Any], number: int) -> bool:
+    """With an exact total, while pages remain; past the count limit (ADR 13) the total is a
+    lower bound, so while this page came full."""
+    if found["total_exact"]:
+        return number * PAGE_SIZE < found["total"]
+    return len(found["items"]) == PAGE_SIZE
+
+
 @router.get("/ledger", response_class=HTMLResponse)
 async def ledger(request: Request, viewer: CurrentViewer) -> Response:
     filters = chosen_filters(request)
     number = page_number(request)
     error, status = None, 200
-    found: dict[str, Any] = {"items": [], "total": 0}
+    found: dict[str, Any] = {"items": [], "total": 0, "total_exact": True}
     try:
         found = await viewer.api.get(
             "/api/v1/ledger", filters | {"page": number, "page_size": PAGE_SIZE}
@@ -48,8 +56,10 @@ async def ledger(request: Request, viewer: CurrentViewer) -> Response:
         "filters": filters,
         "rows": found["items"],
         "total": found["total"],
+        "total_exact": found["total_exact"],
         "page_no": number,
         "pages": max((found["total"] + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        "more": has_next_page(found, number),
         "query": urlencode(filters),
         "units": units.json()["items"] if units.status_code == 200 else [],
         "error": error,
