@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlalchemy import event as sa_event
 
 from shared.settings import Settings
 from tests.helpers import Api
@@ -97,3 +98,38 @@ def test_the_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
     assert after == live
     types = [e["type"] for e in after["histories"][str(cases[0].id)]["items"]]
     assert types == ["TipRegistered", "CaseOpened", "FollowUpStarted", "AccountabilityRecorded"]
+
+
+async def test_a_rebuild_analyzes_the_tables_it_fills_as_they_grow(settings: Settings) -> None:
+    """Stale statistics made PostgreSQL scan the whole ledger for every page of a rebuild."""
+    from services.tracking.main import TrackingService
+    from services.tracking.rebuild import Statistics
+    from services.app import SHARED_MIGRATIONS
+    from shared.readmodel import ensure_schema, migrate
+    from shared.settings import load_secrets
+
+    await ensure_schema(settings)
+    tracking = TrackingService(settings, load_secrets(settings))
+    await tracking.start()
+    analyzed: list[str] = []
+    try:
+        statistics = Statistics(tracking)
+        writer = tracking.writes.kw["bind"]
+        await migrate(writer, SHARED_MIGRATIONS, "alembic_version_shared")  # the marks
+        sa_event.listen(
+            writer.sync_engine,
+            "before_cursor_execute",
+            lambda _c, _k, statement, *_: (
+                analyzed.append(statement) if statement.startswith("ANALYZE") else None
+            ),
+        )
+        await statistics.wrote(Statistics.FIRST - 1)
+        assert analyzed == []
+        await statistics.wrote(1)  # the first threshold
+        assert analyzed == [f"ANALYZE {t}" for t in Statistics.TABLES]
+        await statistics.wrote(Statistics.FIRST - 1)  # less than written before the last one
+        assert len(analyzed) == len(Statistics.TABLES)
+        await statistics.wrote(1)  # the written count has doubled
+        assert len(analyzed) == 2 * len(Statistics.TABLES)
+    finally:
+        await tracking.stop()
