@@ -45,6 +45,7 @@ async def rebuild_ledger(settings: Settings, progress: Progress) -> dict[str, in
         for name, service in services.items():
             outbox = Outbox(name, service.app, service.translate)
             counts[name] = await _replay(outbox, projection, progress, statistics)
+        await statistics.analyze()  # the live service starts from the final sizes
         return counts
     finally:
         for service in reversed(started):
@@ -78,8 +79,10 @@ class Statistics:
 
     async def wrote(self, events: int) -> None:
         self.written += events
-        if self.written - self.analyzed_at < max(self.FIRST, self.analyzed_at):
-            return
+        if self.written - self.analyzed_at >= max(self.FIRST, self.analyzed_at):
+            await self.analyze()
+
+    async def analyze(self) -> None:
         async with self.tracking.writes() as session, session.begin():
             for table in self.TABLES:  # one by one: SQLite's ANALYZE takes one name
                 await session.execute(sa.text(f"ANALYZE {table}"))
