@@ -102,9 +102,9 @@ def test_the_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
 
 async def test_a_rebuild_analyzes_the_tables_it_fills_as_they_grow(settings: Settings) -> None:
     """Stale statistics made PostgreSQL scan the whole ledger for every page of a rebuild."""
+    from services.app import SHARED_MIGRATIONS
     from services.tracking.main import TrackingService
     from services.tracking.rebuild import Statistics
-    from services.app import SHARED_MIGRATIONS
     from shared.readmodel import ensure_schema, migrate
     from shared.settings import load_secrets
 
