@@ -30,12 +30,13 @@ LISTED = [c for c in ledger.c if c.name not in ("content", "search_text", "recei
 EXPORTED = [c for c in ledger.c if c.name not in ("search_text", "receipt_digest")]
 
 
-def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """The rows this caller may see (the row scope of ``shared.authz``)."""
+def visible_to(principal: Principal, status: str | None = None) -> ColumnElement[bool]:
+    """The rows this caller may see (the row scope of ``shared.authz``); a liaison's scope
+    takes a status filter along into its unit's index (see :func:`in_unit`)."""
     if principal.role in STAFF:
         return sa.true()
     if principal.role == Role.UNIT_LIAISON and principal.unit is not None:
-        return in_unit(principal.unit)
+        return in_unit(principal.unit, status)
     if principal.role == Role.OPERATOR:
         return ledger.c.registered_by == principal.id
     if principal.role == Role.EVALUATOR:
@@ -84,7 +85,7 @@ class LedgerFilter:
             if value is not None:
                 found.append(column == value)
         if self.unit is not None:
-            found.append(in_unit(self.unit))
+            found.append(in_unit(self.unit, self.status))
         if self.overdue is not None:
             late = overdue_clause(now)
             found.append(late if self.overdue else sa.not_(late))
@@ -97,19 +98,25 @@ class LedgerFilter:
         return found
 
 
-def in_unit(unit: str) -> ColumnElement[bool]:
+def in_unit(unit: str, status: str | None = None) -> ColumnElement[bool]:
     """Cases the unit leads or assists (an alias of its own, so that queries already
-    joining ``case_units`` still correlate on the ledger row only)."""
+    joining ``case_units`` still correlate on the ledger row only).
+
+    With a ``status`` (the ledger filter's), the status is looked up in ``case_units`` too,
+    which keeps each case's shown status (migration t0004): ``ix_case_units_unit_status``
+    then yields the unit's cases in that status only, instead of every case of the unit to
+    be probed in the ledger. The caller keeps ``ledger.status = …`` as well; the projection
+    writes both in one transaction, so it changes no result, and the planner may start from
+    either table."""
     units_of_case = case_units.alias("units_of_case")
-    return (
-        sa.exists()
-        .where(
-            units_of_case.c.case_id == ledger.c.case_id,
-            units_of_case.c.unit == unit,
-            units_of_case.c.lead | units_of_case.c.co,
-        )
-        .correlate(ledger)
-    )
+    where = [
+        units_of_case.c.case_id == ledger.c.case_id,
+        units_of_case.c.unit == unit,
+        units_of_case.c.lead | units_of_case.c.co,
+    ]
+    if status is not None:
+        where.append(units_of_case.c.status == status)
+    return sa.exists().where(*where).correlate(ledger)
 
 
 def matches(q: str, dialect: str) -> ColumnElement[bool]:
@@ -133,7 +140,7 @@ def ledger_query(
     dialect: str,
     columns: list[sa.Column[Any]] = LISTED,
 ) -> sa.Select[Any]:
-    where = [visible_to(principal), *f.conditions(now, dialect)]
+    where = [visible_to(principal, f.status), *f.conditions(now, dialect)]
     return sa.select(*columns).select_from(ledger).where(*where)
 
 
