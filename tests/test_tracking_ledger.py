@@ -232,12 +232,17 @@ def test_a_unit_with_a_status_lists_the_cases_it_leads_or_assists_in_that_status
     assert listed(unit="WC-SWJ", status="dispatched") == set()
     assert liaison_lists("WC-JYQ", "in_progress") == both
     assert liaison_lists("WC-CZJ", "in_progress") == {assisted.number}
+    # the count looks the status up in case_units alone (the page tests ledger.status)
+    assert counted(ledger(served, unit="WC-JYQ", status="in_progress")) == (2, True)
+    assert counted(ledger(served, unit="WC-CZJ", status="in_progress")) == (1, True)
     assert counted(ledger(served, "unit_liaison", "WC-JYQ", status="dispatched")) == (1, True)
 
     returned.submit()  # only the status moves: the unit rows must follow it
     returned.wait_status("result_submitted")
     assert listed(unit="WC-JYQ", status="in_progress") == {assisted.number}
     assert listed(unit="WC-SWJ", status="result_submitted") == {returned.number}
+    assert counted(ledger(served, unit="WC-JYQ", status="in_progress")) == (1, True)
+    assert counted(ledger(served, "unit_liaison", "WC-SWJ", status="in_progress")) == (0, True)
     assert liaison_lists("WC-JYQ", "result_submitted") == {returned.number}
 
 

@@ -35,7 +35,7 @@ def visible_to(principal: Principal, status: str | None = None) -> ColumnElement
     takes a status filter along into its unit's index (see :func:`in_unit`)."""
     if principal.role in STAFF:
         return sa.true()
-    if principal.role == Role.UNIT_LIAISON and principal.unit is not None:
+    if principal.role == Role.UNIT_LIAISON and principal.unit is not None:  # _unit_scoped
         return in_unit(principal.unit, status)
     if principal.role == Role.OPERATOR:
         return ledger.c.registered_by == principal.id
@@ -76,20 +76,20 @@ class LedgerFilter:
     q: str | None = None
 
     def conditions(
-        self, now: datetime, dialect: str, *, unit_status: bool = True
+        self, now: datetime, dialect: str, *, status_in_units: bool = False
     ) -> list[ColumnElement[bool]]:
-        """``unit_status``: look the status up in the unit's rows as well (see
-        :func:`ledger_query`)."""
+        """``status_in_units``: the status is looked up in ``case_units`` (:func:`in_unit`)
+        instead of ``ledger.status`` — by the unit filter here, or by the caller's scope."""
         found: list[ColumnElement[bool]] = []
         for column, value in (
-            (ledger.c.status, self.status),
+            (ledger.c.status, None if status_in_units else self.status),
             (ledger.c.channel, self.channel),
             (ledger.c.track, self.track),
         ):
             if value is not None:
                 found.append(column == value)
         if self.unit is not None:
-            found.append(in_unit(self.unit, self.status if unit_status else None))
+            found.append(in_unit(self.unit, self.status if status_in_units else None))
         if self.overdue is not None:
             late = overdue_clause(now)
             found.append(late if self.overdue else sa.not_(late))
@@ -108,11 +108,9 @@ def in_unit(unit: str, status: str | None = None) -> ColumnElement[bool]:
 
     With a ``status`` (the ledger filter's), the status is looked up in ``case_units`` too,
     which keeps each case's shown status (migration t0004): ``ix_case_units_unit_status``
-    then yields the unit's cases in that status only, instead of every case of the unit to
-    be probed in the ledger. The caller keeps ``ledger.status = …`` as well: the projection
-    writes both in one transaction, so it changes no result, and without it a plan that
-    walks the ledger would probe ``case_units`` for every row instead of the few in that
-    status (82 ms instead of 6 ms for a page on 300,000 generated cases)."""
+    (the current units only, ending with ``case_id``) then yields the unit's cases in that
+    status only, from the index alone, instead of every case of the unit to be probed in
+    the ledger."""
     units_of_case = case_units.alias("units_of_case")
     where = [
         units_of_case.c.case_id == ledger.c.case_id,
@@ -149,17 +147,31 @@ def ledger_query(
 ) -> sa.Select[Any]:
     """The rows ``principal`` may see that match ``f``.
 
-    To find every match (a count, an export) a unit's cases are looked up by status in
-    ``case_units`` (:func:`in_unit`). A ``paged`` query (a page in ``ORDER``) leaves that
-    out: its fastest plan walks the order index, testing ``ledger.status`` on each row and
-    probing ``case_units`` for the few that pass, and stops after the page. With the status
-    in both tables the planner counts its selectivity twice, expects a few dozen matches,
-    and joins and sorts them all instead — every match of the unit and status, a cost that
-    grows with the ledger (24 ms for ``status=dispatched&unit=scj`` at 1,000,000 cases,
-    where the walk took 7.7 ms; docs/BENCHMARKS.md)."""
-    status = None if paged else f.status
-    where = [visible_to(principal, status), *f.conditions(now, dialect, unit_status=not paged)]
-    return sa.select(*columns).select_from(ledger).where(*where)
+    To find every match (a count, an export), a status with a unit — the unit filter's or
+    a liaison's own — is looked up in ``case_units`` alone (:func:`in_unit`): its index
+    yields the matches, and the ledger is probed by key only. ``ledger.status`` says the
+    same (the projection writes both in one transaction) and would cost a read of each
+    ledger row. A ``paged`` query (a page in ``ORDER``) tests ``ledger.status`` instead:
+    its fastest plan walks the order index, tests each row's status and probes
+    ``case_units`` for the few that pass, and stops after the page; with the status looked
+    up in the units the planner joins and sorts every match (24 ms for
+    ``status=dispatched&unit=scj`` at 1,000,000 cases where the walk takes 4–8 ms,
+    docs/BENCHMARKS.md), and without ``ledger.status`` the walk probes ``case_units`` for
+    every row."""
+    in_units = (
+        not paged and f.status is not None and (f.unit is not None or _unit_scoped(principal))
+    )
+    scope = visible_to(principal, f.status if in_units else None)
+    return (
+        sa.select(*columns)
+        .select_from(ledger)
+        .where(scope, *f.conditions(now, dialect, status_in_units=in_units))
+    )
+
+
+def _unit_scoped(principal: Principal) -> bool:
+    """Whether :func:`visible_to` limits the caller to a unit's cases."""
+    return principal.role == Role.UNIT_LIAISON and principal.unit is not None
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,16 @@ case_units = sa.Table(
     sa.Column("dispatches", sa.Integer, nullable=False),  # times dispatched to it as lead
     sa.Column("returns", sa.Integer, nullable=False),  # times it returned the case
     sa.Column("status", sa.String(32), nullable=False),  # the case's shown status (ledger.status)
-    # a unit's cases in a status from one index: no index spans ledger and case_units (t0004)
-    sa.Index("ix_case_units_unit_status", "unit", "status"),
+    # a unit's cases in a status from one index, read alone by a count (t0004): no index
+    # spans ledger and case_units; only current units, as queries.in_unit asks
+    sa.Index(
+        "ix_case_units_unit_status",
+        "unit",
+        "status",
+        "case_id",
+        postgresql_where=sa.text("lead OR co"),
+        sqlite_where=sa.text("lead OR co"),
+    ),
 )
 
 case_history = sa.Table(
