@@ -35,7 +35,7 @@ def visible_to(principal: Principal, status: str | None = None) -> ColumnElement
     takes a status filter along into its unit's index (see :func:`in_unit`)."""
     if principal.role in STAFF:
         return sa.true()
-    if principal.role == Role.UNIT_LIAISON and principal.unit is not None:  # _unit_scoped
+    if principal.role == Role.UNIT_LIAISON and principal.unit is not None:
         return in_unit(principal.unit, status)
     if principal.role == Role.OPERATOR:
         return ledger.c.registered_by == principal.id
@@ -201,8 +201,8 @@ async def ledger_page(
     count_limit: int,
 ) -> tuple[list[Row], Total]:
     dialect = _dialect(session)
-    matches = ledger_query(principal, f, now, dialect)
-    counted = int((await session.execute(capped_count(matches, count_limit))).scalar_one())
+    every = ledger_query(principal, f, now, dialect)
+    counted = int((await session.execute(capped_count(every, count_limit))).scalar_one())
     paged = ledger_query(principal, f, now, dialect, paged=True)
     rows = await session.execute(
         paged.order_by(*ORDER).limit(page_size).offset((page - 1) * page_size)
