@@ -194,6 +194,58 @@ def test_filters_search_and_pages_are_exact_and_validated(served: Served) -> Non
         assert body["errors"] or "from" in body["detail"]
 
 
+def test_a_unit_with_a_status_lists_the_cases_it_leads_or_assists_in_that_status(
+    served: Served,
+) -> None:
+    """The unit filter with a status reads the status kept in ``case_units`` (t0004): it
+    must follow the case, and a unit that only returned the case is not one of its units."""
+    directory(served)
+    returned = Case(served, summary="退回后改派的问题").triage()
+    returned.dispatch("WC-CZJ")
+    returned.emit(
+        d.CaseReturned,
+        "returned",
+        liaison("WC-CZJ"),
+        unit="WC-CZJ",
+        reason="非我单位职责",
+        returns_by_unit=1,
+    )
+    returned.dispatch("WC-JYQ", ("WC-SWJ",)).sign()
+    assisted = Case(served, summary="协办的问题").triage()
+    assisted.dispatch("WC-CZJ", ("WC-JYQ",)).sign()
+    waiting = Case(served, summary="未签收的问题").triage()
+    waiting.dispatch("WC-JYQ")
+    wait_for(lambda: ledger(served, status="in_progress")["total"] == 2, 30, "both signed")
+
+    def listed(**params: Any) -> set[str]:
+        return numbers(ledger(served, **params))
+
+    def liaison_lists(unit: str, status: str) -> set[str]:
+        return numbers(ledger(served, "unit_liaison", unit, status=status))
+
+    both = {returned.number, assisted.number}
+    assert listed(unit="WC-JYQ", status="in_progress") == both  # lead and co-unit
+    assert listed(unit="WC-JYQ", status="dispatched") == {waiting.number}
+    assert listed(unit="WC-CZJ", status="in_progress") == {assisted.number}  # not the returned
+    assert listed(unit="WC-CZJ", status="returned") == set()  # the case moved on
+    assert listed(unit="WC-SWJ", status="in_progress") == {returned.number}
+    assert listed(unit="WC-SWJ", status="dispatched") == set()
+    assert liaison_lists("WC-JYQ", "in_progress") == both
+    assert liaison_lists("WC-CZJ", "in_progress") == {assisted.number}
+    # the count looks the status up in case_units alone (the page tests ledger.status)
+    assert counted(ledger(served, unit="WC-JYQ", status="in_progress")) == (2, True)
+    assert counted(ledger(served, unit="WC-CZJ", status="in_progress")) == (1, True)
+    assert counted(ledger(served, "unit_liaison", "WC-JYQ", status="dispatched")) == (1, True)
+
+    returned.submit()  # only the status moves: the unit rows must follow it
+    returned.wait_status("result_submitted")
+    assert listed(unit="WC-JYQ", status="in_progress") == {assisted.number}
+    assert listed(unit="WC-SWJ", status="result_submitted") == {returned.number}
+    assert counted(ledger(served, unit="WC-JYQ", status="in_progress")) == (1, True)
+    assert counted(ledger(served, "unit_liaison", "WC-SWJ", status="in_progress")) == (0, True)
+    assert liaison_lists("WC-JYQ", "result_submitted") == {returned.number}
+
+
 def counted(page: dict[str, Any]) -> tuple[int, bool]:
     return page["total"], page["total_exact"]
 

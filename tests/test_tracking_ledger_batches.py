@@ -81,11 +81,51 @@ async def test_a_lifecycle_in_one_batch_equals_it_one_event_at_a_time(engine: As
 
     alone, together = await state(engine, CASE), await state(engine, other)
     assert together["row"]["status"] == "closed_out"  # the lifecycle ran to its end
+    assert [(u["unit"], u["status"]) for u in together["units"]] == [
+        ("WC-CZJ", "closed_out"),
+        ("WC-JYQ", "closed_out"),
+    ]
     assert together == alone
     assert len(together["history"]) == len(batch)
     # delivered again, nothing changes
     assert await projection.handle_batch(batch) == [Outcome.DUPLICATE] * len(batch)
     assert await state(engine, other) == together
+
+
+async def shown_statuses(engine: AsyncEngine, case_id: uuid.UUID) -> tuple[str, set[str]]:
+    """The case's status in the ledger and in each of its ``case_units`` rows."""
+    async with engine.connect() as conn:
+        status = (
+            await conn.execute(sa.select(ledger.c.status).where(ledger.c.case_id == case_id))
+        ).scalar_one()
+        units = await conn.execute(
+            sa.select(case_units.c.status).where(case_units.c.case_id == case_id)
+        )
+        return status, set(units.scalars())
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+async def test_a_cases_units_carry_its_status_through_its_lifecycle(
+    engine: AsyncEngine, batch_size: int
+) -> None:
+    """``case_units.status`` (migration t0004) is the ledger's status after every batch,
+    whether only the status moved or the units too."""
+    projection = ledger_projection(sessionmaker(engine))
+    streams, _ = lifecycle()
+    envelopes = streams.envelopes
+    followed = []
+    for start in range(0, len(envelopes), batch_size):
+        batch = envelopes[start : start + batch_size]
+        if batch_size == 1:  # the one-at-a-time path of a live consumer
+            assert await projection.handle(batch[0]) is Outcome.DONE
+        else:
+            assert await projection.handle_batch(batch) == [Outcome.DONE] * len(batch)
+        status, of_units = await shown_statuses(engine, CASE)
+        assert of_units in (set(), {status}), (batch[-1].type, status, of_units)
+        if of_units:
+            followed.append(status)
+    assert len(set(followed)) >= 5, followed  # dispatched … closed_out, not one status copied
+    assert followed[-1] == "closed_out"
 
 
 async def test_a_batch_costs_a_fixed_number_of_statements(engine: AsyncEngine) -> None:

@@ -25,7 +25,6 @@ NAME = "ledger"
 SOURCES = ("intake", "dispatch", "tracking")
 # Never kept in the audit trail: a receipt digest is the anonymous reporter's key to the case.
 REDACTED = frozenset({"receipt_digest"})
-UNIT_COLUMNS = ("lead_unit", "co_units", "dispatches_by_unit", "returns_by_unit")
 # Statements built once, values as parameters (not a statement built per event).
 INSERT_HISTORY = case_history.insert()
 INSERT_LEDGER = ledger.insert()
@@ -42,7 +41,8 @@ async def project_batch(session: AsyncSession, envelopes: Sequence[Envelope]) ->
     """Envelopes already claimed, in order, with a few bulk statements: the audit rows in
     one, the cases' ledger rows read (locked, in key order, since events of one case arrive
     on three streams at once) in one, folded in memory by the pure :func:`rows.apply`, and
-    written back in one insert and one update; their ``case_units`` likewise."""
+    written back in one insert and one update; their ``case_units`` (each unit with the
+    case's status) likewise."""
     if not envelopes:
         return
     await session.execute(INSERT_HISTORY, [history_entry(e) for e in envelopes])
@@ -70,9 +70,9 @@ async def project_batch(session: AsyncSession, envelopes: Sequence[Envelope]) ->
         await session.execute(
             UPDATE_LEDGER, [{"b_case_id": r["case_id"], **_full(r, key=False)} for r in changed]
         )
-    moved = [
-        r for r in changed if any(stored[r["case_id"]].get(c) != r.get(c) for c in UNIT_COLUMNS)
-    ]
+    # A case's units are rewritten when they or its status moved (nearly every event of a
+    # dispatched case): one DELETE and one INSERT for the batch, whatever moved.
+    moved = [r for r in changed if case_unit_entries(r) != case_unit_entries(stored[r["case_id"]])]
     if moved:
         ids = [r["case_id"] for r in moved]
         await session.execute(case_units.delete().where(case_units.c.case_id.in_(ids)))
@@ -133,6 +133,7 @@ def case_unit_entries(row: rows.Row) -> list[dict[str, Any]]:
             "co": unit in co_units,
             "dispatches": dispatches.get(unit, 0),
             "returns": returns.get(unit, 0),
+            "status": row["status"],  # so that one index finds a unit's cases in a status
         }
         for unit in sorted(every)
     ]

@@ -1,7 +1,8 @@
 """The tracking service's read tables (SQLAlchemy 2); Alembic migrations create them.
 
 ``ledger``        one row per case (台账), built by ``services.tracking.ledger``
-``case_units``    the units a case is or was dispatched to (scope, unit filter, return rate)
+``case_units``    the units a case is or was dispatched to (scope, unit filter, return rate),
+                  each with the case's shown status (the unit-and-status filter)
 ``case_history``  every integration event, for the audit trail and time travel
 ``units``         the directory's unit names
 ``calendar_years`` years of the official calendar loaded by the office
@@ -60,7 +61,7 @@ ledger = sa.Table(
     sa.Column("registered_at", Moment(), index=True),
     sa.Column("registered_by", sa.String(200), index=True),
     # handling (dispatch)
-    sa.Column("track", sa.String(32), index=True),
+    sa.Column("track", sa.String(32)),  # ix_ledger_track_status
     sa.Column("triaged_category", sa.String(64)),
     sa.Column("category", sa.String(64)),
     sa.Column("lead_unit", sa.String(64), index=True),
@@ -104,20 +105,34 @@ ledger = sa.Table(
     sa.Column("dispatch_pass", sa.Integer),
     sa.Column("tracking_status", sa.String(32)),
     sa.Column("tracking_pass", sa.Integer),
-    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("status", sa.String(32), nullable=False),  # ix_ledger_status_channel
     sa.Column("pass_no", sa.Integer, nullable=False),
     sa.Column("updated_at", Moment(), nullable=False),
+    # the frequent pairs of filters, so a capped count reads its matches only (migration t0004)
+    sa.Index("ix_ledger_status_channel", "status", "channel"),
+    sa.Index("ix_ledger_track_status", "track", "status"),
 )
 
 case_units = sa.Table(
     "case_units",
     metadata,
     sa.Column("case_id", sa.Uuid, primary_key=True),
-    sa.Column("unit", sa.String(64), primary_key=True, index=True),
+    sa.Column("unit", sa.String(64), primary_key=True),
     sa.Column("lead", sa.Boolean, nullable=False),  # the current lead unit
     sa.Column("co", sa.Boolean, nullable=False),  # a current co-unit
     sa.Column("dispatches", sa.Integer, nullable=False),  # times dispatched to it as lead
     sa.Column("returns", sa.Integer, nullable=False),  # times it returned the case
+    sa.Column("status", sa.String(32), nullable=False),  # the case's shown status (ledger.status)
+    # a unit's cases in a status from one index, read alone by a count (t0004): no index
+    # spans ledger and case_units; only current units, as queries.in_unit asks
+    sa.Index(
+        "ix_case_units_unit_status",
+        "unit",
+        "status",
+        "case_id",
+        postgresql_where=sa.text("lead OR co"),
+        sqlite_where=sa.text("lead OR co"),
+    ),
 )
 
 case_history = sa.Table(
