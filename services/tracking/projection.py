@@ -62,6 +62,17 @@ async def project_batch(session: AsyncSession, envelopes: Sequence[Envelope]) ->
                 "workdays": [d.isoformat() for d in sorted(event.workdays)],
             }
             await _upsert(session, calendar_years, {"year": event.year}, days)
+    await _write_cases(session, case_ids, stored, folded)
+
+
+async def _write_cases(
+    session: AsyncSession,
+    case_ids: list[UUID],
+    stored: dict[UUID, rows.Row],
+    folded: dict[UUID, rows.Row],
+) -> None:
+    """The folded rows back: new ones in one insert, changed ones in one update, and the
+    units of those whose units or status moved."""
     new = [folded[c] for c in case_ids if c not in stored]
     changed = [folded[c] for c in case_ids if c in stored and folded[c] != stored[c]]
     if new:
