@@ -349,6 +349,75 @@ def test_routing_rules_that_are_not_json_are_refused_and_kept_for_correction(api
     assert "r-supervised-business-env" in admin.page("/ui/rules").text  # nothing replaced
 
 
+def rule_ids(api: Api) -> list[str]:
+    rules = api.get("/api/v1/routing-rules", headers=api.auth("office")).json()["rules"]
+    return [r["id"] for r in rules]
+
+
+def test_the_administrator_adds_moves_and_deletes_one_routing_rule_at_a_time(api: Api) -> None:
+    admin = signed_in(api, "admin")
+    before = rule_ids(api)
+    page = admin.page("/ui/rules")
+    assert 'id="add-rule"' in page.text and f'action="/ui/rules/{before[1]}/up"' in page.text
+    added = admin.submit(
+        "/ui/rules/add",
+        id="r-ui-fees",
+        name="乱收费转区市场监管局",
+        categories="",
+        districts="武昌区",
+        streets="",
+        channels="mayor_hotline, hotline_12388",
+        keywords="乱收费、收费不公示",
+        lead_unit="WC-SCJG",
+        co_units="WC-JYQ",
+        track="general",
+        position="2",
+    )
+    assert added.status_code == 200 and 'data-rule="r-ui-fees"' in added.text
+    rules = api.get("/api/v1/routing-rules", headers=api.auth("office")).json()["rules"]
+    assert [r["id"] for r in rules] == [before[0], "r-ui-fees", *before[1:]]
+    assert rules[1]["match"]["keywords"] == ["乱收费", "收费不公示"]
+    assert rules[1]["match"]["channels"] == ["mayor_hotline", "hotline_12388"]
+    assert rules[1]["co_units"] == ["WC-JYQ"] and rules[1]["match"]["categories"] == []
+
+    admin.submit("/ui/rules/r-ui-fees/up")
+    assert rule_ids(api)[:2] == ["r-ui-fees", before[0]]
+    admin.submit("/ui/rules/r-ui-fees/delete")
+    assert rule_ids(api) == before
+
+
+def test_a_rule_for_an_unknown_unit_is_refused_with_the_apis_message(api: Api) -> None:
+    admin = signed_in(api, "admin")
+    before = rule_ids(api)
+    admin.page("/ui/rules")
+    fields = {"id": "r-ui-nowhere", "name": "无此单位", "lead_unit": "NO-SUCH", "track": "general"}
+    refused = admin.submit("/ui/rules/add", **fields)
+    rule = {
+        "id": "r-ui-nowhere",
+        "name": "无此单位",
+        "match": {},
+        "lead_unit": "NO-SUCH",
+        "co_units": [],
+        "track": "general",
+    }
+    direct = api.put(
+        "/api/v1/routing-rules",
+        json={
+            "rules": [
+                *api.get("/api/v1/routing-rules", headers=api.auth("admin")).json()["rules"],
+                rule,
+            ]
+        },
+        headers=api.auth("admin"),
+    )
+    assert refused.status_code == direct.status_code and 400 <= direct.status_code < 500
+    shown = re.search(r'id="rules-error">([^<]+)<', refused.text)
+    assert shown is not None and html.unescape(shown.group(1)) == direct.json()["detail"]
+    assert rule_ids(api) == before
+    office = signed_in(api, "office")
+    assert 'id="add-rule"' not in office.page("/ui/rules").text  # the administrator's forms
+
+
 def test_the_calendar_page_loads_a_year_the_built_in_calendar_lacks(api: Api) -> None:
     admin = signed_in(api, "admin")
     missing = admin.page("/ui/calendar", year="2099")

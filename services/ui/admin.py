@@ -78,43 +78,127 @@ async def save_unit(request: Request, viewer: CurrentViewer) -> Response:
 
 # --- routing rules ---------------------------------------------------------------------------
 
+MATCH_FIELDS = ("categories", "districts", "streets", "channels", "keywords")
+
+
+async def _rules_page(
+    request: Request,
+    viewer: Viewer,
+    *,
+    text: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    current = (await viewer.api.get("/api/v1/routing-rules"))["rules"]
+    manages = _manages(viewer)
+    units = (await viewer.api.get("/api/v1/units"))["items"] if manages else []
+    return page(
+        request,
+        "rules.html",
+        viewer,
+        status=status,
+        rules=current,
+        units=[u for u in units if u.get("active", True)],
+        text=json.dumps(current, ensure_ascii=False, indent=2) if text is None else text,
+        manages=manages,
+        error=error,
+    )
+
+
+async def _replace_rules(
+    request: Request, viewer: Viewer, change: Any, *, text: str | None = None
+) -> Response:
+    """Apply ``change`` (current rules → new rules) and PUT the whole list, as the API takes
+    it; a refusal is shown above the rules, which stay as they were."""
+    try:
+        current = (await viewer.api.get("/api/v1/routing-rules"))["rules"]
+        await viewer.api.send("PUT", "/api/v1/routing-rules", {"rules": change(current)})
+    except ApiRefusal as refusal:
+        if refusal.status == 401:
+            raise
+        return await _rules_page(
+            request, viewer, text=text, error=refusal.detail, status=refusal.status
+        )
+    return RedirectResponse("/ui/rules", status_code=303)
+
 
 @router.get("/rules", response_class=HTMLResponse)
 async def rules(request: Request, viewer: CurrentViewer) -> Response:
-    found = await viewer.api.get("/api/v1/routing-rules")
-    text = json.dumps(found["rules"], ensure_ascii=False, indent=2)
-    return page(
-        request, "rules.html", viewer, rules=found["rules"], text=text, manages=_manages(viewer)
-    )
+    return await _rules_page(request, viewer)
+
+
+def _words(text: str) -> list[str]:
+    """A list typed as the office writes it: separated by 、 , , ; ; or spaces."""
+    for separator in "、,,;;":
+        text = text.replace(separator, " ")
+    return [w for w in text.split() if w]
+
+
+def _rule(form: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": form.get("id", ""),
+        "name": form.get("name", ""),
+        "match": {field: _words(form.get(field, "")) for field in MATCH_FIELDS},
+        "lead_unit": form.get("lead_unit", ""),
+        "co_units": _words(form.get("co_units", "")),
+        "track": form.get("track", ""),
+    }
+
+
+@router.post("/rules/add", response_class=HTMLResponse, dependencies=[Checked])
+async def add_rule(request: Request, viewer: CurrentViewer) -> Response:
+    """One rule from the form's fields, at the position asked for (1 = first; else last)."""
+    form = await _form(request)
+    rule = _rule(form)
+    position = form.get("position", "")
+
+    def insert(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        at = int(position) - 1 if position.isdigit() and int(position) >= 1 else len(current)
+        return [*current[:at], rule, *current[at:]]
+
+    return await _replace_rules(request, viewer, insert)
+
+
+@router.post("/rules/{rule_id}/up", response_class=HTMLResponse, dependencies=[Checked])
+async def move_rule_up(request: Request, viewer: CurrentViewer, rule_id: str) -> Response:
+    """Rules match in order: moving one up lets it win over the one before it."""
+
+    def up(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [r["id"] for r in current]
+        if rule_id not in ids:
+            raise ApiRefusal(404, f"没有规则 {rule_id}")
+        i = ids.index(rule_id)
+        if i > 0:
+            current[i - 1], current[i] = current[i], current[i - 1]
+        return current
+
+    return await _replace_rules(request, viewer, up)
+
+
+@router.post("/rules/{rule_id}/delete", response_class=HTMLResponse, dependencies=[Checked])
+async def delete_rule(request: Request, viewer: CurrentViewer, rule_id: str) -> Response:
+    def without(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if rule_id not in {r["id"] for r in current}:
+            raise ApiRefusal(404, f"没有规则 {rule_id}")
+        return [r for r in current if r["id"] != rule_id]
+
+    return await _replace_rules(request, viewer, without)
 
 
 @router.post("/rules", response_class=HTMLResponse, dependencies=[Checked])
 async def save_rules(request: Request, viewer: CurrentViewer) -> Response:
-    """The rules are edited as one ordered JSON list, as the API takes them."""
+    """The whole ordered list as JSON, as the API takes it (for many changes at once)."""
     text = (await _form(request)).get("rules", "")
-    try:
+
+    def parsed(_: list[dict[str, Any]]) -> Any:
         try:
-            parsed = json.loads(text)
+            return json.loads(text)
         except ValueError as e:
             raise ApiRefusal(
                 422, f"规则不是有效的 JSON(第 {getattr(e, 'lineno', '?')} 行)"
             ) from None
-        await viewer.api.send("PUT", "/api/v1/routing-rules", {"rules": parsed})
-    except ApiRefusal as refusal:
-        if refusal.status == 401:
-            raise
-        current = (await viewer.api.get("/api/v1/routing-rules"))["rules"]
-        return page(
-            request,
-            "rules.html",
-            viewer,
-            status=refusal.status,
-            rules=current,
-            text=text,
-            manages=_manages(viewer),
-            error=refusal.detail,
-        )
-    return RedirectResponse("/ui/rules", status_code=303)
+
+    return await _replace_rules(request, viewer, parsed, text=text)
 
 
 # --- the year calendar -----------------------------------------------------------------------
