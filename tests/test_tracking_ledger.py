@@ -54,6 +54,18 @@ def directory(served: Served) -> None:
     served.unit("WC-SWJ", "武昌区商务局")
 
 
+def returned_by(case: Case, unit: str) -> None:
+    """The unit sends the case back to the office (its first return)."""
+    case.emit(
+        d.CaseReturned,
+        "returned",
+        liaison(unit),
+        unit=unit,
+        reason="非我单位职责",
+        returns_by_unit=1,
+    )
+
+
 def test_a_row_carries_every_column_as_the_case_moves_through_the_services(
     served: Served,
 ) -> None:
@@ -65,14 +77,7 @@ def test_a_row_carries_every_column_as_the_case_moves_through_the_services(
         location={"district": "武昌区"},
     ).triage(track="supervised", category="乱收费")
     case.dispatch("WC-CZJ")
-    case.emit(
-        d.CaseReturned,
-        "returned",
-        liaison("WC-CZJ"),
-        unit="WC-CZJ",
-        reason="非我单位职责",
-        returns_by_unit=1,
-    )
+    returned_by(case, "WC-CZJ")
     case.dispatch("WC-JYQ", ("WC-SWJ",)).sign()
     later = datetime.now(UTC) + timedelta(days=30)
     case.emit(
@@ -202,14 +207,7 @@ def test_a_unit_with_a_status_lists_the_cases_it_leads_or_assists_in_that_status
     directory(served)
     returned = Case(served, summary="退回后改派的问题").triage()
     returned.dispatch("WC-CZJ")
-    returned.emit(
-        d.CaseReturned,
-        "returned",
-        liaison("WC-CZJ"),
-        unit="WC-CZJ",
-        reason="非我单位职责",
-        returns_by_unit=1,
-    )
+    returned_by(returned, "WC-CZJ")
     returned.dispatch("WC-JYQ", ("WC-SWJ",)).sign()
     assisted = Case(served, summary="协办的问题").triage()
     assisted.dispatch("WC-CZJ", ("WC-JYQ",)).sign()
