@@ -147,10 +147,17 @@ async def search_audit(
 ) -> dict[str, Any]:
     start, end = params.bounds(tracking.settings.timezone)
     f = queries.AuditFilter(params.actor, params.type, start, end)
-    rows, total = await queries.audit_page(session, f, page=params.page, page_size=params.page_size)
+    rows, total = await queries.audit_page(
+        session,
+        f,
+        page=params.page,
+        page_size=params.page_size,
+        count_limit=tracking.settings.ledger_count_limit,
+    )
     return {
         "items": [history.entry(r) for r in rows],
-        "total": total,
+        "total": total.count,
+        "total_exact": total.exact,
         "page": params.page,
         "page_size": params.page_size,
     }

@@ -186,7 +186,10 @@ class Total:
 def capped_count(query: sa.Select[Any], cap: int) -> sa.Select[Any]:
     """``SELECT count(*) FROM (SELECT 1 … LIMIT cap + 1)``: the database stops reading at the
     first match past the cap."""
-    found: sa.Select[Any] = query.with_only_columns(sa.literal_column("1")).limit(cap + 1)
+    # maintain_column_froms: a query without a WHERE would otherwise lose its FROM
+    found: sa.Select[Any] = query.with_only_columns(
+        sa.literal_column("1"), maintain_column_froms=True
+    ).limit(cap + 1)
     return sa.select(sa.func.count()).select_from(found.subquery())
 
 
@@ -286,12 +289,13 @@ class AuditFilter:
 
 
 async def audit_page(
-    session: AsyncSession, f: AuditFilter, *, page: int, page_size: int
-) -> tuple[Sequence[sa.Row[Any]], int]:
+    session: AsyncSession, f: AuditFilter, *, page: int, page_size: int, count_limit: int
+) -> tuple[Sequence[sa.Row[Any]], Total]:
+    """A page of the audit trail, newest first; counted up to the cap as the ledger is
+    (ADR 13): the trail has several entries per case, so it outgrows the ledger first."""
     where = f.conditions()
-    total = await session.execute(
-        sa.select(sa.func.count()).select_from(case_history).where(*where)
-    )
+    every = sa.select(case_history.c.id).where(*where)
+    counted = int((await session.execute(capped_count(every, count_limit))).scalar_one())
     rows = await session.execute(
         sa.select(case_history)
         .where(*where)
@@ -299,7 +303,7 @@ async def audit_page(
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
-    return rows.all(), int(total.scalar_one())
+    return rows.all(), Total(min(counted, count_limit), exact=counted <= count_limit)
 
 
 async def positions(session: AsyncSession, consumer: str) -> dict[str, int]:
