@@ -8,6 +8,7 @@ end; services are started exactly as in production, ``taizhang serve <service>``
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -254,6 +255,14 @@ def nats_version(nats_url: str) -> str:
             await nc.close()
 
     return asyncio.run(ask())
+
+
+def report_options(parser: argparse.ArgumentParser, out: str = "logs") -> None:
+    """The options every bench script shares: where its output goes and how it exits."""
+    parser.add_argument("--out", type=Path, help=f"{out} (default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--markdown", type=Path, help="write the figures as a Markdown table")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
 
 
 def run_bench(

@@ -19,7 +19,14 @@ import tempfile
 from pathlib import Path
 
 from bench import intake_steps as steps
-from bench.common import machine, nats_version, pg_version, servers, stopped_on_sigterm
+from bench.common import (
+    machine,
+    nats_version,
+    pg_version,
+    report_options,
+    servers,
+    stopped_on_sigterm,
+)
 from bench.figures import Report, err, say
 from bench.load import WrkMissing, ensure_wrk
 
@@ -38,10 +45,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=15.0, help="per figure (default 15)")
     parser.add_argument("--memory-seconds", type=float, help="memory run length (default 60)")
     parser.add_argument("--profile", action="store_true", help="py-spy intake under load")
-    parser.add_argument("--out", type=Path, help="logs and profiles (default: a temp dir)")
-    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--markdown", type=Path, help="write the figures as a Markdown table")
-    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    report_options(parser, "logs and profiles")
     return parser.parse_args(argv)
 
 

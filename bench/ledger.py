@@ -35,6 +35,7 @@ from bench.common import (
     Servers,
     deployment,
     pg_version,
+    report_options,
     run_bench,
 )
 from bench.figures import Baseline, Figure, Report, say
@@ -71,10 +72,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=COUNT_LIMIT,
         help=f"tracking's TAIZHANG_LEDGER_COUNT_LIMIT (default {COUNT_LIMIT}, as shipped)",
     )
-    parser.add_argument("--out", type=Path, help="logs (default: a temp dir)")
-    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--markdown", type=Path, help="write the figures as a Markdown table")
-    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    report_options(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.cases, args.reference, args.rounds = 20_000, 2_000, 2

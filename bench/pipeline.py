@@ -40,6 +40,7 @@ from bench.common import (
     deployment,
     nats_version,
     pg_version,
+    report_options,
     run_bench,
 )
 from bench.figures import Baseline, Figure, Report, err, say
@@ -64,10 +65,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 s of load")
     parser.add_argument("--seconds", type=float, default=60.0, help="steady load (default 60)")
-    parser.add_argument("--out", type=Path, help="logs (default: a temp dir)")
-    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--markdown", type=Path, help="write the figures as a Markdown table")
-    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    report_options(parser)
     return parser.parse_args(argv)
 
 

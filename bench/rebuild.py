@@ -36,6 +36,7 @@ from bench.common import (
     Servers,
     deployment,
     pg_version,
+    report_options,
     run_bench,
     unreachable_nats_url,
 )
@@ -58,10 +59,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=300.0, help="rebuild time bound")
     parser.add_argument("--read-seconds", type=float, default=30.0, help="baseline (d) length")
     parser.add_argument("--profile", action="store_true", help="py-spy the rebuild (30 s)")
-    parser.add_argument("--out", type=Path, help="logs and profiles (default: a temp dir)")
-    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--markdown", type=Path, help="write the figures as a Markdown table")
-    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    report_options(parser, "logs and profiles")
     args = parser.parse_args(argv)
     if args.quick:
         args.events, args.read_seconds = 2_000, 1.0

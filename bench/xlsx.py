@@ -28,6 +28,7 @@ from bench.common import (
     BenchProcess,
     Servers,
     pg_version,
+    report_options,
     run_bench,
 )
 from bench.common import deployment as new_deployment
@@ -41,10 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.xlsx", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 rows")
     parser.add_argument("--rows", type=int, default=100_000, help="ledger rows to export")
-    parser.add_argument("--out", type=Path, help="logs and the exported file (default: temp)")
-    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--markdown", type=Path, help="write the figures as a Markdown table")
-    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    report_options(parser, "logs and the exported file")
     args = parser.parse_args(argv)
     if args.quick:
         args.rows = 2_000
