@@ -258,10 +258,10 @@ def stages(d: Deployment, began: object, ended: object, samples: int = 400) -> s
             "WHERE case_id = ANY(%s) AND registered_at >= %s AND registered_at < %s",
             (list(published), began, ended),
         ).fetchall()
-    first = [(published[c] - r).total_seconds() for c, r, _ in rows]
-    second = [(m - published[c]).total_seconds() for c, _, m in rows]
     if not rows:
         return "stages: no sampled tip fell in the steady window"
+    first = [(published[c] - r).total_seconds() for c, r, _ in rows]
+    second = [(m - published[c]).total_seconds() for c, _, m in rows]
 
     def ms(values: list[float]) -> str:
         p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000

@@ -83,11 +83,14 @@ async def _write_cases(
         )
     # A case's units are rewritten when they or its status moved (nearly every event of a
     # dispatched case): one DELETE and one INSERT for the batch, whatever moved.
-    moved = [r for r in changed if case_unit_entries(r) != case_unit_entries(stored[r["case_id"]])]
-    if moved:
-        ids = [r["case_id"] for r in moved]
-        await session.execute(case_units.delete().where(case_units.c.case_id.in_(ids)))
-    entries = [e for row in (*new, *moved) for e in case_unit_entries(row)]
+    units = {r["case_id"]: case_unit_entries(r) for r in (*new, *changed)}
+    rewritten = {
+        c: e for c, e in units.items() if c not in stored or e != case_unit_entries(stored[c])
+    }
+    replaced = [c for c in rewritten if c in stored]
+    if replaced:
+        await session.execute(case_units.delete().where(case_units.c.case_id.in_(replaced)))
+    entries = [e for found in rewritten.values() for e in found]
     if entries:
         await session.execute(case_units.insert(), entries)
 
