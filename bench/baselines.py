@@ -24,7 +24,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from services.intake.domain import Tip
-from shared.messaging.nats import PUBLISH_BATCH, stream_config
+from shared.platform.messaging.nats import PUBLISH_BATCH, stream_config
 
 THREADS = 16
 

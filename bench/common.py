@@ -28,8 +28,8 @@ from typing import Any
 import psycopg
 
 from bench.figures import Report, err
-from shared.auth import Role, issue_token
-from shared.settings import Settings, load_secrets
+from shared.platform.settings import Settings, load_secrets
+from shared.web.auth import Role, issue_token
 from tests.deployment import TAIZHANG, ServiceProcess, delete_streams
 from tests.infra import SHARED_NATS, SHARED_PG, NatsProcess, free_port, port_open
 

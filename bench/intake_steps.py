@@ -17,8 +17,8 @@ from bench import profile as profiling
 from bench.common import BenchProcess, Deployment, Servers, deployment, unreachable_nats_url
 from bench.figures import Baseline, Figure, Report, say
 from bench.load import LoadResult, post_tips
-from shared.eventstore import application_env
-from shared.messaging.nats import stream_name
+from shared.platform.eventstore import application_env
+from shared.platform.messaging.nats import stream_name
 
 CLIENTS = 16
 

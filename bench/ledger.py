@@ -41,8 +41,8 @@ from bench.common import (
 from bench.figures import Baseline, Figure, Report, say
 from bench.progress import bar
 from services.tracking import queries
-from shared.auth import Principal, Role
-from shared.settings import Settings
+from shared.platform.settings import Settings
+from shared.web.auth import Principal, Role
 
 PAGE_SIZE = 20
 COUNT_LIMIT: int = Settings.model_fields["ledger_count_limit"].default

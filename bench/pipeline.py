@@ -48,7 +48,7 @@ from bench.intake_steps import load
 from bench.load import WrkMissing, ensure_wrk
 from shared.contracts import decode
 from shared.contracts.intake import TipRegistered
-from shared.messaging.nats import stream_name
+from shared.platform.messaging.nats import stream_name
 
 LAG_LIMIT_S = 5.0
 MARK = "bench_inserted_at"

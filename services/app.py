@@ -11,7 +11,6 @@ import importlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -21,23 +20,22 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.auth import Authenticator
 from shared.contracts import Contract
-from shared.eventstore import ServiceApplication
-from shared.http import BodySizeLimit, SecurityHeaders, install_infrastructure_handlers
-from shared.messaging import Consumer
-from shared.messaging.backbone import Backbone
-from shared.messaging.outbox import Outbox
-from shared.openapi_links import install_links
-from shared.problems import COMMON_RESPONSES, install_problem_handlers
-from shared.ratelimit import TokenBuckets, rate_limit
-from shared.readmodel import create_engine, ensure_schema, migrate
-from shared.settings import SERVICES, Secrets, Settings, load_secrets
+from shared.platform.eventstore import ServiceApplication
+from shared.platform.messaging import Consumer
+from shared.platform.messaging.backbone import Backbone
+from shared.platform.messaging.outbox import Outbox
+from shared.platform.readmodel import SHARED_MIGRATIONS, create_engine, ensure_schema, migrate
+from shared.platform.settings import SERVICES, Secrets, Settings, load_secrets
+from shared.web.auth import Authenticator
+from shared.web.http import BodySizeLimit, SecurityHeaders, install_infrastructure_handlers
+from shared.web.openapi_links import install_links
+from shared.web.problems import COMMON_RESPONSES, install_problem_handlers
+from shared.web.ratelimit import TokenBuckets, rate_limit
 
 log = structlog.get_logger(__name__)
 
 READY_TIMEOUT_SECONDS = 3.0
-SHARED_MIGRATIONS = Path(__file__).resolve().parent.parent / "shared" / "migrations"
 
 
 class Service(Protocol):

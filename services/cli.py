@@ -17,11 +17,11 @@ from rich.progress import TaskID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake.keyvault import KeyVault
-from shared.auth import Role, create_api_key, issue_token, list_api_keys, revoke_api_key
-from shared.clock import clock_for
-from shared.protection import Sealer
-from shared.readmodel import create_engine, ensure_schema, migrate, run_sync
-from shared.settings import ConfigurationError, Secrets, Settings, load_secrets
+from shared.platform.clock import clock_for
+from shared.platform.protection import Sealer
+from shared.platform.readmodel import create_engine, ensure_schema, migrate, run_sync
+from shared.platform.settings import ConfigurationError, Secrets, Settings, load_secrets
+from shared.web.auth import Role, create_api_key, issue_token, list_api_keys, revoke_api_key
 
 app = typer.Typer(help="台账 — complaint & problem tracking", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for integrations (hotline call centres, portals)")
@@ -256,7 +256,7 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 async def _migrated_engine() -> AsyncEngine:
-    from services.app import SHARED_MIGRATIONS
+    from shared.platform.readmodel import SHARED_MIGRATIONS
 
     settings = _settings()
     await ensure_schema(settings)

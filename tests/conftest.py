@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from tests.helpers import Api
 from tests.infra import ServerThread, nats_server, postgres_server
 

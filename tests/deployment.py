@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from shared.auth import Role, issue_token
-from shared.settings import Settings, load_secrets
+from shared.platform.settings import Settings, load_secrets
+from shared.web.auth import Role, issue_token
 from tests.infra import free_port, wait_for
 
 TAIZHANG = str(Path(sys.executable).parent / "taizhang")

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from shared.auth import Role, issue_token
-from shared.settings import Settings, load_secrets
+from shared.platform.settings import Settings, load_secrets
+from shared.web.auth import Role, issue_token
 
 
 class Api(httpx.Client):
@@ -42,7 +42,7 @@ def stored_notifications(settings: Settings, service: str) -> list[Any]:
     from eventsourcing.persistence import InfrastructureFactory
     from eventsourcing.utils import Environment
 
-    from shared.eventstore import application_env
+    from shared.platform.eventstore import application_env
 
     name = service.capitalize()
     # One connection is enough to read (tests poll this; a full pool each time adds up).

@@ -7,8 +7,8 @@ import time
 import jwt
 import pytest
 
-from shared.auth import Role, create_api_key, revoke_api_key
-from shared.readmodel import create_engine, run_sync
+from shared.platform.readmodel import create_engine, run_sync
+from shared.web.auth import Role, create_api_key, revoke_api_key
 from tests.helpers import Api, problem
 
 TIP = {"channel": "mayor_hotline", "content": "道路破损无人修"}

@@ -1,4 +1,4 @@
-"""Working-day deadlines on the Chinese official calendar (shared.calendar)."""
+"""Working-day deadlines on the Chinese official calendar (shared.platform.calendar)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from shared.calendar import CalendarError, Deadline, WorkingCalendar, YearCalendar
+from shared.platform.calendar import CalendarError, Deadline, WorkingCalendar, YearCalendar
 
 CST = timezone(timedelta(hours=8))
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from services.cli import app as cli
-from shared.clock import FileClock, SystemClock, clock_for, set_clock
-from shared.settings import ConfigurationError, Settings
+from shared.platform.clock import FileClock, SystemClock, clock_for, set_clock
+from shared.platform.settings import ConfigurationError, Settings
 
 CST = timezone(timedelta(hours=8))
 

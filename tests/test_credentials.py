@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from services.app import create_app
-from shared.ratelimit import TokenBuckets
-from shared.settings import Settings
+from shared.platform.settings import Settings
+from shared.web.ratelimit import TokenBuckets
 from tests.helpers import Api, problem
 from tests.infra import ServerThread, free_port
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from services.app import create_app
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from tests.helpers import Api, problem
 from tests.infra import PostgresProcess, ServerThread
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from nats.js.errors import APIError
 
-from shared.messaging.nats import stream_config
+from shared.platform.messaging.nats import stream_config
 from tests.infra import free_port, nats_server_binary, port_open, wait_for
 from tests.local_stack import REPO, nginx_binary
 

@@ -12,11 +12,11 @@ from services.dispatch.contract import TRANSLATIONS, to_contract
 from services.dispatch.deadlines import DeadlineRules
 from services.dispatch.directory import CalendarYear, CaseNumber, RoutingTable, Unit, UnitDirectory
 from services.dispatch.domain import SYSTEM_ACTOR, Case
-from shared.calendar import WorkingCalendar, YearCalendar
 from shared.contracts import Envelope, decode
 from shared.contracts import dispatch as dispatch_contracts
 from shared.contracts.dispatch import CaseEvent
-from shared.settings import DeadlinePolicy
+from shared.platform.calendar import WorkingCalendar, YearCalendar
+from shared.platform.settings import DeadlinePolicy
 from tests.test_dispatch_domain import LIAISON, OFFICE, RESULT, RULES, in_progress, new_case
 
 CST = timezone(timedelta(hours=8))

@@ -10,8 +10,8 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from shared.clock import set_clock
-from shared.settings import Settings
+from shared.platform.clock import set_clock
+from shared.platform.settings import Settings
 from tests.conftest import make_settings
 from tests.dispatch_helpers import act, add_units, case_events, ok, open_case, view
 from tests.helpers import Api

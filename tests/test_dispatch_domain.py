@@ -13,8 +13,8 @@ from services.dispatch.deadlines import DeadlineRules
 from services.dispatch.domain import SYSTEM_ACTOR, Case
 from services.dispatch.errors import Invalid, NotLeadUnit, Refused, WrongState
 from services.dispatch.routing import TipFacts, check_rules, first_match, matches
-from shared.calendar import WorkingCalendar, YearCalendar
-from shared.settings import DeadlinePolicy
+from shared.platform.calendar import WorkingCalendar, YearCalendar
+from shared.platform.settings import DeadlinePolicy
 
 CST = timezone(timedelta(hours=8))
 OFFICE = {"id": "office:张三", "name": "张三", "role": "office", "unit": None}

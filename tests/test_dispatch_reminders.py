@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.calendar import WorkingCalendar
-from shared.clock import set_clock
+from shared.platform.calendar import WorkingCalendar
+from shared.platform.clock import set_clock
 from tests.deployment import Deployment
 from tests.helpers import stored_notifications
 from tests.infra import wait_for

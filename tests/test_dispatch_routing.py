@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from services.app import create_app
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from tests.dispatch_helpers import add_units, open_case, view
 from tests.helpers import Api, stored_notifications
 from tests.infra import ServerThread, wait_for

@@ -17,11 +17,11 @@ from services.dispatch.policy import policies
 from shared.contracts import Contract, Envelope
 from shared.contracts.intake import TipRegistered
 from shared.contracts.tracking import SecondPassStarted
-from shared.eventstore import application_env
-from shared.messaging import Outcome
-from shared.messaging.policy import ApplicationPolicy
-from shared.readmodel import ensure_schema
-from shared.settings import Settings
+from shared.platform.eventstore import application_env
+from shared.platform.messaging import Outcome
+from shared.platform.messaging.policy import ApplicationPolicy
+from shared.platform.readmodel import ensure_schema
+from shared.platform.settings import Settings
 from tests.helpers import count_topic, stored_notifications
 
 OFFICE = {"id": "office:张三", "name": "张三", "role": "office", "unit": None}

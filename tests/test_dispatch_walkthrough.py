@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from shared.calendar import WorkingCalendar
+from shared.platform.calendar import WorkingCalendar
 from tests.dispatch_helpers import act, add_units, case_events, ok, open_case, refused, view
 from tests.helpers import Api
 

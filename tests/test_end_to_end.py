@@ -14,8 +14,8 @@ import httpx
 import openpyxl
 import pytest
 
-from shared.auth import Role, issue_token
-from shared.settings import Settings, load_secrets
+from shared.platform.settings import Settings, load_secrets
+from shared.web.auth import Role, issue_token
 from tests.deployment import Deployment
 from tests.helpers import Api, problem
 from tests.infra import wait_for

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH
-from shared.settings import ConfigurationError, Settings, load_secrets
+from shared.platform.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH
+from shared.platform.settings import ConfigurationError, Settings, load_secrets
 
 
 def test_crash_points_are_read_from_a_comma_separated_variable(

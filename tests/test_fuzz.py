@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from services.app import create_app
-from shared.auth import Role, issue_token
-from shared.settings import Settings, load_secrets
+from shared.platform.settings import Settings, load_secrets
+from shared.web.auth import Role, issue_token
 from tests.infra import ServerThread
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from shared.groupcommit import GroupCommitter
+from services.intake.groupcommit import GroupCommitter
 
 
 class Recorder:

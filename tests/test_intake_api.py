@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from shared.vocabulary import Channel
+from shared.contracts.vocabulary import Channel
 from tests.helpers import Api, count_topic, problem, stored_notifications
 
 NUMBER = re.compile(r"^\d{4}-\d{6}$")

@@ -18,10 +18,10 @@ from services.intake.application import (
 )
 from services.intake.domain import case_id_for_external_ref
 from services.intake.keyvault import KeyVault
-from shared.eventstore import application_env
-from shared.protection import Sealer
-from shared.readmodel import ensure_schema, run_sync
-from shared.settings import Settings, load_secrets
+from shared.platform.eventstore import application_env
+from shared.platform.protection import Sealer
+from shared.platform.readmodel import ensure_schema, run_sync
+from shared.platform.settings import Settings, load_secrets
 
 ACTOR = {"id": "operator:甲", "name": "话务员甲", "role": "operator", "unit": None}
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from services.intake.domain import CaseNumberSequence, Tip, case_id_for_external_ref
-from shared.protection import (
+from shared.platform.protection import (
     CROCKFORD,
     Sealer,
     SealError,
@@ -16,7 +16,7 @@ from shared.protection import (
     normalize_receipt_code,
     receipt_digest,
 )
-from shared.settings import ConfigurationError, Settings, load_secrets, parse_reporter_keys
+from shared.platform.settings import ConfigurationError, Settings, load_secrets, parse_reporter_keys
 
 
 def test_case_numbers_run_on_without_gaps_and_restart_each_year() -> None:

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from shared.messaging.nats import JetStream
+from shared.platform.messaging.nats import JetStream
 from tests.deployment import delete_streams
 
 

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.auth import Role, create_api_key
-from shared.categories import CATEGORIES
-from shared.readmodel import create_engine
-from shared.settings import Settings
-from shared.vocabulary import FeedbackChannel, required_feedback
+from shared.contracts.categories import CATEGORIES
+from shared.contracts.vocabulary import FeedbackChannel, required_feedback
+from shared.platform.readmodel import create_engine
+from shared.platform.settings import Settings
+from shared.web.auth import Role, create_api_key
 from tests.helpers import Api
 from tests.infra import ServerThread, wait_for
 

@@ -14,10 +14,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import Envelope, dispatch
-from shared.messaging import Outcome, handle_each
-from shared.projection import SqlProjection, metadata
-from shared.readmodel import create_engine, ensure_schema, sessionmaker
-from shared.settings import Settings
+from shared.platform.messaging import Outcome, handle_each
+from shared.platform.projection import SqlProjection, metadata
+from shared.platform.readmodel import create_engine, ensure_schema, sessionmaker
+from shared.platform.settings import Settings
 
 tables = sa.MetaData()  # the test's own, beside the projection's marks
 applied = sa.Table(

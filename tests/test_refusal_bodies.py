@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from tests.dispatch_helpers import UNROUTED, add_units
 from tests.helpers import Api
 from tests.infra import ServerThread, wait_for

@@ -13,8 +13,8 @@ from uuid import UUID
 import pytest
 
 from services.intake.keyvault import KeyVault
-from shared.protection import Sealer, SealError
-from shared.settings import load_secrets, new_reporter_key, parse_reporter_keys
+from shared.platform.protection import Sealer, SealError
+from shared.platform.settings import load_secrets, new_reporter_key, parse_reporter_keys
 from tests.helpers import Api, problem, stored_notifications
 
 NAMED = {

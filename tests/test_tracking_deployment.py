@@ -23,7 +23,7 @@ import pytest
 
 from shared.contracts import Contract, Envelope
 from shared.contracts import dispatch as d
-from shared.messaging.nats import subject
+from shared.platform.messaging.nats import subject
 from tests.deployment import Deployment
 from tests.helpers import problem
 from tests.infra import wait_for

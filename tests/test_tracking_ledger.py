@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 
 from services.tracking.export import HEADERS
-from shared.calendar import WorkingCalendar, YearCalendar
 from shared.contracts import dispatch as d
-from shared.settings import Settings
+from shared.platform.calendar import WorkingCalendar, YearCalendar
+from shared.platform.settings import Settings
 from tests.helpers import problem
 from tests.infra import wait_for
 from tests.tracking_support import Case, Served, liaison, served_fixture, serving  # noqa: F401

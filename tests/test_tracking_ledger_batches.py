@@ -13,15 +13,20 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.app import SHARED_MIGRATIONS
 from services.tracking.main import MIGRATIONS
 from services.tracking.projection import ledger_projection
 from services.tracking.tables import case_history, case_units, ledger
 from shared.contracts import Envelope
-from shared.messaging import Outcome
-from shared.projection import SqlProjection
-from shared.readmodel import create_engine, ensure_schema, migrate, sessionmaker
-from shared.settings import Settings
+from shared.platform.messaging import Outcome
+from shared.platform.projection import SqlProjection
+from shared.platform.readmodel import (
+    SHARED_MIGRATIONS,
+    create_engine,
+    ensure_schema,
+    migrate,
+    sessionmaker,
+)
+from shared.platform.settings import Settings
 from tests.test_tracking_ledger_rows import CASE, lifecycle, tip
 
 

@@ -23,9 +23,9 @@ from services.tracking import ledger as rows
 from services.tracking.main import MIGRATIONS
 from services.tracking.queries import ORDER, LedgerFilter, capped_count, ledger_query
 from services.tracking.tables import case_units, ledger
-from shared.auth import Principal, Role
-from shared.readmodel import create_engine, ensure_schema, migrate
-from shared.settings import Settings
+from shared.platform.readmodel import create_engine, ensure_schema, migrate
+from shared.platform.settings import Settings
+from shared.web.auth import Principal, Role
 
 OFFICE = Principal(id="office:test", name="test", role=Role.OFFICE, unit=None)
 

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import event as sa_event
 
-from shared.settings import Settings
+from shared.platform.settings import Settings
 from tests.helpers import Api
 from tests.infra import ServerThread, wait_for
 from tests.tracking_support import Case, Served
@@ -102,11 +102,10 @@ def test_the_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
 
 async def test_a_rebuild_analyzes_the_tables_it_fills_as_they_grow(settings: Settings) -> None:
     """Stale statistics made PostgreSQL scan the whole ledger for every page of a rebuild."""
-    from services.app import SHARED_MIGRATIONS
     from services.tracking.main import TrackingService
     from services.tracking.rebuild import Statistics
-    from shared.readmodel import ensure_schema, migrate
-    from shared.settings import load_secrets
+    from shared.platform.readmodel import SHARED_MIGRATIONS, ensure_schema, migrate
+    from shared.platform.settings import load_secrets
 
     await ensure_schema(settings)
     tracking = TrackingService(settings, load_secrets(settings))

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from services.app import create_app
-from shared.auth import Role, create_api_key
-from shared.readmodel import create_engine
-from shared.settings import Settings
+from shared.platform.readmodel import create_engine
+from shared.platform.settings import Settings
+from shared.web.auth import Role, create_api_key
 from tests.deployment import delete_streams
 from tests.helpers import Api
 from tests.infra import ServerThread, wait_for
@@ -27,7 +27,7 @@ from tests.ui_support import LEAD, OTHER, Workbench, case_in_ledger, dispatched_
 
 @pytest.fixture(scope="module")
 def clock(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server's time, which a test may move (shared/clock.py)."""
+    """The server's time, which a test may move (shared/platform/clock.py)."""
     path = tmp_path_factory.mktemp("clock") / "now"
     path.write_text(datetime.now(UTC).isoformat())
     return path

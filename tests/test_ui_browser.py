@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from services.app import create_app
-from shared.auth import Role, issue_token
-from shared.settings import Settings, load_secrets
+from shared.platform.settings import Settings, load_secrets
+from shared.web.auth import Role, issue_token
 from tests.infra import ServerThread, ensure_debian_package, wait_for
 from tests.ui_support import LEAD, OTHER
 

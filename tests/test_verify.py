@@ -22,8 +22,8 @@ from shared.contracts import Envelope
 from shared.contracts import dispatch as d
 from shared.contracts import intake as i
 from shared.contracts import tracking as t
-from shared.readmodel import create_engine
-from shared.settings import Settings
+from shared.platform.readmodel import create_engine
+from shared.platform.settings import Settings
 from tests.helpers import Api
 from tests.infra import ServerThread, wait_for
 

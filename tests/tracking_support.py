@@ -23,8 +23,8 @@ from fastapi import FastAPI
 from services.tracking.main import TrackingService
 from shared.contracts import Contract, Envelope
 from shared.contracts import dispatch as d
-from shared.messaging import Outcome
-from shared.settings import Settings
+from shared.platform.messaging import Outcome
+from shared.platform.settings import Settings
 from tests.helpers import Api
 from tests.infra import ServerThread, wait_for
 

@@ -15,7 +15,7 @@
 #   TAIZHANG_NATS_URL          [nats://127.0.0.1:4222]
 #   TAIZHANG_NATS_NAMESPACE    prefix of streams and subjects          [tz]
 #   TAIZHANG_DATA_DIR          secrets the services share (development mode) [<run dir>/data]
-# Any other TAIZHANG_* setting (see shared/settings.py) is passed on to the services.
+# Any other TAIZHANG_* setting (see shared/platform/settings.py) is passed on to the services.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 

@@ -25,8 +25,8 @@ from services.dispatch.schemas import (
     ReviewIn,
     TriageIn,
 )
-from shared.auth import Principal
-from shared.authz import Action, require
+from shared.web.auth import Principal
+from shared.web.authz import Action, require
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 router.include_router(directory_router)

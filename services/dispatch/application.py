@@ -2,7 +2,7 @@
 
 Each command is get → command → save, tried again on the fresh state when another writer
 (a replica, the reminder scheduler) changed the case meanwhile. Times come from the clock
-(``shared.clock``), deadlines from :class:`DeadlineRules` on the calendar as known now.
+(``shared.platform.clock``), deadlines from :class:`DeadlineRules` on the calendar as known now.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from services.dispatch.directory_commands import DirectoryCommands
 from services.dispatch.domain import SYSTEM_ACTOR, Case
 from services.dispatch.errors import Busy, Invalid, NoSuchCase
 from services.dispatch.routing import TipFacts, first_match
-from shared.clock import Clock, SystemClock
-from shared.settings import DeadlinePolicy
-from shared.vocabulary import Channel, Track
+from shared.contracts.vocabulary import Channel, Track
+from shared.platform.clock import Clock, SystemClock
+from shared.platform.settings import DeadlinePolicy
 
 MAX_ATTEMPTS = 8
 Actor = dict[str, Any]

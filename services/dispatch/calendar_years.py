@@ -12,8 +12,8 @@ from eventsourcing.persistence import IntegrityError
 
 from services.dispatch.directory import CalendarYear
 from services.dispatch.errors import Busy, Invalid
-from shared.calendar import CalendarError, WorkingCalendar, YearCalendar
-from shared.eventstore import ServiceApplication
+from shared.platform.calendar import CalendarError, WorkingCalendar, YearCalendar
+from shared.platform.eventstore import ServiceApplication
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 YEARS_AROUND = (1, 2)  # deadlines are counted at most this many years before/after "now"

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.calendar import Deadline, WorkingCalendar
-from shared.settings import DeadlinePolicy
-from shared.vocabulary import Track
+from shared.contracts.vocabulary import Track
+from shared.platform.calendar import Deadline, WorkingCalendar
+from shared.platform.settings import DeadlinePolicy
 
 
 @dataclass(frozen=True)

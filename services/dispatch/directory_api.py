@@ -19,9 +19,9 @@ from services.dispatch.schemas import (
     YearOut,
 )
 from services.dispatch.scope import refusals
-from shared.auth import Principal
-from shared.authz import Action, require
-from shared.problems import Problem
+from shared.web.auth import Principal
+from shared.web.authz import Action, require
+from shared.web.problems import Problem
 
 router = APIRouter(tags=["directory"])
 

@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 from services.dispatch.directory import RoutingTable, Unit, UnitDirectory
 from services.dispatch.errors import AlreadyExists, Busy, Invalid, NoSuchUnit
 from services.dispatch.routing import Rule, check_rules
-from shared.eventstore import ServiceApplication
+from shared.platform.eventstore import ServiceApplication
 
 SEED = Path(__file__).resolve().parent / "seed"
 MAX_ATTEMPTS = 5

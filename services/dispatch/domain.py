@@ -16,12 +16,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.dispatch.errors import Invalid, NoSuchItem, NotLeadUnit, Refused, WrongState
-from shared.vocabulary import CaseStatus as S
-from shared.vocabulary import DeadlineKind
+from shared.contracts.vocabulary import CaseStatus as S
+from shared.contracts.vocabulary import DeadlineKind
 
 if TYPE_CHECKING:
     from services.dispatch.deadlines import DeadlineRules
-    from shared.calendar import Deadline
+    from shared.platform.calendar import Deadline
 
 SYSTEM_ACTOR: dict[str, Any] = {"id": "system", "name": "系统", "role": "system", "unit": None}
 SIGN, HANDLE = DeadlineKind.SIGN.value, DeadlineKind.HANDLE.value

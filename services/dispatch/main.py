@@ -20,14 +20,14 @@ from services.dispatch.reminders import Scheduler
 from services.dispatch.schedule import schedule_projection
 from services.dispatch.schemas import CaseView, NumberedCaseView
 from services.dispatch.scope import check_access, refusals
-from shared.auth import Principal
-from shared.authz import Action
-from shared.clock import clock_for
 from shared.contracts import Contract
-from shared.eventstore import application_env
-from shared.messaging import Consumer
-from shared.readmodel import create_engine, migrate, sessionmaker
-from shared.settings import Secrets, Settings
+from shared.platform.clock import clock_for
+from shared.platform.eventstore import application_env
+from shared.platform.messaging import Consumer
+from shared.platform.readmodel import create_engine, migrate, sessionmaker
+from shared.platform.settings import Secrets, Settings
+from shared.web.auth import Principal
+from shared.web.authz import Action
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 STOP_TIMEOUT_SECONDS = 15.0

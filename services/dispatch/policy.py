@@ -14,7 +14,7 @@ from services.dispatch.errors import DispatchError
 from shared.contracts import Envelope
 from shared.contracts.intake import TipRegistered
 from shared.contracts.tracking import SecondPassStarted
-from shared.messaging.policy import ApplicationPolicy, NotYet, Reaction
+from shared.platform.messaging.policy import ApplicationPolicy, NotYet, Reaction
 
 log = structlog.get_logger(__name__)
 

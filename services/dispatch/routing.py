@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.dispatch.errors import Invalid
-from shared.vocabulary import Channel
+from shared.contracts.vocabulary import Channel
 
 Rule = dict[str, Any]
 LISTS = ("categories", "districts", "streets", "channels", "keywords")

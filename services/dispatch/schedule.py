@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.dispatch.tables import dispatch_cases, dispatch_deadlines
 from shared.contracts import Envelope
 from shared.contracts import dispatch as c
-from shared.projection import Handler, SqlProjection
-from shared.vocabulary import CaseStatus as S
-from shared.vocabulary import DeadlineKind
+from shared.contracts.vocabulary import CaseStatus as S
+from shared.contracts.vocabulary import DeadlineKind
+from shared.platform.projection import Handler, SqlProjection
 
 SIGN, HANDLE = DeadlineKind.SIGN.value, DeadlineKind.HANDLE.value
 LEFT_DISPATCH = {S.AWAITING_FEEDBACK, S.MERGED, S.NOT_ACCEPTED}  # no deadline runs any more

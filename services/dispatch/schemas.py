@@ -9,8 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstraints
 
 from services.dispatch.domain import HANDLE, SIGN, Case
-from shared.schemas import Content, Strict, Text32, Text64, Text100, Text200, Text500
-from shared.vocabulary import ProposalKind, Track, UnitKind
+from shared.contracts.vocabulary import ProposalKind, Track, UnitKind
+from shared.web.schemas import Content, Strict, Text32, Text64, Text100, Text200, Text500
 
 UnitCode = Annotated[
     str, StringConstraints(strict=True, pattern=r"^[A-Z][A-Z0-9-]{1,31}$", max_length=32)

@@ -1,4 +1,4 @@
-"""Who may touch which case, on top of the role table (``shared.authz``), and how dispatch's
+"""Who may touch which case, on top of the role table (``shared.web.authz``), and how dispatch's
 refusals are answered."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from contextlib import contextmanager
 
 from services.dispatch import errors
 from services.dispatch.domain import Case
-from shared.auth import Principal, Role
-from shared.authz import STAFF, Action
-from shared.http import unavailable
-from shared.problems import Problem, not_found
+from shared.web.auth import Principal, Role
+from shared.web.authz import STAFF, Action
+from shared.web.http import unavailable
+from shared.web.problems import Problem, not_found
 
 CO_UNIT_ACTIONS = frozenset({Action.READ_CASE, Action.REPORT_PROGRESS})
 

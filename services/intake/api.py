@@ -18,9 +18,9 @@ from services.intake.schemas import (
     TipIn,
     TipRecord,
 )
-from shared.auth import Principal
-from shared.authz import Action, require
-from shared.problems import COMMON_RESPONSES, Problem
+from shared.web.auth import Principal
+from shared.web.authz import Action, require
+from shared.web.problems import COMMON_RESPONSES, Problem
 
 router = APIRouter(prefix="/api/v1/tips", tags=["intake"])
 

@@ -1,6 +1,6 @@
 """Intake: tips in, ``Tip.Registered`` events saved, one case number each.
 
-Registrations arrive in batches (see ``shared.groupcommit``): one transaction saves every
+Registrations arrive in batches (see ``services.intake.groupcommit``): one transaction saves every
 new tip of a batch with the numbers issued for them, which is what lets intake keep up with a
 hotline's peak on a store whose writers are serialized.
 """
@@ -27,8 +27,8 @@ from services.intake.domain import (
     case_id_for_external_ref,
 )
 from services.intake.keyvault import CaseKeyDestroyed, KeyVault
-from shared.eventstore import ServiceApplication
-from shared.protection import Sealer, new_receipt_code, receipt_digest
+from shared.platform.eventstore import ServiceApplication
+from shared.platform.protection import Sealer, new_receipt_code, receipt_digest
 
 MAX_ATTEMPTS = 20
 

@@ -22,8 +22,8 @@ from uuid import UUID
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from shared.protection import Sealer
-from shared.settings import Settings, postgres_params
+from shared.platform.protection import Sealer
+from shared.platform.settings import Settings, postgres_params
 
 TABLE = "intake_case_keys"
 

@@ -15,15 +15,15 @@ from fastapi import Depends, Request
 from services.intake.application import IntakeApplication, Registration, TipSubmission
 from services.intake.contract import to_contract
 from services.intake.domain import Tip
+from services.intake.groupcommit import GroupCommitter
 from services.intake.keyvault import KeyVault
-from shared.auth import Principal, Role
 from shared.contracts import Contract
-from shared.eventstore import application_env
-from shared.groupcommit import GroupCommitter
-from shared.messaging import Consumer
-from shared.problems import not_found
-from shared.protection import Sealer
-from shared.settings import Secrets, Settings
+from shared.platform.eventstore import application_env
+from shared.platform.messaging import Consumer
+from shared.platform.protection import Sealer
+from shared.platform.settings import Secrets, Settings
+from shared.web.auth import Principal, Role
+from shared.web.problems import not_found
 
 REGISTER_TIMEOUT_SECONDS = 10.0
 

@@ -14,13 +14,14 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from services.intake.api import submission_of
 from services.intake.application import IdempotencyConflict, Registration
+from services.intake.groupcommit import WriterUnavailable
 from services.intake.main import IntakeDep, IntakeService
 from services.intake.open311_form import attributes_of, external_ref, tip_from_form
-from shared.auth import Principal
-from shared.authz import Action, allowed
-from shared.categories import BY_CODE, CATEGORIES, TipCategory
-from shared.groupcommit import WriterUnavailable
-from shared.open311 import (
+from shared.contracts.categories import BY_CODE, CATEGORIES, TipCategory
+from shared.contracts.vocabulary import Channel
+from shared.web.auth import Principal
+from shared.web.authz import Action, allowed
+from shared.web.open311 import (
     PREFIX,
     RESPONSES,
     SPECIFICATION,
@@ -33,9 +34,8 @@ from shared.open311 import (
     render,
     response_format,
 )
-from shared.problems import Problem
-from shared.ratelimit import public_rate_limit
-from shared.vocabulary import Channel
+from shared.web.problems import Problem
+from shared.web.ratelimit import public_rate_limit
 
 # When the catalogue below last changed: clients refresh cached service lists when it moves.
 CHANGESET = "2026-11-23T00:00:00+08:00"

@@ -13,11 +13,11 @@ from uuid import NAMESPACE_URL, uuid5
 from pydantic import ValidationError
 
 from services.intake.schemas import TipIn
-from shared.auth import Principal
-from shared.categories import TipCategory
-from shared.open311 import bad_request
-from shared.problems import validation_problem
-from shared.vocabulary import Channel
+from shared.contracts.categories import TipCategory
+from shared.contracts.vocabulary import Channel
+from shared.web.auth import Principal
+from shared.web.open311 import bad_request
+from shared.web.problems import validation_problem
 
 _REF_NAMESPACE = uuid5(NAMESPACE_URL, "taizhang:open311")
 

@@ -22,7 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from shared.schemas import (
+from shared.contracts.vocabulary import Channel
+from shared.web.schemas import (
     Content,
     Number,
     Strict,
@@ -35,7 +36,6 @@ from shared.schemas import (
     Text300,
     Text500,
 )
-from shared.vocabulary import Channel
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,30}$")
 _ID_NUMBER = re.compile(r"^(\d{17}[\dXx]|\d{15})$")

@@ -21,9 +21,9 @@ from services.tracking.schemas import (
     Moment,
 )
 from services.tracking.views import case_view
-from shared.auth import Principal
-from shared.authz import Action, require
-from shared.problems import not_found
+from shared.web.auth import Principal
+from shared.web.authz import Action, require
+from shared.web.problems import not_found
 
 reads = APIRouter(prefix="/api/v1", tags=["tracking"])
 

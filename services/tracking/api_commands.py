@@ -18,9 +18,9 @@ from services.tracking.application import FollowUpNotFound, Recorded
 from services.tracking.main import TrackingDep
 from services.tracking.refusals import FollowUpError
 from services.tracking.schemas import AccountabilityIn, EvaluationIn, FeedbackIn, FollowUpAnswer
-from shared.auth import Principal
-from shared.authz import Action, require
-from shared.problems import Problem, not_found
+from shared.web.auth import Principal
+from shared.web.authz import Action, require
+from shared.web.problems import Problem, not_found
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["tracking"])
 

@@ -16,9 +16,9 @@ from services.tracking import public
 from services.tracking.api_commands import refusals
 from services.tracking.main import ReadSession, TrackingDep
 from services.tracking.schemas import Page, PublicEvaluationIn
-from shared.problems import not_found
-from shared.ratelimit import public_rate_limit
-from shared.vocabulary import EvaluatorKind
+from shared.contracts.vocabulary import EvaluatorKind
+from shared.web.problems import not_found
+from shared.web.ratelimit import public_rate_limit
 
 # Rate limited per client: receipt codes must not be guessable by trying (SPEC §4, issue 7).
 router = APIRouter(

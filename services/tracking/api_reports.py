@@ -15,9 +15,9 @@ from services.tracking.main import ReadSession, TrackingDep
 from services.tracking.reports import Report
 from services.tracking.schemas import Period
 from services.tracking.views import Context, label
-from shared.auth import Principal
-from shared.authz import Action, require
-from shared.vocabulary import CHANNEL_LABELS, STATUS_LABELS, CaseStatus, Channel
+from shared.contracts.vocabulary import CHANNEL_LABELS, STATUS_LABELS, CaseStatus, Channel
+from shared.web.auth import Principal
+from shared.web.authz import Action, require
 
 router = APIRouter(prefix="/api/v1", tags=["tracking: statistics"])
 

@@ -12,7 +12,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.tracking.domain import Actor, FollowUp
-from shared.eventstore import ServiceApplication
+from shared.platform.eventstore import ServiceApplication
 
 MAX_CONFLICT_RETRIES = 5
 

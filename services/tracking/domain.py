@@ -20,7 +20,7 @@ from services.tracking.refusals import (
     NotOpenError,
     check_accountability,
 )
-from shared.vocabulary import (
+from shared.contracts.vocabulary import (
     FEEDBACK_LABELS,
     CaseStatus,
     EvaluatorKind,

@@ -21,7 +21,7 @@ from starlette.background import BackgroundTask
 
 from services.tracking.ledger import Row
 from services.tracking.views import Context, accountability_summary, is_overdue, label
-from shared.vocabulary import (
+from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
     FEEDBACK_LABELS,
     RATING_LABELS,

@@ -10,7 +10,7 @@ from shared.contracts import Envelope
 from shared.contracts import dispatch as d
 from shared.contracts import intake as i
 from shared.contracts import tracking as t
-from shared.vocabulary import FeedbackChannel, Rating
+from shared.contracts.vocabulary import FeedbackChannel, Rating
 
 Row = dict[str, Any]
 Fold = Callable[[Row, Any, Envelope], None]

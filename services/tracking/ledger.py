@@ -15,7 +15,7 @@ from services.tracking.folds import FOLDS, Row
 from shared.contracts import Contract, Envelope
 from shared.contracts import dispatch as d
 from shared.contracts import tracking as t
-from shared.vocabulary import CaseStatus
+from shared.contracts.vocabulary import CaseStatus
 
 # Tracking's view wins on the same pass only once it has the case (ADR 5).
 FOLLOW_UP_STATUSES = frozenset(

@@ -21,14 +21,14 @@ from services.tracking.ledger import Row
 from services.tracking.policy import follow_up_policy
 from services.tracking.projection import ledger_projection
 from services.tracking.views import Context
-from shared.auth import Principal, Role
-from shared.clock import Clock, clock_for
 from shared.contracts import Contract
-from shared.eventstore import application_env
-from shared.messaging import Consumer
-from shared.protection import receipt_digest
-from shared.readmodel import create_engine, migrate, sessionmaker
-from shared.settings import Secrets, Settings
+from shared.platform.clock import Clock, clock_for
+from shared.platform.eventstore import application_env
+from shared.platform.messaging import Consumer
+from shared.platform.protection import receipt_digest
+from shared.platform.readmodel import create_engine, migrate, sessionmaker
+from shared.platform.settings import Secrets, Settings
+from shared.web.auth import Principal, Role
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

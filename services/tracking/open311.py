@@ -22,8 +22,9 @@ from services.tracking.ledger import Row
 from services.tracking.main import ReadSession, TrackingDep
 from services.tracking.tables import ledger
 from services.tracking.views import Context, label
-from shared.categories import BY_CODE
-from shared.open311 import (
+from shared.contracts.categories import BY_CODE
+from shared.contracts.vocabulary import STATUS_LABELS, CaseStatus, Channel, FeedbackChannel
+from shared.web.open311 import (
     MAX_REQUESTS,
     PREFIX,
     RESPONSES,
@@ -38,8 +39,7 @@ from shared.open311 import (
     render,
     response_format,
 )
-from shared.ratelimit import public_rate_limit
-from shared.vocabulary import STATUS_LABELS, CaseStatus, Channel, FeedbackChannel
+from shared.web.ratelimit import public_rate_limit
 
 router = APIRouter(
     prefix=PREFIX,

@@ -15,7 +15,7 @@ from typing import Any
 from services.tracking.application import TrackingApplication
 from shared.contracts import Envelope
 from shared.contracts.dispatch import CaseOpened, ResultReviewed
-from shared.messaging.policy import ApplicationPolicy, NotYet, Reaction
+from shared.platform.messaging.policy import ApplicationPolicy, NotYet, Reaction
 
 SYSTEM_ACTOR = {"id": "system", "name": "系统", "role": "system", "unit": None}
 

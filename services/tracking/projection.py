@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.tracking import ledger as rows
 from services.tracking.tables import calendar_years, case_history, case_units, ledger, units
 from shared.contracts import Contract, Envelope, dispatch, intake, tracking
-from shared.projection import Handler, SqlProjection
+from shared.platform.projection import Handler, SqlProjection
 
 NAME = "ledger"
 SOURCES = ("intake", "dispatch", "tracking")

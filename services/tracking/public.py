@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.tracking.ledger import Row
 from services.tracking.tables import ledger
 from services.tracking.views import Context, label
-from shared.vocabulary import (
+from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
     FEEDBACK_LABELS,
     MEASURE_LABELS,

@@ -19,11 +19,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from services.tracking.ledger import Row
 from services.tracking.tables import calendar_years, case_history, case_units, ledger, units
 from services.tracking.views import HANDLING, Context
-from shared.auth import Principal, Role
-from shared.authz import STAFF
-from shared.calendar import WorkingCalendar, YearCalendar
-from shared.projection import projection_positions
-from shared.vocabulary import CaseStatus
+from shared.contracts.vocabulary import CaseStatus
+from shared.platform.calendar import WorkingCalendar, YearCalendar
+from shared.platform.projection import projection_positions
+from shared.web.auth import Principal, Role
+from shared.web.authz import STAFF
 
 TRIGRAM = 3  # shorter queries have no trigram to look up: they scan
 LISTED = [c for c in ledger.c if c.name not in ("content", "search_text", "receipt_digest")]
@@ -31,7 +31,7 @@ EXPORTED = [c for c in ledger.c if c.name not in ("search_text", "receipt_digest
 
 
 def visible_to(principal: Principal, status: str | None = None) -> ColumnElement[bool]:
-    """The rows this caller may see (the row scope of ``shared.authz``); a liaison's scope
+    """The rows this caller may see (the row scope of ``shared.web.authz``); a liaison's scope
     takes a status filter along into its unit's index (see :func:`in_unit`)."""
     if principal.role in STAFF:
         return sa.true()

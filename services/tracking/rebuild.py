@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from services.tracking.main import TrackingService
 from services.tracking.projection import NAME, SOURCES, ledger_projection
 from services.tracking.tables import READ_TABLES
-from shared.messaging.outbox import Outbox
-from shared.projection import SqlProjection, projection_positions, projection_streams
-from shared.readmodel import ensure_schema
-from shared.settings import Settings, load_secrets
+from shared.platform.messaging.outbox import Outbox
+from shared.platform.projection import SqlProjection, projection_positions, projection_streams
+from shared.platform.readmodel import ensure_schema
+from shared.platform.settings import Settings, load_secrets
 
 Progress = Callable[[str, int, int], None]  # source, position reached, last position
 

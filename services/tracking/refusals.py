@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.vocabulary import Circumstance
+from shared.contracts.vocabulary import Circumstance
 
 
 class FollowUpError(Exception):

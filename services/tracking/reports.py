@@ -16,8 +16,8 @@ from services.tracking import stats
 from services.tracking.queries import overdue_clause, visible_to
 from services.tracking.tables import ledger
 from services.tracking.views import Context, accountability_summary, label
-from shared.auth import Principal
-from shared.vocabulary import CHANNEL_LABELS, STATUS_LABELS, CaseStatus, Channel
+from shared.contracts.vocabulary import CHANNEL_LABELS, STATUS_LABELS, CaseStatus, Channel
+from shared.web.auth import Principal
 
 L = ledger.c
 Column = tuple[str, int]  # header, width in characters

@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from shared.schemas import Content, Strict, Text64, Text100, Text500
-from shared.vocabulary import (
+from shared.contracts.vocabulary import (
     AccountabilityTarget,
     CaseStatus,
     Channel,
@@ -22,6 +21,7 @@ from shared.vocabulary import (
     Rating,
     Track,
 )
+from shared.web.schemas import Content, Strict, Text64, Text100, Text500
 
 MAX_PAGE_SIZE = 200
 

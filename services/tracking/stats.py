@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from services.tracking.queries import overdue_clause, visible_to
 from services.tracking.tables import case_units, ledger
 from services.tracking.views import HANDLING
-from shared.auth import Principal, Role
+from shared.web.auth import Principal, Role
 
 L = ledger.c
 

@@ -37,10 +37,10 @@ from shared.contracts import Envelope
 from shared.contracts import dispatch as d
 from shared.contracts import intake as i
 from shared.contracts import tracking as t
-from shared.eventstore import ServiceApplication, application_env
-from shared.messaging.outbox import Outbox
-from shared.readmodel import create_engine
-from shared.settings import Settings
+from shared.platform.eventstore import ServiceApplication, application_env
+from shared.platform.messaging.outbox import Outbox
+from shared.platform.readmodel import create_engine
+from shared.platform.settings import Settings
 
 MISSING, DUPLICATED, DIVERGING = "missing", "duplicated", "diverging"
 

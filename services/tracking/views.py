@@ -9,8 +9,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from services.tracking.ledger import Row
-from shared.calendar import WorkingCalendar
-from shared.vocabulary import (
+from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
     CIRCUMSTANCE_LABELS,
     EVALUATOR_LABELS,
@@ -30,6 +29,7 @@ from shared.vocabulary import (
     Rating,
     Track,
 )
+from shared.platform.calendar import WorkingCalendar
 
 # The unit is at work on the case (the sign-for deadline runs only until it signs).
 HANDLING = (CaseStatus.DISPATCHED.value, CaseStatus.IN_PROGRESS.value)

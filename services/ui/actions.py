@@ -1,6 +1,6 @@
 """What a viewer may do to a case from its page: one table of forms, by role and state.
 
-Each row says which API action it is (so ``shared.authz`` decides who sees it), in which
+Each row says which API action it is (so ``shared.web.authz`` decides who sees it), in which
 shown statuses it makes sense, whether only the lead unit's liaison (or a co-unit's too) may
 use it, and how its form fields become the API's request body. The API still decides: a
 form shown here can be refused, and the page then shows the API's message beside it.
@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.auth import Principal, Role
-from shared.authz import Action, allowed
+from shared.web.auth import Principal, Role
+from shared.web.authz import Action, allowed
 
 Form = Mapping[str, Any]  # field → text; "measures" → the ticked list
 Body = dict[str, Any]

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.ui.client import ApiRefusal
 from services.ui.render import office_now, page
 from services.ui.session import CurrentViewer, Viewer, check_csrf, read_form
-from shared.authz import Action, allowed
+from shared.web.authz import Action, allowed
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Checked = Depends(check_csrf)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from services.ui.client import Api
 from services.ui.render import office_now, page
 from services.ui.session import CurrentViewer
-from shared.vocabulary import STATUS_LABELS, CaseStatus
+from shared.contracts.vocabulary import STATUS_LABELS, CaseStatus
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

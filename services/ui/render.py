@@ -15,7 +15,7 @@ from jinja2.runtime import Context
 
 from services.ui.events import EVENT_LABELS
 from services.ui.session import Viewer
-from shared.vocabulary import (
+from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
     CIRCUMSTANCE_LABELS,
     EVALUATOR_LABELS,

@@ -2,7 +2,7 @@
 
 The session cookie holds the token or API key the person signed in with (HttpOnly, so page
 scripts never see it; SameSite=Strict, so other sites' pages cannot send it). It is checked
-by the same :class:`shared.auth.Authenticator` as every API request.
+by the same :class:`shared.web.auth.Authenticator` as every API request.
 
 CSRF is a signed double-submit token: ``nonce.HMAC(key, nonce | session)`` sits in a cookie
 and in each form's hidden ``csrf`` field; a POST must carry both, equal, and signed for the
@@ -23,8 +23,8 @@ from fastapi import Depends, Request, Response
 from starlette.datastructures import ImmutableMultiDict
 
 from services.ui.client import Api
-from shared.auth import Principal
-from shared.problems import Problem
+from shared.web.auth import Principal
+from shared.web.problems import Problem
 
 SESSION_COOKIE = "tz_session"
 CSRF_COOKIE = "tz_csrf"

@@ -17,7 +17,7 @@ from services.ui.session import (
     read_form,
     set_cookie,
 )
-from shared.problems import Problem
+from shared.web.problems import Problem
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Checked = Depends(check_csrf)

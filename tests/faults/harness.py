@@ -22,8 +22,8 @@ import httpx
 import nats
 
 from services.tracking.verify import DUPLICATED, Report, read_ledger, verify
-from shared.clock import set_clock
-from shared.messaging.nats import stream_name
+from shared.platform.clock import set_clock
+from shared.platform.messaging.nats import stream_name
 from tests.deployment import Deployment, ServiceProcess
 from tests.faults.load import SteadyLoad
 from tests.infra import NatsProcess, PostgresProcess, wait_for

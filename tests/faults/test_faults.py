@@ -12,7 +12,7 @@ import signal
 import httpx
 import pytest
 
-from shared.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH
+from shared.platform.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH
 from tests.faults.harness import (
     ACK_WAIT_SECONDS,
     NATS_OUTAGE_SECONDS,
@@ -25,7 +25,7 @@ from tests.infra import wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.nats]
 
-# The services crash here with this exit code (shared/faults.py).
+# The services crash here with this exit code (shared/platform/faults.py).
 INJECTED_EXIT = 70
 
 

@@ -2,6 +2,6 @@
 
 from alembic import context
 
-from shared.readmodel import run_alembic_environment
+from shared.platform.readmodel import run_alembic_environment
 
 run_alembic_environment(context)

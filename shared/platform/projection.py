@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import Contract, Envelope
-from shared.messaging import Outcome, handle_one
+from shared.platform.messaging import Outcome, handle_one
 
 log = structlog.get_logger(__name__)
 metadata = sa.MetaData()
@@ -112,7 +112,7 @@ async def advance_position(session: AsyncSession, consumer: str, envelope: Envel
 
 
 class SqlProjection:
-    """A :class:`~shared.messaging.Consumer` that updates SQL tables.
+    """A :class:`~shared.platform.messaging.Consumer` that updates SQL tables.
 
     ``handlers`` maps contract classes to coroutines that write with the given session; the
     guard and the position are written in the same transaction. ``write_batch``, when given,

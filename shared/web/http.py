@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.problems import PROBLEM_JSON, Problem, problem_response
+from shared.web.problems import PROBLEM_JSON, Problem, problem_response
 
 RETRY_AFTER_SECONDS = 5
 

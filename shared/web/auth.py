@@ -22,8 +22,8 @@ import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.problems import Problem
-from shared.settings import Secrets, Settings
+from shared.platform.settings import Secrets, Settings
+from shared.web.problems import Problem
 
 log = structlog.get_logger(__name__)
 

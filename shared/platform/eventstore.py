@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresAggregateRecorder
 
-from shared.settings import Settings, postgres_params
+from shared.platform.settings import Settings, postgres_params
 
 SCHEMA_LOCK_KEY = zlib.crc32(b"taizhang-event-store-ddl")
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from shared.problems import Problem
+from shared.web.problems import Problem
 
 
 class TokenBuckets:

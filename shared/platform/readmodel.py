@@ -25,7 +25,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-from shared.settings import Settings, postgres_params
+from shared.platform.settings import Settings, postgres_params
+
+# The tables shared owns: API keys (credentials) and the projections' marks.
+SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 class Base(DeclarativeBase):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from shared.settings import ConfigurationError, Settings
+from shared.platform.settings import ConfigurationError, Settings
 
 
 class Clock(Protocol):

@@ -13,7 +13,7 @@ from typing import Protocol
 import psycopg
 import structlog
 
-from shared.settings import Settings, postgres_params
+from shared.platform.settings import Settings, postgres_params
 
 log = structlog.get_logger(__name__)
 

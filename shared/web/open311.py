@@ -24,8 +24,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.http import STORE_DOWN, store_down
-from shared.problems import Problem, validation_problem
+from shared.web.http import STORE_DOWN, store_down
+from shared.web.problems import Problem, validation_problem
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

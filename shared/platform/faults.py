@@ -1,6 +1,6 @@
 """Crash points for fault-injection tests (issue 11): a process started with
 ``TAIZHANG_FAULTS=relay_exit_after_publish`` dies exactly between two steps whose order the
-backbone's guarantees depend on. Refused in production mode (see ``shared.settings``)."""
+backbone's guarantees depend on. Refused in production mode (see ``shared.platform.settings``)."""
 
 from __future__ import annotations
 

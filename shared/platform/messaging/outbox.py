@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.contracts import Contract, Envelope
-from shared.eventstore import ServiceApplication
+from shared.platform.eventstore import ServiceApplication
 
 Translator = Callable[[Any], Contract | None]
 

@@ -42,10 +42,10 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from shared.contracts import Envelope, UnknownContract, decode
-from shared.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH, crash_if
-from shared.messaging import Consumer, Outcome, batch_handler, handle_each, wait_any
-from shared.messaging.leadership import Leadership
-from shared.messaging.outbox import Outbox
+from shared.platform.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH, crash_if
+from shared.platform.messaging import Consumer, Outcome, batch_handler, handle_each, wait_any
+from shared.platform.messaging.leadership import Leadership
+from shared.platform.messaging.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import structlog
 
-from shared.messaging import Consumer
-from shared.messaging.inprocess import InProcessFollower
-from shared.messaging.leadership import PostgresLeadership
-from shared.messaging.nats import JetStream, NatsConsumerRunner, NatsRelay
-from shared.messaging.outbox import Outbox
-from shared.settings import ConfigurationError, Settings
+from shared.platform.messaging import Consumer
+from shared.platform.messaging.inprocess import InProcessFollower
+from shared.platform.messaging.leadership import PostgresLeadership
+from shared.platform.messaging.nats import JetStream, NatsConsumerRunner, NatsRelay
+from shared.platform.messaging.outbox import Outbox
+from shared.platform.settings import ConfigurationError, Settings
 
 log = structlog.get_logger(__name__)
 

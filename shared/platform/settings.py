@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     nats_ack_wait_seconds: float = Field(default=10.0, ge=1.0, le=300.0)
     # JetStream's de-duplication window for published message ids.
     nats_duplicate_window_seconds: float = Field(default=600.0, ge=1.0)
-    # Test-only crash points (shared/faults.py), comma-separated; refused in production.
+    # Test-only crash points (shared/platform/faults.py), comma-separated; refused in production.
     faults: Annotated[frozenset[str], NoDecode] = frozenset()
     # Prefix of subjects and streams, so deployments (or tests) can share a NATS cluster.
     nats_namespace: str = Field(default="tz", pattern=r"^[a-z][a-z0-9_]{0,31}$")
@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     ledger_count_limit: int = Field(default=1000, ge=1, le=1_000_000)
     # How often dispatch looks for deadlines to remind of or supervise (seconds).
     scheduler_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
-    # A file holding "now" for tests and demos (shared/clock.py); refused in production.
+    # A file holding "now" for tests and demos (shared/platform/clock.py); refused in production.
     clock_file: Path | None = None
     # Where the web workbench (/ui/) sends its API calls: None → in-process, to this very app
     # (all-in-one); with services apart, the reverse proxy's base URL in front of all three.
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     def _known_faults(cls, value: object) -> object:
         """``TAIZHANG_FAULTS=relay_exit_after_publish,…``; a misspelt point is an error, not
         a fault test that silently injects nothing."""
-        from shared.faults import KNOWN
+        from shared.platform.faults import KNOWN
 
         names = (
             [n.strip() for n in value.split(",") if n.strip()] if isinstance(value, str) else value

@@ -14,8 +14,8 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from shared.contracts import Contract, Envelope
-from shared.eventstore import ServiceApplication
-from shared.messaging import Outcome
+from shared.platform.eventstore import ServiceApplication
+from shared.platform.messaging import Outcome
 
 Reaction = Callable[[Envelope], Sequence[Any]]
 MAX_CONFLICT_RETRIES = 5

@@ -8,8 +8,8 @@ import asyncio
 import structlog
 
 from shared.contracts import Envelope
-from shared.messaging import Consumer, Outcome, batch_handler, handle_each, wait_any
-from shared.messaging.outbox import Outbox
+from shared.platform.messaging import Consumer, Outcome, batch_handler, handle_each, wait_any
+from shared.platform.messaging.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
-from shared.auth import CurrentPrincipal, Principal, Role
-from shared.problems import Problem
+from shared.web.auth import CurrentPrincipal, Principal, Role
+from shared.web.problems import Problem
 
 OPERATOR, OFFICE, LIAISON, SUPERVISOR, EVALUATOR, ADMIN = (
     Role.OPERATOR,

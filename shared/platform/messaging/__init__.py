@@ -53,7 +53,7 @@ def batch_handler(consumer: Consumer) -> BatchHandler | None:
     """The consumer's own ``handle_batch(envelopes) -> outcomes`` if it has one: it applies
     a fetched batch in one transaction (one commit instead of one per event) and answers an
     outcome per envelope, in order. Optional, so consumers that commit elsewhere (an
-    :class:`~shared.messaging.policy.ApplicationPolicy`) need not know about it."""
+    :class:`~shared.platform.messaging.policy.ApplicationPolicy`) need not know about it."""
     handler = getattr(consumer, "handle_batch", None)
     return handler if callable(handler) else None
 
