@@ -40,7 +40,7 @@ from bench.common import (
 )
 from bench.figures import Baseline, Figure, Report, say
 from bench.progress import bar
-from services.tracking import queries
+from services.tracking.ledger import queries
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
 

@@ -42,7 +42,7 @@ from bench.common import (
 )
 from bench.figures import Baseline, Figure, Report, say
 from bench.progress import bar
-from services.tracking.rebuild import rebuild_ledger
+from services.ops.rebuild import rebuild_ledger
 from shared.platform.eventstore import application_env
 
 TEMPLATES = 24  # real tips registered through intake, then cloned

@@ -7,11 +7,10 @@ eventsourcing applications, writers) and closes it again on shutdown.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -20,37 +19,22 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.contracts import Contract
-from shared.platform.eventstore import ServiceApplication
-from shared.platform.messaging import Consumer
+from services import ui as workbench
+from services.registry import AVAILABLE, Service, build_service, registered
 from shared.platform.messaging.backbone import Backbone
 from shared.platform.messaging.outbox import Outbox
 from shared.platform.readmodel import SHARED_MIGRATIONS, create_engine, ensure_schema, migrate
-from shared.platform.settings import SERVICES, Secrets, Settings, load_secrets
+from shared.platform.settings import Secrets, Settings, load_secrets
 from shared.web.auth import Authenticator
 from shared.web.http import BodySizeLimit, SecurityHeaders, install_infrastructure_handlers
 from shared.web.openapi_links import install_links
 from shared.web.problems import COMMON_RESPONSES, install_problem_handlers
 from shared.web.ratelimit import TokenBuckets, rate_limit
+from shared.web.refusals import install_refusals
 
 log = structlog.get_logger(__name__)
 
 READY_TIMEOUT_SECONDS = 3.0
-
-
-class Service(Protocol):
-    """What the composition root needs of a service."""
-
-    name: str
-
-    @property
-    def app(self) -> ServiceApplication: ...
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    def check_ready(self) -> None: ...
-    def translate(self, event: Any) -> Contract | None: ...
-    def consumers(self) -> Sequence[Consumer]: ...
 
 
 @dataclass
@@ -71,7 +55,7 @@ class Runtime:
         await migrate(engine, SHARED_MIGRATIONS, "alembic_version_shared")
         runtime = cls(settings, secrets, engine)
         for name in names:
-            service = _build(name, settings, secrets)
+            service = build_service(name, settings, secrets)
             await service.start()
             runtime.services[name] = service
         outboxes = {n: Outbox(n, s.app, s.translate) for n, s in runtime.services.items()}
@@ -113,33 +97,6 @@ class Runtime:
         return report
 
 
-# service name → (module with the service class, its class name); routers live in <module>.api
-SERVICE_CLASSES = {
-    "intake": ("services.intake.main", "IntakeService"),
-    "dispatch": ("services.dispatch.main", "DispatchService"),
-    "tracking": ("services.tracking.main", "TrackingService"),
-}
-AVAILABLE = tuple(name for name in SERVICES if name in SERVICE_CLASSES)
-
-
-def _build(name: str, settings: Settings, secrets: Secrets) -> Service:
-    if name not in SERVICE_CLASSES:
-        raise ValueError(f"unknown service {name!r}; choose from {', '.join(AVAILABLE)}")
-    module_name, class_name = SERVICE_CLASSES[name]
-    service: Service = getattr(importlib.import_module(module_name), class_name)(settings, secrets)
-    return service
-
-
-# Open311 GeoReport v2 (/open311/v2/): filing is intake's, following requests tracking's.
-OPEN311_SERVICES = ("intake", "tracking")
-
-
-def _routers(names: Sequence[str]) -> list[Any]:
-    modules = [f"services.{name}.api" for name in names if name in SERVICE_CLASSES]
-    modules += [f"services.{name}.open311" for name in names if name in OPEN311_SERVICES]
-    return [importlib.import_module(module).router for module in modules]
-
-
 def create_app(settings: Settings | None = None, services: Sequence[str] = AVAILABLE) -> FastAPI:
     settings = settings or Settings()
 
@@ -176,11 +133,14 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
             allow_methods=["GET", "POST", "PUT"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "Idempotency-Key"],
         )
-    for router in _routers(services):
-        app.include_router(router)
+    for name in services:
+        entry = registered(name)
+        for router in entry.routers:
+            app.include_router(router)
+        install_refusals(app, entry.refusals)
     install_links(app)
     if "tracking" in services:  # the workbench's pages read the ledger (ADR 9)
-        importlib.import_module("services.ui").install(app)
+        workbench.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     async def healthz() -> dict[str, str]:

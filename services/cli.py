@@ -16,9 +16,8 @@ from rich.console import Console
 from rich.progress import TaskID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.intake.keyvault import KeyVault
+from services.registry import ReporterKeys, reporter_keys
 from shared.platform.clock import clock_for
-from shared.platform.protection import Sealer
 from shared.platform.readmodel import create_engine, ensure_schema, migrate, run_sync
 from shared.platform.settings import ConfigurationError, Secrets, Settings, load_secrets
 from shared.web.auth import Role, create_api_key, issue_token, list_api_keys, revoke_api_key
@@ -50,7 +49,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
 ) -> None:
     """Run the services (all in one process by default) on one port."""
-    from services.app import AVAILABLE, create_app
+    from services.app import create_app
+    from services.registry import AVAILABLE
 
     settings = _settings()
     chosen = services or list(AVAILABLE)
@@ -176,9 +176,9 @@ def apikey_list() -> None:
         typer.echo(f"{row['key_id']}\t{row['role']}\t{row['unit'] or '-'}\t{state}\t{row['name']}")
 
 
-def _key_vault() -> KeyVault:
+def _key_vault() -> ReporterKeys:
     settings = _settings()
-    return KeyVault(settings, Sealer(load_secrets(settings).reporter_keys))
+    return reporter_keys(settings, load_secrets(settings))
 
 
 @reporters_app.command("shred-expired")
@@ -211,7 +211,7 @@ def projections_rebuild() -> None:
     """Replay every stored event into fresh ledger tables (stop the tracking service first)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from services.tracking.rebuild import rebuild_ledger
+    from services.ops.rebuild import rebuild_ledger
 
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err) as progress:
@@ -233,7 +233,7 @@ def verify(
     """Compare every service's event store with the ledger; exit 1 on any discrepancy."""
     import json
 
-    from services.tracking.verify import verify as check
+    from services.ops.verify import verify as check
 
     report = run_sync(check(_settings()))
     if as_json:

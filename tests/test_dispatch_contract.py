@@ -11,8 +11,8 @@ from eventsourcing.domain import Aggregate
 from services.dispatch.contract import TRANSLATIONS, to_contract
 from services.dispatch.deadlines import DeadlineRules
 from services.dispatch.directory import CalendarYear, CaseNumber, RoutingTable, Unit, UnitDirectory
-from services.dispatch.domain import SYSTEM_ACTOR, Case
-from shared.contracts import Envelope, decode
+from services.dispatch.domain import Case
+from shared.contracts import SYSTEM_ACTOR, Envelope, decode
 from shared.contracts import dispatch as dispatch_contracts
 from shared.contracts.dispatch import CaseEvent
 from shared.platform.calendar import WorkingCalendar, YearCalendar

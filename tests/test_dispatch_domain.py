@@ -10,9 +10,10 @@ from uuid import uuid4
 import pytest
 
 from services.dispatch.deadlines import DeadlineRules
-from services.dispatch.domain import SYSTEM_ACTOR, Case
+from services.dispatch.domain import Case
 from services.dispatch.errors import Invalid, NotLeadUnit, Refused, WrongState
 from services.dispatch.routing import TipFacts, check_rules, first_match, matches
+from shared.contracts import SYSTEM_ACTOR
 from shared.platform.calendar import WorkingCalendar, YearCalendar
 from shared.platform.settings import DeadlinePolicy
 

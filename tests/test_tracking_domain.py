@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from services.tracking.contract import to_contract
-from services.tracking.domain import FollowUp
-from services.tracking.refusals import (
+from services.tracking.followup.contract import to_contract
+from services.tracking.followup.domain import FollowUp
+from services.tracking.followup.errors import (
     AccountabilityError,
     AlreadyEvaluated,
     ClosedOutError,
@@ -228,7 +228,7 @@ def test_every_event_names_its_actor() -> None:
 
 def test_every_follow_up_event_is_published() -> None:
     """Read models need each follow-up's versions without gaps (ADR 4)."""
-    from services.tracking.contract import TRANSLATIONS
+    from services.tracking.followup.contract import TRANSLATIONS
 
     # ``Event`` is the base and ``Created`` the library's default, unused: ``Started`` creates.
     events = {

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from services.tracking.export import HEADERS
+from services.tracking.ledger.workbook import HEADERS
 from shared.contracts import dispatch as d
 from shared.platform.calendar import WorkingCalendar, YearCalendar
 from shared.platform.settings import Settings

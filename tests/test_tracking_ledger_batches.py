@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.tracking.main import MIGRATIONS
-from services.tracking.projection import ledger_projection
-from services.tracking.tables import case_history, case_units, ledger
+from services.tracking.ledger.projection import ledger_projection
+from services.tracking.ledger.tables import case_history, case_units, ledger
+from services.tracking.service import MIGRATIONS
 from shared.contracts import Envelope
 from shared.platform.messaging import Outcome
 from shared.platform.projection import SqlProjection

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import ledgerdata
-from services.tracking import ledger as rows
-from services.tracking.main import MIGRATIONS
-from services.tracking.queries import ORDER, LedgerFilter, capped_count, ledger_query
-from services.tracking.tables import case_units, ledger
+from services.tracking.ledger import rows
+from services.tracking.ledger.queries import ORDER, LedgerFilter, capped_count, ledger_query
+from services.tracking.ledger.tables import case_units, ledger
+from services.tracking.service import MIGRATIONS
 from shared.platform.readmodel import create_engine, ensure_schema, migrate
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from services.tracking import ledger
-from services.tracking.views import is_overdue
+from services.tracking.ledger import rows as ledger
+from services.tracking.ledger.presentation import is_overdue
 from shared.contracts import Contract, Envelope
 from shared.contracts import dispatch as d
 from shared.contracts import intake as i
@@ -301,7 +301,7 @@ def test_control_characters_never_reach_the_sheet_xml() -> None:
     """Stored before the edge refused them, they are dropped from the cell, not a failed export."""
     from openpyxl import Workbook
 
-    from services.tracking.export import cell
+    from services.tracking.ledger.workbook import cell
 
     sheet = Workbook(write_only=True).create_sheet("台账")
     assert cell(sheet, "乱收费\x1b\x07问题\n第二行", ctx=None) == "乱收费问题\n第二行"  # type: ignore[arg-type]

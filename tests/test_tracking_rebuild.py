@@ -102,8 +102,8 @@ def test_the_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
 
 async def test_a_rebuild_analyzes_the_tables_it_fills_as_they_grow(settings: Settings) -> None:
     """Stale statistics made PostgreSQL scan the whole ledger for every page of a rebuild."""
-    from services.tracking.main import TrackingService
-    from services.tracking.rebuild import Statistics
+    from services.ops.rebuild import Statistics
+    from services.tracking.service import TrackingService
     from shared.platform.readmodel import SHARED_MIGRATIONS, ensure_schema, migrate
     from shared.platform.settings import load_secrets
 

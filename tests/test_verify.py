@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.app import create_app
-from services.tracking.tables import ledger
-from services.tracking.verify import DIVERGING, DUPLICATED, MISSING, Report, Stores, compare, verify
+from services.ops.verify import DIVERGING, DUPLICATED, MISSING, Report, Stores, compare, verify
+from services.tracking.ledger.tables import ledger
 from shared.contracts import Envelope
 from shared.contracts import dispatch as d
 from shared.contracts import intake as i

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from services.tracking.main import TrackingService
+from services.tracking.service import TrackingService
 from shared.contracts import Contract, Envelope
 from shared.contracts import dispatch as d
 from shared.platform.messaging import Outcome

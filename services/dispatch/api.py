@@ -9,8 +9,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
+from services.dispatch import errors
+from services.dispatch.deps import DispatchDep
 from services.dispatch.directory_api import router as directory_router
-from services.dispatch.main import DispatchDep
 from services.dispatch.schedule import desk
 from services.dispatch.schemas import (
     CaseView,
@@ -27,18 +28,25 @@ from services.dispatch.schemas import (
 )
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
+from shared.web.problems import not_found
+from shared.web.refusals import Refusal, Refusals, documented
 
-router = APIRouter(prefix="/api/v1", tags=["dispatch"])
-router.include_router(directory_router)
-
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: _PROBLEM,
-    403: _PROBLEM,
-    404: _PROBLEM,
-    409: {**_PROBLEM, "description": "Not allowed in the case's current state"},
-    422: _PROBLEM,
+# How every dispatch refusal is answered, cases and directory alike.
+REFUSALS: Refusals = {
+    errors.WrongState: Refusal(409, "wrong_state", "案件当前状态不允许此操作"),
+    errors.Refused: Refusal(409, "refused", "规则不允许(逾期、待决或重复)"),
+    errors.AlreadyExists: Refusal(409, "already_exists", "单位代码已存在"),
+    errors.Invalid: Refusal(422, "invalid", "字段取值不符合规则"),
+    errors.NotLeadUnit: Refusal(403, "not_lead_unit", "须由牵头单位办理"),
+    errors.NoSuchItem: Refusal(404, "no_such_item", "没有该延期申请或办理结果"),
+    errors.NoSuchCase: Refusal(404, "no_such_case", "没有该案件", detail=not_found("case").detail),
+    errors.NoSuchUnit: Refusal(404, "no_such_unit", "没有该单位", detail=not_found("unit").detail),
+    errors.NoSuchYear: Refusal(404, "no_such_year", "尚无该年的官方日历"),
+    errors.Busy: Refusal(503, "busy", "案件正被同时修改,请重试"),
 }
+
+router = APIRouter(prefix="/api/v1", tags=["dispatch"], responses=documented(REFUSALS))
+router.include_router(directory_router)
 
 
 Triager = Annotated[Principal, Depends(require(Action.TRIAGE))]
@@ -67,7 +75,6 @@ async def triage_desk(dispatch: DispatchDep, who: Triager) -> dict[str, Any]:
     "/cases/{case_id}/dispatch",
     response_model=CaseView,
     summary="A case in dispatch's terms: units, deadlines, extensions, results",
-    responses=REFUSALS,
 )
 def read_case(case_id: UUID, dispatch: DispatchDep, who: Reader) -> CaseView:
     return dispatch.view(case_id, who)
@@ -76,7 +83,7 @@ def read_case(case_id: UUID, dispatch: DispatchDep, who: Reader) -> CaseView:
 # --- the office --------------------------------------------------------------------------
 
 
-@router.post("/cases/{case_id}/triage", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/triage", response_model=CaseView)
 def triage(case_id: UUID, body: TriageIn, dispatch: DispatchDep, who: Triager) -> CaseView:
     """分类处置: choose the track and the category."""
     return dispatch.act(
@@ -87,7 +94,7 @@ def triage(case_id: UUID, body: TriageIn, dispatch: DispatchDep, who: Triager) -
     )
 
 
-@router.post("/cases/{case_id}/merge", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/merge", response_model=CaseView)
 def merge(case_id: UUID, body: MergeIn, dispatch: DispatchDep, who: Merger) -> CaseView:
     """Fold a duplicate into another case (by id or number); both records are kept."""
     return dispatch.act(
@@ -98,7 +105,7 @@ def merge(case_id: UUID, body: MergeIn, dispatch: DispatchDep, who: Merger) -> C
     )
 
 
-@router.post("/cases/{case_id}/not-accepted", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/not-accepted", response_model=CaseView)
 def not_accepted(case_id: UUID, body: ReasonIn, dispatch: DispatchDep, who: Refuser) -> CaseView:
     """不予受理, with the reason."""
     return dispatch.act(
@@ -109,7 +116,7 @@ def not_accepted(case_id: UUID, body: ReasonIn, dispatch: DispatchDep, who: Refu
     )
 
 
-@router.post("/cases/{case_id}/dispatch", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/dispatch", response_model=CaseView)
 def dispatch_case(
     case_id: UUID, body: DispatchIn, dispatch: DispatchDep, who: Dispatcher
 ) -> CaseView:
@@ -124,7 +131,7 @@ def dispatch_case(
     )
 
 
-@router.post("/cases/{case_id}/overrule-return", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/overrule-return", response_model=CaseView)
 def overrule_return(
     case_id: UUID, body: ReasonIn, dispatch: DispatchDep, who: Overruler
 ) -> CaseView:
@@ -137,9 +144,7 @@ def overrule_return(
     )
 
 
-@router.post(
-    "/cases/{case_id}/extensions/{n}/decision", response_model=CaseView, responses=REFUSALS
-)
+@router.post("/cases/{case_id}/extensions/{n}/decision", response_model=CaseView)
 def decide_extension(
     case_id: UUID,
     n: int,
@@ -156,7 +161,7 @@ def decide_extension(
     )
 
 
-@router.post("/cases/{case_id}/results/{n}/review", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/results/{n}/review", response_model=CaseView)
 def review_result(
     case_id: UUID, n: int, body: ReviewIn, dispatch: DispatchDep, who: Reviewer
 ) -> CaseView:
@@ -172,7 +177,7 @@ def review_result(
 # --- the lead unit (co-units may report progress) ----------------------------------------
 
 
-@router.post("/cases/{case_id}/sign", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/sign", response_model=CaseView)
 def sign(case_id: UUID, dispatch: DispatchDep, who: Signer) -> CaseView:
     """签收."""
     return dispatch.act(
@@ -180,7 +185,7 @@ def sign(case_id: UUID, dispatch: DispatchDep, who: Signer) -> CaseView:
     )
 
 
-@router.post("/cases/{case_id}/return", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/return", response_model=CaseView)
 def return_case(case_id: UUID, body: ReasonIn, dispatch: DispatchDep, who: Returner) -> CaseView:
     """退回 to the office: not this unit's responsibility (within the return window)."""
     return dispatch.act(
@@ -195,7 +200,6 @@ def return_case(case_id: UUID, body: ReasonIn, dispatch: DispatchDep, who: Retur
     "/cases/{case_id}/extensions",
     status_code=201,
     response_model=NumberedCaseView,
-    responses=REFUSALS,
 )
 def request_extension(
     case_id: UUID, body: ExtensionIn, dispatch: DispatchDep, who: ExtensionRequester
@@ -211,7 +215,7 @@ def request_extension(
     )
 
 
-@router.post("/cases/{case_id}/progress", response_model=CaseView, responses=REFUSALS)
+@router.post("/cases/{case_id}/progress", response_model=CaseView)
 def report_progress(
     case_id: UUID, body: ProgressIn, dispatch: DispatchDep, who: Reporter
 ) -> CaseView:
@@ -224,9 +228,7 @@ def report_progress(
     )
 
 
-@router.post(
-    "/cases/{case_id}/results", status_code=201, response_model=NumberedCaseView, responses=REFUSALS
-)
+@router.post("/cases/{case_id}/results", status_code=201, response_model=NumberedCaseView)
 def submit_result(
     case_id: UUID, body: ResultIn, dispatch: DispatchDep, who: Submitter
 ) -> NumberedCaseView:

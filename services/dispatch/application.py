@@ -7,7 +7,9 @@ Each command is get → command → save, tried again on the fresh state when an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,15 +23,19 @@ from services.dispatch.calendar_years import CalendarYears
 from services.dispatch.deadlines import DeadlineRules
 from services.dispatch.directory import CaseNumber, Unit
 from services.dispatch.directory_commands import DirectoryCommands
-from services.dispatch.domain import SYSTEM_ACTOR, Case
+from services.dispatch.domain import Case
 from services.dispatch.errors import Busy, Invalid, NoSuchCase
 from services.dispatch.routing import TipFacts, first_match
+from shared.contracts import SYSTEM_ACTOR
 from shared.contracts.vocabulary import Channel, Track
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.settings import DeadlinePolicy
 
 MAX_ATTEMPTS = 8
 Actor = dict[str, Any]
+Guard = Callable[[Case], None]
+# The caller's row scope while it runs one command on one case (see ``guarded``).
+_GUARD: ContextVar[tuple[UUID, Guard] | None] = ContextVar("dispatch_guard", default=None)
 
 # Flagged for the accountability procedure the moment they arrive (SPEC §3).
 FLAGGED_CHANNELS = {
@@ -71,7 +77,20 @@ class DispatchApplication(DirectoryCommands, CalendarYears):
         case = self.find_case(case_id)
         if case is None:
             raise NoSuchCase(str(case_id))
+        guard = _GUARD.get()
+        if guard is not None and guard[0] == case.id:
+            guard[1](case)
         return case
+
+    @contextmanager
+    def guarded(self, case_id: UUID, guard: Guard) -> Iterator[None]:
+        """Commands on ``case_id`` inside this block check ``guard`` (the caller's row scope)
+        on the case as they load it: once per attempt, on the state they decide on."""
+        token = _GUARD.set((case_id, guard))
+        try:
+            yield
+        finally:
+            _GUARD.reset(token)
 
     def case_by_reference(self, reference: str) -> Case:
         """A case by its id or its number (``2026-000123``)."""
@@ -160,19 +179,20 @@ class DispatchApplication(DirectoryCommands, CalendarYears):
         handle_working_days: int | None,
         actor: Actor,
     ) -> Case:
-        self._check_units(lead_unit, co_units)
         now = self.now()
-        return self._change(
-            case_id,
-            lambda c: c.dispatch(
+
+        def command(case: Case) -> None:
+            self._check_units(lead_unit, co_units)  # after the case is found: 404 before 422
+            case.dispatch(
                 lead_unit=lead_unit,
                 co_units=co_units,
                 handle_working_days=handle_working_days,
                 now=now,
                 rules=self.deadline_rules(now),
                 actor=actor,
-            ),
-        )[0]
+            )
+
+        return self._change(case_id, command)[0]
 
     def overrule_return(self, case_id: UUID, reason: str, actor: Actor) -> Case:
         now = self.now()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
-from services.dispatch.main import DispatchDep
+from services.dispatch.deps import DispatchDep
+from services.dispatch.errors import NoSuchYear
 from services.dispatch.schemas import (
     RulesIn,
     RulesOut,
@@ -18,17 +19,13 @@ from services.dispatch.schemas import (
     YearIn,
     YearOut,
 )
-from services.dispatch.scope import refusals
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
-from shared.web.problems import Problem
 
 router = APIRouter(tags=["directory"])
 
 Reader = Annotated[Principal, Depends(require(Action.READ_DIRECTORY))]
 Manager = Annotated[Principal, Depends(require(Action.MANAGE_DIRECTORY))]
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-REFUSALS: dict[int | str, dict[str, Any]] = {s: _PROBLEM for s in (401, 403, 404, 409, 422)}
 
 
 @router.get("/units", response_model=UnitList, summary="The responsible units (责任单位)")
@@ -37,17 +34,15 @@ def list_units(dispatch: DispatchDep, who: Reader) -> UnitList:
     return UnitList(items=units, total=len(units))
 
 
-@router.post("/units", status_code=201, response_model=UnitOut, responses=REFUSALS)
+@router.post("/units", status_code=201, response_model=UnitOut)
 def register_unit(body: UnitIn, dispatch: DispatchDep, who: Manager) -> UnitOut:
-    with refusals():
-        unit = dispatch.app.register_unit({"code": body.code, **body.record()}, who.actor())
+    unit = dispatch.app.register_unit({"code": body.code, **body.record()}, who.actor())
     return UnitOut(**unit.as_dict())
 
 
-@router.put("/units/{code}", response_model=UnitOut, responses=REFUSALS)
+@router.put("/units/{code}", response_model=UnitOut)
 def update_unit(code: str, body: UnitUpdate, dispatch: DispatchDep, who: Manager) -> UnitOut:
-    with refusals():
-        unit = dispatch.app.update_unit(code, {**body.record(), "active": body.active}, who.actor())
+    unit = dispatch.app.update_unit(code, {**body.record(), "active": body.active}, who.actor())
     return UnitOut(**unit.as_dict())
 
 
@@ -56,36 +51,30 @@ def read_rules(dispatch: DispatchDep, who: Reader) -> RulesOut:
     return RulesOut.model_validate({"rules": dispatch.app.routing_rules()})
 
 
-@router.put("/routing-rules", response_model=RulesOut, responses=REFUSALS)
+@router.put("/routing-rules", response_model=RulesOut)
 def replace_rules(body: RulesIn, dispatch: DispatchDep, who: Manager) -> RulesOut:
     """Replace the whole ordered list; the first rule that matches a tip wins."""
-    with refusals():
-        rules = dispatch.app.replace_rules(body.records(), who.actor())
+    rules = dispatch.app.replace_rules(body.records(), who.actor())
     return RulesOut.model_validate({"rules": rules})
 
 
-@router.get("/calendar/{year}", response_model=YearOut, responses=REFUSALS)
+@router.get("/calendar/{year}", response_model=YearOut)
 def read_year(year: int, dispatch: DispatchDep, who: Reader) -> YearOut:
     """A year's holidays and make-up working days (调休), loaded or built in."""
     view = dispatch.app.year_view(year)
     if view is None:
-        raise Problem(
-            404,
-            "Not Found",
+        raise NoSuchYear(
             f"尚无 {year} 年的官方日历,请办公室通过 PUT /api/v1/calendar/{year} 加载 "
-            f"(the office should load the {year} calendar)",
+            f"(the office should load the {year} calendar)"
         )
     return YearOut(**view)
 
 
-@router.put("/calendar/{year}", response_model=YearOut, responses=REFUSALS)
+@router.put("/calendar/{year}", response_model=YearOut)
 async def load_year(year: int, body: YearIn, dispatch: DispatchDep, who: Manager) -> YearOut:
     """Load a year the built-in calendar does not know (or correct one); provisional
     deadlines of open cases are counted again on it."""
-    with refusals():
-        await run_in_threadpool(
-            dispatch.app.load_year, year, body.holidays, body.workdays, who.actor()
-        )
+    await run_in_threadpool(dispatch.app.load_year, year, body.holidays, body.workdays, who.actor())
     await dispatch.recount_now()
     view = await run_in_threadpool(dispatch.app.year_view, year)
     return YearOut(**(view or {}))

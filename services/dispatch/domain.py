@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from services.dispatch.deadlines import DeadlineRules
     from shared.platform.calendar import Deadline
 
-SYSTEM_ACTOR: dict[str, Any] = {"id": "system", "name": "系统", "role": "system", "unit": None}
 SIGN, HANDLE = DeadlineKind.SIGN.value, DeadlineKind.HANDLE.value
 BEFORE_SIGN = frozenset({S.REGISTERED, S.DISPATCHED, S.RETURNED})
 DISPATCHABLE = BEFORE_SIGN | {S.IN_PROGRESS, S.RESULT_SUBMITTED}  # until a result is accepted

@@ -1,4 +1,5 @@
-"""Why dispatch refuses a command. The API turns each kind into its 4xx answer."""
+"""Why dispatch refuses a command. The API's table (``api.REFUSALS``) says how each is
+answered; nothing here knows of HTTP."""
 
 from __future__ import annotations
 
@@ -25,21 +26,22 @@ class DispatchError(Exception):
 
 
 class WrongState(DispatchError):
-    """The case is not in a state that allows the command (409)."""
+    """The case is not in a state that allows the command."""
 
     def __init__(self, status: str, command: str) -> None:
         cn, en = VERBS[command]
         super().__init__(f"案件当前状态为 {status},不能{cn} (cannot {en} a case {status})")
         self.status = status
         self.command = command
+        self.details = {"case_status": status}
 
 
 class Refused(DispatchError):
-    """The state allows the command, but a rule does not (409): late, pending, repeated."""
+    """The state allows the command, but a rule does not: late, pending, repeated."""
 
 
 class Invalid(DispatchError):
-    """Fields whose values the rules do not accept (422), each with what is wrong."""
+    """Fields whose values the rules do not accept, each with what is wrong."""
 
     def __init__(self, field: str, message: str, *more: tuple[str, str]) -> None:
         self.errors = [(field, message), *more]
@@ -47,24 +49,28 @@ class Invalid(DispatchError):
 
 
 class NotLeadUnit(DispatchError):
-    """Only the lead unit's liaison may do this (403)."""
+    """Only the lead unit's liaison may do this."""
 
 
 class NoSuchItem(DispatchError):
-    """An extension request or a result number the case does not have (404)."""
+    """An extension request or a result number the case does not have."""
 
 
 class NoSuchCase(DispatchError):
-    """No case with this id or number on dispatch's desk (404)."""
+    """No case with this id or number on dispatch's desk (or none this caller may see)."""
 
 
 class NoSuchUnit(DispatchError):
-    """No unit with this code in the directory (404)."""
+    """No unit with this code in the directory."""
 
 
 class AlreadyExists(DispatchError):
-    """A unit with this code is in the directory already (409)."""
+    """A unit with this code is in the directory already."""
 
 
 class Busy(DispatchError):
-    """Too many concurrent changes to the same record; retrying later will work (503)."""
+    """Too many concurrent changes to the same record; retrying later will work."""
+
+
+class NoSuchYear(DispatchError):
+    """A year whose official calendar is neither built in nor loaded."""

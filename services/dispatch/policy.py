@@ -9,9 +9,8 @@ from typing import Any
 import structlog
 
 from services.dispatch.application import DispatchApplication
-from services.dispatch.domain import SYSTEM_ACTOR
 from services.dispatch.errors import DispatchError
-from shared.contracts import Envelope
+from shared.contracts import SYSTEM_ACTOR, Envelope
 from shared.contracts.intake import TipRegistered
 from shared.contracts.tracking import SecondPassStarted
 from shared.platform.messaging.policy import ApplicationPolicy, NotYet, Reaction

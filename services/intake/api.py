@@ -7,10 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from services.intake.application import IdempotencyConflict, TipSubmission
+from services.intake.application import IdempotencyConflict, TipNotFound, TipSubmission
+from services.intake.deps import IntakeDep
 from services.intake.domain import AnonymousReporterError, Tip
 from services.intake.keyvault import CaseKeyDestroyed
-from services.intake.main import IntakeDep
 from services.intake.schemas import (
     IdentityViewRequest,
     ReporterIdentity,
@@ -20,7 +20,20 @@ from services.intake.schemas import (
 )
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
-from shared.web.problems import COMMON_RESPONSES, Problem
+from shared.web.problems import COMMON_RESPONSES, not_found
+from shared.web.refusals import Refusal, Refusals
+
+REFUSALS: Refusals = {
+    IdempotencyConflict: Refusal(409, "idempotency_conflict", "幂等键已用于另一份登记"),
+    TipNotFound: Refusal(404, "no_such_tip", "没有该登记记录", detail=not_found("tip").detail),
+    AnonymousReporterError: Refusal(404, "anonymous_reporter", "匿名举报,无身份信息"),
+    CaseKeyDestroyed: Refusal(
+        410,
+        "identity_destroyed",
+        "身份信息已按保存期限销毁",
+        detail="举报人身份信息已按保存期限销毁 (identity destroyed after its retention period)",
+    ),
+}
 
 router = APIRouter(prefix="/api/v1/tips", tags=["intake"])
 
@@ -47,11 +60,7 @@ async def register_tip(
     principal: Registrant,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> TipCreated:
-    submission = submission_of(body, principal, idempotency_key)
-    try:
-        registration = await intake.register(submission)
-    except IdempotencyConflict as e:
-        raise Problem(409, "Conflict", str(e)) from None
+    registration = await intake.register(submission_of(body, principal, idempotency_key))
     if registration.replayed:
         response.status_code = 200
     return TipCreated(
@@ -68,7 +77,7 @@ async def register_tip(
     summary="The registration record of a case",
 )
 def get_tip(case_id: UUID, intake: IntakeDep, principal: Reader) -> TipRecord:
-    return _record(intake.visible_tip(case_id, principal))
+    return _record(intake.app.visible_tip(case_id, principal.actor()))
 
 
 @router.post(
@@ -80,16 +89,7 @@ def get_tip(case_id: UUID, intake: IntakeDep, principal: Reader) -> TipRecord:
 def view_reporter(
     case_id: UUID, body: IdentityViewRequest, intake: IntakeDep, principal: IdentityViewer
 ) -> ReporterIdentity:
-    try:
-        identity = intake.reveal_reporter(case_id, principal, body.reason)
-    except AnonymousReporterError as e:
-        raise Problem(404, "Not Found", str(e)) from None
-    except CaseKeyDestroyed:
-        raise Problem(
-            410,
-            "Gone",
-            "举报人身份信息已按保存期限销毁 (identity destroyed after its retention period)",
-        ) from None
+    identity = intake.app.reveal_reporter(case_id, principal.actor(), body.reason)
     return ReporterIdentity(**identity)
 
 

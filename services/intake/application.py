@@ -66,6 +66,13 @@ class IdempotencyConflict(Exception):
     """The same Idempotency-Key came back with a different request."""
 
 
+class TipNotFound(Exception):
+    """No tip with this id — or none this caller may see (an operator sees only its own)."""
+
+
+OPERATOR = "operator"  # the role whose actors see only the tips they registered
+
+
 class IntakeApplication(ServiceApplication):
     name = "Intake"
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "1000"}
@@ -101,7 +108,7 @@ class IntakeApplication(ServiceApplication):
 
     def reveal_reporter(self, case_id: UUID, actor: dict[str, Any], reason: str) -> Any:
         """The reporter's identity, after recording who looked and why."""
-        tip = self.get_tip(case_id)
+        tip = self.visible_tip(case_id, actor)
         tip.check_identity_viewable()
         sealer = self.keys.sealer(case_id)  # CaseKeyDestroyed after the retention period
         tip.view_identity(actor, reason)
@@ -114,6 +121,16 @@ class IntakeApplication(ServiceApplication):
         return self.keys.destroy_registered_before(cutoff)
 
     # --- queries -------------------------------------------------------------------------
+
+    def visible_tip(self, case_id: UUID, viewer: dict[str, Any]) -> Tip:
+        """The tip, if this viewer may see it; else :class:`TipNotFound`."""
+        try:
+            tip = self.get_tip(case_id)
+        except AggregateNotFoundError:
+            raise TipNotFound(case_id) from None
+        if viewer.get("role") == OPERATOR and tip.registered_by["id"] != viewer.get("id"):
+            raise TipNotFound(case_id)
+        return tip
 
     def get_tip(self, case_id: UUID) -> Tip:
         tip: object = self.repository.get(case_id)

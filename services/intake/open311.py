@@ -1,6 +1,6 @@
 """Open311 GeoReport v2, intake's part (SPEC §6, ADR 10): discovery, the service catalogue (one
 service per tip category), filing a request (a tip on channel ``open311``) and tokens.
-Following requests is tracking's (``services/tracking/open311.py``).
+Following requests is tracking's (``services/tracking/ledger/open311.py``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from services.intake.api import submission_of
 from services.intake.application import IdempotencyConflict, Registration
+from services.intake.deps import IntakeDep
 from services.intake.groupcommit import WriterUnavailable
-from services.intake.main import IntakeDep, IntakeService
 from services.intake.open311_form import attributes_of, external_ref, tip_from_form
+from services.intake.service import IntakeService
 from shared.contracts.categories import BY_CODE, CATEGORIES, TipCategory
 from shared.contracts.vocabulary import Channel
 from shared.web.auth import Principal

@@ -6,6 +6,7 @@ registers all of them, so any consumer can decode any message.
 
 from shared.contracts import dispatch, intake, tracking
 from shared.contracts.base import (
+    SYSTEM_ACTOR,
     Contract,
     Envelope,
     UnknownContract,
@@ -16,6 +17,7 @@ from shared.contracts.base import (
 )
 
 __all__ = [
+    "SYSTEM_ACTOR",
     "Contract",
     "Envelope",
     "UnknownContract",

@@ -66,6 +66,11 @@ class UnknownContract(Exception):
     """A message of a type this build does not know (a newer producer): not for us yet."""
 
 
+# Who an event's actor is when no person caused it (a reaction, a deadline passing, a seed):
+# recorded on events and carried in envelopes like any person's actor.
+SYSTEM_ACTOR: dict[str, Any] = {"id": "system", "name": "系统", "role": "system", "unit": None}
+
+
 @dataclass(frozen=True)
 class Envelope:
     """One integration event on its way between services.

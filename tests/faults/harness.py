@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import nats
 
-from services.tracking.verify import DUPLICATED, Report, read_ledger, verify
+from services.ops.verify import DUPLICATED, Report, read_ledger, verify
 from shared.platform.clock import set_clock
 from shared.platform.messaging.nats import stream_name
 from tests.deployment import Deployment, ServiceProcess

@@ -1,0 +1,90 @@
+"""The intake service in one process: its Application, the group-commit writer every
+registration goes through, its key vault, and the hourly shredding of expired identities."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from services.intake.application import IntakeApplication, Registration, TipSubmission
+from services.intake.contract import to_contract
+from services.intake.groupcommit import GroupCommitter
+from services.intake.keyvault import KeyVault
+from shared.contracts import Contract
+from shared.platform.protection import Sealer
+from shared.platform.service import ServiceBase
+from shared.platform.settings import Secrets, Settings
+
+REGISTER_TIMEOUT_SECONDS = 10.0
+
+log = structlog.get_logger(__name__)
+
+
+def key_vault(settings: Settings, secrets: Secrets) -> KeyVault:
+    """The reporters' identity keys (one per case), sealed with the configured master keys."""
+    return KeyVault(settings, Sealer(secrets.reporter_keys))
+
+
+class IntakeService(ServiceBase[IntakeApplication]):
+    name = "intake"
+
+    def __init__(self, settings: Settings, secrets: Secrets) -> None:
+        super().__init__(settings, secrets)
+        self._committer: GroupCommitter[TipSubmission, Registration] | None = None
+        self._keys: KeyVault | None = None
+        self._retention: asyncio.Task[None] | None = None
+
+    def build(self, env: dict[str, str]) -> IntakeApplication:
+        self._keys = key_vault(self.settings, self.secrets)
+        app = IntakeApplication(
+            env,
+            keys=self._keys,
+            receipt_secret=self.secrets.receipt_secret,
+            timezone=self.settings.timezone,
+        )
+        self._committer = GroupCommitter(
+            app.register,
+            max_batch=self.settings.intake_batch_max,
+            linger=self.settings.intake_batch_linger_ms / 1000,
+            name="intake-writer",
+        )
+        self._committer.start()
+        return app
+
+    async def started(self) -> None:
+        if self.settings.reporter_retention_days:
+            self._retention = asyncio.create_task(self._shred_expired_hourly())
+
+    async def stopping(self) -> None:
+        if self._retention is not None:
+            self._retention.cancel()
+        if self._committer is not None:
+            await asyncio.to_thread(self._committer.stop)
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._keys is not None:
+            self._keys.close()
+
+    def translate(self, event: Any) -> Contract | None:
+        return to_contract(event)
+
+    async def register(self, submission: TipSubmission) -> Registration:
+        assert self._committer is not None
+        return await self._committer.submit_async(submission, REGISTER_TIMEOUT_SECONDS)
+
+    async def _shred_expired_hourly(self) -> None:
+        """Destroy identity keys past their retention (crypto-shredding), once an hour."""
+        retention = timedelta(days=self.settings.reporter_retention_days)
+        while True:
+            try:
+                cutoff = datetime.now(UTC) - retention
+                shredded = await asyncio.to_thread(self.app.shred_registered_before, cutoff)
+                if shredded:
+                    log.info("reporter_keys_shredded", count=shredded, before=cutoff.isoformat())
+            except Exception as e:  # the database may be away; try again next hour
+                log.warning("reporter_key_shredding_failed", error=repr(e))
+            await asyncio.sleep(3600)

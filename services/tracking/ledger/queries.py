@@ -1,0 +1,319 @@
+"""Reading the ledger: who may see which rows (one function), filters, search, pages.
+
+Every query that lists or counts cases applies :func:`visible_to`, so a unit's liaison sees
+its own unit's cases in the ledger, the export, the statistics and the search alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.tracking.ledger.presentation import HANDLING, Context
+from services.tracking.ledger.rows import Row
+from services.tracking.ledger.tables import calendar_years, case_history, case_units, ledger, units
+from shared.contracts.vocabulary import CaseStatus
+from shared.platform.calendar import WorkingCalendar, YearCalendar
+from shared.platform.projection import projection_positions
+from shared.web.auth import Principal, Role
+from shared.web.authz import STAFF
+
+TRIGRAM = 3  # shorter queries have no trigram to look up: they scan
+LISTED = [c for c in ledger.c if c.name not in ("content", "search_text", "receipt_digest")]
+EXPORTED = [c for c in ledger.c if c.name not in ("search_text", "receipt_digest")]
+
+
+def visible_to(principal: Principal, status: str | None = None) -> ColumnElement[bool]:
+    """The rows this caller may see (the row scope of ``shared.web.authz``); a liaison's scope
+    takes a status filter along into its unit's index (see :func:`in_unit`)."""
+    if principal.role in STAFF:
+        return sa.true()
+    if principal.role == Role.UNIT_LIAISON and principal.unit is not None:
+        return in_unit(principal.unit, status)
+    if principal.role == Role.OPERATOR:
+        return ledger.c.registered_by == principal.id
+    if principal.role == Role.EVALUATOR:
+        evaluated = (
+            sa.exists()
+            .where(
+                case_history.c.case_id == ledger.c.case_id,
+                case_history.c.type == "EvaluationRecorded",
+                case_history.c.actor_id == principal.id,
+            )
+            .correlate(ledger)
+        )
+        return (ledger.c.status == CaseStatus.AWAITING_EVALUATION.value) | evaluated
+    return sa.false()
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """SQL of ``views.is_overdue``."""
+    unsigned_late = sa.and_(
+        ledger.c.dispatch_status == CaseStatus.DISPATCHED.value,
+        ledger.c.signed_at.is_(None),
+        ledger.c.sign_deadline < now,
+    )
+    handling_late = sa.and_(ledger.c.dispatch_status.in_(HANDLING), ledger.c.handle_deadline < now)
+    return sa.or_(unsigned_late, handling_late)
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    status: str | None = None
+    unit: str | None = None
+    channel: str | None = None
+    track: str | None = None
+    overdue: bool | None = None
+    registered_from: datetime | None = None  # inclusive
+    registered_before: datetime | None = None  # exclusive
+    q: str | None = None
+
+    def conditions(
+        self, now: datetime, dialect: str, *, status_in_units: bool = False
+    ) -> list[ColumnElement[bool]]:
+        """``status_in_units``: the status is looked up in ``case_units`` (:func:`in_unit`)
+        instead of ``ledger.status`` — by the unit filter here, or by the caller's scope."""
+        found: list[ColumnElement[bool]] = []
+        for column, value in (
+            (ledger.c.status, None if status_in_units else self.status),
+            (ledger.c.channel, self.channel),
+            (ledger.c.track, self.track),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.unit is not None:
+            found.append(in_unit(self.unit, self.status if status_in_units else None))
+        if self.overdue is not None:
+            late = overdue_clause(now)
+            found.append(late if self.overdue else sa.not_(late))
+        if self.registered_from is not None:
+            found.append(ledger.c.registered_at >= self.registered_from)
+        if self.registered_before is not None:
+            found.append(ledger.c.registered_at < self.registered_before)
+        if self.q:
+            found.append(matches(self.q, dialect))
+        return found
+
+
+def in_unit(unit: str, status: str | None = None) -> ColumnElement[bool]:
+    """Cases the unit leads or assists (an alias of its own, so that queries already
+    joining ``case_units`` still correlate on the ledger row only).
+
+    With a ``status`` (the ledger filter's), the status is looked up in ``case_units`` too,
+    which keeps each case's shown status (migration t0004): ``ix_case_units_unit_status``
+    (the current units only, ending with ``case_id``) then yields the unit's cases in that
+    status only, from the index alone, instead of every case of the unit to be probed in
+    the ledger."""
+    units_of_case = case_units.alias("units_of_case")
+    where = [
+        units_of_case.c.case_id == ledger.c.case_id,
+        units_of_case.c.unit == unit,
+        units_of_case.c.lead | units_of_case.c.co,
+    ]
+    if status is not None:
+        where.append(units_of_case.c.status == status)
+    return sa.exists().where(*where).correlate(ledger)
+
+
+def matches(q: str, dialect: str) -> ColumnElement[bool]:
+    """Substring search in summary and content (see migration t0002 for the indexes)."""
+    if dialect == "sqlite" and len(q) >= TRIGRAM:
+        phrase = '"' + q.replace('"', '""') + '"'
+        fts = sa.text("SELECT rowid FROM ledger_fts WHERE ledger_fts MATCH :phrase")
+        found = fts.bindparams(phrase=phrase).columns(sa.column("rowid", sa.Integer))
+        return sa.literal_column("ledger.rowid").in_(found)
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return ledger.c.search_text.ilike(pattern, escape="\\")
+
+
+ORDER = (ledger.c.registered_at.desc().nulls_last(), ledger.c.number.desc(), ledger.c.case_id)
+
+
+def ledger_query(
+    principal: Principal,
+    f: LedgerFilter,
+    now: datetime,
+    dialect: str,
+    columns: list[sa.Column[Any]] = LISTED,
+    *,
+    paged: bool = False,
+) -> sa.Select[Any]:
+    """The rows ``principal`` may see that match ``f``.
+
+    To find every match (a count, an export), a status with a unit — the unit filter's or
+    a liaison's own — is looked up in ``case_units`` alone (:func:`in_unit`): its index
+    yields the matches, and the ledger is probed by key only. ``ledger.status`` says the
+    same (the projection writes both in one transaction) and would cost a read of each
+    ledger row. A ``paged`` query (a page in ``ORDER``) tests ``ledger.status`` instead:
+    its fastest plan walks the order index, tests each row's status and probes
+    ``case_units`` for the few that pass, and stops after the page; with the status looked
+    up in the units the planner joins and sorts every match (24 ms for
+    ``status=dispatched&unit=scj`` at 1,000,000 cases where the walk takes 4–8 ms,
+    docs/BENCHMARKS.md), and without ``ledger.status`` the walk probes ``case_units`` for
+    every row."""
+    in_units = (
+        not paged and f.status is not None and (f.unit is not None or _unit_scoped(principal))
+    )
+    scope = visible_to(principal, f.status if in_units else None)
+    return (
+        sa.select(*columns)
+        .select_from(ledger)
+        .where(scope, *f.conditions(now, dialect, status_in_units=in_units))
+    )
+
+
+def _unit_scoped(principal: Principal) -> bool:
+    """Whether :func:`visible_to` limits the caller to a unit's cases."""
+    return principal.role == Role.UNIT_LIAISON and principal.unit is not None
+
+
+@dataclass(frozen=True)
+class Total:
+    """How many rows match, counted up to a cap (ADR 13): past it ``count`` is the cap and
+    ``exact`` is false ("1000+"), so a page costs the same at any size of the ledger."""
+
+    count: int
+    exact: bool
+
+
+def capped_count(query: sa.Select[Any], cap: int) -> sa.Select[Any]:
+    """``SELECT count(*) FROM (SELECT 1 … LIMIT cap + 1)``: the database stops reading at the
+    first match past the cap."""
+    # maintain_column_froms: a query without a WHERE would otherwise lose its FROM
+    found: sa.Select[Any] = query.with_only_columns(
+        sa.literal_column("1"), maintain_column_froms=True
+    ).limit(cap + 1)
+    return sa.select(sa.func.count()).select_from(found.subquery())
+
+
+async def ledger_page(
+    session: AsyncSession,
+    principal: Principal,
+    f: LedgerFilter,
+    now: datetime,
+    *,
+    page: int,
+    page_size: int,
+    count_limit: int,
+) -> tuple[list[Row], Total]:
+    dialect = _dialect(session)
+    every = ledger_query(principal, f, now, dialect)
+    counted = int((await session.execute(capped_count(every, count_limit))).scalar_one())
+    paged = ledger_query(principal, f, now, dialect, paged=True)
+    rows = await session.execute(
+        paged.order_by(*ORDER).limit(page_size).offset((page - 1) * page_size)
+    )
+    total = Total(min(counted, count_limit), exact=counted <= count_limit)
+    return [dict(r._mapping) for r in rows], total
+
+
+async def ledger_rows(
+    session: AsyncSession, principal: Principal, f: LedgerFilter, now: datetime, batch: int = 500
+) -> AsyncIterator[list[Row]]:
+    """The whole filtered ledger in batches, without holding it in memory."""
+    query = ledger_query(principal, f, now, _dialect(session), EXPORTED).order_by(*ORDER)
+    result = await session.stream(query.execution_options(yield_per=batch))
+    async for partition in result.partitions(batch):
+        yield [dict(r._mapping) for r in partition]
+
+
+async def case_row(session: AsyncSession, principal: Principal, case_id: UUID) -> Row | None:
+    found = await session.execute(
+        sa.select(ledger).where(ledger.c.case_id == case_id, visible_to(principal))
+    )
+    row = found.first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def receipt_row(session: AsyncSession, digest: str) -> Row | None:
+    found = await session.execute(sa.select(ledger).where(ledger.c.receipt_digest == digest))
+    row = found.first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def context(session: AsyncSession, now: datetime, timezone: str) -> Context:
+    names = await session.execute(sa.select(units.c.code, units.c.name))
+    years = await session.execute(sa.select(calendar_years))
+    calendar = WorkingCalendar(
+        [
+            YearCalendar(
+                y.year,
+                frozenset(date.fromisoformat(d) for d in y.holidays),
+                frozenset(date.fromisoformat(d) for d in y.workdays),
+            )
+            for y in years
+        ],
+        timezone=timezone,
+    )
+    return Context(now=now, unit_names={code: name for code, name in names}, calendar=calendar)
+
+
+async def history(
+    session: AsyncSession, case_id: UUID, until: datetime | None = None
+) -> Sequence[sa.Row[Any]]:
+    query = sa.select(case_history).where(case_history.c.case_id == case_id)
+    if until is not None:
+        query = query.where(case_history.c.occurred_at <= until)
+    ordered = query.order_by(
+        case_history.c.occurred_at, case_history.c.position, case_history.c.source
+    )
+    return (await session.execute(ordered)).all()
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    type: str | None = None
+    occurred_from: datetime | None = None
+    occurred_before: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.actor is not None:
+            h = case_history.c
+            found.append((h.actor_id == self.actor) | (h.actor_name == self.actor))
+        if self.type is not None:
+            found.append(case_history.c.type == self.type)
+        if self.occurred_from is not None:
+            found.append(case_history.c.occurred_at >= self.occurred_from)
+        if self.occurred_before is not None:
+            found.append(case_history.c.occurred_at < self.occurred_before)
+        return found
+
+
+async def audit_page(
+    session: AsyncSession, f: AuditFilter, *, page: int, page_size: int, count_limit: int
+) -> tuple[Sequence[sa.Row[Any]], Total]:
+    """A page of the audit trail, newest first; counted up to the cap as the ledger is
+    (ADR 13): the trail has several entries per case, so it outgrows the ledger first."""
+    where = f.conditions()
+    every = sa.select(case_history.c.id).where(*where)
+    counted = int((await session.execute(capped_count(every, count_limit))).scalar_one())
+    rows = await session.execute(
+        sa.select(case_history)
+        .where(*where)
+        .order_by(case_history.c.occurred_at.desc(), case_history.c.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return rows.all(), Total(min(counted, count_limit), exact=counted <= count_limit)
+
+
+async def positions(session: AsyncSession, consumer: str) -> dict[str, int]:
+    found = await session.execute(
+        sa.select(projection_positions.c.source, projection_positions.c.position).where(
+            projection_positions.c.consumer == consumer
+        )
+    )
+    return {source: int(position) for source, position in found}
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name

@@ -1,0 +1,169 @@
+"""Unit and channel KPIs (SPEC §4), aggregated in SQL over the ledger.
+
+The population is the cases registered in the period (all cases without one) that the caller
+may see. Per group:
+
+- ``on_time_sign_rate``        signed on time / signed
+- ``on_time_completion_rate``  results submitted on time (against the deadline including
+                               granted extensions) / (results submitted + cases now past the
+                               handling deadline without a result)
+- ``satisfaction_rate``        (satisfied + basically satisfied) / evaluations
+- ``return_rate``              returns / dispatches (by the unit, to the unit)
+- ``second_pass_rate``         cases that went to a second pass / cases evaluated
+- ``overdue``                  cases overdue now; ``extensions`` granted extensions
+A rate is null when its denominator is zero. :func:`by_status` counts the same population
+per status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.tracking.ledger.presentation import HANDLING
+from services.tracking.ledger.queries import overdue_clause, visible_to
+from services.tracking.ledger.tables import case_units, ledger
+from shared.web.auth import Principal, Role
+
+L = ledger.c
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _measures(now: datetime) -> list[Any]:
+    late_without_result = sa.and_(
+        L.dispatch_status.in_(HANDLING), L.handle_deadline < now, L.result_submitted_at.is_(None)
+    )
+    return [
+        sa.func.count().label("cases"),
+        _count(L.signed_at.is_not(None)).label("signed"),
+        _count(L.signed_on_time.is_(True)).label("signed_on_time"),
+        _count(L.result_submitted_at.is_not(None)).label("completed"),
+        _count(L.result_on_time.is_(True)).label("completed_on_time"),
+        _count(late_without_result).label("late_without_result"),
+        sa.func.coalesce(sa.func.sum(L.evaluations_total), 0).label("evaluations"),
+        sa.func.coalesce(sa.func.sum(L.evaluations_satisfied), 0).label("satisfied"),
+        _count(L.evaluations_total > 0).label("evaluated_cases"),
+        _count(L.pass_no > 1).label("second_pass"),
+        _count(overdue_clause(now)).label("overdue"),
+        sa.func.coalesce(sa.func.sum(L.extensions_granted), 0).label("extensions"),
+        _count(L.closed_out_at.is_not(None)).label("closed_out"),
+    ]
+
+
+_NAMES = [
+    "cases",
+    "signed",
+    "signed_on_time",
+    "completed",
+    "completed_on_time",
+    "late_without_result",
+    "evaluations",
+    "satisfied",
+    "evaluated_cases",
+    "second_pass",
+    "overdue",
+    "extensions",
+    "closed_out",
+]
+
+
+def _population(
+    principal: Principal, start: datetime | None, end: datetime | None
+) -> list[ColumnElement[bool]]:
+    where = [visible_to(principal)]
+    if start is not None:
+        where.append(L.registered_at >= start)
+    if end is not None:
+        where.append(L.registered_at < end)
+    return where
+
+
+async def kpis(
+    session: AsyncSession,
+    principal: Principal,
+    by: str,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """KPIs grouped ``by`` "unit" (the lead unit), "channel", or "all" (one total).
+
+    A unit that returned cases it no longer leads still gets a row: returns are its own."""
+    where = _population(principal, start, end)
+    key = {"unit": L.lead_unit, "channel": L.channel, "all": sa.literal("all")}[by]
+    led = [*where, L.lead_unit.is_not(None)] if by == "unit" else where
+    grouped = await session.execute(
+        sa.select(key.label("key"), *_measures(now)).where(*led).group_by(key)
+    )
+    measured = {r.key: dict(r._mapping) for r in grouped}
+    returns = await _returns(session, by, where)
+    for missing in returns.keys() - measured.keys():
+        measured[missing] = {"key": missing} | dict.fromkeys(_NAMES, 0)
+    if by == "unit" and principal.role == Role.UNIT_LIAISON:
+        measured = {k: v for k, v in measured.items() if k == principal.unit}
+    return [
+        _with_rates(m, returns.get(k, (0, 0)))
+        for k, m in sorted(measured.items(), key=lambda km: str(km[0]))
+    ]
+
+
+async def by_status(
+    session: AsyncSession,
+    principal: Principal,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, int]:
+    """Cases per status, exact: one ``GROUP BY`` over the cases the caller may see (the
+    ledger list's ``total`` stops counting at its limit, ADR 13)."""
+    found = await session.execute(
+        sa.select(L.status, sa.func.count())
+        .where(*_population(principal, start, end))
+        .group_by(L.status)
+    )
+    return {status: int(cases) for status, cases in found}
+
+
+async def _returns(
+    session: AsyncSession, by: str, where: list[ColumnElement[bool]]
+) -> dict[Any, tuple[int, int]]:
+    """(dispatches, returns) per group: by unit, those to and by the unit itself."""
+    key = {
+        "unit": case_units.c.unit,
+        "channel": L.channel,
+        "all": sa.literal("all"),
+    }[by]
+    found = await session.execute(
+        sa.select(
+            key.label("key"),
+            sa.func.sum(case_units.c.dispatches),
+            sa.func.sum(case_units.c.returns),
+        )
+        .select_from(case_units.join(ledger, case_units.c.case_id == L.case_id))
+        .where(*where)
+        .group_by(key)
+    )
+    return {k: (int(d or 0), int(r or 0)) for k, d, r in found}
+
+
+def _with_rates(m: dict[str, Any], dispatches_returns: tuple[int, int]) -> dict[str, Any]:
+    m = {k: (int(v) if k != "key" else v) for k, v in m.items()}
+    dispatches, returns = dispatches_returns
+    due = m["completed"] + m.pop("late_without_result")
+    m.update(dispatches=dispatches, returns=returns, due=due)
+    m["on_time_sign_rate"] = rate(m["signed_on_time"], m["signed"])
+    m["on_time_completion_rate"] = rate(m["completed_on_time"], due)
+    m["satisfaction_rate"] = rate(m["satisfied"], m["evaluations"])
+    m["return_rate"] = rate(returns, dispatches)
+    m["second_pass_rate"] = rate(m["second_pass"], m["evaluated_cases"])
+    return m
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None

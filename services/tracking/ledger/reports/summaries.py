@@ -1,0 +1,227 @@
+"""The monthly circular (一月一通报) and the annual summary, as sections of tables that
+:mod:`services.tracking.ledger.reports.documents` renders as Markdown, HTML or xlsx."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tracking.ledger.presentation import Context, accountability_summary, label
+from services.tracking.ledger.queries import overdue_clause, visible_to
+from services.tracking.ledger.reports import kpis as stats
+from services.tracking.ledger.tables import ledger
+from shared.contracts.vocabulary import CHANNEL_LABELS, STATUS_LABELS, CaseStatus, Channel
+from shared.web.auth import Principal
+
+L = ledger.c
+Column = tuple[str, int]  # header, width in characters
+
+
+@dataclass
+class Section:
+    heading: str
+    columns: list[Column]
+    rows: list[list[Any]]
+
+
+@dataclass
+class Report:
+    title: str
+    period: str
+    generated_at: datetime
+    sections: list[Section] = field(default_factory=list)
+
+
+KPI_COLUMNS: list[Column] = [
+    ("问题数", 8),
+    ("按期签收率", 11),
+    ("按期办结率", 11),
+    ("满意率", 9),
+    ("退单率", 9),
+    ("二次办理率", 11),
+    ("超期数", 8),
+    ("延期数", 8),
+    ("已销号", 8),
+]
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def kpi_cells(m: dict[str, Any]) -> list[Any]:
+    return [
+        m["cases"],
+        percent(m["on_time_sign_rate"]),
+        percent(m["on_time_completion_rate"]),
+        percent(m["satisfaction_rate"]),
+        percent(m["return_rate"]),
+        percent(m["second_pass_rate"]),
+        m["overdue"],
+        m["extensions"],
+        m["closed_out"],
+    ]
+
+
+def month_bounds(year: int, month: int, timezone: str) -> tuple[datetime, datetime]:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return _moment(date(year, month, 1), timezone), _moment(following, timezone)
+
+
+def year_bounds(year: int, timezone: str) -> tuple[datetime, datetime]:
+    return _moment(date(year, 1, 1), timezone), _moment(date(year + 1, 1, 1), timezone)
+
+
+def _moment(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+async def monthly(
+    session: AsyncSession, principal: Principal, year: int, month: int, ctx: Context
+) -> Report:
+    start, end = month_bounds(year, month, ctx.calendar.timezone.key)
+    report = Report(f"{year}年{month}月纠风问题办理情况通报", _span(start, end, ctx), ctx.now)
+    report.sections = await _kpi_sections(session, principal, start, end, ctx)
+    report.sections.append(await _overdue_section(session, principal, end, ctx))
+    report.sections.append(await _follow_up_section(session, principal, start, end, ctx))
+    return _numbered(report)
+
+
+async def annual(session: AsyncSession, principal: Principal, year: int, ctx: Context) -> Report:
+    start, end = year_bounds(year, ctx.calendar.timezone.key)
+    report = Report(f"{year}年度纠风问题办理情况总结", _span(start, end, ctx), ctx.now)
+    report.sections = await _kpi_sections(session, principal, start, end, ctx)
+    report.sections.append(await _monthly_section(session, principal, start, end, ctx))
+    report.sections.append(await _follow_up_section(session, principal, start, end, ctx))
+    report.sections.append(await _overdue_section(session, principal, end, ctx))
+    return _numbered(report)
+
+
+NUMERALS = "一二三四五六七八九十"
+
+
+def _numbered(report: Report) -> Report:
+    for numeral, section in zip(NUMERALS, report.sections, strict=False):
+        section.heading = f"{numeral}、{section.heading}"
+    return report
+
+
+async def _kpi_sections(
+    session: AsyncSession, principal: Principal, start: datetime, end: datetime, ctx: Context
+) -> list[Section]:
+    def measured(by: str) -> Any:
+        return stats.kpis(session, principal, by, ctx.now, start, end)
+
+    total = await measured("all")
+    by_unit = await measured("unit")
+    by_channel = await measured("channel")
+    return [
+        Section("总体情况", [("范围", 10), *KPI_COLUMNS], [["全部", *kpi_cells(m)] for m in total]),
+        Section(
+            "各责任单位办理情况",
+            [("责任单位", 20), *KPI_COLUMNS],
+            [[ctx.unit_names.get(m["key"], m["key"]), *kpi_cells(m)] for m in by_unit],
+        ),
+        Section(
+            "各来源渠道情况",
+            [("来源渠道", 16), *KPI_COLUMNS],
+            [[label(CHANNEL_LABELS, Channel, m["key"]), *kpi_cells(m)] for m in by_channel],
+        ),
+    ]
+
+
+async def _overdue_section(
+    session: AsyncSession, principal: Principal, end: datetime, ctx: Context
+) -> Section:
+    found = await session.execute(
+        sa.select(L.number, L.summary, L.lead_unit, L.handle_deadline, L.status)
+        .where(visible_to(principal), overdue_clause(ctx.now), L.registered_at < end)
+        .order_by(L.handle_deadline, L.number)
+    )
+    rows = [
+        [
+            r.number,
+            r.summary,
+            ctx.unit_names.get(r.lead_unit or "", r.lead_unit),
+            r.handle_deadline,
+            label(STATUS_LABELS, CaseStatus, r.status),
+        ]
+        for r in found
+    ]
+    columns = [
+        ("编号", 14),
+        ("反映内容摘要", 40),
+        ("责任单位", 20),
+        ("办理时限", 17),
+        ("办理状态", 11),
+    ]
+    return Section("超期未办结问题", columns, rows)
+
+
+async def _follow_up_section(
+    session: AsyncSession, principal: Principal, start: datetime, end: datetime, ctx: Context
+) -> Section:
+    notable = sa.or_(
+        L.pass_no > 1,
+        L.escalated.is_(True),
+        sa.cast(L.accountability, sa.Text) != "[]",
+    )
+    found = await session.execute(
+        sa.select(L.number, L.summary, L.lead_unit, L.pass_no, L.escalated, L.accountability)
+        .where(visible_to(principal), notable, L.registered_at >= start, L.registered_at < end)
+        .order_by(L.number)
+    )
+    rows = [
+        [
+            r.number,
+            r.summary,
+            ctx.unit_names.get(r.lead_unit or "", r.lead_unit),
+            "是" if r.pass_no > 1 else "否",
+            "是" if r.escalated else "否",
+            accountability_summary(r.accountability or []),
+        ]
+        for r in found
+    ]
+    columns = [
+        ("编号", 14),
+        ("反映内容摘要", 40),
+        ("责任单位", 20),
+        ("二次办理", 9),
+        ("提交纪委监察", 12),
+        ("问责情况", 40),
+    ]
+    return Section("二次办理与问责情况", columns, rows)
+
+
+async def _monthly_section(
+    session: AsyncSession, principal: Principal, start: datetime, end: datetime, ctx: Context
+) -> Section:
+    in_year = sa.or_(
+        sa.and_(L.registered_at >= start, L.registered_at < end),
+        sa.and_(L.closed_out_at >= start, L.closed_out_at < end),
+    )
+    found = await session.execute(
+        sa.select(L.registered_at, L.closed_out_at).where(visible_to(principal), in_year)
+    )
+    tz = ctx.calendar.timezone
+    year = start.astimezone(tz).year
+    registered: Counter[int] = Counter()
+    closed: Counter[int] = Counter()
+    for registered_at, closed_out_at in found:
+        for moment, counter in ((registered_at, registered), (closed_out_at, closed)):
+            if moment is not None and moment.astimezone(tz).year == year:
+                counter[moment.astimezone(tz).month] += 1
+    rows = [[f"{m}月", registered[m], closed[m]] for m in range(1, 13)]
+    return Section("各月受理与销号", [("月份", 8), ("受理", 8), ("销号", 8)], rows)
+
+
+def _span(start: datetime, end: datetime, ctx: Context) -> str:
+    tz = ctx.calendar.timezone
+    last = (end.astimezone(tz).date()).toordinal() - 1
+    return f"{start.astimezone(tz).date()} 至 {date.fromordinal(last)}"

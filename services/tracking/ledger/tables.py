@@ -1,0 +1,179 @@
+"""The tracking service's read tables (SQLAlchemy 2); Alembic migrations create them.
+
+``ledger``        one row per case (台账), built by ``services.tracking.ledger.rows``
+``case_units``    the units a case is or was dispatched to (scope, unit filter, return rate),
+                  each with the case's shown status (the unit-and-status filter)
+``case_history``  every integration event, for the audit trail and time travel
+``units``         the directory's unit names
+``calendar_years`` years of the official calendar loaded by the office
+On SQLite, ``ledger_fts`` (FTS5, trigram) mirrors ``ledger.search_text`` by triggers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # Alembic: these tables' history
+
+metadata = sa.MetaData()
+
+
+class Moment(sa.TypeDecorator[datetime]):
+    """A timezone-aware moment on both databases: SQLite keeps no offset, so it is stored in
+    UTC and read back as UTC (PostgreSQL's timestamptz does this itself)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a moment must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+# A Python None is SQL NULL, not JSON 'null': the projection writes whole rows, None included.
+Json = sa.JSON(none_as_null=True)
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    # registration (intake)
+    sa.Column("number", sa.String(20), index=True),
+    sa.Column("channel", sa.String(40), index=True),
+    sa.Column("tip_category", sa.String(64)),
+    sa.Column("summary", sa.String(200)),
+    sa.Column("content", sa.Text),
+    sa.Column("search_text", sa.Text),
+    sa.Column("district", sa.String(64)),
+    sa.Column("subject", Json),
+    sa.Column("named", sa.Boolean),
+    sa.Column("receipt_digest", sa.String(64), index=True),
+    sa.Column("registered_at", Moment(), index=True),
+    sa.Column("registered_by", sa.String(200), index=True),
+    # handling (dispatch)
+    sa.Column("track", sa.String(32)),  # ix_ledger_track_status
+    sa.Column("triaged_category", sa.String(64)),
+    sa.Column("category", sa.String(64)),
+    sa.Column("lead_unit", sa.String(64), index=True),
+    sa.Column("co_units", Json),
+    sa.Column("dispatched_at", Moment()),
+    sa.Column("sign_deadline", Moment()),
+    sa.Column("sign_deadline_provisional", sa.Boolean),
+    sa.Column("handle_deadline", Moment()),
+    sa.Column("handle_deadline_provisional", sa.Boolean),
+    sa.Column("signed_at", Moment()),
+    sa.Column("signed_on_time", sa.Boolean),
+    sa.Column("extensions_requested", sa.Integer, nullable=False),
+    sa.Column("extensions_granted", sa.Integer, nullable=False),
+    sa.Column("returns", sa.Integer, nullable=False),
+    sa.Column("returns_by_unit", Json),
+    sa.Column("dispatches_by_unit", Json),
+    sa.Column("result_submitted_at", Moment()),
+    sa.Column("result_on_time", sa.Boolean),
+    sa.Column("result_findings", sa.Text),
+    sa.Column("result_rectification", sa.Text),
+    sa.Column("result_accepted_at", Moment()),
+    sa.Column("repeats", sa.Integer, nullable=False),
+    sa.Column("merged_into", sa.String(20)),
+    sa.Column("not_accepted_reason", sa.Text),
+    sa.Column("flagged_for_accountability", sa.Boolean, nullable=False),
+    sa.Column("reminders", sa.Integer, nullable=False),
+    sa.Column("supervision_notices", sa.Integer, nullable=False),
+    # after the result (tracking)
+    sa.Column("required_feedback", Json),
+    sa.Column("delivered_feedback", Json),
+    sa.Column("feedback", Json),
+    sa.Column("published_at", Moment(), index=True),
+    sa.Column("evaluations_total", sa.Integer, nullable=False),
+    sa.Column("evaluations_satisfied", sa.Integer, nullable=False),
+    sa.Column("latest_evaluation", Json),
+    sa.Column("escalated", sa.Boolean, nullable=False),
+    sa.Column("accountability", Json),
+    sa.Column("closed_out_at", Moment()),
+    # each producer's view of the status (ADR 5) and the status shown
+    sa.Column("dispatch_status", sa.String(32)),
+    sa.Column("dispatch_pass", sa.Integer),
+    sa.Column("tracking_status", sa.String(32)),
+    sa.Column("tracking_pass", sa.Integer),
+    sa.Column("status", sa.String(32), nullable=False),  # ix_ledger_status_channel
+    sa.Column("pass_no", sa.Integer, nullable=False),
+    sa.Column("updated_at", Moment(), nullable=False),
+    # the frequent pairs of filters, so a capped count reads its matches only (migration t0004)
+    sa.Index("ix_ledger_status_channel", "status", "channel"),
+    sa.Index("ix_ledger_track_status", "track", "status"),
+)
+
+case_units = sa.Table(
+    "case_units",
+    metadata,
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    sa.Column("unit", sa.String(64), primary_key=True),
+    sa.Column("lead", sa.Boolean, nullable=False),  # the current lead unit
+    sa.Column("co", sa.Boolean, nullable=False),  # a current co-unit
+    sa.Column("dispatches", sa.Integer, nullable=False),  # times dispatched to it as lead
+    sa.Column("returns", sa.Integer, nullable=False),  # times it returned the case
+    sa.Column("status", sa.String(32), nullable=False),  # the case's shown status (ledger.status)
+    # a unit's cases in a status from one index, read alone by a count (t0004): no index
+    # spans ledger and case_units; only current units, as queries.in_unit asks
+    sa.Index(
+        "ix_case_units_unit_status",
+        "unit",
+        "status",
+        "case_id",
+        postgresql_where=sa.text("lead OR co"),
+        sqlite_where=sa.text("lead OR co"),
+    ),
+)
+
+case_history = sa.Table(
+    "case_history",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Uuid, index=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("stream_id", sa.Uuid, nullable=False),
+    sa.Column("stream_version", sa.Integer, nullable=False),
+    sa.Column("occurred_at", Moment(), nullable=False, index=True),
+    sa.Column("type", sa.String(64), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("actor_id", sa.String(200), index=True),
+    sa.Column("actor_name", sa.String(200)),
+    sa.Column("actor_role", sa.String(32)),
+    sa.Column("actor_unit", sa.String(64)),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("source", "position", name="uq_case_history_message"),
+)
+
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("parent", sa.String(64)),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+calendar_years = sa.Table(
+    "calendar_years",
+    metadata,
+    sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holidays", sa.JSON, nullable=False),
+    sa.Column("workdays", sa.JSON, nullable=False),
+)
+
+READ_TABLES = (ledger, case_units, case_history, units, calendar_years)

@@ -1,0 +1,107 @@
+"""The lifecycle every service shares, so that a service's ``service.py`` says only what is
+its own: which Application it runs, what else it starts, what its events mean to others.
+
+``start`` builds the read engines (when the service has read tables: ``read_migrations``) and
+migrates them, then builds the Application in a thread (``build``), then calls ``started``;
+``stop`` undoes it in reverse. Nothing is built before ``start``: the composition root calls
+it in the FastAPI lifespan, the whole-system tools (``services/ops``) around a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.contracts import Contract
+from shared.platform.eventstore import ServiceApplication, application_env
+from shared.platform.messaging import Consumer
+from shared.platform.readmodel import create_engine, migrate, sessionmaker
+from shared.platform.settings import Secrets, Settings
+
+AppT = TypeVar("AppT", bound=ServiceApplication)
+
+
+class ServiceBase(Generic[AppT]):
+    """One service in one process: its Application, its read engines, its consumers."""
+
+    name: ClassVar[str]
+    read_migrations: ClassVar[Path | None] = None
+
+    def __init__(self, settings: Settings, secrets: Secrets) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self._app: AppT | None = None
+        self._reader: AsyncEngine | None = None
+        self._writer: AsyncEngine | None = None
+        self._reads: async_sessionmaker[AsyncSession] | None = None
+        self._writes: async_sessionmaker[AsyncSession] | None = None
+
+    # --- what a service says about itself ------------------------------------------------
+
+    def build(self, env: dict[str, str]) -> AppT:
+        """The Application (called in a thread: opening a store blocks)."""
+        raise NotImplementedError
+
+    def translate(self, event: Any) -> Contract | None:
+        """A domain event as the integration event others may read (None: stays inside)."""
+        raise NotImplementedError
+
+    def consumers(self) -> Sequence[Consumer]:
+        """What this service follows of others (and of itself, for its read models)."""
+        return ()
+
+    async def started(self) -> None:
+        """Anything else to run once the Application is there (writers, schedulers)."""
+
+    async def stopping(self) -> None:
+        """Undo :meth:`started`, before the Application closes."""
+
+    # --- the lifecycle ---------------------------------------------------------------------
+
+    @property
+    def app(self) -> AppT:
+        if self._app is None:
+            raise RuntimeError(f"{self.name} service is not started")
+        return self._app
+
+    @property
+    def reads(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions on the read engine."""
+        return self._sessions(self._reads)
+
+    @property
+    def writes(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for projections (on SQLite they take the write lock at BEGIN)."""
+        return self._sessions(self._writes)
+
+    async def start(self) -> None:
+        if self.read_migrations is not None:
+            self._reader = create_engine(self.settings)
+            self._writer = create_engine(self.settings, writer=True)
+            self._reads, self._writes = sessionmaker(self._reader), sessionmaker(self._writer)
+            await migrate(self._writer, self.read_migrations, f"alembic_version_{self.name}")
+        env = application_env(self.settings, self.name)
+        self._app = await asyncio.to_thread(self.build, env)
+        await self.started()
+
+    async def stop(self) -> None:
+        await self.stopping()
+        if self._app is not None:
+            self._app.close()
+        for engine in (self._reader, self._writer):
+            if engine is not None:
+                await engine.dispose()
+
+    def check_ready(self) -> None:
+        self.app.recorder.max_notification_id()
+
+    def _sessions(
+        self, factory: async_sessionmaker[AsyncSession] | None
+    ) -> async_sessionmaker[AsyncSession]:
+        if factory is None:
+            raise RuntimeError(f"{self.name} service has no read engines (not started?)")
+        return factory
