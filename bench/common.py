@@ -30,8 +30,8 @@ import psycopg
 from bench.figures import Report, err
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
-from tests.deployment import TAIZHANG, ServiceProcess, delete_streams
-from tests.infra import SHARED_NATS, SHARED_PG, NatsProcess, free_port, port_open
+from tests.support.deployment import TAIZHANG, ServiceProcess, delete_streams
+from tests.support.infra import SHARED_NATS, SHARED_PG, NatsProcess, free_port, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 

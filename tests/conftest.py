@@ -10,8 +10,9 @@ import psycopg
 import pytest
 
 from shared.platform.settings import Settings
-from tests.helpers import Api
-from tests.infra import ServerThread, nats_server, postgres_server
+from tests.support.api import Api
+from tests.support.deployment import Deployment
+from tests.support.infra import ServerThread, nats_server, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +59,13 @@ def api(settings: Settings) -> Iterator[Api]:
 
     with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
         yield client
+
+
+@pytest.fixture
+def deployment(pg_url: str, pg_schema: str, nats_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    """The services as separate processes on PostgreSQL and NATS, closed afterwards."""
+    d = Deployment(pg_url, pg_schema, nats_url, tmp_path / "data")
+    try:
+        yield d
+    finally:
+        d.close()

@@ -24,9 +24,9 @@ import nats
 from services.ops.verify import DUPLICATED, Report, read_ledger, verify
 from shared.platform.clock import set_clock
 from shared.platform.messaging.nats import stream_name
-from tests.deployment import Deployment, ServiceProcess
 from tests.faults.load import SteadyLoad
-from tests.infra import NatsProcess, PostgresProcess, wait_for
+from tests.support.deployment import Deployment, ServiceProcess
+from tests.support.infra import NatsProcess, PostgresProcess, wait_for
 
 RESULT = {
     "findings": "经查属实,窗口人员推诿",

@@ -21,7 +21,7 @@ from tests.faults.harness import (
     pause_beyond,
     probe,
 )
-from tests.infra import wait_for
+from tests.support.infra import wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.nats]
 

@@ -1,0 +1,119 @@
+"""The intake benchmark runs end to end in its smoke form.
+
+Benchmarks are not tests: nothing here looks at a figure's value (that is the bench's own
+verdict, on a machine left alone). This only proves that ``python -m bench.intake`` starts
+what it needs, measures every target, prints one figure line for each, and cleans up.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TARGETS = [
+    ("intake throughput, 16 clients, PostgreSQL", "a"),
+    ("intake throughput, 16 clients, PostgreSQL", "b"),
+    ("intake throughput, 16 clients, PostgreSQL", "e"),
+    ("intake p99 at half load", "b"),
+    ("intake RSS after", "M"),
+    ("relay to NATS, draining a backlog", "T"),
+    ("intake throughput, 16 clients, embedded SQLite", "a"),
+]
+FIGURE_LINE = re.compile(
+    r"^FIGURE (?P<name>.+?): [\d,.]+ \S+ / \((?P<key>\w)\) [\d,.]+ .+ = [\d.]+(e[+-]?\d+)?"
+    r"  target (≥ [\d.]+|≤ [\d.]+|1 ± [\d.]+)  (PASS|FAIL)$"
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.nats
+def test_the_intake_bench_runs_end_to_end_and_prints_a_line_per_target(
+    tmp_path: Path, pg_url: str, nats_url: str
+) -> None:
+    figures_json = tmp_path / "figures.json"
+    command = [sys.executable, "-m", "bench.intake", "--quick", "--out", str(tmp_path)]
+    done = subprocess.run(
+        [*command, "--json", str(figures_json)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    lines = [line for line in done.stdout.splitlines() if line.startswith("FIGURE ")]
+    assert len(lines) == len(TARGETS), done.stdout
+    for line, (name, key) in zip(lines, TARGETS, strict=True):
+        match = FIGURE_LINE.match(line)
+        assert match, line
+        assert match["name"].startswith(name) and match["key"] == key, line
+    recorded = json.loads(figures_json.read_text())
+    assert [f["baseline"]["key"] for f in recorded["figures"]] == [k for _, k in TARGETS]
+    assert {b["key"] for b in recorded["baselines"]} >= {"a", "b", "c", "d", "e"}
+    assert "memory figure" in recorded["context"]
+
+
+# --- second round: each script at tiny sizes, one line per target, everything cleaned up ---
+
+SECOND_ROUND = [
+    (
+        ["bench.ledger", "--cases", "1200", "--reference", "400", "--rounds", "1"],
+        [("ledger query p95", "R"), ("ledger q= Chinese search p95", "R")],
+    ),
+    (["bench.xlsx", "--rows", "300"], [("tracking peak RSS exporting 300 rows", "L")]),
+    (
+        ["bench.rebuild", "--events", "300", "--read-seconds", "0.2"],
+        [("ledger rebuild from 300 events", "d")],
+    ),
+    (
+        ["bench.pipeline", "--quick"],
+        [("intake → ledger p99", "N"), ("projection lag back to 0", "L")],
+    ),
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.nats
+def test_every_second_round_bench_runs_and_prints_a_line_per_target(
+    tmp_path: Path, pg_url: str, nats_url: str
+) -> None:
+    """The four scripts at once (each mostly waits for its services to start), each with
+    its own output directory; then each one's figure lines and JSON are checked."""
+    runs = []
+    for command, targets in SECOND_ROUND:
+        out = tmp_path / command[0]
+        out.mkdir()
+        process = subprocess.Popen(
+            [sys.executable, "-m", *command, "--out", str(out), "--json", str(out / "f.json")],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        runs.append((process, out, targets))
+    try:
+        outputs = [process.communicate(timeout=180)[0] for process, _, _ in runs]
+    finally:
+        for process, _, _ in runs:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    for (process, out, targets), output in zip(runs, outputs, strict=True):
+        assert process.returncode == 0, output
+        lines = [line for line in output.splitlines() if line.startswith("FIGURE ")]
+        assert len(lines) == len(targets), output
+        for line, (name, key) in zip(lines, targets, strict=True):
+            match = FIGURE_LINE.match(line)
+            assert match, line
+            assert match["name"].startswith(name) and match["key"] == key, line
+        recorded = json.loads((out / "f.json").read_text())
+        assert [f["baseline"]["key"] for f in recorded["figures"]] == [k for _, k in targets]
+        assert not list(out.glob("data-*")), "the deployment's data directory was left behind"

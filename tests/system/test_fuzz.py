@@ -1,0 +1,73 @@
+"""Schemathesis against the running app's OpenAPI schema: no 5xx, no undocumented status code,
+no answer that violates its documented schema — for every operation, stateful links included.
+Bounded (examples per operation, fixed seed) so that CI stays fast."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.app import create_app
+from shared.platform.settings import Settings, load_secrets
+from shared.web.auth import Role, issue_token
+from tests.support.infra import ServerThread
+
+SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
+
+
+@pytest.mark.parametrize("role", ["office", "operator", "unit_liaison", "supervisor"])
+def test_the_api_never_answers_5xx_or_off_schema(tmp_path: Path, role: str) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    token = issue_token(load_secrets(settings), role=Role(role), name="fuzz", unit="WC-JYQ")
+    with ServerThread(create_app(settings)) as server:
+        run = subprocess.run(
+            [
+                SCHEMATHESIS,
+                "run",
+                f"{server.url}/openapi.json",
+                "-H",
+                f"Authorization: Bearer {token}",
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                "25",
+                "--seed",
+                "20261123",
+                "--phases",
+                "examples,coverage,fuzzing,stateful",
+                "--no-color",
+                "--report",
+                "junit",
+                "--report-dir",
+                str(tmp_path / "report"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "passed" in run.stdout
+
+
+def test_a_registered_tip_links_to_every_operation_on_its_case(tmp_path: Path) -> None:
+    """The stateful phase above follows these links from a real tip to its case's operations."""
+    schema = create_app(Settings(data_dir=tmp_path / "data")).openapi()
+    paths = schema["paths"]
+    links = paths["/api/v1/tips"]["post"]["responses"]["201"]["links"]
+    case_operations = {
+        op["operationId"]
+        for path, ops in paths.items()
+        if "{case_id}" in path
+        for op in ops.values()
+    }
+    assert case_operations <= set(links)
+    assert links["read_case_api_v1_cases__case_id__get"]["parameters"] == {
+        "path.case_id": "$response.body#/case_id"
+    }
+    receipt = links["receipt_public_v1_receipts__code__get"]["parameters"]
+    assert receipt == {"path.code": "$response.body#/receipt_code"}
