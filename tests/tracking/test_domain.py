@@ -240,3 +240,15 @@ def test_every_follow_up_event_is_published() -> None:
     }
     assert len(events) == 8
     assert events == set(TRANSLATIONS)
+
+
+def test_events_stored_before_the_move_resolve_to_the_follow_up_of_today() -> None:
+    """Stores written before issue 23 hold topics of ``services.tracking.domain``."""
+    from eventsourcing.utils import resolve_topic
+
+    from services.tracking.followup.domain import FollowUp
+
+    assert resolve_topic("services.tracking.domain:FollowUp") is FollowUp
+    started = resolve_topic("services.tracking.domain:FollowUp.Started")
+    assert started.__qualname__ == "FollowUp.Started"
+    assert started.__module__ == "services.tracking.followup.domain"

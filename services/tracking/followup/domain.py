@@ -6,10 +6,12 @@ Pure domain: no I/O. Every event names the actor and carries the follow-up's ``s
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from services.tracking.followup.errors import (
     AlreadyEvaluated,
@@ -328,3 +330,8 @@ class FollowUp(Aggregate):
     def check_open(self) -> None:
         if self.opened_pass < self.pass_no:
             raise NotOpenError("办理结果尚未审核通过 (the result of this pass is not accepted yet)")
+
+
+# Stores written before issue 23 name these events ``services.tracking.domain:FollowUp.…``:
+# the old module's topics resolve to this one, so those stores read as they always did.
+register_topic("services.tracking.domain", sys.modules[__name__])
