@@ -15,39 +15,23 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from services.dispatch.case_deadlines import DeadlineWatch, counted, tracked
+from services.dispatch.case_units import UnitWork
 from services.dispatch.errors import Invalid, NoSuchItem, NotLeadUnit, Refused, WrongState
 from shared.contracts.vocabulary import CaseStatus as S
 from shared.contracts.vocabulary import DeadlineKind
 
 if TYPE_CHECKING:
     from services.dispatch.deadlines import DeadlineRules
-    from shared.platform.calendar import Deadline
 
 SIGN, HANDLE = DeadlineKind.SIGN.value, DeadlineKind.HANDLE.value
 BEFORE_SIGN = frozenset({S.REGISTERED, S.DISPATCHED, S.RETURNED})
 DISPATCHABLE = BEFORE_SIGN | {S.IN_PROGRESS, S.RESULT_SUBMITTED}  # until a result is accepted
 SUPERSEDED = {"accepted": False, "reason": "已重新交办 (superseded by a re-dispatch)"}
-OPEN = frozenset({S.DISPATCHED, S.IN_PROGRESS, S.RETURNED, S.RESULT_SUBMITTED})
 Actor = dict[str, Any]
 
 
-def counted(start: datetime, days: int | None, deadline: Deadline) -> dict[str, Any]:
-    """A deadline as events carry it; ``days`` None means clock hours (immediate sign-for)."""
-    return {"start": start, "days": days, "at": deadline.at, "provisional": deadline.provisional}
-
-
-def _tracked(deadline: dict[str, Any], extensions: list[int] | None = None) -> dict[str, Any]:
-    """A deadline as the case keeps it: with granted extensions and what was announced."""
-    return {**deadline, "extensions": list(extensions or []), "approaching": False, "missed": False}
-
-
-def _public(deadline: dict[str, Any] | None) -> dict[str, Any] | None:
-    if deadline is None:
-        return None
-    return {k: deadline[k] for k in ("start", "days", "at", "provisional")}
-
-
-class Case(Aggregate):
+class Case(UnitWork, DeadlineWatch, Aggregate):
     """案件 — a case on dispatch's desk; its id is the case id intake gave the tip."""
 
     id: UUID
@@ -207,7 +191,7 @@ class Case(Aggregate):
     ) -> None:
         self.lead_unit, self.co_units = lead_unit, list(co_units)
         self.dispatched_at, self.handle_working_days = handle["start"], handle["days"]
-        self.deadlines = {SIGN: _tracked(sign), HANDLE: _tracked(handle)}
+        self.deadlines = {SIGN: tracked(sign), HANDLE: tracked(handle)}
         self.overruled = False
         self._withdraw_pending_extensions()
         for result in self.results:
@@ -233,7 +217,7 @@ class Case(Aggregate):
 
     @event("ReturnOverruled")
     def _return_overruled(self, unit, reason, sign, actor, status, pass_no) -> None:
-        self.deadlines[SIGN] = _tracked(sign)
+        self.deadlines[SIGN] = tracked(sign)
         self.overruled, self.status = True, status
 
     def decide_extension(
@@ -278,7 +262,7 @@ class Case(Aggregate):
             handle = self.deadlines[HANDLE]
             extensions = [*handle["extensions"], request["working_days"]]
             fresh = {**handle, "at": handle_deadline, "provisional": handle_deadline_provisional}
-            self.deadlines[HANDLE] = _tracked(fresh, extensions)
+            self.deadlines[HANDLE] = tracked(fresh, extensions)
 
     def review_result(self, *, n: int, accepted: bool, reason: str | None, actor: Actor) -> None:
         result = self.result(n)
@@ -304,88 +288,17 @@ class Case(Aggregate):
             self._withdraw_pending_extensions()
         self.status = status
 
-    # --- the lead unit (co-units may report progress) ----------------------------------------
-
-    def sign(self, *, unit: str | None, now: datetime, actor: Actor) -> None:
-        self._require("sign", {S.DISPATCHED})
-        self.check_lead_unit(unit)
-        on_time = now <= self.deadlines[SIGN]["at"]
-        self._signed(
-            unit=unit,
-            signed_at=now,
-            on_time=on_time,
-            actor=actor,
-            status=S.IN_PROGRESS.value,
-            pass_no=self.pass_no,
-        )
+    # --- the lead unit's events (its commands: ``case_units.UnitWork``) -----------------
 
     @event("Signed")
     def _signed(self, unit, signed_at, on_time, actor, status, pass_no) -> None:
         self.status = status
-
-    def return_case(
-        self, *, unit: str | None, reason: str, now: datetime, rules: DeadlineRules, actor: Actor
-    ) -> None:
-        """退回: not this unit's responsibility; counted per unit (推诿扯皮 is punished)."""
-        self._require("return", {S.DISPATCHED, S.IN_PROGRESS})
-        self.check_lead_unit(unit)
-        assert unit is not None
-        assert self.dispatched_at is not None
-        if self.overruled:
-            raise Refused(
-                "办公室已驳回本单位的退回,案件须由本单位办理 "
-                "(the office overruled this unit's return; the case stays with it)"
-            )
-        if now > rules.return_until(self.dispatched_at):
-            days = rules.policy.return_window_working_days
-            raise Refused(
-                f"已超过交办后 {days} 个工作日的退回时限 "
-                f"(returns are accepted within {days} working days of dispatch)"
-            )
-        self._returned(
-            unit=unit,
-            reason=reason,
-            returned_at=now,
-            returns_by_unit=self.returns_by_unit.get(unit, 0) + 1,
-            actor=actor,
-            status=S.RETURNED.value,
-            pass_no=self.pass_no,
-        )
 
     @event("Returned")
     def _returned(self, unit, reason, returned_at, returns_by_unit, actor, status, pass_no):
         self.returns_by_unit[unit] = returns_by_unit
         self._withdraw_pending_extensions()
         self.status = status
-
-    def request_extension(
-        self,
-        *,
-        unit: str | None,
-        working_days: int,
-        reason: str,
-        now: datetime,
-        rules: DeadlineRules,
-        actor: Actor,
-    ) -> int:
-        """延期申请: filed before the handling deadline, one at a time; returns its number."""
-        self._require("request_extension", {S.IN_PROGRESS})
-        self.check_lead_unit(unit)
-        if not 1 <= working_days <= rules.max_extension_days:
-            raise Invalid(
-                "working_days",
-                f"每次延期为 1 至 {rules.max_extension_days} 个工作日 "
-                f"(an extension is 1 to {rules.max_extension_days} working days)",
-            )
-        if any(r["status"] == "pending" for r in self.extensions):
-            raise Refused("已有一项延期申请等待办公室决定 (an extension request is pending)")
-        if now > self.deadlines[HANDLE]["at"]:
-            raise Refused("办理时限已过,不能再申请延期 (file extensions before the deadline)")
-        n = len(self.extensions) + 1
-        self._extension_requested(
-            n=n, unit=unit, working_days=working_days, reason=reason, actor=actor, **self._same()
-        )
-        return n
 
     @event("ExtensionRequested")
     def _extension_requested(self, n, unit, working_days, reason, actor, status, pass_no):
@@ -394,42 +307,9 @@ class Case(Aggregate):
             | {"status": "pending", "decision_reason": None}
         )
 
-    def report_progress(self, *, unit: str | None, note: str, now: datetime, actor: Actor):
-        self._require("report_progress", {S.DISPATCHED, S.IN_PROGRESS})
-        if unit is None or (unit != self.lead_unit and unit not in self.co_units):
-            raise NotLeadUnit("只有牵头或协办单位可以报送进展 (only the case's units may do this)")
-        self._progress_reported(unit=unit, note=note, reported_at=now, actor=actor, **self._same())
-
     @event("ProgressReported")
     def _progress_reported(self, unit, note, reported_at, actor, status, pass_no) -> None:
         self.progress.append({"unit": unit, "note": note, "at": reported_at})
-
-    def submit_result(
-        self, *, unit: str | None, result: dict[str, Any], now: datetime, actor: Actor
-    ) -> int:
-        """办理结果 with the unit head's sign-off; a second pass needs 一案双查."""
-        self._require("submit_result", {S.IN_PROGRESS})
-        self.check_lead_unit(unit)
-        if self.pass_no >= 2:
-            for field in ("direct_person_findings", "leadership_findings"):
-                if not result.get(field):
-                    raise Invalid(
-                        field,
-                        "二次办理须一案双查:写明对直接责任人和单位领导班子的调查结论 "
-                        "(a second pass needs findings on the person and on the leadership)",
-                    )
-        n = len(self.results) + 1
-        self._result_submitted(
-            n=n,
-            unit=unit,
-            result=dict(result),
-            submitted_at=now,
-            on_time=now <= self.deadlines[HANDLE]["at"],
-            actor=actor,
-            status=S.RESULT_SUBMITTED.value,
-            pass_no=self.pass_no,
-        )
-        return n
 
     @event("ResultSubmitted")
     def _result_submitted(self, n, unit, result, submitted_at, on_time, actor, status, pass_no):
@@ -439,51 +319,12 @@ class Case(Aggregate):
         )
         self.status = status
 
-    # --- the system ------------------------------------------------------------------------
-
-    def reopen_for_second_pass(
-        self, *, pass_no: int, now: datetime, rules: DeadlineRules, actor: Actor
-    ) -> bool:
-        """二次办理 for pass ``pass_no``: back to the lead unit with a new handling deadline.
-        False if the case is on that pass already (the reaction is idempotent)."""
-        if pass_no <= self.pass_no:
-            return False
-        self._require("reopen", {S.AWAITING_FEEDBACK})
-        days = self.handle_working_days
-        assert days is not None
-        self._reopened(
-            unit=self.lead_unit,
-            handle=counted(now, days, rules.count(now, days)),
-            actor=actor,
-            status=S.IN_PROGRESS.value,
-            pass_no=pass_no,
-        )
-        return True
+    # --- the system's events (its commands: ``case_deadlines.DeadlineWatch``) ----------
 
     @event("ReopenedForSecondPass")
     def _reopened(self, unit, handle, actor, status, pass_no) -> None:
-        self.deadlines = {HANDLE: _tracked(handle)}
+        self.deadlines = {HANDLE: tracked(handle)}
         self.status, self.pass_no = status, pass_no
-
-    def current_deadlines(self) -> list[str]:
-        """The deadlines that still run: sign-for until signed, handling until a result."""
-        kinds = [SIGN] if self.status == S.DISPATCHED else []
-        kinds += [HANDLE] if self.status in (S.DISPATCHED, S.IN_PROGRESS) else []
-        return [k for k in kinds if k in self.deadlines]
-
-    def check_deadlines(self, *, now: datetime, rules: DeadlineRules, actor: Actor) -> None:
-        """催办 at the reminder point, 督办 once missed: each once per deadline set."""
-        for kind in self.current_deadlines():
-            deadline = self.deadlines[kind]
-            announce = {"deadline_kind": kind, "deadline": deadline["at"], "unit": self.lead_unit}
-            if now > deadline["at"]:
-                if not deadline["missed"]:
-                    self._deadline_missed(**announce, actor=actor, **self._same())
-                    self._supervision_issued(**announce, actor=actor, **self._same())
-            elif not deadline["approaching"] and now >= rules.remind_at(
-                deadline["start"], deadline["at"]
-            ):
-                self._deadline_approaching(**announce, actor=actor, **self._same())
 
     @event("DeadlineApproaching")
     def _deadline_approaching(self, deadline_kind, deadline, unit, actor, status, pass_no):
@@ -497,31 +338,6 @@ class Case(Aggregate):
     def _supervision_issued(self, deadline_kind, deadline, unit, actor, status, pass_no):
         pass
 
-    def recalculate(self, *, rules: DeadlineRules, actor: Actor) -> bool:
-        """Count provisional deadlines again on the calendar as now known; True if any moved."""
-        if self.status not in OPEN:
-            return False
-        fresh = {
-            kind: {**d, "at": again.at, "provisional": again.provisional}
-            for kind, d in self.deadlines.items()
-            if d["provisional"] and d["days"] is not None
-            for again in [rules.count(d["start"], d["days"], d["extensions"])]
-        }
-        if all(
-            (f["at"], f["provisional"])
-            == (self.deadlines[k]["at"], self.deadlines[k]["provisional"])
-            for k, f in fresh.items()
-        ):
-            return False
-        now_known = {**self.deadlines, **fresh}
-        self._recalculated(
-            sign=_public(now_known.get(SIGN)),
-            handle=_public(now_known.get(HANDLE)),
-            actor=actor,
-            **self._same(),
-        )
-        return True
-
     @event("DeadlinesRecalculated")
     def _recalculated(self, sign, handle, actor, status, pass_no) -> None:
         for kind, fresh in ((SIGN, sign), (HANDLE, handle)):
@@ -531,7 +347,7 @@ class Case(Aggregate):
             if fresh["at"] == old["at"]:
                 old["provisional"] = fresh["provisional"]
             else:
-                self.deadlines[kind] = _tracked(fresh, old["extensions"])
+                self.deadlines[kind] = tracked(fresh, old["extensions"])
 
     # --- helpers -----------------------------------------------------------------------------
 
