@@ -17,6 +17,8 @@ from tests.dispatch_helpers import act, add_units, case_events, ok, open_case, v
 from tests.helpers import Api
 from tests.infra import wait_for
 
+pytestmark = pytest.mark.calendar
+
 CST = timezone(timedelta(hours=8))
 LEAD = "T-LEAD"
 

@@ -12,7 +12,7 @@ import io
 import itertools
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from shared.messaging.nats import subject
 from tests.deployment import Deployment
 from tests.helpers import problem
 from tests.infra import wait_for
+from tests.pinned import NOW
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 OFFICE = {"id": "office:王主任", "name": "王主任", "role": "office", "unit": None}
@@ -59,7 +60,7 @@ class DispatchStream:
             position=next(self.positions),
             stream_id=self.case_id,
             stream_version=next(self.versions),
-            occurred_at=datetime.now(UTC),
+            occurred_at=NOW,
             actor=OFFICE,
             event=event,
         )
@@ -129,7 +130,7 @@ def test_tracking_in_its_own_process_follows_a_case_to_close_out(deployment: Dep
 
     wait_for(lambda: view().get("required_feedback") == ["direct_reply"], 60, "the follow-up")
     stream = DispatchStream(deployment, case_id)
-    now = datetime.now(UTC)
+    now = NOW
     stream.publish(d.CaseTriaged, "registered", track="general", category="乱收费", note=None)
     stream.publish(
         d.CaseDispatched,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from services.intake.contract import to_contract
 from services.intake.domain import Tip
 from services.intake.keyvault import KeyVault
 from shared.auth import Principal, Role
+from shared.clock import Clock, clock_for
 from shared.contracts import Contract
 from shared.eventstore import application_env
 from shared.groupcommit import GroupCommitter
@@ -36,6 +37,7 @@ class IntakeService:
     def __init__(self, settings: Settings, secrets: Secrets) -> None:
         self.settings = settings
         self.secrets = secrets
+        self.clock: Clock = clock_for(settings)  # case numbers' year, keys' retention
         self._app: IntakeApplication | None = None
         self._writer: GroupCommitter[TipSubmission, Registration] | None = None
         self._keys: KeyVault | None = None
@@ -57,7 +59,7 @@ class IntakeService:
         retention = timedelta(days=self.settings.reporter_retention_days)
         while True:
             try:
-                cutoff = datetime.now(UTC) - retention
+                cutoff = self.clock.now() - retention
                 shredded = await asyncio.to_thread(self.app.shred_registered_before, cutoff)
                 if shredded:
                     log.info("reporter_keys_shredded", count=shredded, before=cutoff.isoformat())
@@ -73,6 +75,7 @@ class IntakeService:
             keys=self._keys,
             receipt_secret=self.secrets.receipt_secret,
             timezone=self.settings.timezone,
+            clock=self.clock.now,
         )
         self._writer = GroupCommitter(
             self._app.register,
