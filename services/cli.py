@@ -7,7 +7,7 @@ server started on the same data directory (or with the same secrets).
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
@@ -189,7 +189,8 @@ def reporters_shred_expired(
     retention = days if days is not None else _settings().reporter_retention_days
     vault = _key_vault()
     try:
-        count = vault.destroy_registered_before(datetime.now(UTC) - timedelta(days=retention))
+        now = clock_for(_settings()).now()  # the deployment's clock, as intake's hourly sweep
+        count = vault.destroy_registered_before(now - timedelta(days=retention))
     finally:
         vault.close()
     err.print(f"destroyed {count} case key(s) older than {retention} days")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,15 @@ from shared.platform.settings import Settings
 from tests.support.api import Api
 from tests.support.deployment import Deployment
 from tests.support.infra import ServerThread, nats_server, postgres_server
+from tests.support.pinned import pinned_clock
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pin the clock of every deployment the tests build or start (``tests/support/pinned.py``): a
+    Settings read from the environment, and every service process, stand at ``NOW``."""
+    os.environ["TAIZHANG_CLOCK_FILE"] = str(
+        pinned_clock(Path(tempfile.mkdtemp(prefix="tz-clock-")) / "now")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -37,11 +48,14 @@ def pg_schema(pg_url: str) -> Iterator[str]:
 
 
 def make_settings(store: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for one store, with the clock pinned at ``tests.support.pinned.NOW``."""
+    clock = pinned_clock(data_dir.parent / f"{data_dir.name}-clock")
     if store == "sqlite":
-        return Settings(data_dir=data_dir, api_key_cache_seconds=0)
+        return Settings(data_dir=data_dir, api_key_cache_seconds=0, clock_file=clock)
     return Settings(
         data_dir=data_dir,
         api_key_cache_seconds=0,
+        clock_file=clock,
         database_url=request.getfixturevalue("pg_url"),
         database_schema=request.getfixturevalue("pg_schema"),
     )

@@ -4,7 +4,7 @@ registration goes through, its key vault, and the hourly shredding of expired id
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -14,6 +14,7 @@ from services.intake.contract import to_contract
 from services.intake.groupcommit import GroupCommitter
 from services.intake.keyvault import KeyVault
 from shared.contracts import Contract
+from shared.platform.clock import Clock, clock_for
 from shared.platform.protection import Sealer
 from shared.platform.service import ServiceBase
 from shared.platform.settings import Secrets, Settings
@@ -33,6 +34,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
 
     def __init__(self, settings: Settings, secrets: Secrets) -> None:
         super().__init__(settings, secrets)
+        self.clock: Clock = clock_for(settings)  # case numbers' year, keys' retention
         self._committer: GroupCommitter[TipSubmission, Registration] | None = None
         self._keys: KeyVault | None = None
         self._retention: asyncio.Task[None] | None = None
@@ -44,6 +46,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
             keys=self._keys,
             receipt_secret=self.secrets.receipt_secret,
             timezone=self.settings.timezone,
+            clock=self.clock.now,
         )
         self._committer = GroupCommitter(
             app.register,
@@ -81,7 +84,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
         retention = timedelta(days=self.settings.reporter_retention_days)
         while True:
             try:
-                cutoff = datetime.now(UTC) - retention
+                cutoff = self.clock.now() - retention
                 shredded = await asyncio.to_thread(self.app.shred_registered_before, cutoff)
                 if shredded:
                     log.info("reporter_keys_shredded", count=shredded, before=cutoff.isoformat())

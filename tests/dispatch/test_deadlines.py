@@ -17,6 +17,8 @@ from tests.support.api import Api
 from tests.support.dispatch import act, add_units, case_events, ok, open_case, view
 from tests.support.infra import wait_for
 
+pytestmark = pytest.mark.calendar
+
 CST = timezone(timedelta(hours=8))
 LEAD = "T-LEAD"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -23,6 +22,7 @@ from shared.platform.messaging.policy import ApplicationPolicy
 from shared.platform.readmodel import ensure_schema
 from shared.platform.settings import Settings
 from tests.support.api import count_topic, stored_notifications
+from tests.support.pinned import NOW
 
 OFFICE = {"id": "office:张三", "name": "张三", "role": "office", "unit": None}
 LIAISON = {"id": "unit_liaison:李四", "name": "李四", "role": "unit_liaison", "unit": "T-LEAD"}
@@ -53,7 +53,7 @@ def envelope(source: str, position: int, event: Contract, stream_id: UUID) -> En
         position=position,
         stream_id=stream_id,
         stream_version=position,
-        occurred_at=datetime.now(UTC),
+        occurred_at=NOW,
         actor=OFFICE,
         event=event,
     )
@@ -73,7 +73,7 @@ def tip(case_id: UUID) -> TipRegistered:
         subject=None,
         named=False,
         receipt_digest=None,
-        registered_at=datetime.now(UTC),
+        registered_at=NOW,
     )
 
 

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from shared.platform.messaging.nats import stream_name
 from tests.faults.load import SteadyLoad
 from tests.support.deployment import Deployment, ServiceProcess
 from tests.support.infra import NatsProcess, PostgresProcess, wait_for
+from tests.support.pinned import NOW
 
 RESULT = {
     "findings": "经查属实,窗口人员推诿",
@@ -90,7 +91,7 @@ class FaultyDeployment:
         self.postgres.start()
         self.nats.start()
         self.deployment = Deployment(self.postgres.url, "faults", self.nats.url, self.root / "data")
-        set_clock(self.clock, datetime.now(UTC))  # moved on to make deadlines run out
+        set_clock(self.clock, NOW)  # moved on to make deadlines run out
         self.d.env |= {
             "TAIZHANG_NATS_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
             "TAIZHANG_DB_POOL_SIZE": "3",
@@ -245,7 +246,7 @@ class FaultyDeployment:
             )
             r = httpx.post(f"{url}/dispatch", json={"lead_unit": unit["code"]}, headers=office)
             assert r.status_code == 200, r.text
-        set_clock(self.clock, datetime.now(UTC) + timedelta(days=17))
+        set_clock(self.clock, NOW + timedelta(days=17))
         return cases
 
     def cases_with_feedback_delivered(self, count: int) -> list[uuid.UUID]:

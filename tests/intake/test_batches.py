@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from shared.platform.eventstore import application_env
 from shared.platform.protection import Sealer
 from shared.platform.readmodel import ensure_schema, run_sync
 from shared.platform.settings import Settings, load_secrets
+from tests.support.pinned import NOW
 
 ACTOR = {"id": "operator:甲", "name": "话务员甲", "role": "operator", "unit": None}
 
@@ -32,7 +32,10 @@ def intake(settings: Settings) -> Iterator[IntakeApplication]:
     secrets = load_secrets(settings)
     keys = KeyVault(settings, Sealer(secrets.reporter_keys))
     app = IntakeApplication(
-        application_env(settings, "intake"), keys=keys, receipt_secret=secrets.receipt_secret
+        application_env(settings, "intake"),
+        keys=keys,
+        receipt_secret=secrets.receipt_secret,
+        clock=lambda: NOW,
     )
     yield app
     app.close()
@@ -49,6 +52,7 @@ def tip(fingerprint: str = "f1", **fields: Any) -> TipSubmission:
     )
 
 
+@pytest.mark.calendar
 def test_one_batch_answers_new_replayed_duplicate_and_conflicting_requests(
     intake: IntakeApplication,
 ) -> None:
@@ -77,7 +81,7 @@ def test_one_batch_answers_new_replayed_duplicate_and_conflicting_requests(
     assert isinstance(replay_key, Registration) and replay_key.replayed
     assert replay_key.case_id == first_key.case_id
     numbers = sorted(a.number for a in (first_ref, first_key, new_2, new_3))
-    assert numbers == [f"{datetime.now(UTC).year}-00000{n}" for n in (1, 2, 3, 4)]
+    assert numbers == [f"{NOW.year}-00000{n}" for n in (1, 2, 3, 4)]
 
 
 def test_existing_names_only_the_aggregates_with_events(intake: IntakeApplication) -> None:
@@ -94,9 +98,9 @@ def test_a_case_key_stored_before_is_reused_so_its_seals_still_open(settings: Se
     keys = KeyVault(settings, Sealer(load_secrets(settings).reporter_keys))
     try:
         kept, fresh = uuid.uuid4(), uuid.uuid4()
-        sealed = keys.provide([kept], datetime.now(UTC))[kept].seal({"name": "张三"}, kept)
+        sealed = keys.provide([kept], NOW)[kept].seal({"name": "张三"}, kept)
         # A retried batch provides the same id again, beside a new one.
-        sealers = keys.provide([kept, fresh], datetime.now(UTC))
+        sealers = keys.provide([kept, fresh], NOW)
         assert sealers[kept].open(sealed, kept) == {"name": "张三"}
         assert keys.sealer(fresh).open(sealers[fresh].seal("x", fresh), fresh) == "x"
     finally:

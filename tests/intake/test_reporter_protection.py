@@ -6,7 +6,7 @@ import base64
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -16,6 +16,7 @@ from services.intake.keyvault import KeyVault
 from shared.platform.protection import Sealer, SealError
 from shared.platform.settings import load_secrets, new_reporter_key, parse_reporter_keys
 from tests.support.api import Api, problem, stored_notifications
+from tests.support.pinned import NOW
 
 NAMED = {
     "anonymous": False,
@@ -62,8 +63,8 @@ def test_retention_shreds_only_older_registrations(api: Api) -> None:
     case_id = api.register(reporter=NAMED).json()["case_id"]
     vault = _vault(api)
     try:
-        assert vault.destroy_registered_before(datetime.now(UTC) - timedelta(days=1)) == 0
-        assert vault.destroy_registered_before(datetime.now(UTC) + timedelta(seconds=1)) == 1
+        assert vault.destroy_registered_before(NOW - timedelta(days=1)) == 0
+        assert vault.destroy_registered_before(NOW + timedelta(seconds=1)) == 1
     finally:
         vault.close()
     problem(_view(api, case_id), 410)

@@ -11,6 +11,8 @@ import pytest
 
 from shared.platform.calendar import CalendarError, Deadline, WorkingCalendar, YearCalendar
 
+pytestmark = pytest.mark.calendar
+
 CST = timezone(timedelta(hours=8))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

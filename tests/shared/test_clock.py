@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,7 +30,19 @@ def test_a_file_clock_stands_at_the_moment_written_until_moved(tmp_path: Path) -
         set_clock(path, datetime(2027, 1, 4, 9))
 
 
-def test_without_a_clock_file_the_system_clock_is_used(tmp_path: Path) -> None:
+def test_a_running_file_clock_runs_on_from_the_moment_written(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    set_clock(path, datetime(2026, 2, 17, 10, tzinfo=CST), running=True)
+    os.utime(path, (time.time() - 90, time.time() - 90))  # written a minute and a half ago
+    moment = FileClock(path).now()
+    assert datetime(2026, 2, 17, 10, 1, 30, tzinfo=CST) <= moment
+    assert moment < datetime(2026, 2, 17, 10, 2, 30, tzinfo=CST)
+
+
+def test_without_a_clock_file_the_system_clock_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TAIZHANG_CLOCK_FILE")  # the suite's pinned clock (tests/support/pinned.py)
     assert isinstance(clock_for(Settings(data_dir=tmp_path)), SystemClock)
 
 

@@ -10,6 +10,7 @@ import pytest
 from shared.contracts import Envelope, UnknownContract, decode
 from shared.contracts.base import _CONTRACTS, Contract, contract, upcaster
 from shared.contracts.intake import TipRegistered
+from tests.support.pinned import NOW
 
 
 def _envelope(event: Contract) -> Envelope:
@@ -38,7 +39,7 @@ def test_an_envelope_survives_the_wire_unchanged() -> None:
         subject=None,
         named=False,
         receipt_digest="ab" * 32,
-        registered_at=datetime.now(UTC),
+        registered_at=NOW,
     )
     sent = _envelope(tip)
     received = decode(sent.encode())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from shared.platform.messaging import Outcome, handle_each
 from shared.platform.projection import SqlProjection, metadata
 from shared.platform.readmodel import create_engine, ensure_schema, sessionmaker
 from shared.platform.settings import Settings
+from tests.support.pinned import NOW
 
 tables = sa.MetaData()  # the test's own, beside the projection's marks
 applied = sa.Table(
@@ -36,7 +36,7 @@ def event(source: str, position: int, stream: uuid.UUID, version: int, code: str
     unit = dispatch.UnitRegistered(
         code=code, name="单位", kind="department", parent=None, liaisons=[]
     )
-    return Envelope(source, position, stream, version, datetime.now(UTC), None, unit)
+    return Envelope(source, position, stream, version, NOW, None, unit)
 
 
 class Fixture:

@@ -19,6 +19,7 @@ import httpx
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
 from tests.support.infra import free_port, wait_for
+from tests.support.pinned import pinned_clock
 
 TAIZHANG = str(Path(sys.executable).parent / "taizhang")
 
@@ -94,6 +95,7 @@ class Deployment:
             database_schema=schema,
             nats_url=nats_url,
             nats_namespace=self.namespace,
+            clock_file=pinned_clock(data_dir.with_name(f"{data_dir.name}-clock")),
         )
         self.secrets = load_secrets(self.settings)
         clean = {k: v for k, v in os.environ.items() if not k.startswith("TAIZHANG_")}
@@ -103,6 +105,7 @@ class Deployment:
             "TAIZHANG_DATABASE_SCHEMA": schema,
             "TAIZHANG_NATS_URL": nats_url,
             "TAIZHANG_NATS_NAMESPACE": self.namespace,
+            "TAIZHANG_CLOCK_FILE": str(self.settings.clock_file),
             # A killed consumer's unacknowledged batch comes back after this long.
             "TAIZHANG_NATS_ACK_WAIT_SECONDS": "3",
         }

@@ -52,6 +52,9 @@ class LocalStack:
             "TAIZHANG_DATABASE_SCHEMA": self.schema,
             "TAIZHANG_NATS_URL": self.nats_url,
             "TAIZHANG_NATS_NAMESPACE": self.namespace,
+            "TAIZHANG_CLOCK_FILE": os.environ[
+                "TAIZHANG_CLOCK_FILE"
+            ],  # pinned (tests/support/pinned.py)
         }
 
     def run(self, script: Path) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -92,7 +92,7 @@ class Served:
             position=next(self._positions),
             stream_id=stream,
             stream_version=version,
-            occurred_at=at or datetime.now(UTC),
+            occurred_at=at or self.tracking.now(),
             actor=actor or OFFICE,
             event=event,
         )
@@ -192,7 +192,7 @@ class Case:
         handle_in: timedelta = timedelta(days=15),
         now: datetime | None = None,
     ) -> Case:
-        moment = now or datetime.now(UTC)
+        moment = now or self.served.tracking.now()
         self.lead_unit = lead_unit
         self.emit(
             d.CaseDispatched,
@@ -250,7 +250,7 @@ class Case:
             d.CaseReopenedForSecondPass,
             "in_progress",
             unit=self.lead_unit,
-            handle_deadline=datetime.now(UTC) + handle_in,
+            handle_deadline=self.served.tracking.now() + handle_in,
             handle_deadline_provisional=False,
         )
         return self

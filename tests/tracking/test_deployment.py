@@ -11,7 +11,7 @@ import asyncio
 import io
 import itertools
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from shared.platform.messaging.nats import subject
 from tests.support.api import problem
 from tests.support.deployment import Deployment
 from tests.support.infra import wait_for
+from tests.support.pinned import NOW
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 OFFICE = {"id": "office:王主任", "name": "王主任", "role": "office", "unit": None}
@@ -48,7 +49,7 @@ class DispatchStream:
             position=next(self.positions),
             stream_id=self.case_id,
             stream_version=next(self.versions),
-            occurred_at=datetime.now(UTC),
+            occurred_at=NOW,
             actor=OFFICE,
             event=event,
         )
@@ -118,7 +119,7 @@ def test_tracking_in_its_own_process_follows_a_case_to_close_out(deployment: Dep
 
     wait_for(lambda: view().get("required_feedback") == ["direct_reply"], 60, "the follow-up")
     stream = DispatchStream(deployment, case_id)
-    now = datetime.now(UTC)
+    now = NOW
     stream.publish(d.CaseTriaged, "registered", track="general", category="乱收费", note=None)
     stream.publish(
         d.CaseDispatched,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench import ledgerdata
 from services.tracking.ledger import rows
 from services.tracking.ledger.queries import ORDER, LedgerFilter, capped_count, ledger_query
-from services.tracking.ledger.tables import case_units, ledger
-from services.tracking.service import MIGRATIONS
+from services.tracking.ledger.tables import MIGRATIONS, case_units, ledger
 from shared.platform.readmodel import create_engine, ensure_schema, migrate
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
+from tests.support.pinned import NOW
 
 OFFICE = Principal(id="office:test", name="test", role=Role.OFFICE, unit=None)
 
@@ -59,7 +58,7 @@ async def test_a_ledger_page_reads_the_order_index_without_sorting(engine: Async
 
 
 async def test_the_ledger_count_stops_one_row_past_the_limit(engine: AsyncEngine) -> None:
-    query = ledger_query(OFFICE, LedgerFilter(status="in_progress"), datetime.now(UTC), "any")
+    query = ledger_query(OFFICE, LedgerFilter(status="in_progress"), NOW, "any")
     count = capped_count(query, 1000)
     sql = str(count.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
     assert "LIMIT 1001" in sql, sql
@@ -94,7 +93,7 @@ async def test_the_migration_fills_the_status_of_existing_case_units(settings: S
     try:
         await alembic(engine, "upgrade", "t0003")
         signed, closed = uuid.uuid4(), uuid.uuid4()
-        now = datetime.now(UTC)
+        now = NOW
         cases = {signed: "in_progress", closed: "closed_out", uuid.uuid4(): "registered"}
         units = [(signed, "WC-JYQ", True, False), (signed, "WC-CZJ", False, True)]
         units.append((closed, "WC-JYQ", True, False))
@@ -166,7 +165,7 @@ async def test_a_combined_filters_count_looks_up_both_columns_in_one_index(
     case of one column's value to test the other (ADR 15)."""
     assert settings.database_url is not None
     await ledgerdata.fill(settings.database_url, settings.database_schema, 20_000)
-    count = capped_count(ledger_query(who, f, datetime.now(UTC), "postgresql"), 1000)
+    count = capped_count(ledger_query(who, f, NOW, "postgresql"), 1000)
     sql = str(count.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
     async with engine.connect() as conn:
         text = "\n".join(str(r[0]) for r in await conn.execute(sa.text(f"EXPLAIN {sql}")))

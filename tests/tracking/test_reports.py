@@ -15,6 +15,8 @@ from tests.support.api import problem
 from tests.support.infra import wait_for
 from tests.support.tracking import Case, Served, liaison, served_fixture  # noqa: F401
 
+pytestmark = pytest.mark.calendar
+
 A, B = "WC-JYQ", "WC-CZJ"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -51,7 +53,7 @@ def known(served: Served) -> dict[str, Case]:
         n=1,
         granted=True,
         reason=None,
-        handle_deadline=datetime.now(ZoneInfo("UTC")) - timedelta(hours=1),
+        handle_deadline=served.tracking.now() - timedelta(hours=1),
         handle_deadline_provisional=False,
     )
     c3 = Case(served, channel="self_inspection", summary="退单后不满意二次办理").triage()

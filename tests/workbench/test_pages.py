@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from shared.web.auth import Role, create_api_key
 from tests.support.api import Api
 from tests.support.deployment import delete_streams
 from tests.support.infra import ServerThread, wait_for
+from tests.support.pinned import NOW
 from tests.support.workbench import LEAD, OTHER, Workbench, case_in_ledger, dispatched_case
 
 
@@ -29,7 +30,7 @@ from tests.support.workbench import LEAD, OTHER, Workbench, case_in_ledger, disp
 def clock(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The server's time, which a test may move (shared/platform/clock.py)."""
     path = tmp_path_factory.mktemp("clock") / "now"
-    path.write_text(datetime.now(UTC).isoformat())
+    path.write_text(NOW.isoformat())
     return path
 
 
@@ -214,6 +215,7 @@ def test_an_action_not_allowed_in_this_state_shows_the_apis_conflict(api: Api) -
     assert shown is not None and "不能提交办理结果" in html.unescape(shown.group(1))
 
 
+@pytest.mark.calendar
 def test_overdue_rows_are_highlighted_with_the_working_day_countdown(api: Api, clock: Path) -> None:
     case_id = dispatched_case(api)
     bench = signed_in(api, "office")
@@ -498,3 +500,23 @@ def test_the_dashboards_months_end_at_the_servers_today(api: Api, clock: Path) -
         clock.write_text(now)
     assert "2031-03" in moved and "2031-04" not in moved
     assert "2031-03" not in bench.page("/ui/dashboard").text
+
+
+def test_a_case_with_merged_repeats_shows_their_count_to_every_role(api: Api) -> None:
+    original = dispatched_case(api)
+    number = case_in_ledger(api, original, "dispatched")["number"]
+    repeat = api.register(channel="media", content="又一次反映:某局工作人员上班时间玩手机游戏")
+    assert repeat.status_code == 201, repeat.text
+    repeat_id = repeat.json()["case_id"]
+    case_in_ledger(api, repeat_id, "registered")
+    merged = api.post(
+        f"/api/v1/cases/{repeat_id}/merge",
+        json={"into": number, "reason": "同一问题重复反映"},
+        headers=api.auth("office", "办公室乙"),
+    )
+    assert merged.status_code == 200, merged.text
+    wait_for(lambda: case_in_ledger(api, original, "dispatched")["repeats"] == 1, 30, "the repeat")
+    for role, unit in (("office", None), ("supervisor", None), ("unit_liaison", LEAD)):
+        page = signed_in(api, role, unit).page(f"/ui/cases/{original}")
+        assert page.status_code == 200, (role, page.text[:200])
+        assert "<dt>重复件</dt><dd>1 次</dd>" in page.text

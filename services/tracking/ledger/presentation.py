@@ -3,6 +3,7 @@ all computed for a given moment (now, or ``as_of``) — never stored, so never s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -58,15 +59,58 @@ def is_overdue(row: Row, now: datetime) -> bool:
 
 
 def working_days_left(row: Row, now: datetime, calendar: WorkingCalendar) -> int | None:
-    """Working days until the handling deadline (negative once past), while it runs."""
+    """Working days until the handling deadline, while it runs (see ``days_to``)."""
     deadline = row.get("handle_deadline")
     if deadline is None or row.get("dispatch_status") not in HANDLING:
         return None
+    return days_to(deadline, now, calendar)
+
+
+def days_to(deadline: datetime, now: datetime, calendar: WorkingCalendar) -> int:
+    """Working days left until `deadline`; once it has passed, −max(1, working days elapsed
+    since it) — an overdue case never reads as time left, even over a weekend or a holiday."""
     today = now.astimezone(calendar.timezone).date()
     due = deadline.astimezone(calendar.timezone).date()
-    if due >= today:
-        return calendar.working_days_between(today, due)
-    return -calendar.working_days_between(due, today)
+    if deadline < now:
+        return -max(1, calendar.working_days_between(due, today))
+    return calendar.working_days_between(today, due)
+
+
+def hours_to(deadline: datetime, now: datetime) -> int:
+    """Clock hours left (rounded up); once passed, −max(1, whole hours elapsed)."""
+    seconds = (deadline - now).total_seconds()
+    if seconds < 0:
+        return -max(1, int(-seconds // 3600))
+    return math.ceil(seconds / 3600)
+
+
+def countdown(row: Row, now: datetime, calendar: WorkingCalendar) -> dict[str, Any] | None:
+    """The deadline that runs now and what is left of it, as people read it: the sign-for
+    deadline while the case waits unsigned (in clock hours for 即办), then the handling one."""
+    status = row.get("dispatch_status")
+    sign, handle = row.get("sign_deadline"), row.get("handle_deadline")
+    if status == CaseStatus.DISPATCHED and row.get("signed_at") is None and sign is not None:
+        which, deadline, prefix = "sign", sign, "签收"
+    elif status in HANDLING and handle is not None:
+        which, deadline, prefix = "handle", handle, ""
+    else:
+        return None
+    in_hours = which == "sign" and row.get("track") == Track.IMMEDIATE
+    left = hours_to(deadline, now) if in_hours else days_to(deadline, now, calendar)
+    unit = "个小时" if in_hours else "个工作日"
+    if left < 0:
+        text = f"{prefix}超期 {-left} {unit}"
+    elif left == 0:
+        text = f"{prefix}今日到期"
+    else:
+        text = f"{prefix}剩 {left} {unit}"
+    return {
+        "deadline": which,
+        "unit": "hours" if in_hours else "working_days",
+        "left": left,
+        "overdue": left < 0,
+        "label": text,
+    }
 
 
 @dataclass(frozen=True)
@@ -121,6 +165,7 @@ def _handling(row: Row, ctx: Context) -> dict[str, Any]:
         "handle_deadline": row.get("handle_deadline"),
         "handle_deadline_provisional": row.get("handle_deadline_provisional"),
         "working_days_left": working_days_left(row, ctx.now, ctx.calendar),
+        "countdown": countdown(row, ctx.now, ctx.calendar),
         "overdue": is_overdue(row, ctx.now),
         "signed_at": row.get("signed_at"),
         "signed_on_time": row.get("signed_on_time"),
