@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from eventsourcing.domain import CanCreateTimestamp
 
 from shared.platform.settings import Settings
 from tests.support.api import Api
@@ -83,3 +84,13 @@ def deployment(pg_url: str, pg_schema: str, nats_url: str, tmp_path: Path) -> It
         yield d
     finally:
         d.close()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _event_stamps_stay_in_their_file() -> Iterator[None]:
+    """A file clock stamps the domain events its process records (``clock_for`` in
+    shared/platform/clock.py), process-wide. A test file's clock must not stamp the events of
+    the next file a worker runs, after that clock's file is gone."""
+    original = CanCreateTimestamp.__dict__["create_timestamp"]
+    yield
+    CanCreateTimestamp.create_timestamp = original  # type: ignore[method-assign]
