@@ -126,6 +126,63 @@ def test_unit_and_channel_kpis_on_a_known_data_set(served: Served, known: dict[s
     problem(served.api.get("/api/v1/stats/units", headers=served.api.auth("evaluator")), 403)
 
 
+def test_kpis_count_missed_deadlines_and_leave_merged_and_overruled_apart(served: Served) -> None:
+    """The issue's month: the sign-for rate showed 100 % while a case had missed its deadline
+    unsigned; a merged duplicate counted against the unit; an overruled return counted as a
+    justified one; and the complainant's rating was mixed with a third party's."""
+    served.unit(A, "武昌区教育局")
+    now = served.tracking.now()
+    unsigned = Case(served, summary="逾期未签收").triage()
+    unsigned.dispatch(A, sign_in=timedelta(hours=-2))
+    rated = Case(served, summary="按期签收并办结").triage()
+    rated.dispatch(A).sign().submit().accept()
+    overruled = Case(served, summary="退回被驳回").triage()
+    overruled.dispatch(A)
+    overruled.emit(
+        d.CaseReturned, "returned", liaison(A), unit=A, reason="非本单位职责", returns_by_unit=1
+    )
+    overruled.emit(
+        d.ReturnOverruled,
+        "dispatched",
+        unit=A,
+        reason="属本单位职责",
+        sign_deadline=now + timedelta(days=1),
+        sign_deadline_provisional=False,
+    )
+    overruled.sign()
+    duplicate = Case(served, summary="重复反映").triage()
+    duplicate.dispatch(A, sign_in=timedelta(hours=-2))  # unsigned and late, but a duplicate
+    duplicate.emit(
+        d.CaseMerged, "merged", into_case_id=rated.id, into_number=rated.number, reason="重复"
+    )
+    rated.wait_status("awaiting_feedback")
+    feedback(rated, "online_publication", "direct_reply")
+    evaluate(rated, "satisfied")
+    evaluate(rated, "dissatisfied", "npc_deputy")
+    wait_for(lambda: rated.view()["evaluations"]["total"] == 2, 30, "both evaluations")
+    wait_for(lambda: duplicate.view()["status"] == "merged", 30, "the merge")
+
+    [a] = stats(served, "units")["items"]
+    assert (a["cases"], a["merged"]) == (3, 1)
+    assert (a["signed"], a["signed_on_time"], a["unsigned_past_deadline"]) == (2, 2, 1)
+    assert (a["sign_due"], a["on_time_sign_rate"]) == (3, pytest.approx(2 / 3, abs=1e-4))
+    assert (a["returns"], a["overruled_returns"], a["return_rate"]) == (1, 1, 0.0)
+    assert (a["evaluations"], a["satisfaction_rate"]) == (2, 0.5)
+    assert (a["complainant_evaluations"], a["complainant_satisfaction_rate"]) == (1, 1.0)
+    assert (a["third_party_evaluations"], a["third_party_satisfaction_rate"]) == (1, 0.0)
+    channels = stats(served, "channels")["items"]  # merged apart by channel too
+    assert (sum(c["cases"] for c in channels), sum(c["merged"] for c in channels)) == (3, 1)
+
+    # The circular lists the unsigned case by the deadline it missed (its handling deadline
+    # lies ahead), and the merged duplicate not at all.
+    month = f"{registered_day(unsigned):%Y-%m}"
+    md = served.api.get(f"/api/v1/reports/monthly/{month}", headers=served.api.auth("office"))
+    overdue = md.text.split("超期未办结问题")[1].split("##")[0]
+    [line] = [x for x in overdue.splitlines() if unsigned.number in x]
+    assert "逾期未签收" in line and "签收超期 1 个工作日" in line
+    assert duplicate.number not in overdue
+
+
 def test_the_monthly_circular_and_annual_summary_as_documents(
     served: Served, known: dict[str, Case]
 ) -> None:

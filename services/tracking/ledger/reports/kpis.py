@@ -1,18 +1,33 @@
-"""Unit and channel KPIs (SPEC §4), aggregated in SQL over the ledger.
+"""Unit and channel KPIs (SPEC §4), aggregated in SQL over the ledger — defined so that a unit
+cannot dispute them: a missed deadline counts whether or not the unit ever acted.
 
 The population is the cases registered in the period (all cases without one) that the caller
-may see. Per group:
+may see, **without merged duplicates** (counted apart as ``merged``: the original carries the
+problem). Per group:
 
-- ``on_time_sign_rate``        signed on time / signed
-- ``on_time_completion_rate``  results submitted on time (against the deadline including
-                               granted extensions) / (results submitted + cases now past the
-                               handling deadline without a result)
-- ``satisfaction_rate``        (satisfied + basically satisfied) / evaluations
-- ``return_rate``              returns / dispatches (by the unit, to the unit)
-- ``second_pass_rate``         cases that went to a second pass / cases evaluated
-- ``overdue``                  cases overdue now; ``extensions`` granted extensions
-A rate is null when its denominator is zero. :func:`by_status` counts the same population
-per status.
+===============================  ==============================  ============================
+KPI                              numerator                       denominator
+===============================  ==============================  ============================
+on_time_sign_rate                signed on time                  signed + still unsigned past
+                                                                 the sign-for deadline
+on_time_completion_rate          results submitted on time       results submitted + cases
+                                 (deadline incl. extensions)     now past the handling
+                                                                 deadline without a result
+satisfaction_rate                satisfied + basically           evaluations (every kind)
+                                 satisfied
+complainant_satisfaction_rate    the same, by complainants       complainants' evaluations
+third_party_satisfaction_rate    the same, by third parties      third parties' evaluations
+                                 (人大代表, 政协委员, 行评代表)
+return_rate                      returns the office upheld       dispatches (to the unit)
+                                 (returns − overruled returns)
+second_pass_rate                 cases that went to a second     cases evaluated
+                                 pass
+===============================  ==============================  ============================
+
+``overdue`` counts the cases overdue now, ``extensions`` the granted extensions,
+``overruled_returns`` the returns the office overruled (back to the same unit: not a justified
+return, so not in ``return_rate``). A rate is null when its denominator is zero, and always
+within [0, 1] otherwise. :func:`by_status` counts the same population per status.
 """
 
 from __future__ import annotations
@@ -26,7 +41,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from services.tracking.ledger.presentation import HANDLING
 from services.tracking.ledger.queries import overdue_clause, visible_to
-from services.tracking.ledger.tables import case_units, ledger
+from services.tracking.ledger.rows import SATISFIED
+from services.tracking.ledger.tables import case_history, case_units, ledger
+from shared.contracts.vocabulary import CaseStatus, EvaluatorKind
 from shared.web.auth import Principal, Role
 
 L = ledger.c
@@ -40,10 +57,16 @@ def _measures(now: datetime) -> list[Any]:
     late_without_result = sa.and_(
         L.dispatch_status.in_(HANDLING), L.handle_deadline < now, L.result_submitted_at.is_(None)
     )
+    unsigned_past_deadline = sa.and_(
+        L.dispatch_status == CaseStatus.DISPATCHED.value,
+        L.signed_at.is_(None),
+        L.sign_deadline < now,
+    )
     return [
         sa.func.count().label("cases"),
         _count(L.signed_at.is_not(None)).label("signed"),
         _count(L.signed_on_time.is_(True)).label("signed_on_time"),
+        _count(unsigned_past_deadline).label("unsigned_past_deadline"),
         _count(L.result_submitted_at.is_not(None)).label("completed"),
         _count(L.result_on_time.is_(True)).label("completed_on_time"),
         _count(late_without_result).label("late_without_result"),
@@ -61,6 +84,7 @@ _NAMES = [
     "cases",
     "signed",
     "signed_on_time",
+    "unsigned_past_deadline",
     "completed",
     "completed_on_time",
     "late_without_result",
@@ -96,7 +120,8 @@ async def kpis(
     """KPIs grouped ``by`` "unit" (the lead unit), "channel", or "all" (one total).
 
     A unit that returned cases it no longer leads still gets a row: returns are its own."""
-    where = _population(principal, start, end)
+    everyone = _population(principal, start, end)
+    where = [*everyone, L.status != CaseStatus.MERGED.value]
     key = {"unit": L.lead_unit, "channel": L.channel, "all": sa.literal("all")}[by]
     led = [*where, L.lead_unit.is_not(None)] if by == "unit" else where
     grouped = await session.execute(
@@ -108,10 +133,49 @@ async def kpis(
         measured[missing] = {"key": missing} | dict.fromkeys(_NAMES, 0)
     if by == "unit" and principal.role == Role.UNIT_LIAISON:
         measured = {k: v for k, v in measured.items() if k == principal.unit}
+    merged = await _merged(session, key, everyone)
+    by_kind = await _evaluations_by_kind(session, key, led)
     return [
-        _with_rates(m, returns.get(k, (0, 0)))
+        _with_rates(m, returns.get(k, (0, 0, 0)), by_kind.get(k, {})) | {"merged": merged.get(k, 0)}
         for k, m in sorted(measured.items(), key=lambda km: str(km[0]))
     ]
+
+
+async def _merged(
+    session: AsyncSession, key: ColumnElement[Any], where: list[ColumnElement[bool]]
+) -> dict[Any, int]:
+    found = await session.execute(
+        sa.select(key.label("key"), sa.func.count())
+        .where(*where, L.status == CaseStatus.MERGED.value)
+        .group_by(key)
+    )
+    return {k: int(n) for k, n in found}
+
+
+async def _evaluations_by_kind(
+    session: AsyncSession, key: ColumnElement[Any], where: list[ColumnElement[bool]]
+) -> dict[Any, dict[str, tuple[int, int]]]:
+    """(satisfied, evaluations) per group, by the complainant and by third parties, from the
+    evaluations themselves (the ledger row keeps only their totals)."""
+    h = case_history.c
+    kind = h.data["evaluator_kind"].as_string()
+    rating = h.data["rating"].as_string()
+    who = sa.case((kind == EvaluatorKind.COMPLAINANT.value, "complainant"), else_="third_party")
+    found = await session.execute(
+        sa.select(
+            key.label("key"),
+            who.label("who"),
+            _count(rating.in_([r.value for r in SATISFIED])),
+            sa.func.count(),
+        )
+        .select_from(case_history.join(ledger, h.case_id == L.case_id))
+        .where(*where, h.type == "EvaluationRecorded")
+        .group_by(key, who)
+    )
+    split: dict[Any, dict[str, tuple[int, int]]] = {}
+    for k, who_, satisfied, total in found:
+        split.setdefault(k, {})[who_] = (int(satisfied), int(total))
+    return split
 
 
 async def by_status(
@@ -132,8 +196,9 @@ async def by_status(
 
 async def _returns(
     session: AsyncSession, by: str, where: list[ColumnElement[bool]]
-) -> dict[Any, tuple[int, int]]:
-    """(dispatches, returns) per group: by unit, those to and by the unit itself."""
+) -> dict[Any, tuple[int, int, int]]:
+    """(dispatches, returns, overruled returns) per group: by unit, those to and by the unit
+    itself."""
     key = {
         "unit": case_units.c.unit,
         "channel": L.channel,
@@ -149,18 +214,47 @@ async def _returns(
         .where(*where)
         .group_by(key)
     )
-    return {k: (int(d or 0), int(r or 0)) for k, d, r in found}
+    overruled = await _overruled(session, by, where)
+    return {k: (int(d or 0), int(r or 0), overruled.get(k, 0)) for k, d, r in found}
 
 
-def _with_rates(m: dict[str, Any], dispatches_returns: tuple[int, int]) -> dict[str, Any]:
+async def _overruled(
+    session: AsyncSession, by: str, where: list[ColumnElement[bool]]
+) -> dict[Any, int]:
+    h = case_history.c
+    key = {
+        "unit": h.data["unit"].as_string(),
+        "channel": L.channel,
+        "all": sa.literal("all"),
+    }[by]
+    found = await session.execute(
+        sa.select(key.label("key"), sa.func.count())
+        .select_from(case_history.join(ledger, h.case_id == L.case_id))
+        .where(*where, h.type == "ReturnOverruled")
+        .group_by(key)
+    )
+    return {k: int(n) for k, n in found}
+
+
+def _with_rates(
+    m: dict[str, Any],
+    dispatches_returns: tuple[int, int, int],
+    by_kind: dict[str, tuple[int, int]],
+) -> dict[str, Any]:
     m = {k: (int(v) if k != "key" else v) for k, v in m.items()}
-    dispatches, returns = dispatches_returns
+    dispatches, returns, overruled = dispatches_returns
     due = m["completed"] + m.pop("late_without_result")
-    m.update(dispatches=dispatches, returns=returns, due=due)
-    m["on_time_sign_rate"] = rate(m["signed_on_time"], m["signed"])
+    sign_due = m["signed"] + m["unsigned_past_deadline"]
+    m.update(dispatches=dispatches, returns=returns, overruled_returns=overruled, due=due)
+    m["sign_due"] = sign_due
+    m["on_time_sign_rate"] = rate(m["signed_on_time"], sign_due)
     m["on_time_completion_rate"] = rate(m["completed_on_time"], due)
     m["satisfaction_rate"] = rate(m["satisfied"], m["evaluations"])
-    m["return_rate"] = rate(returns, dispatches)
+    for who in ("complainant", "third_party"):
+        satisfied, total = by_kind.get(who, (0, 0))
+        m[f"{who}_evaluations"] = total
+        m[f"{who}_satisfaction_rate"] = rate(satisfied, total)
+    m["return_rate"] = rate(max(0, returns - overruled), dispatches)
     m["second_pass_rate"] = rate(m["second_pass"], m["evaluated_cases"])
     return m
 

@@ -12,7 +12,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tracking.ledger.presentation import Context, accountability_summary, label
+from services.tracking.ledger.presentation import (
+    Context,
+    accountability_summary,
+    countdown,
+    label,
+)
 from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.reports import kpis as stats
 from services.tracking.ledger.tables import ledger
@@ -139,29 +144,43 @@ async def _kpi_sections(
 async def _overdue_section(
     session: AsyncSession, principal: Principal, end: datetime, ctx: Context
 ) -> Section:
+    """Each overdue case with the deadline it missed — the sign-for deadline for a case still
+    unsigned (its handling deadline may lie ahead), else the handling one — and how late."""
     found = await session.execute(
-        sa.select(L.number, L.summary, L.lead_unit, L.handle_deadline, L.status)
+        sa.select(ledger)
         .where(visible_to(principal), overdue_clause(ctx.now), L.registered_at < end)
         .order_by(L.handle_deadline, L.number)
     )
-    rows = [
-        [
-            r.number,
-            r.summary,
-            ctx.unit_names.get(r.lead_unit or "", r.lead_unit),
-            r.handle_deadline,
-            label(STATUS_LABELS, CaseStatus, r.status),
-        ]
-        for r in found
-    ]
+    rows = []
+    for r in found.mappings():
+        shown = countdown(dict(r), ctx.now, ctx.calendar)
+        unsigned = shown is not None and shown["deadline"] == "sign"
+        rows.append(
+            [
+                r["number"],
+                r["summary"] or _excerpt(r["content"]),
+                ctx.unit_names.get(r["lead_unit"] or "", r["lead_unit"]),
+                "签收" if unsigned else "办理",
+                r["sign_deadline"] if unsigned else r["handle_deadline"],
+                shown["label"] if shown else "",
+                label(STATUS_LABELS, CaseStatus, r["status"]),
+            ]
+        )
     columns = [
         ("编号", 14),
         ("反映内容摘要", 40),
         ("责任单位", 20),
-        ("办理时限", 17),
+        ("超期环节", 9),
+        ("时限", 17),
+        ("超期", 14),
         ("办理状态", 11),
     ]
     return Section("超期未办结问题", columns, rows)
+
+
+def _excerpt(content: str | None, size: int = 40) -> str:
+    text = " ".join((content or "").split())
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 async def _follow_up_section(
