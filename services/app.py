@@ -27,6 +27,7 @@ from shared.platform.readmodel import SHARED_MIGRATIONS, create_engine, ensure_s
 from shared.platform.settings import Secrets, Settings, load_secrets
 from shared.web.auth import Authenticator
 from shared.web.http import BodySizeLimit, SecurityHeaders, install_infrastructure_handlers
+from shared.web.metrics import HttpMetrics, Metrics, Sampler
 from shared.web.openapi_links import install_links
 from shared.web.problems import COMMON_RESPONSES, install_problem_handlers
 from shared.web.ratelimit import TokenBuckets, rate_limit
@@ -97,6 +98,25 @@ class Runtime:
         return report
 
 
+def _observe(metrics: Metrics, runtime: Runtime) -> asyncio.Task[None] | None:
+    """Serve the metrics on their own port and keep the sampled figures fresh (when the
+    operator asked for them with ``TAIZHANG_METRICS_PORT``)."""
+    settings, backbone = runtime.settings, runtime.backbone
+    if settings.metrics_port is None or backbone is None:
+        return None
+    metrics.serve(settings.metrics_port, settings.metrics_host)
+    connected = (lambda: backbone.status() == "ok") if settings.nats_url else None
+    sampler = Sampler(
+        metrics,
+        backbone.outboxes,
+        backbone.consumers,
+        runtime.services,
+        connected,
+        settings.metrics_interval_seconds,
+    )
+    return asyncio.create_task(sampler.run())
+
+
 def create_app(settings: Settings | None = None, services: Sequence[str] = AVAILABLE) -> FastAPI:
     settings = settings or Settings()
 
@@ -106,9 +126,13 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
         app.state.runtime = runtime
         app.state.services = runtime.services
         app.state.authenticator = Authenticator(settings, runtime.secrets, runtime.engine)
+        sampling = _observe(metrics, runtime)
         try:
             yield
         finally:
+            if sampling is not None:
+                sampling.cancel()
+            metrics.close()
             await runtime.stop()
 
     app = FastAPI(
@@ -122,10 +146,13 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
         TokenBuckets(settings.public_rate_per_minute, settings.public_rate_burst),
         settings.trusted_proxies,
     )
+    metrics = Metrics()
+    app.state.metrics = metrics
     install_problem_handlers(app)
     install_infrastructure_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HttpMetrics, metrics=metrics)
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,

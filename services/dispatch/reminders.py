@@ -51,12 +51,14 @@ class Scheduler:
         self.sessions = sessions
         self.interval = interval_seconds
         self._stopping = asyncio.Event()
+        self.passes = 0  # completed passes: an operator sees the sweep at work (metrics)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
                 await self.remind()
                 await self.recount()
+                self.passes += 1
             except Exception:
                 log.exception("scheduler_pass_failed")
             with contextlib.suppress(TimeoutError):

@@ -57,6 +57,11 @@ class DispatchService(ServiceBase[DispatchApplication]):
             for task in pending:
                 task.cancel()
 
+    async def gauges(self) -> list[tuple[str, str, dict[str, str], float]]:
+        """For the operators' metrics (``shared.web.metrics``): a sweep that stopped."""
+        passes = self._scheduler.passes if self._scheduler is not None else 0
+        return [("taizhang_deadline_sweeps", "Completed deadline sweeps (催办/督办)", {}, passes)]
+
     def translate(self, event: Any) -> Contract | None:
         return to_contract(event)
 

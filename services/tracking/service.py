@@ -10,15 +10,17 @@ reporter's receipt code names, answered here from the ledger.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from services.tracking.followup.application import TrackingApplication
 from services.tracking.followup.contract import to_contract
 from services.tracking.followup.policy import follow_up_policy
 from services.tracking.ledger.projection import ledger_projection
 from services.tracking.ledger.reader import Ledger
+from services.tracking.ledger.reports.kpis import deadline_counts
 from services.tracking.ledger.tables import MIGRATIONS
 from shared.contracts import Contract
 from shared.platform.clock import Clock, clock_for
@@ -57,6 +59,17 @@ class TrackingService(ServiceBase[TrackingApplication]):
 
     def consumers(self) -> Sequence[Consumer]:
         return [ledger_projection(self.writes), follow_up_policy(self.app)]
+
+    async def gauges(self) -> list[tuple[str, str, dict[str, str], float]]:
+        """For the operators' metrics (``shared.web.metrics``): deadlines at a glance."""
+        now = self.now().astimezone(ZoneInfo(self.settings.timezone))
+        tomorrow = datetime.combine(now.date() + timedelta(days=1), time(), now.tzinfo)
+        async with self.reads() as session:
+            overdue, due = await deadline_counts(session, now, tomorrow)
+        return [
+            ("taizhang_cases_overdue", "Cases past a deadline now", {}, overdue),
+            ("taizhang_deadlines_due_today", "Handling deadlines due by midnight", {}, due),
+        ]
 
     async def receipt_case_id(self, code: str) -> UUID | None:
         async with self.reads() as session:

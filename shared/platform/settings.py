@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     ledger_count_limit: int = Field(default=1000, ge=1, le=1_000_000)
     # How often dispatch looks for deadlines to remind of or supervise (seconds).
     scheduler_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Prometheus metrics on a port of their own (shared/web/metrics.py); off unless set.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # A file holding "now" for tests and demos (shared/platform/clock.py); refused in production.
     clock_file: Path | None = None
     # Where the web workbench (/ui/) sends its API calls: None → in-process, to this very app

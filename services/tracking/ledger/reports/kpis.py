@@ -261,3 +261,14 @@ def _with_rates(
 
 def rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
+
+
+async def deadline_counts(session: AsyncSession, now: datetime, end_of_today: datetime) -> Any:
+    """(overdue now, handling deadlines falling due before ``end_of_today``) over every case:
+    what an operator watches to see the deadline sweep at work."""
+    due_today = sa.and_(
+        L.dispatch_status.in_(HANDLING), L.handle_deadline >= now, L.handle_deadline < end_of_today
+    )
+    found = await session.execute(sa.select(_count(overdue_clause(now)), _count(due_today)))
+    overdue, due = found.one()
+    return int(overdue), int(due)
