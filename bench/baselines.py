@@ -24,7 +24,8 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from services.intake.domain import Tip
-from shared.platform.messaging.nats import PUBLISH_BATCH, stream_config
+from shared.platform.messaging.nats import stream_config
+from shared.platform.messaging.relay import PUBLISH_BATCH
 
 THREADS = 16
 
@@ -53,7 +54,7 @@ def sample_tip(n: int) -> Tip:
         channel="hotline_12388",
         content="某街道办事处违规收取办证费用,群众多次反映未果",
         summary="违规收费",
-        category="收费",
+        category="arbitrary_charges",
         external_ref=f"raw-{uuid.uuid4().hex}",
         occurred_at=None,
         location={"district": "武昌区", "street": "中南路街道", "address": f"中南路{n % 500}号"},

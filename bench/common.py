@@ -30,6 +30,7 @@ import psycopg
 from bench.figures import Report, err
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
+from tests.support.api import EVALUATOR_KIND
 from tests.support.deployment import TAIZHANG, ServiceProcess, delete_streams
 from tests.support.infra import SHARED_NATS, SHARED_PG, NatsProcess, free_port, port_open
 
@@ -45,9 +46,14 @@ class Servers:
 
 @contextlib.contextmanager
 def servers() -> Iterator[Servers]:
-    """PostgreSQL and NATS on loopback for the whole run."""
+    """PostgreSQL and NATS on loopback for the whole run. ``TAIZHANG_BENCH_PG_URL`` (else the
+    tests' ``TAIZHANG_TEST_PG_URL``) names another PostgreSQL, e.g. one of an engineer's own on
+    a shared machine."""
     with contextlib.ExitStack() as stack:
-        pg_url = SHARED_PG if port_open("127.0.0.1", 5432) else stack.enter_context(_embedded_pg())
+        chosen = os.environ.get("TAIZHANG_BENCH_PG_URL") or os.environ.get("TAIZHANG_TEST_PG_URL")
+        pg_url = chosen or (
+            SHARED_PG if port_open("127.0.0.1", 5432) else stack.enter_context(_embedded_pg())
+        )
         if port_open("127.0.0.1", 4222):
             nats_url = SHARED_NATS
         else:
@@ -56,6 +62,7 @@ def servers() -> Iterator[Servers]:
             stack.callback(nats.stop)
             nats_url = nats.url
         origin = "machine" if (pg_url, nats_url) == (SHARED_PG, SHARED_NATS) else "embedded"
+        origin = "chosen" if chosen else origin
         yield Servers(pg_url, nats_url, origin)
 
 
@@ -89,11 +96,12 @@ class BenchProcess(ServiceProcess):
     ) -> None:
         super().__init__(service, env, log_dir, port)
         self.command = command or [TAIZHANG, "serve", service, "--port", str(port)]
+        self.cwd = ROOT
 
     def start(self, wait: bool = True) -> BenchProcess:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd
             )
         if wait:
             self.wait_ready()
@@ -105,6 +113,12 @@ class BenchProcess(ServiceProcess):
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
         kb = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
         return kb / 1024
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far, from /proc (all its threads)."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     @property
     def pid(self) -> int:
@@ -171,7 +185,13 @@ class Deployment:
         return process
 
     def token(self, role: str = "operator", name: str = "压测话务员") -> str:
-        return issue_token(self.secrets, role=Role(role), name=name, ttl_seconds=24 * 3600)
+        return issue_token(
+            self.secrets,
+            role=Role(role),
+            name=name,
+            ttl_seconds=24 * 3600,
+            kind=EVALUATOR_KIND.get(role),
+        )
 
     def create_schema(self) -> None:
         assert self.pg_url is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nats
@@ -134,13 +134,18 @@ def profile(report: Report, p: Plan, srv: Servers, root: Path) -> None:
 
 
 def load(target: BenchProcess, d: Deployment, seconds: float, rate: float = 0.0) -> LoadResult:
-    return post_tips(target.url, d.token(), seconds=seconds, connections=CLIENTS, rate=rate)
+    """wrk against ``target``; the result knows the CPU the target spent per request."""
+    cpu = target.cpu_seconds()
+    result = post_tips(target.url, d.token(), seconds=seconds, connections=CLIENTS, rate=rate)
+    spent = target.cpu_seconds() - cpu
+    return replace(result, cpu_ms=1000 * spent / result.requests if result.requests else 0.0)
 
 
 def _load_detail(result: LoadResult) -> str:
     return (
         f"{result.requests:,} requests in {result.seconds:.1f} s, errors {result.errors}, "
-        f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+        f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+        f"CPU {result.cpu_ms:.2f} ms a request"
     )
 
 

@@ -20,7 +20,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,29 @@ FILTERED: list[dict[str, Any]] = [
     {"status": "dispatched", "unit": "scj", "page": 1},
 ]
 SEARCHES: list[dict[str, Any]] = [{"q": term, "page": 1} for term in ledgerdata.SEARCH_TERMS]
+STATS = ["units", "channels", "categories", "statuses"]  # /api/v1/stats/…, the last 30 days
+LEDGER = "/api/v1/ledger"
+
+
+def requests_of(kind: str, today: date) -> list[tuple[str, dict[str, Any]]]:
+    """The (path, parameters) of one kind; the same list at both sizes."""
+    if kind == "filtered":
+        return [(LEDGER, params) for params in FILTERED]
+    if kind == "search":
+        return [(LEDGER, params) for params in SEARCHES]
+    if kind == "stats":
+        period = {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
+        return [(f"/api/v1/stats/{by}", period) for by in STATS]
+    last_month = today.replace(day=1) - timedelta(days=1)  # the monthly circular
+    return [(f"/api/v1/reports/monthly/{last_month:%Y-%m}", {"format": "md"})]
+
+
+KINDS = {
+    "filtered": "ledger query p95 (filtered, sorted, page of 20)",
+    "search": "ledger q= Chinese search p95 (page of 20)",
+    "stats": "statistics p95 (units, channels, categories, statuses; last 30 days)",
+    "monthly": "monthly circular p95 (last month, Markdown)",
+}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -65,6 +88,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=1_000_000, help="the large ledger")
     parser.add_argument("--reference", type=int, default=10_000, help="the small ledger")
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the requests")
+    parser.add_argument("--report-rounds", type=int, default=2, help="monthly circulars timed")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest")
     parser.add_argument(
         "--count-limit",
@@ -107,17 +131,14 @@ def run(report: Report, d: Deployment, args: argparse.Namespace) -> None:
     client = httpx.Client(
         base_url=tracking.url,
         headers={"Authorization": f"Bearer {d.token('office', '压测纠风办')}"},
-        timeout=120,
+        timeout=1800,  # a monthly circular at 1,000,000 cases takes minutes
     )
     with client:
         _fill(report, d, args.reference, 0)
-        small = {kind: timed(client, kind, args.rounds) for kind in ("filtered", "search")}
+        small = {kind: timed(client, kind, args.rounds, args.report_rounds) for kind in KINDS}
         _fill(report, d, args.cases, args.reference)
-        large = {kind: timed(client, kind, args.rounds) for kind in ("filtered", "search")}
-    for kind, name in (
-        ("filtered", "ledger query p95 (filtered, sorted, page of 20)"),
-        ("search", "ledger q= Chinese search p95 (page of 20)"),
-    ):
+        large = {kind: timed(client, kind, args.rounds, args.report_rounds) for kind in KINDS}
+    for kind, name in KINDS.items():
         baseline = report.baseline(
             Baseline(
                 "R",
@@ -139,7 +160,7 @@ def run(report: Report, d: Deployment, args: argparse.Namespace) -> None:
             )
         )
     if args.explain:
-        for kind in ("filtered", "search"):
+        for kind in ("filtered", "search"):  # the ledger's own queries
             explain(d, large[kind].slowest, args.count_limit)
 
 
@@ -173,26 +194,42 @@ class Timings:
         )
 
 
-def timed(client: httpx.Client, kind: str, rounds: int) -> Timings:
-    """Each request once to warm up, then ``rounds`` timed passes over the list."""
-    requests = FILTERED if kind == "filtered" else SEARCHES
+def timed(client: httpx.Client, kind: str, rounds: int, report_rounds: int) -> Timings:
+    """Each request once to warm up, then ``rounds`` timed passes over the list (the four
+    statistics twice as many: their p95 then has as many samples as a search's). The monthly
+    circular, which takes minutes at 1,000,000 cases, is timed ``report_rounds`` times and
+    not warmed up."""
+    requests = requests_of(kind, datetime.now(UTC).date())
     timings = Timings(kind)
-    for params in requests:
-        _get(client, params)
-    for _ in range(rounds):
-        for params in requests:
+    if kind != "monthly":
+        for path, params in requests:
+            _get(client, path, params)
+    passes = {"stats": 2 * rounds, "monthly": report_rounds}.get(kind, rounds)
+    for _ in range(passes):
+        for path, params in requests:
             began = time.perf_counter()
-            total = _get(client, params)
-            timings.add(params, time.perf_counter() - began, total)
+            total = _get(client, path, params)
+            timings.add(_labelled(path, params), time.perf_counter() - began, total)
     return timings
 
 
-def _get(client: httpx.Client, params: dict[str, Any]) -> str:
-    """The request's ``total`` as the workbench shows it: "1,000+" past the count limit."""
-    answer = client.get("/api/v1/ledger", params=params | {"page_size": PAGE_SIZE})
+def _get(client: httpx.Client, path: str, params: dict[str, Any]) -> str:
+    """A ledger page's ``total`` as the workbench shows it ("1,000+" past the count limit);
+    for statistics the number of rows, for a report its size."""
+    extra = {"page_size": PAGE_SIZE} if path == LEDGER else {}
+    answer = client.get(path, params=params | extra)
+    if path != LEDGER and answer.status_code >= 500:  # e.g. 503: a statement past 30 s
+        return f"HTTP {answer.status_code}"  # timed as it is: what the office waits for
     answer.raise_for_status()
+    if path != LEDGER:
+        items = answer.json().get("items") if "json" in answer.headers["content-type"] else None
+        return f"{len(items)} rows" if items is not None else f"{len(answer.content):,} bytes"
     body = answer.json()
     return f"{body['total']:,}" + ("" if body["total_exact"] else "+")
+
+
+def _labelled(path: str, params: dict[str, Any]) -> dict[str, Any]:
+    return params if path == LEDGER else {"path": path.removeprefix("/api/v1/")} | params
 
 
 def _label(params: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    cpu_ms: float = 0.0  # the server's CPU time per request, when the caller measured it
 
     @property
     def rate(self) -> float:

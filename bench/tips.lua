@@ -72,7 +72,7 @@ local function body(n)
   end
   return string.format(
     '{"channel":"%s","content":"%s","external_ref":"%s-%d-%d","summary":"违规收费",'
-      .. '"category":"收费","location":{"district":"%s","street":"中南路街道",'
+      .. '"category":"乱收费","location":{"district":"%s","street":"中南路街道",'
       .. '"address":"中南路%d号"},"subject":{"unit":"某街道办事处"},"reporter":%s}',
     channels[n % #channels + 1], contents[n % #contents + 1], tag, id, n,
     districts[n % #districts + 1], n % 500, reporter)

@@ -19,12 +19,21 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services import portal
 from services import ui as workbench
-from services.registry import AVAILABLE, Service, build_service, registered
+from services.registry import AVAILABLE, Service, budgeted, build_service, registered
+from shared.platform import logpolicy
 from shared.platform.messaging.backbone import Backbone
 from shared.platform.messaging.outbox import Outbox
-from shared.platform.readmodel import SHARED_MIGRATIONS, create_engine, ensure_schema, migrate
-from shared.platform.settings import Secrets, Settings, load_secrets
+from shared.platform.readmodel import (
+    SHARED_MIGRATIONS,
+    create_engine,
+    ensure_schema,
+    migrate,
+    setup_lock,
+)
+from shared.platform.settings import ConfigurationError, Secrets, Settings, load_secrets
+from shared.web.accesslog import AccessLog
 from shared.web.auth import Authenticator
 from shared.web.http import BodySizeLimit, SecurityHeaders, install_infrastructure_handlers
 from shared.web.metrics import HttpMetrics, Metrics, Sampler
@@ -50,18 +59,20 @@ class Runtime:
 
     @classmethod
     async def start(cls, settings: Settings, names: Sequence[str]) -> Runtime:
+        settings = budgeted(settings, names)  # pools sized to the connection budget
         secrets = load_secrets(settings)
-        await ensure_schema(settings)
-        engine = create_engine(settings)
-        await migrate(engine, SHARED_MIGRATIONS, "alembic_version_shared")
-        runtime = cls(settings, secrets, engine)
-        for name in names:
-            service = build_service(name, settings, secrets)
-            await service.start()
-            runtime.services[name] = service
+        async with setup_lock(settings):  # processes started together set up one at a time
+            await ensure_schema(settings)
+            engine = create_engine(settings)
+            await migrate(engine, SHARED_MIGRATIONS, "alembic_version_shared")
+            runtime = cls(settings, secrets, engine)
+            for name in names:
+                service = build_service(name, settings, secrets)
+                await service.start()
+                runtime.services[name] = service
         outboxes = {n: Outbox(n, s.app, s.translate) for n, s in runtime.services.items()}
         consumers = [c for s in runtime.services.values() for c in s.consumers()]
-        runtime.backbone = Backbone(settings, outboxes, consumers)
+        runtime.backbone = Backbone(settings, outboxes, consumers, engine)
         await runtime.backbone.start()
         log.info("started", services=list(names), embedded=settings.embedded_store)
         return runtime
@@ -119,6 +130,7 @@ def _observe(metrics: Metrics, runtime: Runtime) -> asyncio.Task[None] | None:
 
 def create_app(settings: Settings | None = None, services: Sequence[str] = AVAILABLE) -> FastAPI:
     settings = settings or Settings()
+    logpolicy.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -148,11 +160,17 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
     )
     metrics = Metrics()
     app.state.metrics = metrics
+    app.state.settings = settings
     install_problem_handlers(app)
     install_infrastructure_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.attachment_max_bytes,
+    )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HttpMetrics, metrics=metrics)
+    app.add_middleware(AccessLog)  # route template and status only (ADR 18)
     if settings.cors_origins:  # closed unless origins are configured
         app.add_middleware(
             CORSMiddleware,
@@ -168,6 +186,8 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
     install_links(app)
     if "tracking" in services:  # the workbench's pages read the ledger (ADR 9)
         workbench.install(app)
+    if set(AVAILABLE) <= set(services):  # apart, the portal is a process of its own (ADR 27)
+        portal.install(app)  # its pages read the public API (ADR 20)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     async def healthz() -> dict[str, str]:
@@ -175,11 +195,54 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
 
     @app.get("/readyz", tags=["health"], summary="Readiness: databases and broker")
     async def readyz() -> JSONResponse:
-        checks = await app.state.runtime.readiness()
+        runtime = app.state.runtime
+        checks = await runtime.readiness()
         ready = all(v == "ok" for k, v in checks.items() if k != "nats")
-        return JSONResponse(
-            {"status": ("ready" if ready else "unavailable"), "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body = {"status": ("ready" if ready else "unavailable"), "checks": checks}
+        if runtime.backbone is not None:  # beside readiness, never flipping it (ADR 17)
+            body["delivery"] = runtime.backbone.delivery()
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/healthz/delivery", tags=["health"], summary="Delivery: relays and consumers")
+    async def delivery() -> dict[str, Any]:
+        backbone = app.state.runtime.backbone
+        return backbone.delivery() if backbone is not None else {"status": "ok"}
+
+    return app
+
+
+HEALTH_PATHS = ("/readyz", "/healthz/delivery")  # each process's own; the edge has its own
+
+
+def merged_openapi(settings: Settings) -> dict[str, Any]:
+    """One OpenAPI document of every service (ADR 27): the all-in-one app's, which is the sum
+    of the services' routers, without the per-process health checks the edge does not pass."""
+    document = create_app(settings, AVAILABLE).openapi()
+    for path in HEALTH_PATHS:
+        document["paths"].pop(path, None)
+    return document
+
+
+def create_front(settings: Settings | None = None) -> FastAPI:
+    """The process that owns no store (ADR 27): the public portal, calling the public API
+    through the proxy (``TAIZHANG_UI_API_URL``), and the merged API documentation."""
+    settings = settings or Settings()
+    if not settings.ui_api_url:
+        raise ConfigurationError("the portal apart needs TAIZHANG_UI_API_URL: the proxy's base URL")
+    logpolicy.install()
+    document = merged_openapi(settings)
+    app = FastAPI(title=document["info"]["title"], version="1")
+    app.openapi = lambda: document  # type: ignore[method-assign]
+    app.state.settings = settings
+    app.state.public_api_url = settings.ui_api_url
+    install_problem_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
+    portal.install(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    @app.get("/readyz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
 
     return app

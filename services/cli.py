@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import TaskID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ops.deployment import (
+    Unreachable,
+    check_reachable,
+    load_env_file,
+    unnoticed_deployment,
+)
 from services.registry import ReporterKeys, reporter_keys
 from shared.platform.clock import clock_for
 from shared.platform.readmodel import create_engine, ensure_schema, migrate, run_sync
@@ -30,13 +38,56 @@ app.add_typer(reporters_app, name="reporters")
 
 projections_app = typer.Typer(help="Read models built from the event stores")
 app.add_typer(projections_app, name="projections")
+audit_app = typer.Typer(help="The read audit (ADR 26): its retention (ADR 32)")
+app.add_typer(audit_app, name="audit")
+relay_app = typer.Typer(help="The relays' records of their streams (ADR 17, RELIABILITY.md)")
+app.add_typer(relay_app, name="relay")
 err = Console(stderr=True)
 
 FIRST_TOKEN_MARKER = ".first-admin-token-issued"
 
 
-def _settings() -> Settings:
-    return Settings()
+# Where this command's settings came from (named when a deployment cannot be reached).
+_SOURCE = {"settings": "the environment"}
+
+
+@app.callback()
+def choose_deployment(
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            envvar="TAIZHANG_ENV_FILE",
+            help="A deployment's settings (deploy/local/up.sh writes run/local/taizhang.env)",
+        ),
+    ] = None,
+) -> None:
+    """Which deployment the command works on: the environment's, or an env file's."""
+    if env_file is not None:
+        try:
+            load_env_file(env_file)
+        except Unreachable as e:
+            err.print(f"[red]refusing to run:[/red] {e}")
+            raise typer.Exit(2) from None
+        _SOURCE["settings"] = str(env_file)
+    elif (found := unnoticed_deployment()) is not None:
+        err.print(
+            f"note: {found} holds a local deployment's settings; this command uses the "
+            f"embedded default unless you pass --env-file {found}"
+        )
+
+
+def _settings(reachable: bool = True) -> Settings:
+    """The settings; a deployment named by them must answer (never an embedded default
+    made on the side instead)."""
+    settings = Settings()
+    if reachable:
+        try:
+            check_reachable(settings, _SOURCE["settings"])
+        except Unreachable as e:
+            err.print(f"[red]refusing to run:[/red] {e}")
+            raise typer.Exit(2) from None
+    return settings
 
 
 @app.command()
@@ -48,15 +99,20 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
 ) -> None:
-    """Run the services (all in one process by default) on one port."""
+    """Run the services (all in one process by default) on one port; `serve portal` runs the
+    public portal and the merged API docs apart, in front of the others (ADR 27)."""
     from services.app import create_app
     from services.registry import AVAILABLE
 
-    settings = _settings()
+    settings = _settings(reachable=False)  # a service waits for its database itself
+    if services == ["portal"]:
+        _serve_front(settings, host or settings.host, port or settings.port)
+        return
     chosen = services or list(AVAILABLE)
     unknown = [s for s in chosen if s not in AVAILABLE]
     if unknown:
-        raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {list(AVAILABLE)}")
+        choices = [*AVAILABLE, "portal (alone)"]
+        raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {choices}")
     try:
         secrets = load_secrets(settings)
         clock_for(settings)  # a test clock is refused in production
@@ -66,12 +122,24 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     if not settings.is_production:
-        _print_first_admin_token(settings, secrets)
+        _print_first_admin_token(settings, secrets, err)
     err.print(f"台账 serving {', '.join(chosen)} on http://{host}:{port}")
     err.print(f"OpenAPI docs: http://{host}:{port}/docs")
     if "tracking" in chosen:
         err.print(f"工作台 (web workbench): http://{host}:{port}/ui/")
     run_server(create_app(settings, chosen), host, port)
+
+
+def _serve_front(settings: Settings, host: str, port: int) -> None:
+    from services.app import create_front
+
+    try:
+        front = create_front(settings)
+    except ConfigurationError as e:
+        err.print(f"[red]refusing to start:[/red] {e}")
+        raise typer.Exit(2) from None
+    err.print(f"台账 serving the portal and the API docs on http://{host}:{port}")
+    run_server(front, host, port)
 
 
 def run_server(app: object, host: str, port: int) -> None:
@@ -81,19 +149,25 @@ def run_server(app: object, host: str, port: int) -> None:
         host=host,
         port=port,
         log_level="info",
+        access_log=False,  # ours writes route templates only (shared.web.accesslog, ADR 18)
         timeout_graceful_shutdown=20,
     )
 
 
-def _print_first_admin_token(settings: Settings, secrets: Secrets) -> None:
-    """Once per data directory, so a newcomer can sign in; never in production mode."""
+def _print_first_admin_token(settings: Settings, secrets: Secrets, console: Console) -> None:
+    """Once per data directory, so a newcomer can sign in; never in production mode, and only
+    on an interactive terminal: a token written to a log file is a credential anyone who reads
+    the logs holds (ADR 18)."""
     marker = settings.data_dir / FIRST_TOKEN_MARKER
-    if marker.exists():
+    if settings.is_production or marker.exists():
+        return
+    if not console.file.isatty():
+        console.print("First start: run `taizhang token --role admin --name admin` for a token.")
         return
     token = issue_token(secrets, role=Role.ADMIN, name="admin", ttl_seconds=30 * 24 * 3600)
-    err.print("First start on this data directory. An admin token (valid 30 days):")
-    err.print(token, soft_wrap=True, highlight=False)
-    err.print("More: taizhang token --role office --name 张三")
+    console.print("First start on this data directory. An admin token (valid 30 days):")
+    console.print(token, soft_wrap=True, highlight=False)
+    console.print("More: taizhang token --role office --name 张三")
     marker.touch()
 
 
@@ -103,6 +177,9 @@ def token(
     name: Annotated[str, typer.Option(help="Display name of the person")],
     unit: Annotated[str | None, typer.Option(help="Unit code (liaison officers)")] = None,
     sub: Annotated[str | None, typer.Option(help="Subject id (default: role:name)")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Evaluator kind (evaluators): npc_deputy, cppcc_member, …")
+    ] = None,
     ttl_hours: Annotated[int, typer.Option(help="Validity in hours")] = 24,
 ) -> None:
     """Print a signed bearer token (only the token, on stdout)."""
@@ -114,6 +191,7 @@ def token(
             name=name,
             unit=unit,
             sub=sub,
+            kind=kind,
             ttl_seconds=ttl_hours * 3600,
         )
     except (ValueError, ConfigurationError) as e:
@@ -126,13 +204,16 @@ def apikey_create(
     role: Annotated[Role, typer.Option(help="Usually operator")],
     name: Annotated[str, typer.Option(help="Name of the integration, shown in logs")],
     unit: Annotated[str | None, typer.Option(help="Unit code (liaison keys)")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Evaluator kind (evaluator keys): npc_deputy, …")
+    ] = None,
 ) -> None:
     """Create an API key and print its secret (only the secret, on stdout)."""
 
     async def create() -> str:
         engine = await _migrated_engine()
         try:
-            _, secret = await create_api_key(engine, role=role, name=name, unit=unit)
+            _, secret = await create_api_key(engine, role=role, name=name, unit=unit, kind=kind)
             return secret
         finally:
             await engine.dispose()
@@ -207,24 +288,116 @@ def reporters_rewrap() -> None:
     err.print(f"re-wrapped {count} case key(s); older master keys may now be removed")
 
 
+@audit_app.command("prune")
+def audit_prune(
+    days: Annotated[int | None, typer.Option(help="Retention (default: the setting)")] = None,
+) -> None:
+    """Delete the read audit's rows older than the retention (0 keeps everything)."""
+    from services.ops.retention import prune_read_audit
+
+    retention = days if days is not None else _settings().read_audit_retention_days
+    count = run_sync(prune_read_audit(_settings(), retention))
+    err.print(f"deleted {count} read audit row(s) older than {retention} days")
+
+
 @projections_app.command("rebuild")
-def projections_rebuild() -> None:
-    """Replay every stored event into fresh ledger tables (stop the tracking service first)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+def projections_rebuild(
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes for the replay (default: one per core; SQLite: one)"),
+    ] = None,
+) -> None:
+    """Replay every stored event into staging tables and swap them in (the service keeps
+    serving the old ledger meanwhile)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from services.ops.rebuild import rebuild_ledger
+    from services.ops.staging import RebuildRunning
 
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn())
+    columns = (
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("剩余 (ETA)"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err) as progress:
         tasks: dict[str, TaskID] = {}
+        heads: dict[str, int] = {}
+        reached: dict[str, int] = {}
 
         def advance(source: str, position: int, head: int) -> None:
+            """One bar per store and one for all: the events read of the events stored."""
+            if not tasks:
+                tasks["all"] = progress.add_task("all", total=None)
             if source not in tasks:
                 tasks[source] = progress.add_task(source, total=head or 1)
-            progress.update(tasks[source], completed=position if head else 1)
+            heads[source], reached[source] = max(head, 1), position
+            progress.update(tasks[source], total=heads[source], completed=position or 0)
+            total = sum(heads.values())
+            progress.update(tasks["all"], total=total, completed=sum(reached.values()))
 
-        counts = run_sync(rebuild_ledger(_settings(), advance))
+        try:
+            counts = run_sync(rebuild_ledger(_settings(), advance, workers))
+        except RebuildRunning as e:
+            err.print(f"[red]{e}[/red]")
+            raise typer.Exit(1) from e
     err.print("rebuilt the ledger from " + ", ".join(f"{n} {s} events" for s, n in counts.items()))
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new (or empty) directory for the copy")],
+) -> None:
+    """Take one consistent copy of the stores, attachments and (embedded) development secrets."""
+    from services.ops.backup import BackupError
+    from services.ops.backup import backup as take
+
+    settings = _settings()
+    try:
+        manifest = take(settings, dest, now=clock_for(settings).now())
+    except BackupError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from e
+    err.print(f"备份完成 (backed up) {len(manifest.files)} file(s) to {dest}")
+    if manifest.kind == "postgresql":
+        err.print(
+            "密钥不在备份中:请另行保管 TAIZHANG_REPORTER_KEYS 等 (the secrets are not in the copy; "
+            "keep them apart — a copy with the master key defeats the shredding of older keys)"
+        )
+
+
+@app.command()
+def restore(
+    src: Annotated[Path, typer.Argument(help="A directory written by `taizhang backup`")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the data that is there now")
+    ] = False,
+) -> None:
+    """Put a copy back (the services stopped); then start them and run `taizhang verify`."""
+    from services.ops.backup import BackupError
+    from services.ops.backup import restore as put_back
+
+    try:
+        manifest = put_back(_settings(), src, replace=replace)
+    except BackupError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from e
+    err.print(f"恢复完成 (restored) the copy taken at {manifest.taken_at}")
+    if manifest.with_nats:
+        err.print(
+            "使用 NATS 时:先删除本部署的 JetStream 流,再运行 taizhang relay adopt --all "
+            "(with NATS: delete the deployment's streams, then `taizhang relay adopt --all` — "
+            "docs/OPERATIONS.md)"
+        )
 
 
 @app.command()
@@ -236,13 +409,47 @@ def verify(
 
     from services.ops.verify import verify as check
 
-    report = run_sync(check(_settings()))
+    settings = _settings()
+    if settings.database_url is None and not (settings.data_dir / "readmodels.sqlite").exists():
+        hint = unnoticed_deployment() or Path("<the deployment's env file>")
+        err.print(
+            f"[red]no deployment here:[/red] {settings.data_dir.resolve()} holds no stores; "
+            f"to check a deployment, pass --env-file {hint}"
+        )
+        raise typer.Exit(2)
+    report = run_sync(check(settings))
     if as_json:
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
         _print_report(report.as_json())
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    as_of: Annotated[
+        str | None, typer.Option(help="The demo's today, ISO 8601 with a zone (default: now)")
+    ] = None,
+    cases: Annotated[int, typer.Option(min=1, max=5000, help="How many tips")] = 300,
+) -> None:
+    """Seed a realistic 区 (a year of cases in every state) into a fresh data directory."""
+    from datetime import UTC, datetime
+
+    from services.ops.demo import DemoFailed, DemoRefused, run_demo
+
+    settings = _settings()
+    moment = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise typer.BadParameter("--as-of needs a zone, e.g. 2026-12-01T09:00+08:00")
+    try:
+        report = run_sync(run_demo(settings, moment, cases))
+    except (DemoRefused, DemoFailed) as e:
+        err.print(f"[red]演示数据未写入 (refused):[/red] {escape(str(e))}")
+        raise typer.Exit(2) from None
+    fates = "、".join(f"{fate} {n}" for fate, n in sorted(report.by_fate.items()))
+    typer.echo(f"已写入演示案件 {report.cases} 件({report.steps} 步):{fates}")
+    typer.echo("下一步: taizhang serve,然后打开 http://127.0.0.1:8000/ui/")
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -254,6 +461,80 @@ def _print_report(report: dict[str, Any]) -> None:
     if len(report["findings"]) > 200:
         typer.echo(f"… and {len(report['findings']) - 200} more (--json lists them all)")
     typer.echo("ok: the ledger matches the event stores" if report["ok"] else "DISCREPANCIES")
+
+
+ServiceOption = Annotated[str, typer.Option("--service", help="The producing service: intake, …")]
+
+
+def _relay_records(work: Any) -> Any:
+    """Run ``work(records)`` on the deployment's relay records."""
+    from shared.platform.messaging.streams import StreamRecords
+
+    async def run() -> Any:
+        engine = await _migrated_engine()
+        try:
+            return await work(StreamRecords(engine))
+        finally:
+            await engine.dispose()
+
+    return run_sync(run())
+
+
+@relay_app.command("status")
+def relay_status() -> None:
+    """Each relay's stream as recorded: identity, position, state (stranger = refused)."""
+    for r in _relay_records(lambda records: records.all()):
+        typer.echo(
+            f"{r.source}\t{r.state}\tposition {r.position}\tstream {r.stream} created "
+            f"{r.created} on {r.server}\tseq {r.first_seq}..{r.last_seq}\t"
+            f"generation {r.generation}\t{r.detail}"
+        )
+
+
+@relay_app.command("adopt")
+def relay_adopt(
+    services: Annotated[
+        list[str] | None,
+        typer.Option("--service", help="A producing service (repeat for several)"),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every relay recorded (after a restore)")
+    ] = False,
+    from_position: Annotated[
+        int, typer.Option("--from", help="First outbox position to publish again", min=1)
+    ] = 1,
+) -> None:
+    """Take the stream each relay finds now (recreated, or on another server) as its own and
+    publish the outbox into it again from POSITION (default: everything)."""
+    from shared.platform.messaging.streams import ADOPT
+
+    if every:
+        services = [r.source for r in _relay_records(lambda records: records.all())]
+    if not services:
+        raise typer.BadParameter("name a relay with --service S, or adopt --all")
+    for service in services:
+        _ask_relay(service, from_position, ADOPT)
+        err.print(f"the {service} relay adopts its stream and publishes again from {from_position}")
+
+
+@relay_app.command("republish")
+def relay_republish(
+    service: ServiceOption,
+    from_position: Annotated[
+        int, typer.Option("--from", help="First outbox position to publish again", min=1)
+    ],
+) -> None:
+    """Publish the outbox again from POSITION into the recorded stream (consumers drop what
+    they already have)."""
+    _ask_relay(service, from_position, None)
+    err.print(f"the {service} relay publishes again from {from_position}")
+
+
+def _ask_relay(service: str, from_position: int, state: str | None) -> None:
+    done = _relay_records(lambda records: records.ask(service, from_position - 1, state))
+    if not done:
+        err.print(f"no relay of {service!r} has recorded a stream yet (is it running on NATS?)")
+        raise typer.Exit(1)
 
 
 async def _migrated_engine() -> AsyncEngine:

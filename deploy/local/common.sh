@@ -8,7 +8,10 @@ run_dir="${TAIZHANG_LOCAL_RUN_DIR:-$repo/run/local}"
 mkdir -p "$run_dir"
 run_dir="$(cd "$run_dir" && pwd)"
 
-services=(intake dispatch tracking)
+# The portal last: it owns no store and calls the others through nginx (ADR 27).
+services=(intake dispatch tracking notify insight portal)
+# The processes that hold PostgreSQL connections (the portal holds none).
+stores=(intake dispatch tracking notify insight)
 
 say() { printf '%s\n' "$*" >&2; }
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Start intake, dispatch and tracking as separate processes on this machine, against the local
-# PostgreSQL and NATS, behind one nginx; print the one base URL on stdout.
+# Start every service (intake, dispatch, tracking, notify, insight and the portal) as a process
+# of its own on this machine, against the local PostgreSQL and NATS, behind one nginx; print
+# the one base URL on stdout. nginx also answers HTTPS with a self-signed certificate made at
+# the first run (run/local/tls/; for production see docs/OPERATIONS.md, "TLS").
 # deploy/local/down.sh stops exactly what this started.
 #
 # Environment (defaults in brackets):
 #   TAIZHANG_LOCAL_RUN_DIR     pid files, logs, nginx.conf, data dir  [<repo>/run/local]
 #   TAIZHANG_LOCAL_HOST        address nginx listens on                [127.0.0.1]
 #   TAIZHANG_LOCAL_PORT        port of the base URL                    [8080]
+#   TAIZHANG_LOCAL_TLS_PORT    port of the HTTPS base URL              [8443]
 #   TAIZHANG_LOCAL_INTAKE_PORT / _DISPATCH_PORT / _TRACKING_PORT       [8101 / 8102 / 8103]
+#   TAIZHANG_LOCAL_NOTIFY_PORT / _INSIGHT_PORT / _PORTAL_PORT          [8104 / 8105 / 8106]
 #   TAIZHANG_BIN               the taizhang command                    [<repo>/.venv/bin/taizhang]
 #   NGINX                      the nginx binary                        [nginx on PATH, /usr/sbin]
 #   TAIZHANG_DATABASE_URL      [postgresql://postgres@127.0.0.1:5432/test]
@@ -15,16 +19,22 @@
 #   TAIZHANG_NATS_URL          [nats://127.0.0.1:4222]
 #   TAIZHANG_NATS_NAMESPACE    prefix of streams and subjects          [tz]
 #   TAIZHANG_DATA_DIR          secrets the services share (development mode) [<run dir>/data]
+#   TAIZHANG_LOCAL_MAX_CONNECTIONS  PostgreSQL's max_connections, shared with others [100]
+#   TAIZHANG_DB_CONNECTION_BUDGET   connections per service process [each its share of the above]
 # Any other TAIZHANG_* setting (see shared/platform/settings.py) is passed on to the services.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 host="${TAIZHANG_LOCAL_HOST:-127.0.0.1}"
 port="${TAIZHANG_LOCAL_PORT:-8080}"
+tls_port="${TAIZHANG_LOCAL_TLS_PORT:-8443}"
 declare -A ports=(
   [intake]="${TAIZHANG_LOCAL_INTAKE_PORT:-8101}"
   [dispatch]="${TAIZHANG_LOCAL_DISPATCH_PORT:-8102}"
   [tracking]="${TAIZHANG_LOCAL_TRACKING_PORT:-8103}"
+  [notify]="${TAIZHANG_LOCAL_NOTIFY_PORT:-8104}"
+  [insight]="${TAIZHANG_LOCAL_INSIGHT_PORT:-8105}"
+  [portal]="${TAIZHANG_LOCAL_PORTAL_PORT:-8106}"
 )
 taizhang="${TAIZHANG_BIN:-$repo/.venv/bin/taizhang}"
 nginx="${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
@@ -34,13 +44,21 @@ export TAIZHANG_DATABASE_SCHEMA="${TAIZHANG_DATABASE_SCHEMA:-taizhang}"
 export TAIZHANG_NATS_URL="${TAIZHANG_NATS_URL:-nats://127.0.0.1:4222}"
 export TAIZHANG_NATS_NAMESPACE="${TAIZHANG_NATS_NAMESPACE:-tz}"
 export TAIZHANG_DATA_DIR="${TAIZHANG_DATA_DIR:-$run_dir/data}"
-# The workbench (/ui/, served by tracking) reaches intake and dispatch through the base URL.
+# Each process with a store takes its share of the server's connections, in percent (the
+# portal holds none); the 29 % left are headroom for the taizhang commands, psql, backups and
+# whoever else uses the server. docs/SCALING.md, "Connection budget".
+max_connections="${TAIZHANG_LOCAL_MAX_CONNECTIONS:-100}"
+declare -A shares=([intake]=15 [dispatch]=18 [tracking]=18 [notify]=10 [insight]=10)
+budget_of() { echo "${TAIZHANG_DB_CONNECTION_BUDGET:-$(( max_connections * shares[$1] / 100 ))}"; }
+# The workbench (/ui/, served by tracking) and the portal reach the other services through
+# the base URL.
 export TAIZHANG_UI_API_URL="${TAIZHANG_UI_API_URL:-http://$host:$port}"
 
 # --- checks before starting anything ---------------------------------------------------------
 [ -x "$nginx" ] || { say "nginx not found: apt-get install -y nginx-light (or set NGINX)"; exit 1; }
 [ -x "$taizhang" ] || { say "$taizhang not found: python3 -m venv .venv && .venv/bin/pip install -e ."; exit 1; }
 command -v curl >/dev/null || { say "curl not found: apt-get install -y curl"; exit 1; }
+command -v openssl >/dev/null || { say "openssl not found: apt-get install -y openssl"; exit 1; }
 for name in nginx "${services[@]}"; do
   if pid="$(owned_pid "$name")"; then
     say "$name is already running from $run_dir (pid $pid): run deploy/local/down.sh first"
@@ -48,7 +66,7 @@ for name in nginx "${services[@]}"; do
   fi
 done
 port_busy() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-for p in "$port" "${ports[@]}"; do
+for p in "$port" "$tls_port" "${ports[@]}"; do
   if port_busy 127.0.0.1 "$p"; then say "port $p is in use; choose others (see the top of $0)"; exit 1; fi
 done
 
@@ -105,7 +123,9 @@ wait_pid_file() {
 start_service() {
   local name="$1" port="$2" pid_file="$run_dir/$1.pid"
   rm -f "$pid_file"
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" \
+  local budget=()
+  [ -n "${shares[$name]:-}" ] && budget=("TAIZHANG_DB_CONNECTION_BUDGET=$(budget_of "$name")")
+  env "${budget[@]}" setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" \
     "$taizhang" serve "$name" --host 127.0.0.1 --port "$port" \
     >>"$run_dir/$name.log" 2>&1 </dev/null &
   wait_pid_file "$name"
@@ -113,28 +133,52 @@ start_service() {
 
 escape() { printf '%s' "$1" | sed 's/[&|\\]/\\&/g'; }
 
+# One upstream per process (deploy/nginx/routes.conf names them all).
+upstreams() {
+  local name
+  for name in "${services[@]}"; do
+    printf '  upstream %s { server 127.0.0.1:%s; keepalive 8; }\\n' "$name" "${ports[$name]}"
+  done
+}
+
 write_nginx_conf() {
   mkdir -p "$run_dir/nginx-tmp"
   sed -e "s|@RUN_DIR@|$(escape "$run_dir")|g" \
       -e "s|@DEPLOY_DIR@|$(escape "$deploy_dir")|g" \
-      -e "s|@HOST@|$host|g" -e "s|@PORT@|$port|g" \
-      -e "s|@INTAKE_PORT@|${ports[intake]}|g" \
-      -e "s|@DISPATCH_PORT@|${ports[dispatch]}|g" \
-      -e "s|@TRACKING_PORT@|${ports[tracking]}|g" \
+      -e "s|@HOST@|$host|g" -e "s|@PORT@|$port|g" -e "s|@TLS_PORT@|$tls_port|g" \
+      -e "s|@UPSTREAMS@|$(upstreams)|" \
       "$here/nginx.conf.template" >"$run_dir/nginx.conf"
+}
+
+# A self-signed certificate for this machine's names, made once and kept (delete run/local/tls
+# for a new one). Clients trust it explicitly: curl --cacert run/local/tls/cert.pem.
+make_certificate() {
+  local tls="$run_dir/tls"
+  [ -s "$tls/cert.pem" ] && [ -s "$tls/key.pem" ] && return 0
+  mkdir -p "$tls"
+  ( umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=taizhang-local" \
+      -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+      -keyout "$tls/key.pem" -out "$tls/cert.pem" 2>/dev/null )
+  say "made a self-signed certificate: $tls/cert.pem"
 }
 
 # --- start ------------------------------------------------------------------------------------
 mkdir -p "$TAIZHANG_DATA_DIR"
 say "run directory: $run_dir"
-# One after another: services starting together on a fresh schema race to create the event
-# store's shared SQL functions (eventsourcing's CREATE OR REPLACE FUNCTION is not atomic).
+# The settings every taizhang command beside this deployment needs (token, apikey, verify,
+# relay …): `taizhang --env-file run/local/taizhang.env …`. Only this user may read it.
+env_file="$run_dir/taizhang.env"
+( umask 077; env | grep '^TAIZHANG_' | grep -v '^TAIZHANG_LOCAL_' | sort >"$env_file" )
+# All at once: each process creates or migrates its tables under a PostgreSQL advisory lock
+# (shared/platform/readmodel.py, setup_lock), so only the imports run side by side.
+for name in "${services[@]}"; do start_service "$name" "${ports[$name]}"; done
 for name in "${services[@]}"; do
-  start_service "$name" "${ports[$name]}"
   wait_healthy "$name" "http://127.0.0.1:${ports[$name]}/healthz"
   say "$name is up on 127.0.0.1:${ports[$name]} (pid $(owned_pid "$name"))"
 done
 
+make_certificate
 write_nginx_conf
 rm -f "$run_dir/nginx.pid"
 "$nginx" -q -t -p "$run_dir/" -c "$run_dir/nginx.conf"
@@ -145,6 +189,7 @@ base_url="http://$url_host:$port"
 wait_healthy nginx "$base_url/healthz"
 
 started=true
-say "nginx is up (pid $(owned_pid nginx)); logs in $run_dir; stop with deploy/local/down.sh"
-say "a token: TAIZHANG_DATA_DIR=$TAIZHANG_DATA_DIR $taizhang token --role office --name 张三"
+say "nginx is up (pid $(owned_pid nginx)); HTTPS on https://$url_host:$tls_port (certificate $run_dir/tls/cert.pem)"
+say "logs in $run_dir; stop with deploy/local/down.sh"
+say "a token: $taizhang --env-file $env_file token --role office --name 张三"
 printf '%s\n' "$base_url"

@@ -4,18 +4,21 @@ scope, then the command (``DispatchService.act``)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
 from services.dispatch import errors
+from services.dispatch.attachments_api import router as attachments_router
 from services.dispatch.deps import DispatchDep
 from services.dispatch.directory_api import router as directory_router
 from services.dispatch.schedule import desk
 from services.dispatch.schemas import (
     CaseView,
     DecisionIn,
+    DispatchByRuleIn,
     DispatchIn,
     ExtensionIn,
     MergeIn,
@@ -26,6 +29,7 @@ from services.dispatch.schemas import (
     ReviewIn,
     TriageIn,
 )
+from shared.platform import attachments as files
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
 from shared.web.problems import not_found
@@ -43,10 +47,22 @@ REFUSALS: Refusals = {
     errors.NoSuchUnit: Refusal(404, "no_such_unit", "没有该单位", detail=not_found("unit").detail),
     errors.NoSuchYear: Refusal(404, "no_such_year", "尚无该年的官方日历"),
     errors.Busy: Refusal(503, "busy", "案件正被同时修改,请重试"),
+    files.AttachmentEmpty: Refusal(422, "attachment_empty", "附件为空", coded=True),
+    files.AttachmentTooLarge: Refusal(413, "attachment_too_large", "附件超过大小上限", coded=True),
+    files.AttachmentTypeRefused: Refusal(
+        415, "attachment_type_refused", "附件类型不允许(按内容识别)", coded=True
+    ),
+    files.AttachmentUnreadable: Refusal(422, "attachment_unreadable", "图片无法解码", coded=True),
+    files.AttachmentInfected: Refusal(422, "attachment_infected", "附件未通过病毒扫描", coded=True),
+    files.ScannerUnavailable: Refusal(503, "scanner_unavailable", "病毒扫描不可用", coded=True),
+    files.AttachmentMissing: Refusal(
+        404, "no_such_attachment", "没有该附件", detail=not_found("attachment").detail
+    ),
 }
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"], responses=documented(REFUSALS))
 router.include_router(directory_router)
+router.include_router(attachments_router)
 
 
 Triager = Annotated[Principal, Depends(require(Action.TRIAGE))]
@@ -64,10 +80,14 @@ Reporter = Annotated[Principal, Depends(require(Action.REPORT_PROGRESS))]
 Submitter = Annotated[Principal, Depends(require(Action.SUBMIT_RESULT))]
 
 
-@router.get("/triage-desk", summary="Cases waiting for the office (registered or returned)")
+@router.get(
+    "/triage-desk",
+    summary="Cases waiting for the office (registered or returned): named first, then oldest",
+)
 async def triage_desk(dispatch: DispatchDep, who: Triager) -> dict[str, Any]:
     async with dispatch.reads() as session:
-        items = await desk(session)
+        rows = await desk(session)
+    items = await asyncio.to_thread(dispatch.desk_items, rows)
     return {"items": items, "total": len(items)}
 
 
@@ -90,7 +110,14 @@ def triage(case_id: UUID, body: TriageIn, dispatch: DispatchDep, who: Triager) -
         case_id,
         who,
         Action.TRIAGE,
-        lambda app: app.triage(case_id, body.track.value, body.category, body.note, who.actor()),
+        lambda app: app.triage(
+            case_id,
+            body.track.value,
+            body.category,
+            body.note,
+            who.actor(),
+            body.origin.model_dump(exclude_none=True) if body.origin else None,
+        ),
     )
 
 
@@ -128,6 +155,19 @@ def dispatch_case(
         lambda app: app.dispatch(
             case_id, body.lead_unit, body.co_units, body.handle_working_days, who.actor()
         ),
+    )
+
+
+@router.post("/cases/{case_id}/dispatch-by-rule", response_model=CaseView)
+def dispatch_by_rule(
+    case_id: UUID, body: DispatchByRuleIn, dispatch: DispatchDep, who: Dispatcher
+) -> CaseView:
+    """一键交办: triage and dispatch as the rule the triage desk suggests (`suggestion`)."""
+    return dispatch.act(
+        case_id,
+        who,
+        Action.DISPATCH,
+        lambda app: app.dispatch_by_rule(case_id, body.rule_id, who.actor()),
     )
 
 

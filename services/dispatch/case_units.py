@@ -104,12 +104,27 @@ class UnitWork:
         case._progress_reported(unit=unit, note=note, reported_at=now, actor=actor, **case._same())
 
     def submit_result(
-        self, *, unit: str | None, result: dict[str, Any], now: datetime, actor: Actor
+        self,
+        *,
+        unit: str | None,
+        result: dict[str, Any],
+        now: datetime,
+        actor: Actor,
+        signed_form_required: bool = False,
     ) -> int:
-        """办理结果 with the unit head's sign-off; a second pass needs 一案双查."""
+        """办理结果 with the unit head's sign-off; a second pass needs 一案双查. Where the
+        office requires it, the form the head signed (主要领导签字背书) must be attached first:
+        one signed form per result."""
         case = cast("Case", self)
         case._require("submit_result", {S.IN_PROGRESS})
         case.check_lead_unit(unit)
+        signed = [a for a in case.attachments if a["purpose"] == "signed_form"]
+        if signed_form_required and len(signed) <= len(case.results):
+            raise Invalid(
+                "signed_form",
+                "须先上传主要领导签字背书的扫描件(附件用途 signed_form)再报送办理结果 "
+                "(attach the form the unit head signed before submitting the result)",
+            )
         if case.pass_no >= 2:
             for field in ("direct_person_findings", "leadership_findings"):
                 if not result.get(field):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from services.dispatch.directory import without_contacts
 from shared.contracts import Contract
 from shared.contracts import dispatch as c
 
@@ -81,7 +82,8 @@ def _announced(cls: type[c.CaseEvent]) -> Callable[[Any], Contract]:
 
 
 def _unit(cls: type[c.UnitRegistered] | type[c.UnitUpdated], e: Any, **more: Any) -> Contract:
-    return cls(code=e.code, name=e.name, kind=e.kind, parent=e.parent, liaisons=e.liaisons, **more)
+    liaisons = without_contacts(e.liaisons)  # an event recorded before ADR 21 had phones
+    return cls(code=e.code, name=e.name, kind=e.kind, parent=e.parent, liaisons=liaisons, **more)
 
 
 def _year(e: Any) -> Contract:
@@ -94,6 +96,7 @@ TRANSLATIONS: dict[str, Callable[[Any], Contract]] = {
     "Case.Triaged": lambda e: _case(
         c.CaseTriaged, e, track=e.track, category=e.category, note=e.note, rule_id=e.rule_id
     ),
+    "Case.OriginRecorded": lambda e: _case(c.CaseOriginRecorded, e, origin=e.origin),
     "Case.FlaggedForAccountability": lambda e: _case(
         c.CaseFlaggedForAccountability, e, reason=e.reason
     ),
@@ -157,6 +160,18 @@ TRANSLATIONS: dict[str, Callable[[Any], Contract]] = {
         reopened_at=e.handle["start"],
     ),
     "Case.DeadlinesRecalculated": _recalculated,
+    "Case.AttachmentAdded": lambda e: _case(
+        c.CaseAttachmentAdded,
+        e,
+        n=e.n,
+        digest=e.digest,
+        media_type=e.media_type,
+        size=e.size,
+        purpose=e.purpose,
+    ),
+    "Case.AttachmentDownloaded": lambda e: _case(
+        c.CaseAttachmentDownloaded, e, n=e.n, digest=e.digest
+    ),
     "Case.DeadlineApproaching": _announced(c.DeadlineApproaching),
     "Case.DeadlineMissed": _announced(c.DeadlineMissed),
     "Case.SupervisionNoticeIssued": _announced(c.SupervisionNoticeIssued),

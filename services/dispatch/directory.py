@@ -15,8 +15,15 @@ NAMESPACE = uuid5(NAMESPACE_URL, "https://taizhang.example/dispatch")
 Actor = dict[str, Any]
 
 
+def without_contacts(liaisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Liaison officers by name only: their phone numbers and e-mail addresses are personal
+    data and are kept in notify's directory of persons, never in an event (ADR 21)."""
+    return [{"name": c["name"]} for c in liaisons if c.get("name")]
+
+
 class Unit(Aggregate):
-    """责任单位 — a department, street office or company; liaisons are its contacts."""
+    """责任单位 — a department, street office or company; liaisons are its contact persons,
+    by name (events recorded before ADR 21 carry their phones too: never shown again)."""
 
     @staticmethod
     def create_id(code: str) -> UUID:
@@ -68,7 +75,7 @@ class Unit(Aggregate):
             "name": self.name,
             "kind": self.kind,
             "parent": self.parent,
-            "liaisons": [dict(c) for c in self.liaisons],
+            "liaisons": without_contacts(self.liaisons),
             "active": self.active,
         }
 

@@ -20,7 +20,7 @@ from services.dispatch.schemas import (
     YearOut,
 )
 from shared.web.auth import Principal
-from shared.web.authz import Action, require
+from shared.web.authz import Action, require, who_may
 
 router = APIRouter(tags=["directory"])
 
@@ -64,8 +64,9 @@ def read_year(year: int, dispatch: DispatchDep, who: Reader) -> YearOut:
     view = dispatch.app.year_view(year)
     if view is None:
         raise NoSuchYear(
-            f"尚无 {year} 年的官方日历,请办公室通过 PUT /api/v1/calendar/{year} 加载 "
-            f"(the office should load the {year} calendar)"
+            f"尚无 {year} 年的官方日历,请{who_may(Action.MANAGE_DIRECTORY)}加载"
+            f"(工作台「日历」页或 `PUT /api/v1/calendar/{year}`)"
+            f" (no calendar for {year} yet)"
         )
     return YearOut(**view)
 

@@ -13,17 +13,22 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.dispatch.directory import RoutingTable, Unit, UnitDirectory
+from services.dispatch.categories import CategoryCommands
+from services.dispatch.directory import RoutingTable, Unit, UnitDirectory, without_contacts
 from services.dispatch.errors import AlreadyExists, Busy, Invalid, NoSuchUnit
 from services.dispatch.routing import Rule, check_rules
-from shared.platform.eventstore import ServiceApplication
+
+
+def _named_only(fields: dict[str, Any]) -> dict[str, Any]:
+    return fields | {"liaisons": without_contacts(fields.get("liaisons") or [])}
+
 
 SEED = Path(__file__).resolve().parent / "seed"
 MAX_ATTEMPTS = 5
 T = TypeVar("T")
 
 
-class DirectoryCommands(ServiceApplication):
+class DirectoryCommands(CategoryCommands):
     # --- units -------------------------------------------------------------------------------
 
     def units(self) -> list[Unit]:
@@ -46,7 +51,7 @@ class DirectoryCommands(ServiceApplication):
             self._check_parent(fields["code"], fields["parent"])
             directory = self._find(UnitDirectory.create_id()) or UnitDirectory()
             directory.add(fields["code"])
-            unit = Unit(**fields, actor=actor)
+            unit = Unit(**_named_only(fields), actor=actor)
             self.save(unit, directory)
             return unit
 
@@ -60,7 +65,7 @@ class DirectoryCommands(ServiceApplication):
             self._check_parent(code, fields["parent"])
             if not fields["active"]:
                 self._check_unused(code)
-            unit.update(**fields, actor=actor)
+            unit.update(**_named_only(fields), actor=actor)
             self.save(unit)
             return unit
 
@@ -95,6 +100,13 @@ class DirectoryCommands(ServiceApplication):
     def replace_rules(self, rules: list[Rule], actor: dict[str, Any]) -> list[Rule]:
         def attempt() -> list[Rule]:
             units = self.units()
+            for i, rule in enumerate(rules):  # Chinese names are kept as their codes
+                match = rule.get("match")
+                if isinstance(match, dict) and match.get("categories"):
+                    match["categories"] = [
+                        self.category_code(v, f"rules[{i}].match.categories")
+                        for v in match["categories"]
+                    ]
             check_rules(rules, {u.code for u in units if u.active}, {u.code for u in units})
             table = self._find(RoutingTable.create_id())
             if isinstance(table, RoutingTable):
@@ -117,7 +129,7 @@ class DirectoryCommands(ServiceApplication):
                 directory.add(unit["code"])
             # (IntegrityError: seeded by a process starting at the same moment)
             with contextlib.suppress(IntegrityError):
-                self.save(directory, *(Unit(**u, actor=actor) for u in units))
+                self.save(directory, *(Unit(**_named_only(u), actor=actor) for u in units))
         if self._find(RoutingTable.create_id()) is None:
             rules = json.loads((SEED / "routing_rules.json").read_text(encoding="utf-8"))
             with contextlib.suppress(IntegrityError):

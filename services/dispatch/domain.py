@@ -15,9 +15,18 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from services.dispatch.case_attachments import CaseAttachments
 from services.dispatch.case_deadlines import DeadlineWatch, counted, tracked
 from services.dispatch.case_units import UnitWork
-from services.dispatch.errors import Invalid, NoSuchItem, NotLeadUnit, Refused, WrongState
+from services.dispatch.errors import (
+    EXTENSION_STATES,
+    Invalid,
+    NoSuchItem,
+    NotLeadUnit,
+    Refused,
+    WrongState,
+    status_label,
+)
 from shared.contracts.vocabulary import CaseStatus as S
 from shared.contracts.vocabulary import DeadlineKind
 
@@ -31,7 +40,7 @@ SUPERSEDED = {"accepted": False, "reason": "已重新交办 (superseded by a re-
 Actor = dict[str, Any]
 
 
-class Case(UnitWork, DeadlineWatch, Aggregate):
+class Case(UnitWork, DeadlineWatch, CaseAttachments, Aggregate):
     """案件 — a case on dispatch's desk; its id is the case id intake gave the tip."""
 
     id: UUID
@@ -71,6 +80,9 @@ class Case(UnitWork, DeadlineWatch, Aggregate):
         self.repeats: list[dict[str, Any]] = []
         self.merged_into: dict[str, Any] | None = None
         self.not_accepted_reason: str | None = None
+        self.attachments: list[dict[str, Any]] = []
+        # Who registered the tip: that operator may add the tip's evidence (its row scope).
+        self.registered_by: str | None = actor.get("id")
 
     # --- the office ------------------------------------------------------------------------
 
@@ -93,6 +105,15 @@ class Case(UnitWork, DeadlineWatch, Aggregate):
     def _triaged(self, track, category, note, rule_id, actor, status, pass_no) -> None:
         self.track, self.category, self.note, self.rule_id = track, category, note, rule_id
 
+    def record_origin(self, *, origin: dict[str, Any], actor: Actor) -> None:
+        """来源: the office says at triage which level and body the case came from."""
+        self._require("triage", BEFORE_SIGN)
+        self._origin_recorded(origin=origin, actor=actor, **self._same())
+
+    @event("OriginRecorded")
+    def _origin_recorded(self, origin, actor, status, pass_no) -> None:
+        self.origin = origin
+
     def flag_for_accountability(self, *, reason: str, actor: Actor) -> None:
         if self.flag_reason is None:
             self._flagged(reason=reason, actor=actor, **self._same())
@@ -108,7 +129,7 @@ class Case(UnitWork, DeadlineWatch, Aggregate):
             raise Invalid("into", "不能合并到案件自身 (a case cannot be merged into itself)")
         if target.status in (S.MERGED, S.NOT_ACCEPTED):
             raise Refused(
-                f"目标案件 {target.number} 状态为 {target.status},不能作为合并对象 "
+                f"目标案件 {target.number} 状态为“{status_label(target.status)}”,不能作为合并对象 "
                 f"(cannot merge into a case that is {target.status})"
             )
         target._repeat_linked(
@@ -226,7 +247,7 @@ class Case(UnitWork, DeadlineWatch, Aggregate):
         request = self.extension(n)
         if request["status"] != "pending":
             raise Refused(
-                f"第 {n} 项延期申请已处理({request['status']}) "
+                f"第 {n} 项延期申请已处理({EXTENSION_STATES.get(request['status'], '已处理')}) "
                 f"(extension request {n} is {request['status']})"
             )
         if not granted and not reason:
@@ -318,6 +339,21 @@ class Case(UnitWork, DeadlineWatch, Aggregate):
             | {"on_time": on_time, "submitted_at": submitted_at, "review": None}
         )
         self.status = status
+
+    # --- files (their commands: ``case_attachments.CaseAttachments``) -----------------
+
+    @event("AttachmentAdded")
+    def _attachment_added(
+        self, n, digest, media_type, size, purpose, attached_at, actor, status, pass_no
+    ) -> None:
+        self.attachments.append(
+            {"n": n, "digest": digest, "media_type": media_type, "size": size}
+            | {"purpose": purpose, "by": actor, "at": attached_at, "downloads": 0}
+        )
+
+    @event("AttachmentDownloaded")
+    def _attachment_downloaded(self, n, digest, downloaded_at, actor, status, pass_no) -> None:
+        self.attachments[n - 1]["downloads"] += 1
 
     # --- the system's events (its commands: ``case_deadlines.DeadlineWatch``) ----------
 

@@ -3,12 +3,27 @@ answered; nothing here knows of HTTP."""
 
 from __future__ import annotations
 
+from shared.contracts.vocabulary import STATUS_LABELS, CaseStatus
+
+# The extension requests' states, as the office reads them.
+EXTENSION_STATES = {"pending": "待审批", "granted": "已同意", "refused": "不同意"}
+
+
+def status_label(status: str) -> str:
+    """The status's Chinese label in a sentence; the code stays in ``case_status``."""
+    try:
+        return STATUS_LABELS[CaseStatus(status)]
+    except (ValueError, KeyError):
+        return status
+
+
 # What each command is called, for messages (Chinese first, as operators read them).
 VERBS: dict[str, tuple[str, str]] = {
     "triage": ("分类处置", "triage"),
     "merge": ("合并", "merge"),
     "not_accept": ("不予受理", "mark not accepted"),
     "dispatch": ("交办", "dispatch"),
+    "dispatch_by_rule": ("按规则一键交办(仅限待分办案件)", "dispatch by rule"),
     "overrule_return": ("驳回退回", "overrule the return of"),
     "sign": ("签收", "sign"),
     "return": ("退回", "return"),
@@ -30,7 +45,9 @@ class WrongState(DispatchError):
 
     def __init__(self, status: str, command: str) -> None:
         cn, en = VERBS[command]
-        super().__init__(f"案件当前状态为 {status},不能{cn} (cannot {en} a case {status})")
+        super().__init__(
+            f"案件当前状态为“{status_label(status)}”,不能{cn} (cannot {en} a case {status})"
+        )
         self.status = status
         self.command = command
         self.details = {"case_status": status}

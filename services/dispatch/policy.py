@@ -1,5 +1,6 @@
 """Dispatch's reactions to other services' events: a registered tip opens a case (and is
-routed at once when a rule matches); tracking's second pass reopens it for the lead unit."""
+routed at once when a rule matches); the office's catalogue changes are copied; tracking's
+second pass reopens it for the lead unit."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import structlog
 from services.dispatch.application import DispatchApplication
 from services.dispatch.errors import DispatchError
 from shared.contracts import SYSTEM_ACTOR, Envelope
-from shared.contracts.intake import TipRegistered
+from shared.contracts.intake import CategoryCatalogueChanged, TipRegistered
 from shared.contracts.tracking import SecondPassStarted
 from shared.platform.messaging.policy import ApplicationPolicy, NotYet, Reaction
 
@@ -39,7 +40,13 @@ def policies(app: DispatchApplication) -> list[ApplicationPolicy]:
             log.warning("second_pass_not_applicable", case_id=str(started.case_id), reason=str(e))
             return ()
 
+    def on_catalogue_changed(envelope: Envelope) -> Sequence[Any]:
+        changed = envelope.event
+        assert isinstance(changed, CategoryCatalogueChanged)
+        return [app.copy_category_change(changed, envelope.actor or SYSTEM_ACTOR)]
+
     handlers: dict[type, Reaction] = {
+        CategoryCatalogueChanged: on_catalogue_changed,
         TipRegistered: on_tip_registered,
         SecondPassStarted: on_second_pass_started,
     }

@@ -11,7 +11,6 @@ deadlines again once every year they touch is known.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -23,6 +22,7 @@ from services.dispatch.application import DispatchApplication
 from services.dispatch.deadlines import DeadlineRules
 from services.dispatch.errors import DispatchError
 from services.dispatch.schedule import provisional_deadlines, running_deadlines
+from shared.platform.periodic import Periodic
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +40,9 @@ def is_countable(row: Any, rules: DeadlineRules) -> bool:
     return all(rules.calendar.knows(year) for year in years)
 
 
-class Scheduler:
+class Scheduler(Periodic):
+    failure = "scheduler_pass_failed"
+
     def __init__(
         self,
         app: DispatchApplication,
@@ -49,23 +51,13 @@ class Scheduler:
     ) -> None:
         self.app = app
         self.sessions = sessions
-        self.interval = interval_seconds
-        self._stopping = asyncio.Event()
+        super().__init__(interval_seconds)
         self.passes = 0  # completed passes: an operator sees the sweep at work (metrics)
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.remind()
-                await self.recount()
-                self.passes += 1
-            except Exception:
-                log.exception("scheduler_pass_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
-
-    def stop(self) -> None:
-        self._stopping.set()
+    async def one_pass(self) -> None:
+        await self.remind()
+        await self.recount()
+        self.passes += 1
 
     async def remind(self) -> int:
         """Check every case with a deadline due for 催办 or 督办; returns how many."""

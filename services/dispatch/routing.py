@@ -7,7 +7,7 @@ or summary. A rule names a lead unit, co-units and the track.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,13 @@ def matches(rule: Rule, tip: TipFacts) -> bool:
 
 def first_match(rules: Sequence[Rule], tip: TipFacts) -> Rule | None:
     return next((rule for rule in rules if matches(rule, tip)), None)
+
+
+def suggestion(rules: Sequence[Rule], tip: TipFacts, active: Callable[[str], bool]) -> Rule | None:
+    """The rule the triage desk offers beside a case (一键交办): the first that matches, if its
+    lead unit is active; a key-rectification rule is offered too (its deadline comes by hand)."""
+    rule = first_match(rules, tip)
+    return rule if rule is not None and active(rule["lead_unit"]) else None
 
 
 def check_rules(rules: Sequence[Rule], active_units: set[str], known_units: set[str]) -> None:

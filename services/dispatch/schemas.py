@@ -10,7 +10,16 @@ from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StringConstr
 
 from services.dispatch.domain import HANDLE, SIGN, Case
 from shared.contracts.vocabulary import ProposalKind, Track, UnitKind
-from shared.web.schemas import Content, Strict, Text32, Text64, Text100, Text200, Text500
+from shared.web.schemas import (
+    Content,
+    Origin,
+    Strict,
+    Text32,
+    Text64,
+    Text100,
+    Text200,
+    Text500,
+)
 
 UnitCode = Annotated[
     str, StringConstraints(strict=True, pattern=r"^[A-Z][A-Z0-9-]{1,31}$", max_length=32)
@@ -40,6 +49,7 @@ class TriageIn(Strict):
     track: Track
     category: Text64 | None = None
     note: Text500 | None = None
+    origin: Origin | None = None  # 来源层级与机关 (issue 18): a higher level's source
 
 
 class MergeIn(Strict):
@@ -57,6 +67,10 @@ class DispatchIn(Strict):
     handle_working_days: WorkingDays | None = Field(
         default=None, description="Required for key_rectification (the plan's time)"
     )
+
+
+class DispatchByRuleIn(Strict):
+    rule_id: Text64 = Field(description="The rule the triage desk suggested for this case")
 
 
 class ExtensionIn(Strict):
@@ -132,6 +146,9 @@ class CaseView(BaseModel):
     extensions: list[dict[str, Any]]
     results: list[dict[str, Any]]
     progress: list[dict[str, Any]]
+    # after a command: the head of dispatch's log, at or past the command's event —
+    # ``GET /api/v1/ledger/positions`` tells when the ledger has read that far
+    position: int | None = None
 
     @classmethod
     def of(cls, case: Case) -> CaseView:
@@ -181,9 +198,12 @@ def _result(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class Liaison(Strict):
+    """A liaison officer by name. ``phone`` and ``email`` are still accepted (SPEC §6 clients)
+    but no longer kept: contacts belong in the directory of persons (``/api/v1/persons``)."""
+
     name: Text64
-    phone: Text32 | None = None
-    email: Text200 | None = None
+    phone: Text32 | None = Field(default=None, description="Accepted, not kept (ADR 21)")
+    email: Text200 | None = Field(default=None, description="Accepted, not kept (ADR 21)")
 
 
 class UnitFields(Strict):

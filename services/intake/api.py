@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Response
 
 from services.intake.application import IdempotencyConflict, TipNotFound, TipSubmission
+from services.intake.cataloguing import CatalogueError, UnknownCategory
 from services.intake.deps import IntakeDep
 from services.intake.domain import AnonymousReporterError, Tip
 from services.intake.keyvault import CaseKeyDestroyed
@@ -27,6 +29,8 @@ REFUSALS: Refusals = {
     IdempotencyConflict: Refusal(409, "idempotency_conflict", "幂等键已用于另一份登记"),
     TipNotFound: Refusal(404, "no_such_tip", "没有该登记记录", detail=not_found("tip").detail),
     AnonymousReporterError: Refusal(404, "anonymous_reporter", "匿名举报,无身份信息"),
+    UnknownCategory: Refusal(422, "unknown_category", "问题类别不在分类目录中"),
+    CatalogueError: Refusal(422, "catalogue_change_refused", "分类目录不接受此项修改"),
     CaseKeyDestroyed: Refusal(
         410,
         "identity_destroyed",
@@ -60,7 +64,11 @@ async def register_tip(
     principal: Registrant,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> TipCreated:
-    registration = await intake.register(submission_of(body, principal, idempotency_key))
+    # A Chinese name is taken as an alias of its code; the tip is filed under the code.
+    # (The fingerprint stays that of the request as sent.)
+    submission = submission_of(body, principal, idempotency_key)
+    category = intake.app.resolve_category(body.category)
+    registration = await intake.register(replace(submission, category=category))
     if registration.replayed:
         response.status_code = 200
     return TipCreated(
@@ -106,6 +114,7 @@ def submission_of(body: TipIn, principal: Principal, idempotency_key: str | None
         location=body.location.model_dump(exclude_none=True) if body.location else None,
         subject=body.subject.model_dump(exclude_none=True) if body.subject else None,
         reporter=reporter,
+        origin=body.origin.model_dump(exclude_none=True) if body.origin else None,
         actor=principal.actor(),
         fingerprint=body.fingerprint(),
         idempotency_key=idempotency_key,

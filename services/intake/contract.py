@@ -1,7 +1,8 @@
 """Intake's domain events → integration events (``shared.contracts.intake``).
 
-Every event of a ``Tip`` is published (read models rely on each tip's versions arriving
-without gaps); the number sequence and idempotency keys stay inside intake.
+Every event of a ``Tip`` and of the category catalogue is published (read models rely on each
+stream's versions arriving without gaps); the number sequence and idempotency keys stay inside
+intake.
 """
 
 from __future__ import annotations
@@ -9,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from shared.contracts import Contract
-from shared.contracts.intake import ReporterIdentityViewed, TipRegistered
+from shared.contracts.intake import (
+    CategoryCatalogueChanged,
+    ReporterIdentityViewed,
+    TipOriginRecorded,
+    TipRegistered,
+)
 
 
 def _registered(event: Any) -> Contract:
@@ -34,10 +40,28 @@ def _identity_viewed(event: Any) -> Contract:
     return ReporterIdentityViewed(case_id=event.originator_id, reason=event.reason)
 
 
+def _origin(event: Any) -> Contract:
+    return TipOriginRecorded(case_id=event.originator_id, origin=event.origin)
+
+
+def _catalogue(event: Any) -> Contract:
+    return CategoryCatalogueChanged(
+        change=event.change,
+        code=event.code,
+        name=event.name,
+        parent=event.parent,
+        seed_version=event.seed_version,
+    )
+
+
 # domain event class (by qualified name) → its integration event
 TRANSLATIONS = {
     "Tip.Registered": _registered,
     "Tip.ReporterIdentityViewed": _identity_viewed,
+    "Tip.OriginRecorded": _origin,
+    # every event of the catalogue, its first included (ADR 25)
+    "CategoryCatalogue.Started": _catalogue,
+    "CategoryCatalogue.Changed": _catalogue,
 }
 
 

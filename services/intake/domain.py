@@ -70,6 +70,14 @@ class Tip(Aggregate):
         self.registered_by = actor
         self.identity_views: list[dict[str, Any]] = []
 
+    def record_origin(self, origin: dict[str, Any], actor: dict[str, Any]) -> None:
+        """来源: the level and body a tip came from (a higher level's 暗访, 转办, exposure)."""
+        self._origin_recorded(origin=origin, actor=actor)
+
+    @event("OriginRecorded")
+    def _origin_recorded(self, origin: dict[str, Any], actor: dict[str, Any]) -> None:
+        self.origin = origin
+
     @property
     def named(self) -> bool:
         return self.reporter_sealed is not None

@@ -13,9 +13,9 @@ import base64
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from shared.platform.protection import Sealer
+from shared.platform.recorders import Statement
 from shared.platform.settings import Settings, postgres_params
 
 TABLE = "intake_case_keys"
@@ -80,7 +81,7 @@ class KeyVault:
         if not ids:
             return {}
         keys = {case_id: secrets.token_bytes(32) for case_id in ids}
-        rows = [(str(i), self._wrap(key, i), created_at.isoformat()) for i, key in keys.items()]
+        rows = [(str(i), self._wrap(key, i), _utc(created_at)) for i, key in keys.items()]
         # One statement for the batch; RETURNING names the keys that are ours to use.
         inserted = self._query(
             f"INSERT INTO {self._table} (case_id, wrapped, created_at) "
@@ -101,6 +102,22 @@ class KeyVault:
             }
         return sealers
 
+    def new_keys(
+        self, case_ids: Sequence[UUID], created_at: datetime
+    ) -> tuple[dict[UUID, Sealer], Statement]:
+        """New keys for new cases, and the statement that stores them — for the transaction
+        that saves the cases' events (the recorder's ``also``), so keys and events commit
+        together. A key stored before for one of the ids makes that statement fail, and the
+        save with it: then :meth:`provide`, which reuses it."""
+        keys = {case_id: secrets.token_bytes(32) for case_id in case_ids}
+        rows = [(str(i), self._wrap(key, i), _utc(created_at)) for i, key in keys.items()]
+        sql = (
+            f"INSERT INTO {self._table} (case_id, wrapped, created_at) "
+            f"VALUES {', '.join([f'({self._marks(3)})'] * len(rows))}"
+        )
+        sealers = {case_id: Sealer({"case": key}) for case_id, key in keys.items()}
+        return sealers, (sql, tuple(value for row in rows for value in row))
+
     def sealer(self, case_id: UUID) -> Sealer:
         """The sealer of one case; raises CaseKeyDestroyed once its key is gone."""
         rows = self._query(
@@ -120,7 +137,7 @@ class KeyVault:
         return self._run(
             f"UPDATE {self._table} SET wrapped = NULL "
             f"WHERE created_at < {self._mark} AND wrapped IS NOT NULL",
-            [(cutoff.isoformat(),)],
+            [(_utc(cutoff),)],
         )
 
     def rewrap(self) -> int:
@@ -181,3 +198,9 @@ class KeyVault:
             cursor = conn.cursor()
             cursor.execute(sql, params)
             return list(cursor.fetchall())
+
+
+def _utc(moment: datetime) -> str:
+    """Moments are kept as text and compared as text: always in UTC, so that a clock in
+    another zone (a test's, a demo's) orders them right."""
+    return moment.astimezone(UTC).isoformat()

@@ -18,7 +18,7 @@ from services.intake.deps import IntakeDep
 from services.intake.groupcommit import WriterUnavailable
 from services.intake.open311_form import attributes_of, external_ref, tip_from_form
 from services.intake.service import IntakeService
-from shared.contracts.categories import BY_CODE, CATEGORIES, TipCategory
+from shared.contracts.categories import TipCategory
 from shared.contracts.vocabulary import Channel
 from shared.web.auth import Principal
 from shared.web.authz import Action, allowed
@@ -97,14 +97,15 @@ async def discovery(request: Request, format: Format) -> Response:
 
 
 @router.get("/services.{format}", summary="Open311 service list: one per tip category")
-async def service_list(format: Format) -> Response:
-    return render(response_format(format), "services", [_service(c) for c in CATEGORIES])
+async def service_list(format: Format, intake: IntakeDep) -> Response:
+    services = intake.app.catalogue().services()  # the catalogue's active leaves (ADR 25)
+    return render(response_format(format), "services", [_service(c) for c in services])
 
 
 @router.get("/services/{service_code}.{format}", summary="Open311 service definition")
-async def service_definition(service_code: str, format: Format) -> Response:
+async def service_definition(service_code: str, format: Format, intake: IntakeDep) -> Response:
     fmt = response_format(format)
-    category = _category(service_code)
+    category = _category(intake, service_code)
     return render(
         fmt,
         "service_definition",
@@ -128,7 +129,7 @@ async def file_request(
     principal = await _registrant(request, fields.get("api_key"))
     if not fields.get("service_code"):
         raise bad_request("service_code 必填 (service_code was not provided)")
-    category = _category(fields["service_code"])
+    category = _category(intake, fields["service_code"])
     ref = external_ref(principal, fields, idempotency_key or None)
     tip = tip_from_form(category, fields, attributes, ref)
     submission = submission_of(tip, principal, idempotency_key or None)
@@ -177,11 +178,14 @@ def _service(category: TipCategory) -> dict[str, Any]:
     }
 
 
-def _category(code: str) -> TipCategory:
-    category = BY_CODE.get(code)
-    if category is None:
+def _category(intake: IntakeService, code: str) -> TipCategory:
+    """The service: a category of the catalogue that is active (retired ones take no tips)."""
+    found = intake.app.catalogue().find(code)
+    if found is None or not found.active:
+        found = intake.app.catalogue(fresh=True).find(code)
+    if found is None or not found.active:
         raise not_found(f"没有服务 {code},可选服务见 services.xml (service_code not found)")
-    return category
+    return intake.app.catalogue().tip_category(code)
 
 
 async def _registrant(request: Request, api_key: str | None) -> Principal:

@@ -26,6 +26,7 @@ from shared.contracts.vocabulary import Channel
 from shared.web.schemas import (
     Content,
     Number,
+    Origin,
     Strict,
     Text18,
     Text32,
@@ -88,8 +89,13 @@ class Reporter(Strict):
                 "匿名举报不应填写姓名、电话、身份证号或邮箱;实名举报请设 anonymous=false "
                 "(an anonymous reporter carries no identity)"
             )
-        if not self.anonymous and not self.name:
-            raise ValueError("实名举报须填写姓名 (a named reporter needs a name)")
+        # A phone or an e-mail without a name is a reporter who can be answered (GeoReport v2
+        # makes every personal field optional, issue 20); an ID number alone reaches no one.
+        if not self.anonymous and not (self.name or self.phone or self.email):
+            raise ValueError(
+                "实名举报须至少留下姓名、电话或邮箱之一 (a named reporter needs a name, a phone "
+                "or an e-mail)"
+            )
         return self
 
     def identity(self) -> dict[str, Any] | None:
@@ -123,6 +129,7 @@ class TipIn(Strict):
     occurred_at: AwareDatetime | None = None
     location: Location | None = None
     subject: Subject | None = None
+    origin: Origin | None = None  # 来源层级与机关 (issue 18): e.g. {level: city, body: 市纪委}
     reporter: Reporter | None = None
 
     @field_validator("occurred_at")
@@ -134,7 +141,9 @@ class TipIn(Strict):
 
     def fingerprint(self) -> str:
         """Same request ⇔ same fingerprint (used to tell a replay from a reused key)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        # A tip without an origin hashes as before origin existed (keys stored then still match).
+        dumped = self.model_dump(mode="json", exclude={"origin"} if self.origin is None else None)
+        canonical = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -11,11 +11,12 @@ import structlog
 
 from services.intake.application import IntakeApplication, Registration, TipSubmission
 from services.intake.contract import to_contract
+from services.intake.fingerprints import rewrite_unkeyed_fingerprints
 from services.intake.groupcommit import GroupCommitter
 from services.intake.keyvault import KeyVault
 from shared.contracts import Contract
 from shared.platform.clock import Clock, clock_for
-from shared.platform.protection import Sealer
+from shared.platform.protection import Fingerprinter, Sealer
 from shared.platform.service import ServiceBase
 from shared.platform.settings import Secrets, Settings
 
@@ -31,6 +32,7 @@ def key_vault(settings: Settings, secrets: Secrets) -> KeyVault:
 
 class IntakeService(ServiceBase[IntakeApplication]):
     name = "intake"
+    extra_connections = 2  # the reporter key vault's own pool (keyvault.py)
 
     def __init__(self, settings: Settings, secrets: Secrets) -> None:
         super().__init__(settings, secrets)
@@ -41,13 +43,16 @@ class IntakeService(ServiceBase[IntakeApplication]):
 
     def build(self, env: dict[str, str]) -> IntakeApplication:
         self._keys = key_vault(self.settings, self.secrets)
+        fingerprints = Fingerprinter(self.secrets.fingerprint_keys)
         app = IntakeApplication(
             env,
             keys=self._keys,
             receipt_secret=self.secrets.receipt_secret,
+            fingerprints=fingerprints,
             timezone=self.settings.timezone,
             clock=self.clock.now,
         )
+        rewrite_unkeyed_fingerprints(app, fingerprints)  # ADR 18's one-off exception
         self._committer = GroupCommitter(
             app.register,
             max_batch=self.settings.intake_batch_max,
@@ -58,7 +63,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
         return app
 
     async def started(self) -> None:
-        if self.settings.reporter_retention_days:
+        if self.settings.reporter_retention_days and self.background:
             self._retention = asyncio.create_task(self._shred_expired_hourly())
 
     async def stopping(self) -> None:

@@ -1,62 +1,97 @@
-"""Rebuild the ledger's read tables from the three services' event stores.
+"""Rebuild the ledger's read tables from the three services' event stores, beside the live ones.
 
-The tables are emptied (with the projection's marks), then every stored event of intake,
-dispatch and tracking is read in order and fed to the same projection the live service runs;
-live followers resume afterwards from the marks this leaves. Run it with the tracking
-service stopped: a live projection writing meanwhile would be wiped and overwritten.
+Every stored event of intake, dispatch and tracking is read in order and fed to the same
+projection the live service runs, into staging tables (:mod:`services.ops.staging`: unlogged
+and without secondary indexes on PostgreSQL while they fill), by worker processes that each
+take a share of the cases (:mod:`services.ops.workers`); then the events stored
+meanwhile are replayed, and the staged tables are swapped in with the last of them in one
+transaction (ADR 29). The live service keeps serving — and its projection keeps applying —
+the old ledger until the swap; a rebuild that fails leaves it as it was. Live followers
+resume afterwards from the marks the rebuild leaves (what they applied to the old ledger
+meanwhile is in the new one, so it reads as duplicates).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.registry import build_service
-from services.tracking.ledger.projection import NAME, SOURCES, ledger_projection
-from services.tracking.ledger.tables import READ_TABLES
-from services.tracking.service import TrackingService
+from services.ops.staging import Staging, staging_for
+from services.ops.workers import replay_in_workers, worker_count
+from services.registry import Service, build_service
+from services.tracking.ledger.projection import SOURCES, ledger_projection
+from shared.contracts import Envelope
 from shared.platform.messaging.outbox import Outbox
-from shared.platform.projection import SqlProjection, projection_positions, projection_streams
+from shared.platform.projection import SqlProjection
 from shared.platform.readmodel import ensure_schema
 from shared.platform.settings import Settings, load_secrets
 
 Progress = Callable[[str, int, int], None]  # source, position reached, last position
 
 
-async def rebuild_ledger(settings: Settings, progress: Progress) -> dict[str, int]:
-    """Replay every source; returns how many events of each were projected."""
-    secrets = load_secrets(settings)
+async def rebuild_ledger(
+    settings: Settings, progress: Progress, workers: int | None = None
+) -> dict[str, int]:
+    """Replay every source into staging and swap it in; returns how many events of each
+    were projected (the catch-up's included). ``workers``: processes for the bulk replay
+    (default: one per core on PostgreSQL; always one on SQLite)."""
     await ensure_schema(settings)
+    staging = staging_for(settings)
+    try:
+        async with open_sources(settings) as outboxes:  # the live tables migrated first
+            return await _into(staging, outboxes, progress, worker_count(settings, workers))
+    except BaseException:
+        await staging.discard()  # the live ledger is left as it was
+        raise
+
+
+@contextlib.asynccontextmanager
+async def open_sources(settings: Settings) -> AsyncIterator[list[Outbox]]:
+    """The three services' stores, read as their outboxes (small pools: a rebuild reads
+    each store from one thread, beside a running deployment's own connections)."""
+    settings = settings.model_copy(update={"db_pool_size": min(settings.db_pool_size, 2)})
+    secrets = load_secrets(settings)
     services = {name: build_service(name, settings, secrets) for name in SOURCES}
-    started = []
+    started: list[Service] = []
     try:
         for service in services.values():
-            await service.start()
+            await service.start(background=False)  # no reminders or notices from a tool
             started.append(service)
-        tracking = services["tracking"]
-        assert isinstance(tracking, TrackingService)
-        await clear(tracking)
-        projection = ledger_projection(tracking.writes)
-        counts = {}
-        statistics = Statistics(tracking)
-        for name, service in services.items():
-            outbox = Outbox(name, service.app, service.translate)
-            counts[name] = await _replay(outbox, projection, progress, statistics)
-        await statistics.analyze()  # the live service starts from the final sizes
-        return counts
+        yield [Outbox(name, s.app, s.translate) for name, s in services.items()]
     finally:
         for service in reversed(started):
             await service.stop()
 
 
-async def clear(tracking: TrackingService) -> None:
-    async with tracking.writes() as session, session.begin():
-        for table in reversed(READ_TABLES):
-            await session.execute(sa.delete(table))
-        for marks in (projection_streams, projection_positions):
-            await session.execute(sa.delete(marks).where(marks.c.consumer == NAME))
+async def _into(
+    staging: Staging, outboxes: list[Outbox], progress: Progress, workers: int
+) -> dict[str, int]:
+    sessions = await staging.create()
+    projection = ledger_projection(sessions)
+    statistics = Statistics(sessions)
+    heads = {o.source: await asyncio.to_thread(o.head) for o in outboxes}
+    for source, head in heads.items():  # every store's size first: an ETA covers them all
+        progress(source, 0, head)
+    if workers > 1:
+        counts = await replay_in_workers(staging.live, staging.settings, workers, heads, progress)
+    else:
+        counts = {
+            o.source: await replay_source(o, projection, progress, statistics, after=0)
+            for o in outboxes
+        }
+
+    async def catch_up() -> None:
+        for outbox in outboxes:
+            counts[outbox.source] += await replay_source(outbox, projection, progress, statistics)
+
+    await staging.complete()  # indexes, durable tables, statistics
+    await catch_up()  # what was stored meanwhile
+    await staging.swap(catch_up)  # and the last of it, with the live projection waiting
+    return counts
 
 
 class Statistics:
@@ -71,39 +106,52 @@ class Statistics:
     TABLES = ("ledger", "case_units", "case_history", "projection_streams")
     FIRST = 5_000
 
-    def __init__(self, tracking: TrackingService) -> None:
-        self.tracking = tracking
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], share: int = 1) -> None:
+        self.sessions = sessions
+        self.share = share  # one of ``share`` workers filling the same tables
         self.written = 0
         self.analyzed_at = 0
 
     async def wrote(self, events: int) -> None:
-        self.written += events
+        self.written += events * self.share  # about what all the workers wrote
         if self.written - self.analyzed_at >= max(self.FIRST, self.analyzed_at):
             await self.analyze()
 
     async def analyze(self) -> None:
-        async with self.tracking.writes() as session, session.begin():
+        async with self.sessions() as session, session.begin():
             for table in self.TABLES:  # one by one: SQLite's ANALYZE takes one name
                 await session.execute(sa.text(f"ANALYZE {table}"))
         self.analyzed_at = self.written
 
 
-async def _replay(
-    outbox: Outbox, projection: SqlProjection, progress: Progress, statistics: Statistics
+async def replay_source(
+    outbox: Outbox,
+    projection: SqlProjection,
+    progress: Progress,
+    statistics: Statistics,
+    *,
+    after: int | None = None,
+    head: int | None = None,
+    keep: Callable[[Envelope], bool] | None = None,
 ) -> int:
-    """Pages of the store in order, each applied set-based in one transaction; the next page
-    is read (in a thread) while the current one is written."""
-    head = await asyncio.to_thread(outbox.head)
+    """Pages of the store in order, from ``after`` (default: where the projection stands) to
+    ``head`` (default: the store's last event), each applied set-based in one transaction;
+    the next page is read (in a thread) while the current one is written. ``keep``: the
+    envelopes this process applies (a worker's share)."""
+    head = await asyncio.to_thread(outbox.head) if head is None else head
+    after = await projection.last_position(outbox.source) if after is None else after
     projected = 0
-    progress(outbox.source, 0, head)
-    if head == 0:
+    progress(outbox.source, after, head)
+    if head <= after:
         return 0
-    reading = asyncio.ensure_future(asyncio.to_thread(outbox.read, 0))
+    reading = asyncio.ensure_future(asyncio.to_thread(outbox.read, after))
     try:
         while True:
             envelopes, position = await reading
             if position < head:
                 reading = asyncio.ensure_future(asyncio.to_thread(outbox.read, position))
+            if keep is not None:
+                envelopes = [e for e in envelopes if keep(e)]
             await projection.replay(envelopes)
             await statistics.wrote(len(envelopes))
             projected += len(envelopes)

@@ -10,12 +10,48 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.ui import admin, case_pages, dashboard, ledger_pages, signin
+from services.ui import (
+    accountability_pages,
+    admin,
+    assessment_pages,
+    attachment_pages,
+    case_pages,
+    catalogue_pages,
+    circular_pages,
+    dashboard,
+    desk_pages,
+    document_pages,
+    evaluation_pages,
+    followup_pages,
+    inbox_pages,
+    insight_pages,
+    ledger_pages,
+    round_pages,
+    signin,
+)
 from services.ui.client import ApiRefusal
 from services.ui.render import HERE, page
 from services.ui.session import CsrfRefused, SignInRequired, forget
 
-ROUTERS = (signin.router, ledger_pages.router, case_pages.router, dashboard.router, admin.router)
+ROUTERS = (
+    signin.router,
+    ledger_pages.router,
+    case_pages.router,
+    accountability_pages.router,
+    dashboard.router,
+    admin.router,
+    catalogue_pages.router,
+    desk_pages.router,
+    assessment_pages.router,
+    evaluation_pages.router,
+    inbox_pages.router,
+    attachment_pages.router,
+    round_pages.router,
+    circular_pages.router,
+    document_pages.router,
+    insight_pages.router,
+    followup_pages.router,
+)
 
 
 def install(app: FastAPI) -> None:

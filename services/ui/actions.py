@@ -70,7 +70,19 @@ def _result(form: Form) -> Body:
 
 
 def _accountability(form: Form) -> Body:
-    body = _text(form, "target_kind", "name", "position", "circumstances", "note")
+    body = _text(
+        form,
+        "target_kind",
+        "name",
+        "unit",
+        "position",
+        "liability",
+        "circumstances",
+        "grounds",
+        "decided_by",
+        "decided_on",
+        "note",
+    )
     return body | {
         "measures": list(form.get("measures", [])),
         "exempted": _yes(form.get("exempted")),
@@ -86,9 +98,18 @@ class CaseAction:
     path: str  # under /api/v1/cases/{case_id}/; {n}: the result or extension (hidden field)
     body: Callable[[Form], Body]
     unit: str | None = None  # "lead": the lead unit's liaison only; "assigned": lead or co-unit
+    # the case's accountability procedure (``case["procedure"]``) offers it too: "undecided"
+    # while it waits for a decision, "owed" (only then) while a report back is owed
+    procedure: str | None = None
 
     def offered_to(self, principal: Principal, case: Mapping[str, Any]) -> bool:
-        if not allowed(principal, self.action) or case["status"] not in self.statuses:
+        if not allowed(principal, self.action):
+            return False
+        missing = {m["code"] for m in (case.get("procedure") or {}).get("missing", [])}
+        if self.procedure == "owed":
+            return "report_back_missing" in missing
+        wanted = self.procedure == "undecided" and "accountability_undecided" in missing
+        if case["status"] not in self.statuses and not wanted:
             return False
         if principal.role != Role.UNIT_LIAISON or self.unit is None:
             return True
@@ -212,6 +233,16 @@ ACTIONS: tuple[CaseAction, ...] = (
         FOLLOWED,
         "accountability",
         _accountability,
+        procedure="undecided",
+    ),
+    CaseAction(
+        "report_back",
+        "回告上级",
+        Action.DECIDE_ACCOUNTABILITY,
+        FOLLOWED,
+        "accountability/report-back",
+        lambda f: _text(f, "reported_to", "content", "reported_on"),
+        procedure="owed",
     ),
     CaseAction("close_out", "销号", Action.CLOSE_OUT, AFTER_RESULT, "close-out", lambda f: {}),
 )

@@ -50,7 +50,7 @@ async def units(request: Request, viewer: CurrentViewer) -> Response:
 
 
 def _unit(form: dict[str, str]) -> dict[str, Any]:
-    liaison = {k: form[f"liaison_{k}"] for k in ("name", "phone") if form.get(f"liaison_{k}")}
+    liaison = {k: form[f"liaison_{k}"] for k in ("name",) if form.get(f"liaison_{k}")}
     body: dict[str, Any] = {"name": form.get("name", ""), "kind": form.get("kind", "")}
     body["liaisons"] = [liaison] if liaison.get("name") else []
     if form.get("parent"):
@@ -173,6 +173,19 @@ async def move_rule_up(request: Request, viewer: CurrentViewer, rule_id: str) ->
         return current
 
     return await _replace_rules(request, viewer, up)
+
+
+@router.post("/rules/{rule_id}/edit", response_class=HTMLResponse, dependencies=[Checked])
+async def edit_rule(request: Request, viewer: CurrentViewer, rule_id: str) -> Response:
+    """One rule changed where it stands (its id and position kept)."""
+    rule = _rule(await _form(request)) | {"id": rule_id}
+
+    def edited(current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if rule_id not in {r["id"] for r in current}:
+            raise ApiRefusal(404, f"没有规则 {rule_id}")
+        return [rule if r["id"] == rule_id else r for r in current]
+
+    return await _replace_rules(request, viewer, edited)
 
 
 @router.post("/rules/{rule_id}/delete", response_class=HTMLResponse, dependencies=[Checked])

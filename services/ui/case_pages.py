@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.ui.actions import BY_KEY, api_path, offered
-from services.ui.client import ApiRefusal
+from services.ui.client import ApiRefusal, source_of
 from services.ui.render import page
 from services.ui.session import CurrentViewer, Viewer, check_csrf, read_form
 from shared.web.authz import Action, allowed
@@ -25,11 +25,22 @@ async def _case_page(
     *,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    reporter: dict[str, Any] | None = None,
+    drafts: dict[str, dict[str, Any]] | None = None,
 ) -> Response:
     case = await viewer.api.get(f"/api/v1/cases/{case_id}")  # 404 outside the viewer's scope
     history = await viewer.api.get(f"/api/v1/cases/{case_id}/history")
     handling = await viewer.api.raw(f"/api/v1/cases/{case_id}/dispatch")
     units = await viewer.api.raw("/api/v1/units")
+    files = await viewer.api.raw(f"/api/v1/cases/{case_id}/attachments")
+    deliveries = None
+    if allowed(viewer.principal, Action.READ_DELIVERIES):
+        log = await viewer.api.raw(f"/api/v1/cases/{case_id}/notifications")
+        deliveries = log.json()["items"] if log.status_code == 200 else None
+    procedure = None
+    if allowed(viewer.principal, Action.READ_ACCOUNTABILITY):
+        found = await viewer.api.raw(f"/api/v1/cases/{case_id}/accountability")
+        procedure = found.json() if found.status_code == 200 else None
     done = request.query_params.get("done")
     return page(
         request,
@@ -39,12 +50,26 @@ async def _case_page(
         case=case,
         timeline=history["items"],
         handling=handling.json() if handling.status_code == 200 else None,
-        actions=offered(viewer.principal, case),
+        procedure=procedure,
+        attachments=files.json()["items"] if files.status_code == 200 else None,
+        may_attach=allowed(viewer.principal, Action.ATTACH_FILE),
+        deliveries=deliveries,
+        actions=offered(viewer.principal, case | {"procedure": procedure}),
         units=units.json()["items"] if units.status_code == 200 else [],
         errors=errors or {},
+        drafts=drafts or {},
+        may_reveal=case.get("named") and allowed(viewer.principal, Action.VIEW_REPORTER),
+        reporter=reporter,
         done=done,
         done_label=BY_KEY[done].label if done in BY_KEY else None,
     )
+
+
+async def case_page_with_errors(
+    request: Request, viewer: Viewer, case_id: UUID, errors: dict[str, str], status: int
+) -> Response:
+    """The case page again with a refusal beside the form it answers (the upload form)."""
+    return await _case_page(request, viewer, case_id, errors=errors, status=status)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -60,16 +85,38 @@ async def act(case_id: UUID, key: str, request: Request, viewer: CurrentViewer) 
         raise ApiRefusal(404, f"没有名为 {key} 的操作 (no such action)")
     form = await read_form(request)
     fields: dict[str, Any] = dict(form) | {"measures": form.getlist("measures")}
-    past = await viewer.api.history_length(str(case_id))
+    path = api_path(action, str(case_id), fields)
+    mark = await viewer.api.mark()  # not the case's history: that read is audited (ADR 26)
     try:
-        await viewer.api.send("POST", api_path(action, str(case_id), fields), action.body(fields))
+        answer = await viewer.api.send("POST", path, action.body(fields))
     except ApiRefusal as refusal:
         if refusal.status in (401, 404):
             raise
         errors = {key: refusal.detail}
-        return await _case_page(request, viewer, case_id, errors=errors, status=refusal.status)
-    await viewer.api.wait_for_ledger(str(case_id), past)
+        drafts = {key: _draft(fields, refusal)}
+        return await _case_page(
+            request, viewer, case_id, errors=errors, status=refusal.status, drafts=drafts
+        )
+    await viewer.api.wait_for_position(mark, answer, source_of(path))
     return RedirectResponse(f"/ui/cases/{case_id}?done={key}", status_code=303)
+
+
+@router.post("/cases/{case_id}/reporter", dependencies=[Checked])
+async def reveal_reporter(case_id: UUID, request: Request, viewer: CurrentViewer) -> Response:
+    """The named reporter's contacts, on an explicit request with a reason: intake records who
+    looked and why (``ReporterIdentityViewed``, in the audit trail). Shown in this answer only
+    (no redirect, ``no-store``): reloading the page hides them again."""
+    reason = str((await read_form(request)).get("reason", "")).strip()
+    try:
+        identity = await viewer.api.send(
+            "POST", f"/api/v1/tips/{case_id}/reporter-views", {"reason": reason}
+        )
+    except ApiRefusal as refusal:
+        if refusal.status in (401, 403):
+            raise
+        errors = {"reveal": refusal.detail}
+        return await _case_page(request, viewer, case_id, errors=errors, status=refusal.status)
+    return await _case_page(request, viewer, case_id, reporter=identity)
 
 
 # --- 登记: the office's own registrations (walk-ins, inspection findings) ------------------
@@ -96,6 +143,8 @@ def _tip(form: dict[str, str]) -> dict[str, Any]:
     }
     body["location"] = _part(form, "location_", "district", "street", "address")
     body["subject"] = _part(form, "subject_", "unit", "person", "position")
+    if form.get("origin_level"):
+        body["origin"] = _part(form, "origin_", "level", "body")
     named = form.get("reporter_named") == "true"
     body["reporter"] = {"anonymous": not named}
     if named:
@@ -106,6 +155,7 @@ def _tip(form: dict[str, str]) -> dict[str, Any]:
 @router.post("/intake", response_class=HTMLResponse, dependencies=[Checked])
 async def register(request: Request, viewer: CurrentViewer) -> Response:
     form = {k: str(v).strip() for k, v in (await read_form(request)).items()}
+    mark = await viewer.api.mark()
     try:
         created = await viewer.api.send("POST", "/api/v1/tips", _tip(form))
     except ApiRefusal as refusal:
@@ -120,5 +170,15 @@ async def register(request: Request, viewer: CurrentViewer) -> Response:
             form=form,
             error=refusal.detail,
         )
-    await viewer.api.wait_for_registration(str(created["case_id"]))
+    await viewer.api.wait_for_registration(str(created["case_id"]), mark)
     return page(request, "registered.html", viewer, status=201, created=created)
+
+
+def _draft(fields: dict[str, Any], refusal: ApiRefusal) -> dict[str, Any]:
+    """What the form showed, to show again beside the refusal; for public wording that still
+    carried particulars, the masked text the API suggests, for the office to read and approve."""
+    draft: dict[str, Any] = {k: v for k, v in fields.items() if isinstance(v, str) and k != "csrf"}
+    if refusal.body.get("suggested"):
+        draft["content"] = refusal.body["suggested"]
+        draft["flagged"] = refusal.body.get("flags") or []
+    return draft

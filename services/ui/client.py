@@ -12,11 +12,31 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 # How long a page waits for the ledger to show what a command just did (read-your-writes);
 # past it the page shows the case as the ledger has it so far.
 CATCH_UP_SECONDS = 8.0
+
+
+# A case's commands under /api/v1/cases/{id}/ that tracking answers (the rest are dispatch's):
+# whose log a command's ``position`` counts in.
+TRACKING_COMMANDS = ("feedback", "evaluations", "second-pass", "close-out", "accountability")
+
+
+def source_of(path: str) -> str:
+    """The service whose log a case command's event lands in."""
+    after = path.split("/cases/", 1)[-1].split("/", 1)[-1]
+    return "tracking" if after.startswith(TRACKING_COMMANDS) else "dispatch"
+
+
+# What a handed-on file keeps of the API's answer.
+DOCUMENT_HEADERS = (
+    "content-type",
+    "content-disposition",
+    "x-content-type-options",
+    "cache-control",
+)
 
 
 class ApiRefusal(Exception):
@@ -54,7 +74,7 @@ class Api:
         self._http = httpx.AsyncClient(
             transport=transport,
             base_url=api_url or "http://workbench.internal",
-            headers=headers,
+            headers=headers | {"Accept-Language": "zh-CN"},  # refusals in Chinese only
             timeout=60,
         )
 
@@ -70,28 +90,71 @@ class Api:
     async def raw(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         return await self._http.get(path, params=_present(params or {}))
 
+    async def found(self, path: str) -> Any:
+        """Like :meth:`get`, but None where the API knows no such thing (404)."""
+        response = await self._http.get(path)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise ApiRefusal.of(response)
+        return response.json()
+
+    async def document(self, path: str, params: dict[str, Any] | None = None) -> Response:
+        """A file the API produced (a document, an export, an attachment), handed on as it
+        came with the headers that describe it, under this person's credential."""
+        response = await self.raw(path, params)
+        if response.status_code != 200:
+            raise ApiRefusal.of(response)
+        headers = {k: v for k, v in response.headers.items() if k.lower() in DOCUMENT_HEADERS}
+        return Response(content=response.content, headers=headers)
+
     async def send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = await self._http.request(method, path, json=body)
         if response.status_code >= 400:
             raise ApiRefusal.of(response)
         return response.json() if response.content else {}
 
-    async def history_length(self, case_id: str) -> int:
-        return len((await self.get(f"/api/v1/cases/{case_id}/history"))["items"])
+    async def upload(self, path: str, file: tuple[str, bytes, str], fields: dict[str, str]) -> Any:
+        """A multipart upload (an attachment), answered like :meth:`send`."""
+        response = await self._http.post(path, files={"file": file}, data=fields)
+        if response.status_code >= 400:
+            raise ApiRefusal.of(response)
+        return response.json()
 
-    async def wait_for_ledger(self, case_id: str, past_events: int) -> None:
-        """Until the ledger holds more than ``past_events`` events of the case — so the page
-        after a command shows its effect."""
+    async def mark(self) -> dict[str, int]:
+        """How far the ledger has read each service's events, before a command: the cheap,
+        unaudited ``/ledger/positions`` (a case's history is audited, ADR 26)."""
+        found = await self.raw("/api/v1/ledger/positions")
+        return dict(found.json()) if found.status_code == 200 else {}
+
+    async def wait_for_position(
+        self, mark: dict[str, int], answer: Any, source: str = "dispatch"
+    ) -> None:
+        """Until the ledger has read the command's event — so the page after it shows its
+        effect. A command answers with the ``position`` of its service's log; an answer
+        without one is waited for until the ledger reads anything more of ``source``."""
+        position = answer.get("position") if isinstance(answer, dict) else None
+        target = int(position) if isinstance(position, int) else mark.get(source, 0) + 1
 
         async def caught_up() -> bool:
-            return await self.history_length(case_id) > past_events
+            reached = await self.mark()
+            return not reached or reached.get(source, 0) >= target  # {}: cannot tell, go on
 
         await _until(caught_up)
 
-    async def wait_for_registration(self, case_id: str) -> None:
-        """Until the ledger shows a new tip's registration (its number and time)."""
+    async def wait_for_registration(self, case_id: str, mark: dict[str, int]) -> None:
+        """Until the ledger shows a new tip's registration (its number and time). The case is
+        read (an audited view) only when the ledger has read more of intake's log since the
+        last look; in between, the unaudited positions are polled."""
+        seen = mark.get("intake", 0)
 
         async def registered() -> bool:
+            nonlocal seen
+            positions = await self.mark()
+            reached = positions.get("intake", 0)
+            if positions and reached <= seen:
+                return False
+            seen = reached
             return bool((await self.get(f"/api/v1/cases/{case_id}")).get("registered_at"))
 
         await _until(registered)

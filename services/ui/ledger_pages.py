@@ -11,10 +11,24 @@ from fastapi.responses import HTMLResponse, Response
 from services.ui.client import ApiRefusal
 from services.ui.render import page
 from services.ui.session import CurrentViewer
+from shared.contracts.wording import REPORTER_KIND_LABELS
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
-FILTERS = ("status", "unit", "channel", "track", "overdue", "from", "to", "q")
+FILTERS = (
+    "status",
+    "unit",
+    "channel",
+    "track",
+    "overdue",
+    "from",
+    "to",
+    "q",
+    "category",
+    "district",
+    "person",
+    "reporter",
+)
 PAGE_SIZE = 20
 
 
@@ -52,6 +66,7 @@ async def ledger(request: Request, viewer: CurrentViewer) -> Response:
         # (an evaluator follows the links the office sends).
         error, status = refusal.detail, refusal.status
     units = await viewer.api.raw("/api/v1/units")
+    catalogue = await viewer.api.raw("/api/v1/categories")
     context = {
         "filters": filters,
         "rows": found["items"],
@@ -62,7 +77,9 @@ async def ledger(request: Request, viewer: CurrentViewer) -> Response:
         "more": has_next_page(found, number),
         "query": urlencode(filters),
         "units": units.json()["items"] if units.status_code == 200 else [],
+        "categories": catalogue.json()["items"] if catalogue.status_code == 200 else [],
         "error": error,
+        "reporter_kinds": REPORTER_KIND_LABELS,
     }
     # htmx asks for the table alone when a filter changes; a plain visit gets the whole page.
     name = "ledger_table.html" if request.headers.get("HX-Request") else "ledger.html"

@@ -13,31 +13,26 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from services.ui.events import EVENT_LABELS
 from services.ui.session import Viewer
 from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
     CIRCUMSTANCE_LABELS,
+    DECIDING_BODY_LABELS,
     EVALUATOR_LABELS,
     FEEDBACK_LABELS,
+    LIABILITY_LABELS,
     MEASURE_LABELS,
+    ORIGIN_LEVEL_LABELS,
     RATING_LABELS,
     STATUS_LABELS,
     TARGET_LABELS,
     TRACK_LABELS,
 )
+from shared.contracts.wording import EVENT_LABELS, ROLE_LABELS
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
-ROLE_LABELS = {
-    "operator": "话务员",
-    "office": "纠风办",
-    "unit_liaison": "单位联络员",
-    "supervisor": "纪委监察",
-    "evaluator": "评价员",
-    "admin": "系统管理员",
-}
 # The pages' own content policy: scripts and styles only from /ui/static (htmx adds its
 # indicator style inline), nothing framed, forms post only here.
 CONTENT_POLICY = (
@@ -73,6 +68,9 @@ templates.env.globals.update(
     targets={t.value: label for t, label in TARGET_LABELS.items()},
     measures={m.value: label for m, label in MEASURE_LABELS.items()},
     circumstances={c.value: label for c, label in CIRCUMSTANCE_LABELS.items()},
+    liabilities={c.value: label for c, label in LIABILITY_LABELS.items()},
+    origin_levels={c.value: label for c, label in ORIGIN_LEVEL_LABELS.items()},
+    deciding_bodies={c.value: label for c, label in DECIDING_BODY_LABELS.items()},
     event_labels=EVENT_LABELS,
     unit_kinds={"department": "部门", "street_office": "街道", "company": "企业"},
 )

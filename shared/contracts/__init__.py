@@ -4,7 +4,7 @@ Each producing service's contracts live in a module of its own name; importing t
 registers all of them, so any consumer can decode any message.
 """
 
-from shared.contracts import dispatch, intake, tracking
+from shared.contracts import dispatch, insight, intake, tracking
 from shared.contracts.base import (
     SYSTEM_ACTOR,
     Contract,
@@ -25,6 +25,7 @@ __all__ = [
     "contract_class",
     "decode",
     "dispatch",
+    "insight",
     "intake",
     "tracking",
     "upcaster",

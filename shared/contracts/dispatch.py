@@ -54,6 +54,14 @@ class CaseFlaggedForAccountability(CaseEvent):
 
 
 @contract
+class CaseOriginRecorded(CaseEvent):
+    """The office said at triage where the case came from (``origin {level, body}``)."""
+
+    type = "CaseOriginRecorded"
+    origin: dict[str, Any]
+
+
+@contract
 class CaseMerged(CaseEvent):
     """Folded into another case as a duplicate (status ``merged``; both records kept)."""
 
@@ -184,6 +192,29 @@ class ResultReviewed(CaseEvent):
     n: int
     accepted: bool
     reason: str | None
+
+
+@contract
+class CaseAttachmentAdded(CaseEvent):
+    """附件: a file was attached to the case (the unit's 佐证材料, the signed form, a tip's
+    evidence …). Only the keyed digest, the type, the size and the purpose: never the bytes,
+    never the file's name (ADR 22)."""
+
+    type = "CaseAttachmentAdded"
+    n: int
+    digest: str
+    media_type: str
+    size: int
+    purpose: str
+
+
+@contract
+class CaseAttachmentDownloaded(CaseEvent):
+    """Someone downloaded a case's attachment (the actor is the envelope's): the audit trail."""
+
+    type = "CaseAttachmentDownloaded"
+    n: int
+    digest: str
 
 
 @contract

@@ -40,3 +40,32 @@ class ReporterIdentityViewed(Contract):
 
     case_id: UUID
     reason: str
+
+
+@contract
+class TipOriginRecorded(Contract):
+    """Where a tip came from, when it came from a body at some level (``origin``:
+    ``{level: district|city|province|central, body}``): a higher level's 暗访, 转办 or
+    exposure. Recorded with the registration when the operator gives it."""
+
+    type = "TipOriginRecorded"
+    version = 1
+
+    case_id: UUID
+    origin: dict[str, Any]
+
+
+@contract
+class CategoryCatalogueChanged(Contract):
+    """The office changed the category catalogue (问题分类): ``change`` is ``added``,
+    ``renamed``, ``retired``, ``reinstated`` or ``moved``. The catalogue's seed is static data
+    (``shared.contracts.catalogue``, ``seed_version``); only these changes travel (ADR 25)."""
+
+    type = "CategoryCatalogueChanged"
+    version = 1
+
+    change: str
+    code: str
+    name: str | None
+    parent: str | None
+    seed_version: int

@@ -7,7 +7,8 @@ carry ``status`` and ``pass_no`` like dispatch's case events.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from shared.contracts.base import Contract, contract
@@ -40,6 +41,18 @@ class FollowUpOpened(FollowUpEvent):
 
 
 @contract
+class FollowUpConcluded(FollowUpEvent):
+    """Dispatch merged the case (``outcome`` ``merged``, into ``into_number``) or did not
+    accept it (``not_accepted``, with ``reason``): nothing is handled, but the reporter is
+    still answered by a direct reply (ADR 20)."""
+
+    type = "FollowUpConcluded"
+    outcome: str
+    reason: str | None
+    into_number: str | None = None
+
+
+@contract
 class FeedbackDelivered(FollowUpEvent):
     """One channel of 三个口径反馈 delivered (logged once per channel and pass)."""
 
@@ -58,6 +71,8 @@ class EvaluationRecorded(FollowUpEvent):
     evaluator_kind: str
     comment: str | None
     via_receipt: bool = False
+    # The number of a case merged into this one, whose reporter rated by its receipt (ADR 20).
+    linked_from: str | None = None
 
 
 @contract
@@ -66,6 +81,26 @@ class SecondPassStarted(FollowUpEvent):
     pass). Dispatch reacts by reopening the case for the lead unit (一案双查)."""
 
     type = "SecondPassStarted"
+    reason: str
+
+
+@contract
+class DissatisfactionReferred(FollowUpEvent):
+    """A third party's ``dissatisfied`` (a kind that does not start a second pass by itself,
+    ADR 20): the office is to decide whether the case is handled again."""
+
+    type = "DissatisfactionReferred"
+    evaluator_kind: str
+    reason: str
+
+
+@contract
+class ReferralDecided(FollowUpEvent):
+    """The office's decision on a referred dissatisfaction: ``start`` a second pass (which
+    follows as its own event) or not."""
+
+    type = "ReferralDecided"
+    start: bool
     reason: str
 
 
@@ -97,3 +132,152 @@ class CaseClosedOut(FollowUpEvent):
 
     type = "CaseClosedOut"
     closed_at: datetime
+
+
+# --- 问责程序: the accountability procedure of a case (its own aggregate, ADR 19) -----------
+
+
+class ProcedureEvent(Contract):
+    """An event of a case's accountability procedure; ``stage`` is the procedure's stage after
+    it (``open``, ``decided``, ``closed``) and ``round`` counts reopenings from 1."""
+
+    case_id: UUID
+    stage: str
+    round: int = 1
+
+
+@contract
+class AccountabilityProcedureOpened(ProcedureEvent):
+    """问责程序启动, by a trigger (``shared.contracts.vocabulary.AccountabilityTrigger``)."""
+
+    type = "AccountabilityProcedureOpened"
+    trigger: str
+    reason: str
+    origin: dict[str, Any] | None = None
+    report_back_required: bool = False
+    report_back_due: datetime | None = None
+
+
+@contract
+class AccountabilityTriggerAdded(ProcedureEvent):
+    """One more trigger for an open procedure, or one that reopens a finished one."""
+
+    type = "AccountabilityTriggerAdded"
+    trigger: str
+    reason: str
+    reopened: bool = False
+    origin: dict[str, Any] | None = None
+    report_back_required: bool = False
+    report_back_due: datetime | None = None
+
+
+@contract
+class AccountabilityFindingRecorded(ProcedureEvent):
+    """A decision about one target (or its correction, ``corrects`` naming finding ``n``):
+    who (name, unit, position), the liability, measures, circumstances and grounds, 容错免责
+    with its grounds and approver, the deciding body and date."""
+
+    type = "AccountabilityFindingRecorded"
+    n: int
+    corrects: int | None = None
+    correction_reason: str | None = None
+    target_kind: str
+    name: str
+    unit: str | None
+    position: str | None
+    liability: str
+    measures: list[str]
+    circumstances: str
+    grounds: str | None
+    exempted: bool
+    exemption: dict[str, Any] | None = None
+    decided_by: str | None
+    decided_on: date | None
+    note: str | None = None
+    legacy: bool = False
+
+
+@contract
+class NoAccountabilityFound(ProcedureEvent):
+    """A reasoned finding that no one is accountable."""
+
+    type = "NoAccountabilityFound"
+    reason: str
+    decided_by: str
+    decided_on: date
+
+
+@contract
+class AccountabilityDecided(ProcedureEvent):
+    """The procedure's round has its decision (findings, or no one accountable)."""
+
+    type = "AccountabilityDecided"
+    findings: int
+    no_accountability: bool
+
+
+@contract
+class AccountabilityReportedBack(ProcedureEvent):
+    """回告/上报: the decision reported back to the higher level the case came from."""
+
+    type = "AccountabilityReportedBack"
+    reported_to: str
+    content: str
+    reported_on: date
+    on_time: bool
+
+
+@contract
+class TypicalCasePublished(ProcedureEvent):
+    """典型案例 (``kind`` ``typical``) or 容错免责's 标杆案例 (``benchmark``) published for
+    circulation (通报曝光): the office's title and text; ``persons`` with names only when the
+    office decided to keep them (``keep_names``)."""
+
+    type = "TypicalCasePublished"
+    kind: str
+    title: str
+    text: str
+    keep_names: bool
+    persons: list[dict[str, Any]]
+
+
+@contract
+class AccountabilityProcedureClosed(ProcedureEvent):
+    """Nothing more is owed: decided, and reported back where that is required."""
+
+    type = "AccountabilityProcedureClosed"
+
+
+@contract
+class ReportBackApproaching(ProcedureEvent):
+    """催办: the report back to the higher level (回告) is due soon (issue 18, ADR 32)."""
+
+    type = "ReportBackApproaching"
+    due: datetime
+
+
+@contract
+class ReportBackMissed(ProcedureEvent):
+    """督办: the report back is past its deadline and still not recorded (问而不报 looms)."""
+
+    type = "ReportBackMissed"
+    due: datetime
+
+
+@contract
+class ReporterAnswerApproaching(FollowUpEvent):
+    """催办: a named reporter's answer — ``acceptance`` (受理告知) or ``result`` (结果告知),
+    15 working days each — is due soon (issue 20, ADR 32)."""
+
+    type = "ReporterAnswerApproaching"
+    answer: str
+    due: datetime
+
+
+@contract
+class ReporterAnswerMissed(FollowUpEvent):
+    """督办: a named reporter's answer is past its 15 working days and still not given."""
+
+    type = "ReporterAnswerMissed"
+    answer: str
+    due: datetime

@@ -132,6 +132,9 @@ class FeedbackChannel(StrEnum):
     DIRECT_REPLY = "direct_reply"  # 直接向投诉人反馈
 
 
+# Feedback the public reads: its wording passes the redaction step (issue 20).
+PUBLIC_FEEDBACK = frozenset({FeedbackChannel.ONLINE_PUBLICATION, FeedbackChannel.MEDIA_RESPONSE})
+
 FEEDBACK_LABELS: dict[FeedbackChannel, str] = {
     FeedbackChannel.ONLINE_PUBLICATION: "网上公示",
     FeedbackChannel.MEDIA_RESPONSE: "媒体回应",
@@ -240,6 +243,7 @@ class Measure(StrEnum):
     DEMOTION = "demotion"  # 降职
     DISCIPLINARY_SANCTION = "disciplinary_sanction"  # 党纪政纪处分
     JUDICIAL_TRANSFER = "judicial_transfer"  # 移送司法机关
+    LEADERSHIP_ADJUSTMENT = "leadership_adjustment"  # 调整处理 (a 领导班子's, not 调整职务)
 
 
 MEASURE_LABELS: dict[Measure, str] = {
@@ -253,17 +257,114 @@ MEASURE_LABELS: dict[Measure, str] = {
     Measure.DEMOTION: "降职",
     Measure.DISCIPLINARY_SANCTION: "党纪政纪处分",
     Measure.JUDICIAL_TRANSFER: "移送司法机关",
+    Measure.LEADERSHIP_ADJUSTMENT: "调整处理",
 }
+
+# 武昌办法第三十六条: a 领导班子 is held accountable by these only; a 领导干部 by all the others.
+LEADERSHIP_MEASURES = frozenset(
+    {Measure.WRITTEN_SELF_CRITICISM, Measure.CIRCULATED_CRITICISM, Measure.LEADERSHIP_ADJUSTMENT}
+)
+INDIVIDUAL_MEASURES = frozenset(Measure) - {Measure.LEADERSHIP_ADJUSTMENT}
 
 
 class Circumstance(StrEnum):
     AGGRAVATING = "aggravating"  # 从重
     MITIGATING = "mitigating"  # 从轻
+    REDUCED = "reduced"  # 减轻
+    NO_SANCTION = "no_sanction"  # 免予处理
     NONE = "none"
 
 
 CIRCUMSTANCE_LABELS: dict[Circumstance, str] = {
     Circumstance.AGGRAVATING: "从重",
     Circumstance.MITIGATING: "从轻",
+    Circumstance.REDUCED: "减轻",
+    Circumstance.NO_SANCTION: "免予处理",
     Circumstance.NONE: "",
+}
+
+
+class OriginLevel(StrEnum):
+    """来源层级 — the level of the body a tip came from (a higher level's 暗访, 转办, exposure)."""
+
+    DISTRICT = "district"
+    CITY = "city"
+    PROVINCE = "province"
+    CENTRAL = "central"
+
+
+ORIGIN_LEVEL_LABELS: dict[OriginLevel, str] = {
+    OriginLevel.DISTRICT: "区级",
+    OriginLevel.CITY: "市级",
+    OriginLevel.PROVINCE: "省级",
+    OriginLevel.CENTRAL: "中央",
+}
+ORIGIN_RANK: dict[str, int] = {level.value: rank for rank, level in enumerate(OriginLevel)}
+
+
+class Liability(StrEnum):
+    """责任 (武昌办法第三十五条): collective or individual, main or important leadership."""
+
+    DIRECT = "direct"  # 直接责任
+    MAIN_LEADERSHIP = "main_leadership"  # 主要领导责任
+    IMPORTANT_LEADERSHIP = "important_leadership"  # 重要领导责任
+    COLLECTIVE = "collective"  # 集体责任
+
+
+LIABILITY_LABELS: dict[Liability, str] = {
+    Liability.DIRECT: "直接责任",
+    Liability.MAIN_LEADERSHIP: "主要领导责任",
+    Liability.IMPORTANT_LEADERSHIP: "重要领导责任",
+    Liability.COLLECTIVE: "集体责任",
+}
+
+
+class DecidingBody(StrEnum):
+    """Who decides accountability (杭州办法五): 上级主管部门, 任免机关 or 监察机关."""
+
+    SUPERIOR_DEPARTMENT = "superior_department"
+    APPOINTING_AUTHORITY = "appointing_authority"
+    SUPERVISORY_AUTHORITY = "supervisory_authority"
+
+
+DECIDING_BODY_LABELS: dict[DecidingBody, str] = {
+    DecidingBody.SUPERIOR_DEPARTMENT: "上级主管部门",
+    DecidingBody.APPOINTING_AUTHORITY: "任免机关",
+    DecidingBody.SUPERVISORY_AUTHORITY: "监察机关",
+}
+
+
+class AccountabilityTrigger(StrEnum):
+    """What opened a 问责程序."""
+
+    HIGHER_SOURCE = "higher_source"  # 上级转办、领导批示、上级暗访、市级以上媒体曝光、电视问政
+    SUPERVISED_TRACK = "supervised_track"  # 列为督办问题
+    SECOND_PASS = "second_pass"  # 二次办理 (一案双查)
+    DISSATISFIED_TWICE = "dissatisfied_twice"  # 二次办理后仍不满意
+    SUPERVISION_NOTICES = "supervision_notices"  # 多次督办
+    OFFICE = "office"  # 问责办启动
+
+
+TRIGGER_LABELS: dict[AccountabilityTrigger, str] = {
+    AccountabilityTrigger.HIGHER_SOURCE: "上级来源",
+    AccountabilityTrigger.SUPERVISED_TRACK: "督办问题",
+    AccountabilityTrigger.SECOND_PASS: "二次办理(一案双查)",
+    AccountabilityTrigger.DISSATISFIED_TWICE: "二次办理后仍不满意",
+    AccountabilityTrigger.SUPERVISION_NOTICES: "多次督办",
+    AccountabilityTrigger.OFFICE: "问责办启动",
+}
+
+
+class RoundKind(StrEnum):
+    """The office's periodic duties (issue 19): each a round units report in."""
+
+    SELF_INSPECTION = "self_inspection"  # 001: 每年6月和12月, 对照"三个清单"的自查报告
+    ANNUAL_REPORT = "annual_report"  # 000: 每年12月25日前, 年度纠风工作报告
+    MONTHLY_CIRCULAR = "monthly_circular"  # 一月一通报
+
+
+ROUND_LABELS: dict[RoundKind, str] = {
+    RoundKind.SELF_INSPECTION: "对照三个清单履行职责情况自查",
+    RoundKind.ANNUAL_REPORT: "年度纠风工作报告",
+    RoundKind.MONTHLY_CIRCULAR: "月度通报",
 }

@@ -20,6 +20,8 @@ from uuid import UUID
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -91,24 +93,21 @@ async def claim(session: AsyncSession, consumer: str, envelope: Envelope) -> Out
 
 
 async def advance_position(session: AsyncSession, consumer: str, envelope: Envelope) -> None:
-    key = (projection_positions.c.consumer == consumer) & (
-        projection_positions.c.source == envelope.source
+    """Move the consumer's position up to the envelope's (never back). One statement, an
+    upsert: two writers applying the same source at once (a replica, a rebuild's workers)
+    must not both find the row missing and both insert it."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    higher = sa.func.greatest if dialect == "postgresql" else sa.func.max
+    statement = insert(projection_positions).values(
+        consumer=consumer, source=envelope.source, position=envelope.position
     )
-    updated = await session.execute(
-        projection_positions.update()
-        .where(key, projection_positions.c.position < envelope.position)
-        .values(position=envelope.position)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[projection_positions.c.consumer, projection_positions.c.source],
+            set_={"position": higher(projection_positions.c.position, statement.excluded.position)},
+        )
     )
-    if updated.rowcount == 0:  # type: ignore[attr-defined]
-        exists = (
-            await session.execute(sa.select(projection_positions.c.position).where(key))
-        ).first()
-        if exists is None:
-            await session.execute(
-                projection_positions.insert().values(
-                    consumer=consumer, source=envelope.source, position=envelope.position
-                )
-            )
 
 
 class SqlProjection:

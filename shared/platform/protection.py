@@ -83,3 +83,49 @@ def receipt_digest(secret: bytes, code: str) -> str | None:
     if normalized is None:
         return None
     return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
+
+
+FINGERPRINT_SCHEME = "fp1"
+
+
+class Fingerprinter:
+    """Keyed fingerprints of requests (ADR 18): ``fp1:<kid>:<HMAC-SHA256(key, digest)>``.
+
+    A fingerprint tells a replay from a different request under the same idempotency key. The
+    request holds the reporter's name and phone, so an unkeyed digest of it is a guessable
+    record of who reported what: only this keyed form is ever stored. Keys rotate like the
+    reporter keys (newest first); a fingerprint names its key, and one made under an older key
+    still matches while that key is listed.
+    """
+
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one fingerprint key")
+        self._keys = dict(keys)
+        self._current = next(iter(keys))
+
+    @property
+    def current_kid(self) -> str:
+        return self._current
+
+    def sign(self, digest: str, kid: str | None = None) -> str:
+        """The keyed fingerprint of a request's digest (under ``kid``, else the current key)."""
+        kid = kid or self._current
+        mac = hmac.new(self._keys[kid], digest.encode(), hashlib.sha256).hexdigest()
+        return f"{FINGERPRINT_SCHEME}:{kid}:{mac}"
+
+    def signatures(self, digest: str) -> list[str]:
+        """The digest's fingerprint under every listed key (to find values stored under any)."""
+        return [self.sign(digest, kid) for kid in self._keys]
+
+    def matches(self, stored: str, digest: str) -> bool:
+        """Whether a stored fingerprint is this request's (under the key it names)."""
+        scheme, _, rest = stored.partition(":")
+        kid, _, _mac = rest.partition(":")
+        if scheme != FINGERPRINT_SCHEME or kid not in self._keys:
+            return False
+        return hmac.compare_digest(stored, self.sign(digest, kid))
+
+    @staticmethod
+    def is_keyed(stored: str) -> bool:
+        return stored.startswith(f"{FINGERPRINT_SCHEME}:")

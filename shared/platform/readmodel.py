@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import DateTime, TypeDecorator
 
 from shared.platform.settings import Settings, postgres_params
 
@@ -33,6 +36,24 @@ SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 class Base(DeclarativeBase):
     """Declarative base of every read-model table."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def read_database_url(settings: Settings) -> URL:
@@ -132,6 +153,30 @@ async def ensure_schema(settings: Settings) -> None:
             await conn.execute(
                 text(f'CREATE SCHEMA IF NOT EXISTS "{_identifier(settings.database_schema)}"')
             )
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def setup_lock(settings: Settings) -> AsyncIterator[None]:
+    """One process at a time creates or migrates a deployment's tables: processes started
+    together on a fresh schema would race on the event store's ``CREATE OR REPLACE FUNCTION``
+    (not atomic) and the migrations. PostgreSQL: a session advisory lock named by the schema,
+    released when the setup ends or its connection dies. SQLite: one process, no lock."""
+    if settings.database_url is None:
+        yield
+        return
+    engine = create_engine(settings.model_copy(update={"database_schema": "public"}))
+    key = {"key": f"taizhang setup {settings.database_schema}"}
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), key)
+            await conn.commit()  # the lock is the session's; no transaction held open
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
+                await conn.commit()
     finally:
         await engine.dispose()
 

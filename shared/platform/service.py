@@ -30,11 +30,19 @@ class ServiceBase(Generic[AppT]):
 
     name: ClassVar[str]
     read_migrations: ClassVar[Path | None] = None
+    # PostgreSQL connections beside the pools sized by TAIZHANG_DB_POOL_SIZE (a key vault's
+    # own pool …), and an event store pool of fixed size (None: it follows the setting).
+    extra_connections: ClassVar[int] = 0
+    fixed_store_connections: ClassVar[int | None] = None
 
     def __init__(self, settings: Settings, secrets: Secrets) -> None:
         self.settings = settings
         self.secrets = secrets
         self._app: AppT | None = None
+        # Whether :meth:`started` may run the service's own timers (schedulers, sweeps,
+        # deliverers). A whole-system tool (a rebuild) starts a service to read its store
+        # and must not have it issue reminders or notices meanwhile.
+        self.background = True
         self._reader: AsyncEngine | None = None
         self._writer: AsyncEngine | None = None
         self._reads: async_sessionmaker[AsyncSession] | None = None
@@ -60,6 +68,14 @@ class ServiceBase(Generic[AppT]):
     async def stopping(self) -> None:
         """Undo :meth:`started`, before the Application closes."""
 
+    @classmethod
+    def connections(cls, pool_size: int) -> int:
+        """The most PostgreSQL connections this service holds with pools of ``pool_size``
+        (each pool may overflow by as many again), its relay's leadership session included."""
+        store = cls.fixed_store_connections or 2 * pool_size
+        reads = 4 * pool_size if cls.read_migrations is not None else 0  # reader + writer
+        return store + reads + cls.extra_connections + 1
+
     # --- the lifecycle ---------------------------------------------------------------------
 
     @property
@@ -78,7 +94,8 @@ class ServiceBase(Generic[AppT]):
         """Sessions for projections (on SQLite they take the write lock at BEGIN)."""
         return self._sessions(self._writes)
 
-    async def start(self) -> None:
+    async def start(self, background: bool = True) -> None:
+        self.background = background
         if self.read_migrations is not None:
             self._reader = create_engine(self.settings)
             self._writer = create_engine(self.settings, writer=True)

@@ -7,18 +7,20 @@ whoever builds the application (the server's lifespan, a CLI command).
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SERVICES = ("intake", "dispatch", "tracking")
+SERVICES = ("intake", "dispatch", "tracking", "notify", "insight")
 MIN_SECRET_LENGTH = 32
 
 
@@ -39,6 +41,113 @@ class DeadlinePolicy(BaseModel):
     reminder_fraction: float = Field(default=0.8, gt=0, lt=1)
 
 
+class AssessmentRules(BaseModel):
+    """责任制考核 (issue 19, ADR 24); set as JSON in ``TAIZHANG_ASSESSMENT``. Unset keys keep
+    the defaults of ``services/tracking/assessment/domain.py``.
+
+    ``weights``: measure → weight (the measures are named there; unknown ones are refused at
+    start). ``thresholds``: the lowest score of 优秀 / 合格 / 基本合格, highest first.
+    ``deduction_per_accountability`` / ``max_deduction``: points off per decision against the
+    unit. ``groups``: unit kind → assessment group (街道, 区直部门 …). ``red_satisfaction`` /
+    ``black_satisfaction`` / ``honours_minimum_cases``: the 红黑榜's lines."""
+
+    weights: dict[str, float] | None = None
+    thresholds: dict[Literal["excellent", "competent", "basic"], float] | None = None
+    deduction_per_accountability: float | None = Field(default=None, ge=0, le=100)
+    max_deduction: float | None = Field(default=None, ge=0, le=100)
+    groups: dict[str, str] | None = None
+    red_satisfaction: float | None = Field(default=None, ge=0, le=1)
+    black_satisfaction: float | None = Field(default=None, ge=0, le=1)
+    honours_minimum_cases: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AssessmentRules:
+        if any(w < 0 for w in (self.weights or {}).values()):
+            raise ValueError("考核权重不能为负 (weights)")
+        if self.thresholds is not None:
+            floors = [self.thresholds.get(k) for k in ("excellent", "competent", "basic")]
+            if None in floors or not floors[0] > floors[1] > floors[2] >= 0:  # type: ignore[operator]
+                raise ValueError("档次分数线须依次为 优秀 > 合格 > 基本合格 ≥ 0 (thresholds)")
+        return self
+
+
+class AccountabilityRules(BaseModel):
+    """问责程序 (issue 18, ADR 19); set as JSON in ``TAIZHANG_ACCOUNTABILITY``.
+
+    ``own_level``: this deployment's level; an origin above it is a higher level's source.
+    ``supervision_notices_to_open``: a unit's case that passes this many 督办 opens a procedure.
+    ``report_back_working_days``: the deadline to report a higher level's case back.
+    ``decision_working_days``: past it, an undecided procedure that owes no report back is
+    flagged 该问不问 (one that owes one is flagged past its report-back deadline).
+    ``award_bar_measures``: which measures bar that year's awards (当年不得评优评先); the
+    default follows 杭州办法五 — any measure, since any accountability of a 领导干部 bars it
+    (武昌办法第四十三条 would list only the heavier ones). ``floors``: 问责畸轻 — per situation
+    (a trigger), the lightest measures a decision may stop at; empty: the documents give none.
+    """
+
+    own_level: Literal["district", "city", "province", "central"] = "district"
+    supervision_notices_to_open: int = Field(default=2, ge=1, le=50)
+    report_back_working_days: int = Field(default=10, ge=1, le=250)
+    # 该问不问 for a procedure that owes no report back: undecided this many working days
+    # after it opened (the documents give no number; the office sets its own).
+    decision_working_days: int = Field(default=30, ge=1, le=250)
+    award_bar_measures: list[str] = Field(
+        default_factory=lambda: [
+            "criticism_education",
+            "admonishment_talk",
+            "written_self_criticism",
+            "circulated_criticism",
+            "reassignment",
+            "ordered_resignation",
+            "dismissal",
+            "demotion",
+            "disciplinary_sanction",
+            "judicial_transfer",
+            "leadership_adjustment",
+        ]
+    )
+    floors: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("award_bar_measures", "floors")
+    @classmethod
+    def _known_codes(cls, value: Any) -> Any:
+        """Measures are the vocabulary's codes; floors are keyed by trigger codes."""
+        from shared.contracts.vocabulary import AccountabilityTrigger, Measure
+
+        measures = value.values() if isinstance(value, dict) else value
+        unknown = set(measures) - {m.value for m in Measure}
+        if isinstance(value, dict):
+            unknown |= set(value) - {t.value for t in AccountabilityTrigger}
+        if unknown:
+            raise ValueError(f"unknown code(s) {sorted(unknown)}")
+        return value
+
+
+class NotifySettings(BaseModel):
+    """Notifications (ADR 21); set as JSON in ``TAIZHANG_NOTIFY``. E-mail goes out only
+    when ``smtp_host`` is set; robots are each person's Apprise URL in the directory."""
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    sender: str = "台账通知 <notify@taizhang.invalid>"
+    message_id_domain: str = "taizhang.invalid"
+    # How often the deliverer looks for messages due, and how it retries a failed one.
+    interval_seconds: float = Field(default=2.0, gt=0, le=300)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_seconds: float = Field(default=30.0, gt=0)
+    backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    send_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # A claimed message is claimable again this long after (its sender died mid-way).
+    lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # event type → audiences (lead, co_units, unit, office, supervisors); [] silences one.
+    audiences: dict[str, list[str]] = Field(default_factory=dict)
+    # Local hour at which a person who chose the daily digest gets it.
+    digest_hour: int = Field(default=8, ge=0, le=23)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAIZHANG_", extra="ignore")
 
@@ -50,6 +159,10 @@ class Settings(BaseSettings):
     # Connections per pool per process (each service has a few pools); PostgreSQL's
     # max_connections must cover every process's pools.
     db_pool_size: int = Field(default=4, ge=1, le=50)
+    # The PostgreSQL connections this process may hold at most, pools and sessions together:
+    # when set, the pool size is derived from it (services/registry.py::budgeted; the sum
+    # over every process must stay under the server's max_connections — docs/SCALING.md).
+    db_connection_budget: int | None = Field(default=None, ge=1)
     # None → in-process delivery between services; else NATS JetStream.
     nats_url: str | None = None
     nats_replicas: int = Field(default=1, ge=1, le=5)  # 3 on a three-node JetStream cluster
@@ -57,6 +170,9 @@ class Settings(BaseSettings):
     nats_ack_wait_seconds: float = Field(default=10.0, ge=1.0, le=300.0)
     # JetStream's de-duplication window for published message ids.
     nats_duplicate_window_seconds: float = Field(default=600.0, ge=1.0)
+    # How long a relay or consumer may fail to reach or verify its stream before the
+    # ``delivery`` section of /readyz and /healthz/delivery says ``degraded`` (ADR 17).
+    delivery_grace_seconds: float = Field(default=30.0, ge=0.0)
     # Test-only crash points (shared/platform/faults.py), comma-separated; refused in production.
     faults: Annotated[frozenset[str], NoDecode] = frozenset()
     # Prefix of subjects and streams, so deployments (or tests) can share a NATS cluster.
@@ -76,11 +192,27 @@ class Settings(BaseSettings):
     reporter_keys: SecretStr | None = None
     # HMAC key for receipt-code digests (never store a receipt code in clear).
     receipt_secret: SecretStr | None = None
+    # Attachments (ADR 22): the key of their digests and of their encryption at rest (None →
+    # derived from the receipt secret), the size limit, and the virus-scan command (ClamAV:
+    # "clamdscan --no-summary"; the file's path is appended; none → no scan).
+    attachment_secret: SecretStr | None = None
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024**3)
+    attachment_scan_command: str | None = None
+    attachment_scan_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # A result must carry the signed form (主要领导签字) as an attachment; off keeps SPEC §6.
+    require_signed_form: bool = False
+    # HMAC keys for request fingerprints (ADR 18), "kid:secret,…" newest first, each secret at
+    # least 32 characters. Unset: one key derived from the receipt secret (kid "d0"), which
+    # stays listed last when keys are set, so replays of requests stored before still match.
+    fingerprint_keys: SecretStr | None = None
 
     # How long a verified API key is remembered; a revoked key works at most this long.
     api_key_cache_seconds: float = 5.0
     # After this long a reporter's identity key is destroyed (crypto-shredding); 0 = never.
     reporter_retention_days: int = Field(default=5 * 365, ge=0)
+    # The read audit's rows (ADR 26) are deleted this long after the read; 0 = kept for ever.
+    # Swept by the tracking service every scheduler interval, or `taizhang audit prune`.
+    read_audit_retention_days: int = Field(default=3 * 365, ge=0)
     # Public endpoints (receipts, results): requests per minute per client, and burst.
     public_rate_per_minute: float = Field(default=30.0, gt=0)
     public_rate_burst: int = Field(default=10, ge=1)
@@ -91,8 +223,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     intake_batch_max: int = 64
     # Under load, how long the intake writer may wait for requests it expects (group commit).
-    intake_batch_linger_ms: float = Field(default=10.0, ge=0, le=100)
+    # 2 ms since a batch is one round trip (ADR 30): 10 ms held half-load requests ~10 ms longer.
+    intake_batch_linger_ms: float = Field(default=2.0, ge=0, le=100)
     deadline_policy: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
+    accountability: AccountabilityRules = Field(default_factory=AccountabilityRules)
+    assessment: AssessmentRules = Field(default_factory=AssessmentRules)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    # Whose ``dissatisfied`` starts a second pass by itself (evaluator kinds, ADR 20); any other
+    # kind's is referred to the office to decide. JSON, e.g. '["complainant","npc_deputy"]'.
+    second_pass_starters: list[str] = Field(default_factory=lambda: ["complainant"])
     # The ledger list counts its matches up to this many; past it ``total`` is this number
     # and ``total_exact`` is false ("1000+", ADR 13), so a page costs the same at any size.
     ledger_count_limit: int = Field(default=1000, ge=1, le=1_000_000)
@@ -125,6 +264,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {sorted(KNOWN)}")
         return names
 
+    @field_validator("second_pass_starters")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        """Evaluator kinds only: a misspelt kind would silently start no second pass."""
+        from shared.contracts.vocabulary import EvaluatorKind
+
+        unknown = set(value) - {k.value for k in EvaluatorKind}
+        if unknown:
+            raise ValueError(f"unknown evaluator kind(s) {sorted(unknown)}")
+        return value
+
     @property
     def embedded_store(self) -> bool:
         return self.database_url is None
@@ -139,6 +289,7 @@ class Secrets:
     jwt_secret: str
     reporter_keys: dict[str, bytes]  # kid → 32-byte key; first is current
     receipt_secret: bytes
+    fingerprint_keys: dict[str, bytes]  # kid → HMAC key; first is current (ADR 18)
 
     @property
     def current_reporter_kid(self) -> str:
@@ -163,6 +314,7 @@ def load_secrets(settings: Settings) -> Secrets:
         jwt_secret=jwt_secret,
         reporter_keys=parse_reporter_keys(reporter_keys),
         receipt_secret=receipt_secret.encode(),
+        fingerprint_keys=fingerprint_keys(settings, receipt_secret.encode()),
     )
 
 
@@ -193,10 +345,37 @@ def _secrets_from_environment(settings: Settings) -> Secrets:
         jwt_secret=jwt_secret,
         reporter_keys=parse_reporter_keys(_reveal(settings.reporter_keys) or ""),
         receipt_secret=receipt_secret.encode(),
+        fingerprint_keys=fingerprint_keys(settings, receipt_secret.encode()),
     )
 
 
 _KNOWN_DEFAULTS = {"changeme", "secret", "development", "change-me-in-production"}
+
+
+DERIVED_FINGERPRINT_KID = "d0"
+
+
+def fingerprint_keys(settings: Settings, receipt_secret: bytes) -> dict[str, bytes]:
+    """The request-fingerprint keys (ADR 18): TAIZHANG_FINGERPRINT_KEYS newest first, then the
+    key derived from the receipt secret (the only one when none are set)."""
+    keys: dict[str, bytes] = {}
+    configured = _reveal(settings.fingerprint_keys) or ""
+    for part in filter(None, (p.strip() for p in configured.split(","))):
+        kid, _, secret = part.partition(":")
+        if (
+            not kid
+            or kid == DERIVED_FINGERPRINT_KID
+            or len(secret) < MIN_SECRET_LENGTH
+            or secret in _KNOWN_DEFAULTS
+        ):
+            raise ConfigurationError(
+                "TAIZHANG_FINGERPRINT_KEYS is written as 'kid:secret,…' (kid not 'd0'), "
+                f"each secret at least {MIN_SECRET_LENGTH} characters"
+            )
+        keys[kid] = secret.encode()
+    derived = hmac.new(receipt_secret, b"taizhang/request-fingerprint/v1", hashlib.sha256)
+    keys[DERIVED_FINGERPRINT_KID] = derived.digest()
+    return keys
 
 
 def parse_reporter_keys(value: str) -> dict[str, bytes]:
@@ -230,7 +409,10 @@ def _stored_development_secrets(data_dir: Path) -> dict[str, str]:
         "reporter_keys": new_reporter_key("k1"),
         "receipt_secret": secrets.token_urlsafe(48),
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of this deployment wrote it first
+        return _stored_development_secrets(data_dir)
     with os.fdopen(fd, "w") as f:
         json.dump(generated, f)
     return generated

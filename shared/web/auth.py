@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.platform.settings import Secrets, Settings
+from shared.web.accesslog import route_template
 from shared.web.problems import Problem
 
 log = structlog.get_logger(__name__)
@@ -39,13 +40,15 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller; ``id`` is the token's ``sub`` or ``apikey:<key id>``."""
+    """The authenticated caller; ``id`` is the token's ``sub`` or ``apikey:<key id>``.
+    ``kind``: an evaluator's kind (人大代表, 政协委员 …), from its credential only (ADR 20)."""
 
     id: str
     name: str
     role: Role
     unit: str | None = None
     via: str = "jwt"
+    kind: str | None = None
 
     def actor(self) -> dict[str, Any]:
         """How the caller is recorded on every event it causes."""
@@ -65,6 +68,20 @@ TOKEN_CACHE_SECONDS = 60.0
 _ALGORITHMS_JWKS = ["RS256", "ES256", "PS256"]
 
 
+def check_kind(role: Role, kind: str | None) -> None:
+    """An evaluator's credential names its kind, a third party's (the complainant rates by
+    receipt or through the office's 回访, never with a credential); no other role has one."""
+    from shared.contracts.vocabulary import EvaluatorKind
+
+    if role != Role.EVALUATOR:
+        if kind:
+            raise ValueError("only an evaluator credential has --kind")
+        return
+    third_parties = [k.value for k in EvaluatorKind if k != EvaluatorKind.COMPLAINANT]
+    if kind not in third_parties:
+        raise ValueError(f"an evaluator credential needs --kind, one of {', '.join(third_parties)}")
+
+
 def issue_token(
     secrets_: Secrets,
     *,
@@ -72,10 +89,12 @@ def issue_token(
     name: str,
     sub: str | None = None,
     unit: str | None = None,
+    kind: str | None = None,
     ttl_seconds: int = 24 * 3600,
 ) -> str:
     if role == Role.UNIT_LIAISON and not unit:
         raise ValueError("a unit liaison token needs --unit")
+    check_kind(role, kind)
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub or f"{role.value}:{name}",
@@ -86,6 +105,8 @@ def issue_token(
     }
     if unit:
         claims["unit"] = unit
+    if kind:
+        claims["kind"] = kind
     return jwt.encode(claims, secrets_.jwt_secret, algorithm="HS256")
 
 
@@ -153,12 +174,14 @@ class Authenticator:
             raise _unauthorized(f"未知角色 {claims['role']!r} (unknown role)") from None
         unit = claims.get("unit")
         if role == Role.UNIT_LIAISON and not unit:
-            raise _unauthorized("联络员凭证缺少 unit (liaison token without unit)")
+            raise _unauthorized("联络员凭证缺少所属单位 (liaison token without unit)")
+        kind = claims.get("kind")
         principal = Principal(
             id=str(claims["sub"]),
             name=str(claims.get("name") or claims["sub"]),
             role=role,
             unit=str(unit) if unit else None,
+            kind=str(kind) if kind and role == Role.EVALUATOR else None,
         )
         return principal, float(claims["exp"])
 
@@ -190,6 +213,7 @@ api_keys = sa.table(
     sa.column("name", sa.String),
     sa.column("role", sa.String),
     sa.column("unit", sa.String),
+    sa.column("kind", sa.String),
     sa.column("key_hash", sa.String),
     sa.column("created_at", sa.DateTime(timezone=True)),
     sa.column("revoked_at", sa.DateTime(timezone=True)),
@@ -201,11 +225,12 @@ def hash_api_key(api_key: str) -> str:
 
 
 async def create_api_key(
-    engine: AsyncEngine, *, role: Role, name: str, unit: str | None = None
+    engine: AsyncEngine, *, role: Role, name: str, unit: str | None = None, kind: str | None = None
 ) -> tuple[str, str]:
     """Returns (key id, the secret); only the hash is stored."""
     if role == Role.UNIT_LIAISON and not unit:
         raise ValueError("a unit liaison key needs --unit")
+    check_kind(role, kind)
     key_id = secrets.token_hex(6)
     secret = f"tzk_{key_id}_{secrets.token_urlsafe(32)}"
     async with engine.begin() as conn:
@@ -215,6 +240,7 @@ async def create_api_key(
                 name=name,
                 role=role.value,
                 unit=unit,
+                kind=kind,
                 key_hash=hash_api_key(secret),
                 created_at=datetime.now(UTC),
             )
@@ -243,6 +269,7 @@ async def list_api_keys(engine: AsyncEngine) -> list[dict[str, Any]]:
                 api_keys.c.name,
                 api_keys.c.role,
                 api_keys.c.unit,
+                api_keys.c.kind,
                 api_keys.c.created_at,
                 api_keys.c.revoked_at,
             ).order_by(api_keys.c.created_at)
@@ -255,14 +282,24 @@ async def _lookup_api_key(engine: AsyncEngine, digest: str) -> Principal | None:
         row = (
             await conn.execute(
                 sa.select(
-                    api_keys.c.key_id, api_keys.c.name, api_keys.c.role, api_keys.c.unit
+                    api_keys.c.key_id,
+                    api_keys.c.name,
+                    api_keys.c.role,
+                    api_keys.c.unit,
+                    api_keys.c.kind,
                 ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
             )
         ).first()
     if row is None:
         return None
+    role = Role(row.role)
     return Principal(
-        id=f"apikey:{row.key_id}", name=row.name, role=Role(row.role), unit=row.unit, via="api_key"
+        id=f"apikey:{row.key_id}",
+        name=row.name,
+        role=role,
+        unit=row.unit,
+        via="api_key",
+        kind=row.kind if role == Role.EVALUATOR else None,
     )
 
 
@@ -276,7 +313,7 @@ async def current_principal(request: Request) -> Principal:
     )
     request.state.principal = principal
     if principal.via == "api_key":
-        log.info("api_key_request", key=principal.name, path=request.url.path)
+        log.info("api_key_request", key=principal.name, route=route_template(request.scope))
     return principal
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from shared.contracts.wording import ROLE_LABELS
 from shared.web.auth import CurrentPrincipal, Principal, Role
 from shared.web.problems import Problem
 
@@ -43,21 +44,38 @@ class Action(StrEnum):
     REQUEST_EXTENSION = "request_extension"
     REPORT_PROGRESS = "report_progress"
     SUBMIT_RESULT = "submit_result"
+    ATTACH_FILE = "attach_file"  # 附件 on a case (its purpose by role: dispatch's scope)
     # directory
     READ_DIRECTORY = "read_directory"
     MANAGE_DIRECTORY = "manage_directory"  # units, routing rules, the year calendar
+    MANAGE_CATALOGUE = "manage_catalogue"  # the category catalogue (问题分类)
     # tracking
     READ_CASE = "read_case"
     READ_LEDGER = "read_ledger"
     RECORD_FEEDBACK = "record_feedback"
     RECORD_EVALUATION = "record_evaluation"
+    DECIDE_SECOND_PASS = "decide_second_pass"  # on a third party's dissatisfaction (ADR 20)
+    READ_EVALUATION_WORKLIST = "read_evaluation_worklist"  # the cases one may rate
     RECORD_ACCOUNTABILITY = "record_accountability"
+    DECIDE_ACCOUNTABILITY = "decide_accountability"  # the 问责程序: open, decide, report back
+    READ_ACCOUNTABILITY = "read_accountability"  # the procedure, 问责清单, a person's record
     CLOSE_OUT = "close_out"
     READ_STATS = "read_stats"
     READ_REPORTS = "read_reports"
     READ_AUDIT = "read_audit"
+    # assessment (责任制考核)
+    DECIDE_ASSESSMENT = "decide_assessment"
+    REPLY_RECTIFICATION = "reply_rectification"
     # administration
     MANAGE_KEYS = "manage_keys"
+    # notify
+    READ_INBOX = "read_inbox"  # one's own inbox and notification settings
+    READ_PERSONS = "read_persons"
+    MANAGE_PERSONS = "manage_persons"  # the directory of persons and their contacts
+    READ_DELIVERIES = "read_deliveries"  # a case's delivery log
+    # insight
+    READ_SUGGESTIONS = "read_suggestions"  # cases likely the same problem (they reveal others)
+    READ_WARNINGS = "read_warnings"  # 苗头预警
 
 
 STAFF = frozenset({OFFICE, SUPERVISOR, ADMIN})
@@ -78,23 +96,43 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REQUEST_EXTENSION: frozenset({LIAISON}),
     Action.REPORT_PROGRESS: frozenset({LIAISON}),
     Action.SUBMIT_RESULT: frozenset({LIAISON}),
+    Action.ATTACH_FILE: frozenset({OFFICE, SUPERVISOR, LIAISON, OPERATOR}),
     Action.READ_DIRECTORY: frozenset({OFFICE, SUPERVISOR, ADMIN, LIAISON, OPERATOR}),
     Action.MANAGE_DIRECTORY: frozenset({ADMIN}),
+    Action.MANAGE_CATALOGUE: frozenset({OFFICE, ADMIN}),
     Action.READ_CASE: frozenset({OFFICE, SUPERVISOR, ADMIN, LIAISON, EVALUATOR, OPERATOR}),
     Action.READ_LEDGER: frozenset({OFFICE, SUPERVISOR, ADMIN, LIAISON}),
     Action.RECORD_FEEDBACK: frozenset({OFFICE}),
     Action.RECORD_EVALUATION: frozenset({OFFICE, EVALUATOR}),
+    Action.DECIDE_SECOND_PASS: frozenset({OFFICE}),
+    Action.READ_EVALUATION_WORKLIST: frozenset({EVALUATOR}),
     Action.RECORD_ACCOUNTABILITY: frozenset({OFFICE, SUPERVISOR}),
+    Action.DECIDE_ACCOUNTABILITY: frozenset({OFFICE}),
+    Action.READ_ACCOUNTABILITY: frozenset({OFFICE, SUPERVISOR}),
     Action.CLOSE_OUT: frozenset({OFFICE}),
     Action.READ_STATS: frozenset({OFFICE, SUPERVISOR, ADMIN, LIAISON}),
     Action.READ_REPORTS: frozenset({OFFICE, SUPERVISOR, ADMIN}),
     Action.READ_AUDIT: frozenset({SUPERVISOR}),
+    Action.DECIDE_ASSESSMENT: frozenset({OFFICE}),
+    Action.REPLY_RECTIFICATION: frozenset({LIAISON}),
     Action.MANAGE_KEYS: frozenset({ADMIN}),
+    Action.READ_INBOX: frozenset({OFFICE, SUPERVISOR, ADMIN, LIAISON, EVALUATOR, OPERATOR}),
+    Action.READ_PERSONS: frozenset({OFFICE, SUPERVISOR, ADMIN}),
+    Action.MANAGE_PERSONS: frozenset({OFFICE, ADMIN}),
+    Action.READ_DELIVERIES: frozenset({OFFICE, SUPERVISOR, ADMIN}),
+    Action.READ_SUGGESTIONS: frozenset({OFFICE}),
+    Action.READ_WARNINGS: frozenset({OFFICE, SUPERVISOR}),
 }
 
 
 def allowed(principal: Principal, action: Action) -> bool:
     return principal.role in PERMISSIONS[action]
+
+
+def who_may(action: Action) -> str:
+    """The roles that may, in the office's words: ``纠风办、系统管理员``."""
+    roles = sorted(PERMISSIONS[action], key=list(Role).index)
+    return "、".join(ROLE_LABELS[r.value] for r in roles)
 
 
 def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
@@ -105,7 +143,8 @@ def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
             raise Problem(
                 403,
                 "Forbidden",
-                f"角色 {principal.role.value} 无权执行此操作 (role may not {action.value})",
+                f"角色“{ROLE_LABELS[principal.role.value]}”无权执行此操作,可由{who_may(action)}办理"
+                f" (role {principal.role.value} may not {action.value})",
             )
         return principal
 

@@ -18,20 +18,27 @@ from shared.web.problems import PROBLEM_JSON, Problem, problem_response
 RETRY_AFTER_SECONDS = 5
 
 
-class BodySizeLimit:
-    """Refuse bodies over ``max_bytes`` with 413 before they are read whole."""
+# Room for a multipart upload's boundaries and part headers beside the file itself.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodySizeLimit:
+    """Refuse bodies over ``max_bytes`` with 413 before they are read whole; an upload (a path
+    ending in ``/attachments``) may carry up to ``upload_bytes`` plus its multipart framing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         received = 0
         started = refused = False
@@ -41,11 +48,11 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes and not refused:
+                if received > limit and not refused:
                     # Answer now; the app sees a client that went away and stops reading.
                     refused = True
                     if not started:
-                        await self._refuse(send)
+                        await self._refuse(send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -59,11 +66,17 @@ class BodySizeLimit:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, send: Send) -> None:
+    def _limit(self, scope: Scope) -> int:
+        path = str(scope.get("path", ""))
+        if self.upload_bytes is not None and path.rstrip("/").endswith("/attachments"):
+            return max(self.max_bytes, self.upload_bytes + MULTIPART_OVERHEAD_BYTES)
+        return self.max_bytes
+
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = Problem(
             413,
             "Content Too Large",
-            f"请求体超过 {self.max_bytes} 字节上限 (request body over {self.max_bytes} bytes)",
+            f"请求体超过 {limit} 字节上限 (request body over {limit} bytes)",
         ).body()
         payload = json.dumps(body, ensure_ascii=False).encode()
         await send(
@@ -138,7 +151,7 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
     """A database that is down or slow is a 503 with Retry-After, never a 500 or a hang."""
 
     async def on_store_down(request: Request, exc: Exception) -> JSONResponse:
-        return problem_response(store_down(), request.url.path)
+        return problem_response(store_down(), request.url.path, request)
 
     async def on_timeout(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
@@ -146,6 +159,7 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
                 "处理超时,请用同一 Idempotency-Key 重试 (timed out; retry with the same key)"
             ),
             request.url.path,
+            request,
         )
 
     async def on_bad_value(request: Request, exc: Exception) -> JSONResponse:
@@ -153,6 +167,7 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
         return problem_response(
             Problem(422, "Invalid request", "请求中含有数据库无法保存的值 (unstorable value)"),
             request.url.path,
+            request,
         )
 
     handlers: list[tuple[Any, Any]] = [

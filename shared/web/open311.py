@@ -42,6 +42,7 @@ ITEM_OF = {
     "endpoints": "endpoint",
     "formats": "format",
     "errors": "error",
+    "notes": "note",  # extended_attributes (extensions=true)
 }
 
 Tree = Mapping[str, Any] | list[Any]

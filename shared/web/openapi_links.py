@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from shared.web.openapi_labels import add_enum_labels
+
 # (method and path of the answer, path parameter it supplies, where in the answer body, which paths)
 LINK_SOURCES = [
     ("post", "/api/v1/tips", "case_id", "/case_id", "/api/v1/"),
@@ -40,12 +42,13 @@ def add_links(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def install_links(app: FastAPI) -> None:
-    """Adds the links to the schema FastAPI generates (once, when it is first asked for)."""
+    """Adds the links (and every enum's Chinese labels) to the schema FastAPI generates (once,
+    when it is first asked for)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            add_links(generate())
+            add_enum_labels(add_links(generate()))
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

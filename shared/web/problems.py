@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.contracts.wording import PROBLEM_TITLES, chinese_only, labels_for
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -82,15 +85,45 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _documented("No such case (or not visible to this caller)"),
     409: _documented("Not allowed in the case's current state"),
     413: _documented("Request body too large"),
+    415: _documented("The file's content is not an allowed type"),
     422: _documented("Invalid field values; `errors` names each field"),
     429: _documented("Too many requests; see Retry-After"),
     503: _documented("A dependency is unavailable; see Retry-After"),
 }
 
 
-def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+def wants_chinese(request: Request) -> bool:
+    """Whether the caller asked for Chinese first (``Accept-Language: zh-CN``): the workbench,
+    the portal and any client that shows refusals to people. Others keep the bilingual body."""
+    first = request.headers.get("accept-language", "").split(",")[0].strip().lower()
+    return first.startswith("zh")
+
+
+def in_chinese(body: dict[str, Any]) -> dict[str, Any]:
+    """A problem body as a zh-CN reader gets it: a Chinese title, messages without their
+    English glosses; the codes (``code``, ``errors[].code``, ``field``) stay as they are."""
+    out = dict(body)
+    out["title"] = PROBLEM_TITLES.get(int(body.get("status", 0)), out.get("title"))
+    if isinstance(out.get("detail"), str):
+        out["detail"] = chinese_only(out["detail"])
+    for key in ("errors", "missing"):
+        if isinstance(out.get(key), list):
+            out[key] = [_messages_in_chinese(item) for item in out[key]]
+    return out
+
+
+def _messages_in_chinese(item: Any) -> Any:
+    if isinstance(item, dict) and isinstance(item.get("message"), str):
+        return item | {"message": chinese_only(item["message"])}
+    return item
+
+
+def problem_response(
+    problem: Problem, instance: str | None = None, request: Request | None = None
+) -> JSONResponse:
+    body = problem.body(instance)
     return JSONResponse(
-        problem.body(instance),
+        in_chinese(body) if request is not None and wants_chinese(request) else body,
         status_code=problem.status,
         media_type=PROBLEM_JSON,
         headers=problem.headers,
@@ -101,7 +134,14 @@ def not_found(what: str = "case") -> Problem:
     return Problem(404, "Not Found", f"没有找到该{_WHAT.get(what, what)}(not found)")
 
 
-_WHAT = {"case": "案件", "tip": "登记记录", "unit": "单位", "receipt": "回执"}
+_WHAT = {
+    "case": "案件",
+    "tip": "登记记录",
+    "unit": "单位",
+    "receipt": "回执",
+    "attachment": "附件",
+    "category": "类别",
+}
 
 # Pydantic error types → a sentence an operator can act on.
 _MESSAGES = {
@@ -114,6 +154,7 @@ _MESSAGES = {
     "float_type": "应为数字 (must be a number)",
     "dict_type": "应为对象 (must be an object)",
     "model_type": "应为对象 (must be an object)",
+    "model_attributes_type": "应为对象 (must be an object)",
     "list_type": "应为数组 (must be an array)",
     "extra_forbidden": "不认识的字段 (unknown field)",
     "enum": "取值无效,可选:{expected} (invalid value)",
@@ -129,7 +170,24 @@ _MESSAGES = {
     "uuid_parsing": "应为 UUID (must be a UUID)",
     "int_parsing": "应为整数 (must be an integer)",
     "too_long": "条目过多 (too many items)",
+    "date_parsing": "应为日期,格式 YYYY-MM-DD (must be a date)",
+    "date_type": "应为日期,格式 YYYY-MM-DD (must be a date)",
+    "date_from_datetime_parsing": "应为日期,格式 YYYY-MM-DD (must be a date)",
+    "date_from_datetime_inexact": "应为日期,不带时刻 (must be a date without a time)",
+    "string_pattern_mismatch": "格式不符,应匹配 '{pattern}' (does not match the pattern)",
+    "bool_parsing": "应为 true 或 false (must be a boolean)",
+    "float_parsing": "应为数字 (must be a number)",
+    "missing_argument": "必填字段缺失 (required)",
+    "less_than": "应小于 {lt} (too large)",
+    "greater_than": "应大于 {gt} (too small)",
+    "too_short": "条目过少 (too few items)",
 }
+
+
+def invalid(field: str, message: str, *, code: str = "invalid", **extra: Any) -> Problem:
+    """A 422 about one field, shaped as the validation errors are."""
+    errors = [{"field": field, "message": message, "code": code}]
+    return Problem(422, "Invalid request", f"{field}: {message}", errors=errors, **extra)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -138,15 +196,30 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden" and tuple(error.get("loc") or ())[:1] == ("query",):
+        return "不认识的查询参数;额外参数只允许 _ (unknown query parameter)"
     template = _MESSAGES.get(error["type"])
     ctx = error.get("ctx") or {}
-    if template is None:
-        return str(error.get("msg", "invalid"))
+    english = str(error.get("msg", "invalid"))
+    if template is None:  # a type not in the table yet: still a Chinese sentence first
+        return f"取值无效 ({english})"
+    if "expected" in ctx:
+        ctx = ctx | {"expected": _choices(str(ctx["expected"]))}
     try:
-        msg = str(error.get("msg", "")).removeprefix("Value error, ")
+        msg = english.removeprefix("Value error, ")
         return template.format(msg=msg, **ctx)
     except (KeyError, IndexError):
-        return str(error.get("msg", "invalid"))
+        return f"取值无效 ({english})"
+
+
+def _choices(expected: str) -> str:
+    """Pydantic's ``'a', 'b' or 'c'`` as ``'a'(甲)、'b'(乙)、'c'(丙)``: the codes to send, each
+    with its label from the vocabulary."""
+    codes = re.findall(r"'([^']*)'", expected)
+    if not codes:
+        return expected
+    labels = labels_for(codes) or {}
+    return "、".join(f"'{c}'({labels[c]})" if labels.get(c) else f"'{c}'" for c in codes)
 
 
 def validation_problem(errors: list[dict[str, Any]]) -> Problem:
@@ -165,11 +238,12 @@ def validation_problem(errors: list[dict[str, Any]]) -> Problem:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        return problem_response(exc, request.url.path)
+        return problem_response(exc, request.url.path, request)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return problem_response(validation_problem(list(exc.errors())), request.url.path)
+        problem = validation_problem(list(exc.errors()))
+        return problem_response(problem, request.url.path, request)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

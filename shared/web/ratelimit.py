@@ -4,11 +4,18 @@ A token bucket per client address, in memory: each replica limits on its own, so
 effective limit behind a load balancer is the per-replica limit times the replicas. Behind a
 reverse proxy the client is the first address the proxy reports in ``X-Forwarded-For``,
 trusted only when the direct peer is a configured proxy.
+
+A citizen's address is personal data (ADR 18): a bucket is held under an HMAC of the address
+with a key made per process and never stored, and a bucket idle long enough to be full again
+(``burst`` / rate) is dropped at the next sweep, so none outlives twice that.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
+import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -23,27 +30,44 @@ class TokenBuckets:
         self.rate = per_minute / 60.0
         self.burst = burst
         self.max_clients = max_clients
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets: dict[bytes, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._key = secrets.token_bytes(32)  # this process's only: keys are not comparable
+        self.retention = burst / self.rate if self.rate > 0 else 3600.0
+        self._pruned = float("-inf")
 
     def take(self, client: str, now: float | None = None) -> float:
         """0 if allowed; else the seconds until a token is available."""
         now = time.monotonic() if now is None else now
+        key = hmac.new(self._key, client.encode(), hashlib.sha256).digest()[:16]  # not the address
         with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.burst), now))
+            self._prune(now)
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
             if tokens >= 1:
-                self._buckets[client] = (tokens - 1, now)
+                self._buckets[key] = (tokens - 1, now)
                 self._evict_if_full()
                 return 0.0
-            self._buckets[client] = (tokens, now)
+            self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
+
+    def held(self) -> int:
+        """How many clients have a bucket now."""
+        return len(self._buckets)
+
+    def _prune(self, now: float) -> None:
+        """Drop buckets idle past the retention (they would be full again anyway)."""
+        if now - self._pruned < self.retention:
+            return
+        self._pruned = now
+        for key in [k for k, (_, last) in self._buckets.items() if now - last >= self.retention]:
+            del self._buckets[key]
 
     def _evict_if_full(self) -> None:
         if len(self._buckets) > self.max_clients:
             oldest = sorted(self._buckets.items(), key=lambda kv: kv[1][1])
-            for client, _ in oldest[: len(oldest) // 10]:
-                del self._buckets[client]
+            for key, _ in oldest[: len(oldest) // 10]:
+                del self._buckets[key]
 
 
 def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:

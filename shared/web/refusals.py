@@ -14,6 +14,7 @@ What an error may carry, by convention:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +25,14 @@ from fastapi.responses import JSONResponse
 from shared.web.http import RETRY_AFTER_SECONDS
 from shared.web.problems import COMMON_RESPONSES, Problem, problem_response
 
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
 TITLES = {
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",
     410: "Gone",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
     422: "Invalid request",
     503: "Service Unavailable",
 }
@@ -67,7 +71,16 @@ def refusal_problem(error: Exception, refusal: Refusal) -> Problem:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if refusal.status == 503 else None
     if refusal.coded:
         details = {"code": refusal.code, **details}
-    return Problem(refusal.status, title, refusal.detail or str(error), headers=headers, **details)
+    return Problem(refusal.status, title, _detail(error, refusal), headers=headers, **details)
+
+
+def _detail(error: Exception, refusal: Refusal) -> str:
+    """The table's fixed detail, else the error's message — led by the table's Chinese title
+    when the message is no sentence a person reads (a bare id or code)."""
+    message = refusal.detail or str(error)
+    if CHINESE.search(message):
+        return message
+    return f"{refusal.title} ({message.strip(chr(39))})" if message else refusal.title
 
 
 def install_refusals(app: FastAPI, refusals: Refusals) -> None:
@@ -77,7 +90,7 @@ def install_refusals(app: FastAPI, refusals: Refusals) -> None:
         refusal = refusal_for(exc, refusals)
         if refusal is None:  # a subclass of a mapped class is always found; never here
             raise exc
-        return problem_response(refusal_problem(exc, refusal), request.url.path)
+        return problem_response(refusal_problem(exc, refusal), request.url.path, request)
 
     for cls in refusals:
         app.add_exception_handler(cls, on_refusal)

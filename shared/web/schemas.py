@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -50,3 +50,11 @@ Number = StrictFloat  # accepts integers, refuses "30.5" and true
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Origin(Strict):
+    """来源 — the level and body a tip came from, when a body sent it: a higher level's 暗访,
+    转办 or exposure (``level``: district, city, province, central)."""
+
+    level: Literal["district", "city", "province", "central"]
+    body: Text100 | None = None

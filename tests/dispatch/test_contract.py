@@ -74,6 +74,10 @@ def every_case_event() -> list[Any]:
     case.check_deadlines(now=handle["at"] + timedelta(seconds=1), rules=RULES, actor=SYSTEM_ACTOR)
     case.submit_result(unit="WC-JYJ", result=RESULT, now=handle["at"], actor=LIAISON)
     case.review_result(n=1, accepted=True, reason=None, actor=OFFICE)
+    digest = "ab" * 32
+    file = {"digest": digest, "media_type": "application/pdf", "size": 10, "purpose": "result"}
+    case.attach(**file, now=handle["at"], actor=LIAISON)
+    case.record_download(digest=digest, now=handle["at"], actor=OFFICE)
     late = datetime(2026, 12, 28, 10, tzinfo=CST)
     case.reopen_for_second_pass(pass_no=2, now=late, rules=RULES, actor=SYSTEM_ACTOR)
     loaded = WorkingCalendar([YearCalendar(2027, frozenset({date(2027, 1, 1)}), frozenset())])
@@ -82,6 +86,7 @@ def every_case_event() -> list[Any]:
 
     other, returned = new_case(), new_case()
     other.merge_into(target=returned, reason="重复", actor=OFFICE)
+    returned.record_origin(origin={"level": "city", "body": "市纪委"}, actor=OFFICE)
     returned.triage(track="general", category=None, note=None, actor=OFFICE)
     returned.dispatch(
         lead_unit="WC-JYJ",

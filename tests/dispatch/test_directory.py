@@ -119,6 +119,10 @@ def test_calendar_years_built_in_unknown_and_loaded(api: Api) -> None:
     assert "2026-10-01" in built_in["holidays"]
     unknown = problem(api.get("/api/v1/calendar/2027", headers=office), 404)
     assert "PUT /api/v1/calendar/2027" in unknown["detail"]
+    # the 404 names who may load the year, and the office asking to is told the same (issue 22)
+    assert "请系统管理员加载" in unknown["detail"]
+    refused = problem(api.put("/api/v1/calendar/2027", json={}, headers=office), 403)
+    assert "角色“纠风办”无权执行此操作,可由系统管理员办理" in refused["detail"]
 
     def put(body: dict[str, Any], year: int = 2027, role: str = ADMIN) -> Any:
         return api.put(f"/api/v1/calendar/{year}", json=body, headers=api.auth(role))
@@ -146,3 +150,20 @@ def test_calendar_years_built_in_unknown_and_loaded(api: Api) -> None:
     }
     stored = stored_notifications(api.settings, "dispatch")
     assert count_topic(stored, "CalendarYear.Loaded") == 1
+
+
+def test_a_liaisons_phone_reaches_no_event_and_no_answer(api: Api) -> None:
+    """Contacts are personal data: the directory of persons (notify) keeps them, not a
+    unit's events (ADR 21). A client that still sends a phone is answered, without it."""
+    created = post_unit(api, code="T-PHONE")
+    assert created.status_code == 201, created.text
+    assert created.json()["liaisons"] == [{"name": "王建华"}]
+    update = {"name": "测试局", "kind": "department", "active": True}
+    liaisons = [{"name": "李静", "phone": "027-88000138", "email": "li@example.test"}]
+    r = api.put(
+        "/api/v1/units/T-PHONE", json=update | {"liaisons": liaisons}, headers=api.auth(ADMIN)
+    )
+    assert r.status_code == 200, r.text
+    assert units(api)["T-PHONE"]["liaisons"] == [{"name": "李静"}]
+    stored = stored_notifications(api.settings, "dispatch")
+    assert not any(b"027-88000" in n.state or b"li@example" in n.state for n in stored)

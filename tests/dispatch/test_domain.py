@@ -97,9 +97,7 @@ def test_the_wrong_state_is_refused_in_chinese_and_english() -> None:
     case.collect_events()
     with pytest.raises(WrongState) as refused:
         case.sign(unit="WC-JYJ", now=MONDAY, actor=LIAISON)
-    assert (
-        str(refused.value) == "案件当前状态为 in_progress,不能签收 (cannot sign a case in_progress)"
-    )
+    assert str(refused.value) == "案件当前状态为“办理中”,不能签收 (cannot sign a case in_progress)"
     assert case.collect_events() == []
 
 
@@ -277,3 +275,42 @@ def test_a_redispatch_before_acceptance_sets_a_result_under_review_aside() -> No
     assert case.results[0]["review"]["accepted"] is False
     with pytest.raises(WrongState):
         case.review_result(n=1, accepted=True, reason=None, actor=OFFICE)
+
+
+def test_a_file_is_attached_once_per_purpose_and_every_download_is_counted() -> None:
+    from services.dispatch.errors import NoSuchItem
+
+    case = in_progress()
+    now = case.dispatched_at
+    assert now is not None
+    file = {"digest": "cd" * 32, "media_type": "image/jpeg", "size": 99}
+    first = case.attach(**file, purpose="result", now=now, actor=LIAISON)
+    again = case.attach(**file, purpose="result", now=now, actor=LIAISON)
+    signed = case.attach(**file, purpose="signed_form", now=now, actor=LIAISON)
+    assert (first["n"], again["n"], signed["n"]) == (1, 1, 2)
+    case.record_download(digest="cd" * 32, now=now, actor=OFFICE)
+    assert case.attachments[0]["downloads"] == 1
+    with pytest.raises(Invalid, match="附件用途"):
+        case.attach(**file, purpose="selfie", now=now, actor=LIAISON)
+    with pytest.raises(NoSuchItem, match="没有该附件"):
+        case.record_download(digest="ef" * 32, now=now, actor=OFFICE)
+    names = [type(e).__qualname__ for e in case.collect_events()]
+    assert names.count("Case.AttachmentAdded") == 2
+    assert names.count("Case.AttachmentDownloaded") == 1
+
+
+def test_where_required_a_result_waits_for_the_form_its_head_signed() -> None:
+    case = in_progress()
+    with pytest.raises(Invalid, match="主要领导签字背书"):
+        case.submit_result(
+            unit="WC-JYJ", result=RESULT, now=MONDAY, actor=LIAISON, signed_form_required=True
+        )
+    form = {"digest": "aa" * 32, "media_type": "application/pdf", "size": 10}
+    case.attach(**form, purpose="signed_form", now=MONDAY, actor=LIAISON)
+    n = case.submit_result(
+        unit="WC-JYJ", result=RESULT, now=MONDAY, actor=LIAISON, signed_form_required=True
+    )
+    assert n == 1 and case.status == "result_submitted"
+    # Off by default: SPEC §6 clients that attach nothing keep working.
+    other = in_progress()
+    assert other.submit_result(unit="WC-JYJ", result=RESULT, now=MONDAY, actor=LIAISON) == 1

@@ -57,7 +57,7 @@ def test_triage_dispatch_sign_extension_result_rejection_result_acceptance(units
     signed = ok(act(api, case_id, "sign", "unit_liaison", LEAD))
     assert signed["status"] == "in_progress"
     again = refused(api, case_id, 409, "sign", "unit_liaison", LEAD)
-    assert again["detail"] == "案件当前状态为 in_progress,不能签收 (cannot sign a case in_progress)"
+    assert again["detail"] == "案件当前状态为“办理中”,不能签收 (cannot sign a case in_progress)"
 
     progress = ok(act(api, case_id, "progress", "unit_liaison", CO, note="协办单位已走访核实"))
     assert progress["progress"][-1]["unit"] == CO

@@ -8,6 +8,7 @@ import asyncio
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 import uuid
@@ -22,10 +23,10 @@ import httpx
 import nats
 
 from services.ops.verify import DUPLICATED, Report, read_ledger, verify
-from shared.platform.clock import set_clock
-from shared.platform.messaging.nats import stream_name
+from shared.platform.clock import FileClock, set_clock
+from shared.platform.messaging.nats import stream_config, stream_name
 from tests.faults.load import SteadyLoad
-from tests.support.deployment import Deployment, ServiceProcess
+from tests.support.deployment import TAIZHANG, Deployment, ServiceProcess
 from tests.support.infra import NatsProcess, PostgresProcess, wait_for
 from tests.support.pinned import NOW
 
@@ -43,7 +44,9 @@ RATE = 100.0 if SOAK else 40.0  # tips per second
 NATS_OUTAGE_SECONDS = 30.0 if SOAK else 5.0
 ACK_WAIT_SECONDS = 2.0
 SETTLE_SECONDS = 240.0 if SOAK else 120.0
-KEEP_LOGS = os.environ.get("TAIZHANG_FAULTS_KEEP_LOGS")  # a directory for the services' logs
+DELIVERY_GRACE_SECONDS = 1.0  # how soon /healthz/delivery says degraded
+KEEP_LOGS = os.environ.get("TAIZHANG_FAULTS_KEEP_LOGS")
+NATS_DISK_MB = 256  # nats-server takes 75 % of what is free at its start as its limit  # a directory for the services' logs
 
 
 @dataclass
@@ -78,7 +81,9 @@ class FaultyDeployment:
         # Room for every process's pools (each service keeps several).
         with (self.postgres.pgdata / "postgresql.auto.conf").open("a") as conf:
             conf.write("max_connections = 300\nsynchronous_commit = on\n")
-        self.nats = NatsProcess(store_dir=self.root / "nats")
+        # The broker's store on a disk of its own that a scenario can fill (a tmpfs: root only).
+        self.nats_disk = self.root / "nats"
+        self.nats = NatsProcess(store_dir=self.nats_disk / "store")
         self.clock = self.root / "clock"
         self.deployment: Deployment | None = None
 
@@ -89,6 +94,10 @@ class FaultyDeployment:
 
     def start(self) -> FaultyDeployment:
         self.postgres.start()
+        self.nats_disk.mkdir(parents=True)
+        if os.geteuid() == 0:
+            mount = ["mount", "-t", "tmpfs", "-o", f"size={NATS_DISK_MB}m", "tmpfs"]
+            subprocess.run([*mount, str(self.nats_disk)], check=True)
         self.nats.start()
         self.deployment = Deployment(self.postgres.url, "faults", self.nats.url, self.root / "data")
         set_clock(self.clock, NOW)  # moved on to make deadlines run out
@@ -97,6 +106,7 @@ class FaultyDeployment:
             "TAIZHANG_DB_POOL_SIZE": "3",
             "TAIZHANG_CLOCK_FILE": str(self.clock),
             "TAIZHANG_SCHEDULER_INTERVAL_SECONDS": "1",
+            "TAIZHANG_DELIVERY_GRACE_SECONDS": str(DELIVERY_GRACE_SECONDS),
         }
         # Intake alone first: it creates the shared tables; then the others side by side.
         self.d.start("intake")
@@ -114,6 +124,8 @@ class FaultyDeployment:
                 self.deployment.close()
         finally:
             self.nats.stop(signal.SIGKILL)
+            if os.path.ismount(self.nats_disk):
+                subprocess.run(["umount", "-l", str(self.nats_disk)], check=False)
             self.postgres.destroy()
             if KEEP_LOGS:
                 shutil.copytree(self.root / "data" / "logs", KEEP_LOGS, dirs_exist_ok=True)
@@ -309,6 +321,53 @@ class FaultyDeployment:
             for case_id in cases
         )
 
+    # --- notifications -----------------------------------------------------------------------
+
+    def case_dispatched_to_a_liaison(
+        self, notifier: ServiceProcess, unit: str, robot_url: str
+    ) -> str:
+        """A unit whose liaison officer has an e-mail address and a group robot in notify's
+        directory, and a case dispatched to it; the case's id."""
+        dispatch, office = self.replicas("dispatch")[0].url, self.d.auth("office")
+        body = {"code": unit, "name": "通知测试单位", "kind": "department"}
+        r = httpx.post(f"{dispatch}/api/v1/units", json=body, headers=self.d.auth("admin"))
+        assert r.status_code in (201, 409), r.text
+        person = {"id": f"unit_liaison:{unit}", "name": "通知联络员", "role": "liaison"}
+        person |= {"unit": unit, "email": "liaison@faults.test", "robot_url": robot_url}
+        r = httpx.post(f"{notifier.url}/api/v1/persons", json=person, headers=office)
+        assert r.status_code == 201, r.text
+        tip = {"channel": "mayor_hotline", "content": "窗口办事推诿扯皮(通知)"}
+        r = httpx.post(f"{self.intake.url}/api/v1/tips", json=tip, headers=office)
+        assert r.status_code == 201, r.text
+        case = r.json()["case_id"]
+        for action, step in (("triage", {"track": "general"}), ("dispatch", {"lead_unit": unit})):
+            url = f"{dispatch}/api/v1/cases/{case}/{action}"
+            wait_for(
+                lambda url=url, step=step: (
+                    httpx.post(url, json=step, headers=office, timeout=10).status_code == 200
+                ),
+                60,
+                f"{action} to be accepted",
+                interval=0.2,
+            )
+        return str(case)
+
+    def move_clock_by(self, seconds: float) -> None:
+        set_clock(self.clock, FileClock(self.clock).now() + timedelta(seconds=seconds))
+
+    def delivery_log(self, notifier: ServiceProcess, case_id: str) -> Any:
+        """A way to read the case's delivery log from the notifier (its newest entries)."""
+
+        def read() -> list[dict[str, Any]]:
+            r = httpx.get(
+                f"{notifier.url}/api/v1/cases/{case_id}/notifications",
+                headers=self.d.auth("office"),
+                timeout=10,
+            )
+            return list(r.json()["items"]) if r.status_code == 200 else []
+
+        return read
+
     # --- NATS --------------------------------------------------------------------------------
 
     def resent_by_intake(self) -> int:
@@ -327,6 +386,63 @@ class FaultyDeployment:
                 await nc.close()
 
         return asyncio.run(count())
+
+    def jetstream(self, work: Any, url: str | None = None) -> Any:
+        """Run ``work(js)`` on a connection of the test's own (to the suite's NATS)."""
+
+        async def run() -> Any:
+            nc = await nats.connect(url or self.nats.url)
+            try:
+                return await work(nc.jetstream())
+            finally:
+                await nc.close()
+
+        return asyncio.run(run())
+
+    def recreate_stream(self, source: str) -> None:
+        """The stream deleted (by hand, a lost volume) and made again, empty, with the same
+        configuration: another stream under the same name."""
+        name = stream_name(self.d.namespace, source)
+
+        async def recreate(js: Any) -> None:
+            await js.delete_stream(name)
+            await js.add_stream(stream_config(self.d.namespace, source))
+
+        self.jetstream(recreate)
+
+    @contextmanager
+    def nats_disk_full(self) -> Iterator[None]:
+        """Fill the broker's disk to the last byte (another tenant's file, a log gone wild),
+        and free it again on leaving."""
+        if not os.path.ismount(self.nats_disk):
+            raise AssertionError("the broker's disk is a tmpfs mounted as root (CI runs as root)")
+        ballast = self.nats_disk / "ballast"
+        fd = os.open(ballast, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            for block in (b"\0" * (1 << 20), b"\0" * 4096):  # megabytes, then the last pages
+                while True:
+                    try:
+                        os.write(fd, block)
+                    except OSError:  # ENOSPC: full
+                        break
+        finally:
+            os.close(fd)
+        try:
+            yield
+        finally:
+            ballast.unlink()
+
+    def purge_stream(self, source: str) -> None:
+        self.jetstream(lambda js: js.purge_stream(stream_name(self.d.namespace, source)))
+
+    def taizhang(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A ``taizhang`` command run beside the deployment, as an operator would."""
+        return subprocess.run(
+            [TAIZHANG, *args], env=self.d.env, capture_output=True, text=True, timeout=60
+        )
+
+    def delivery(self, process: ServiceProcess) -> dict[str, Any]:
+        return dict(probe(process, "/healthz/delivery").json())
 
     def delete_every_consumer(self) -> list[str]:
         """Every durable consumer of every stream: the services subscribe again from the

@@ -3,16 +3,28 @@
 Each scenario runs a steady load of tips against the suite's deployment, breaks something
 mid-load, lets callers retry what failed with the same key, waits (bounded) for the ledger to
 settle and then asks ``taizhang verify``: nothing lost, nothing twice, every state right;
-callers who retried got their first answer back; nobody saw a 500."""
+callers who retried got their first answer back; nobody saw a 500. The notifier's scenario
+holds notifications to the same promise: a message sent is never lost, and a repeat carries
+the first one's id. The case walks hold the steps after registration to it too: feedback,
+evaluations, a second pass and close-out while replicas are killed (issue 17 point 6)."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import json
 import signal
+import uuid
 
 import httpx
 import pytest
 
-from shared.platform.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH
+from services.ops.verify import read_ledger
+from shared.platform.faults import (
+    CONSUMER_EXIT_AFTER_COMMIT,
+    NOTIFY_EXIT_AFTER_SEND,
+    RELAY_EXIT_AFTER_PUBLISH,
+)
 from tests.faults.harness import (
     ACK_WAIT_SECONDS,
     NATS_OUTAGE_SECONDS,
@@ -21,7 +33,9 @@ from tests.faults.harness import (
     pause_beyond,
     probe,
 )
+from tests.faults.walks import Walker
 from tests.support.infra import wait_for
+from tests.support.receivers import SmtpReceiver, WebhookReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.nats]
 
@@ -160,5 +174,86 @@ def test_consumers_crashing_after_commit_before_ack(system: FaultyDeployment) ->
     for process in doomed:
         system.d.processes.remove(process)
     assert codes == [INJECTED_EXIT, INJECTED_EXIT]
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+
+
+def test_notifier_killed_after_sending_before_recording(system: FaultyDeployment) -> None:
+    """A notify process dies right after its first message left and before it recorded it:
+    restarted, it sends that message again after the claim's lease, under the same
+    Message-ID / Idempotency-Key, so nothing is lost and the receivers can drop the repeat."""
+    lease = 3.0
+    notify = {
+        "interval_seconds": 0.2,
+        "lease_seconds": lease,
+        "backoff_seconds": 0.5,
+        "message_id_domain": "faults.test",
+    }
+    with SmtpReceiver() as smtp, WebhookReceiver() as robot:
+        env = {
+            "TAIZHANG_NOTIFY": json.dumps(
+                notify | {"smtp_port": smtp.port, "smtp_host": "127.0.0.1"}
+            )
+        }
+        notifier = system.d.start("notify", TAIZHANG_FAULTS=NOTIFY_EXIT_AFTER_SEND, **env)
+        case_id = system.case_dispatched_to_a_liaison(notifier, "FAULTS-NOTIFY", robot.url)
+        assert system.wait_exit(notifier) == INJECTED_EXIT
+        assert len(smtp.mails) + len(robot.calls) == 1  # one message left, none recorded
+
+        notifier.env = system.d.env | env
+        notifier.start()
+        system.move_clock_by(lease * 2)  # the dead process's claim lapses
+        log = system.delivery_log(notifier, case_id)
+        wait_for(
+            lambda: (
+                {d["channel"]: d["status"] for d in log()}
+                == {"inbox": "sent", "email": "sent", "robot": "sent"}
+            ),
+            40,
+            "e-mail and robot recorded as sent",
+        )
+        ids = {d["channel"]: d["id"] for d in log()}
+        system.d.processes.remove(notifier)
+        notifier.stop()
+    assert smtp.message_ids() and set(smtp.message_ids()) == {f"<{ids['email']}@faults.test>"}
+    assert robot.keys() and set(robot.keys()) == {ids["robot"]}
+    # The one sent before the crash went twice under its one id; the other once: none lost.
+    assert sorted([len(smtp.mails), len(robot.calls)]) == [1, 2]
+
+
+CASES = 4  # half of them through a second pass
+KILL_EVERY = 3  # rounds of steps
+
+
+def test_cases_reach_close_out_through_a_second_pass_while_replicas_are_killed(
+    system: FaultyDeployment,
+) -> None:
+    walker = Walker(system)
+    walker.unit()
+    load = system.load("walks")  # tips keep coming meanwhile
+    walks = [walker.register(second_pass=i % 2 == 1) for i in range(CASES)]
+    victims = itertools.cycle(
+        [*system.replicas("tracking"), *system.replicas("dispatch")]  # one at a time
+    )
+    killed = 0
+    for round_no in itertools.count(1):
+        pending = [w for w in walks if w.steps]
+        if not pending:
+            break
+        for walk in pending:
+            walker.step(walk)
+        if round_no % KILL_EVERY == 0:
+            system.kill_and_restart(next(victims))
+            killed += 1
+    figures = system.settle("case walks while replicas are killed", load)
+
+    rows = asyncio.run(read_ledger(system.d.settings))
+    for i, walk in enumerate(walks):
+        row = rows[uuid.UUID(walk.case_id)]
+        passes = 2 if i % 2 else 1
+        assert (row["status"], row["pass_no"]) == ("closed_out", passes), walk.case_id
+        channels = sorted(entry["channel"] for entry in row["feedback"])
+        assert channels == sorted(["direct_reply", "online_publication"] * passes)
+    assert killed >= 3
     assert figures.lost == 0
     assert figures.duplicated == 0

@@ -9,6 +9,9 @@ import httpx
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
 
+# A test's evaluator credential names a kind (ADR 20): a deputy, unless the test says otherwise.
+EVALUATOR_KIND = {"evaluator": "npc_deputy"}
+
 
 class Api(httpx.Client):
     def __init__(self, base_url: str, settings: Settings) -> None:
@@ -16,8 +19,11 @@ class Api(httpx.Client):
         self.settings = settings
         self.secrets = load_secrets(settings)
 
-    def auth(self, role: str, name: str = "测试用户", unit: str | None = None) -> dict[str, str]:
-        token = issue_token(self.secrets, role=Role(role), name=name, unit=unit)
+    def auth(
+        self, role: str, name: str = "测试用户", unit: str | None = None, kind: str | None = None
+    ) -> dict[str, str]:
+        kind = kind or EVALUATOR_KIND.get(role)
+        token = issue_token(self.secrets, role=Role(role), name=name, unit=unit, kind=kind)
         return {"Authorization": f"Bearer {token}"}
 
     def register(

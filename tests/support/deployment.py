@@ -18,6 +18,7 @@ import httpx
 
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
+from tests.support.api import EVALUATOR_KIND
 from tests.support.infra import free_port, wait_for
 from tests.support.pinned import pinned_clock
 
@@ -119,7 +120,9 @@ class Deployment:
         return process.start(wait)
 
     def auth(self, role: str, name: str = "测试用户", unit: str | None = None) -> dict[str, str]:
-        token = issue_token(self.secrets, role=Role(role), name=name, unit=unit)
+        token = issue_token(
+            self.secrets, role=Role(role), name=name, unit=unit, kind=EVALUATOR_KIND.get(role)
+        )
         return {"Authorization": f"Bearer {token}"}
 
     def first(self, service: str) -> ServiceProcess:
@@ -143,9 +146,13 @@ async def delete_streams(nats_url: str, namespace: str) -> None:
         return
     try:
         js = nc.jetstream()
-        for source in ("intake", "dispatch", "tracking"):
+        prefix = f"{namespace}_".upper()
+        names = {f"{prefix}{source}".upper() for source in ("intake", "dispatch", "tracking")}
+        with contextlib.suppress(Exception):  # and any other source's (every relay makes one)
+            names |= {i.config.name for i in await js.streams_info() if i.config.name}
+        for name in sorted(n for n in names if n.startswith(prefix)):
             with contextlib.suppress(Exception):
-                await js.delete_stream(f"{namespace}_{source}".upper())
+                await js.delete_stream(name)
     finally:
         await nc.close()
 

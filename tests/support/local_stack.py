@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.platform.settings import Settings, load_secrets
+from shared.web.auth import Role, issue_token
+from tests.support.api import EVALUATOR_KIND
 from tests.support.deployment import TAIZHANG
 from tests.support.infra import ensure_debian_package, free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 UP = REPO / "deploy" / "local" / "up.sh"
 DOWN = REPO / "deploy" / "local" / "down.sh"
-SERVICES = ("intake", "dispatch", "tracking")
+SERVICES = ("intake", "dispatch", "tracking", "notify", "insight", "portal")
 
 
 def nginx_binary() -> str | None:
@@ -32,9 +35,11 @@ class LocalStack:
     nats_url: str
     namespace: str
     port: int = field(default_factory=free_port)
+    tls_port: int = field(default_factory=free_port)
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     base_url: str = ""
     stopped: subprocess.CompletedProcess[str] | None = None
+    tokens: dict[tuple[str, str, str | None], dict[str, str]] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -46,6 +51,7 @@ class LocalStack:
         return clean | {
             "TAIZHANG_LOCAL_RUN_DIR": str(self.run_dir),
             "TAIZHANG_LOCAL_PORT": str(self.port),
+            "TAIZHANG_LOCAL_TLS_PORT": str(self.tls_port),
             **{f"TAIZHANG_LOCAL_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
             "TAIZHANG_BIN": TAIZHANG,
             "TAIZHANG_DATABASE_URL": self.pg_url,
@@ -77,17 +83,25 @@ class LocalStack:
     def pid(self, name: str) -> int:
         return int((self.run_dir / f"{name}.pid").read_text().strip())
 
-    def token(self, role: str, name: str = "测试用户") -> dict[str, str]:
-        """A token printed by ``taizhang token`` on the stack's data directory."""
+    def token(self, role: str, name: str = "测试用户", unit: str | None = None) -> dict[str, str]:
+        """A token printed by ``taizhang token`` with the settings up.sh wrote for the
+        commands beside it (``--env-file``), and nothing else; one per person (the command
+        takes seconds to start)."""
+        if (role, name, unit) in self.tokens:
+            return self.tokens[role, name, unit]
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("TAIZHANG_")}
+        env_file = str(self.run_dir / "taizhang.env")
         result = subprocess.run(
-            [TAIZHANG, "token", "--role", role, "--name", name],
-            env=self.env | {"TAIZHANG_DATA_DIR": str(self.data_dir)},
+            [TAIZHANG, "--env-file", env_file, "token", "--role", role, "--name", name]
+            + (["--unit", unit] if unit else []),
+            env=clean,
             capture_output=True,
             text=True,
             timeout=60,
             check=True,
         )
-        return {"Authorization": f"Bearer {result.stdout.strip()}"}
+        self.tokens[role, name, unit] = {"Authorization": f"Bearer {result.stdout.strip()}"}
+        return self.tokens[role, name, unit]
 
     def access_log(self, request_id: str) -> dict[str, Any]:
         """nginx's access-log line of one request (written just after the answer)."""
@@ -101,6 +115,26 @@ class LocalStack:
             return None
 
         return wait_for(find, 10, f"access log line of {request_id}")
+
+    def auth(self, role: str, name: str = "测试用户", unit: str | None = None) -> dict[str, str]:
+        """A token signed in this process with the secrets up.sh's services share (the data
+        directory's development secrets): :meth:`token` without a command's start-up."""
+        secrets = load_secrets(Settings(data_dir=self.data_dir))
+        token = issue_token(
+            secrets, role=Role(role), name=name, unit=unit, kind=EVALUATOR_KIND.get(role)
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    def access_log_entries(self, request_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """nginx's access-log lines of many requests, by request id (once all are written)."""
+
+        def find() -> dict[str, dict[str, Any]] | None:
+            path = self.run_dir / "access.log"
+            lines = path.read_text().splitlines() if path.exists() else []
+            entries = {e["request_id"]: e for e in map(json.loads, lines)}
+            return entries if all(i in entries for i in request_ids) else None
+
+        return wait_for(find, 10, f"access log lines of {len(request_ids)} requests")
 
     def logs(self) -> str:
         return "\n".join(

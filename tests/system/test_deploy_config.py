@@ -17,12 +17,13 @@ import pytest
 import yaml
 from nats.js.errors import APIError
 
+from services.ops import edge
 from shared.platform.messaging.nats import stream_config
 from tests.support.infra import free_port, nats_server_binary, port_open, wait_for
 from tests.support.local_stack import REPO, nginx_binary
 
 DEPLOY = REPO / "deploy"
-APP_SERVICES = ("intake", "dispatch", "tracking")
+APP_SERVICES = edge.PROCESSES  # every service and the portal: each its own container
 NATS_NODES = (1, 2, 3)
 SECRET = re.compile(r"\$\{(\w+):\?[^}]*\}")
 
@@ -39,21 +40,33 @@ def version(tag: str) -> tuple[int, ...]:
 
 def test_compose_runs_every_part_of_the_system(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"postgres", "nginx", *APP_SERVICES, *(f"nats-{i}" for i in NATS_NODES)}
+    monitoring = {"prometheus", "grafana"}  # started on request (profile `monitoring`)
+    assert set(services) == {
+        "postgres",
+        "nginx",
+        *APP_SERVICES,
+        *(f"nats-{i}" for i in NATS_NODES),
+        *monitoring,
+    }
+    assert all(services[name]["profiles"] == ["monitoring"] for name in monitoring)
     for name in APP_SERVICES:
         service = services[name]
         assert service["command"] == ["serve", name]
+        assert service["user"] == "10001:10001"  # never root (issue 26)
+        assert service["cap_drop"] == ["ALL"]
+        assert "attachments:/var/lib/taizhang/attachments" in service["volumes"]  # ADR 22
         assert service["build"]["dockerfile"] == "deploy/Dockerfile"
         assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
         env = service["environment"]
         assert env["TAIZHANG_ENVIRONMENT"] == "production"
         assert env["TAIZHANG_NATS_REPLICAS"] == "3"
         assert env["TAIZHANG_DATABASE_URL"].startswith("postgresql://")
+        assert env["TAIZHANG_METRICS_PORT"] == "9100"  # what deploy/prometheus scrapes
     assert services["dispatch"]["deploy"]["replicas"] == 2
     assert services["tracking"]["deploy"]["replicas"] == 2
     # The workbench served by tracking reaches intake and dispatch through the edge.
     ui_api = services["tracking"]["environment"]["TAIZHANG_UI_API_URL"]
-    assert ui_api == "http://nginx" and "nginx" in services
+    assert ui_api == "http://nginx:8081" and "nginx" in services
     # Fresh databases are created by one service at a time (see compose.yaml).
     assert services["dispatch"]["depends_on"]["intake"]["condition"] == "service_healthy"
     assert services["tracking"]["depends_on"]["dispatch"]["condition"] == "service_healthy"
@@ -66,6 +79,7 @@ def test_compose_takes_every_secret_from_the_uncommitted_env_file(compose: dict[
         "TAIZHANG_RECEIPT_SECRET",
         "POSTGRES_PASSWORD",
         "NATS_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
     }
     text = (DEPLOY / "compose.yaml").read_text()
     assert set(SECRET.findall(text)) == secrets  # required: compose refuses to start without
@@ -95,9 +109,47 @@ def test_compose_pins_nats_and_nginx_versions_that_have_what_we_rely_on(
         assert node["networks"]["default"]["aliases"] == ["nats"]
     nginx = services["nginx"]
     assert version(nginx["image"]) >= (1, 27, 3)  # `resolve` in upstream blocks
-    mounts = {v.split(":")[0]: v.split(":")[1] for v in nginx["volumes"]}
+    assert nginx["image"].startswith("nginxinc/nginx-unprivileged:")  # not root (issue 26)
+    mounts = dict(v.rsplit(":", 2)[:2] for v in nginx["volumes"])
     assert mounts["./nginx/routes.conf"] == "/etc/nginx/taizhang/routes.conf"
     assert mounts["./nginx/http.conf"] == "/etc/nginx/taizhang/http.conf"
+    assert mounts["${TAIZHANG_TLS_DIR:-./tls}"] == "/etc/nginx/tls"  # the operator's files
+    assert {p.split(":")[-1] for p in nginx["ports"]} == {"8443", "8080"}  # 8081 stays inside
+
+
+def test_the_image_runs_as_an_unprivileged_user() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    users = re.findall(r"^USER (\S+)$", text, re.M)
+    assert users == ["10001:10001"]
+    assert "--uid 10001" in text
+
+
+def test_routes_conf_is_what_the_services_routers_generate() -> None:
+    """ADR 27: a route a service gains reaches the proxy by regenerating routes.conf
+    (`python -m services.ops.edge > deploy/nginx/routes.conf`); this fails until then."""
+    assert (DEPLOY / "nginx" / "routes.conf").read_text() == edge.nginx_routes()
+
+
+def test_the_routing_table_gives_every_route_to_the_service_that_declares_it() -> None:
+    """By the proxy's own rules (first regex in file order): each service's declared
+    paths and methods, the page trees and the documents."""
+    paths = edge.table()
+    for name in edge.AVAILABLE:
+        for template, item in edge.service_paths(name).items():
+            sample = edge.PARAMETER.sub("1", template)
+            for method in item:
+                assert edge.owner(paths, method.upper(), sample) == name, f"{method} {template}"
+    assert edge.owner(paths, "GET", "/ui/ledger") == "tracking"
+    assert edge.owner(paths, "POST", "/portal/receipt") == "portal"
+    assert edge.owner(paths, "GET", "/openapi.json") == "portal"
+    assert edge.owner(paths, "GET", "/api/v1/tipsy") is None  # the edge's own 404
+
+
+def test_the_local_stack_starts_every_process_the_routes_name() -> None:
+    common = (DEPLOY / "local" / "common.sh").read_text()
+    listed = re.search(r"^services=\(([^)]*)\)", common, re.M)
+    assert listed is not None
+    assert tuple(listed.group(1).split()) == edge.PROCESSES
 
 
 @pytest.mark.parametrize("config", ["compose.conf", "../local/nginx.conf.template"])
@@ -105,9 +157,13 @@ def test_both_nginx_configs_include_the_same_shared_routes(config: str) -> None:
     text = (DEPLOY / "nginx" / config).read_text()
     assert re.search(r'include "?\S*/http\.conf"?;', text)
     assert re.search(r'include "?\S*/routes\.conf"?;', text)
-    assert "location" not in text  # routes live only in routes.conf
-    for service in APP_SERVICES:
-        assert re.search(rf"upstream {service}\s*{{", text)
+    assert "proxy_pass" not in text  # routes live only in routes.conf
+    assert re.search(r'include "?\S*/tls\.conf"?;', text)  # and TLS is ended the same way
+    if config == "compose.conf":
+        for service in APP_SERVICES:
+            assert re.search(rf"upstream {service}\s*{{", text)
+    else:  # deploy/local/up.sh writes one upstream per process of common.sh
+        assert "@UPSTREAMS@" in text
 
 
 def test_compose_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
@@ -118,8 +174,13 @@ def test_compose_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
     text = (DEPLOY / "nginx" / "compose.conf").read_text()
     text = text.replace("/etc/nginx/taizhang/", f"{DEPLOY}/nginx/")
     text = text.replace(" resolve;", ";").replace("pid /tmp/nginx.pid;", f"pid {tmp_path}/n.pid;")
-    text = text.replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
-    text = re.sub(r"server (intake|dispatch|tracking):8000", "server 127.0.0.1:9", text)
+    for port in (8443, 8080, 8081):
+        text = text.replace(f"listen {port}", f"listen 127.0.0.1:{free_port()}")
+    text = re.sub(r"server (\w+):8000", "server 127.0.0.1:9", text)
+    keys = ["-keyout", f"{tmp_path}/key.pem", "-out", f"{tmp_path}/cert.pem"]
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=t"]
+    subprocess.run(["openssl", *request, *keys], check=True, capture_output=True)
+    text = text.replace("/etc/nginx/tls/", f"{tmp_path}/")
     text = text.replace(
         "http {",
         f"http {{\n  client_body_temp_path {tmp_path}/b;\n  proxy_temp_path {tmp_path}/p;",
@@ -264,3 +325,17 @@ async def test_the_cluster_keeps_r3_streams_and_accepts_writes_with_a_node_down(
         assert second.seq == 2
     finally:
         await nc.close()
+
+
+def test_only_our_own_callers_forwarded_for_is_carried_on() -> None:
+    """The public TLS server replaces a visitor's X-Forwarded-For with its address; only the
+    compose network's own port (the portal and workbench calling for a visitor) carries it."""
+    shared = (DEPLOY / "nginx" / "http.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $tz_forwarded_for;" in shared
+    assert "$proxy_add_x_forwarded_for" in shared.split("map $tz_trust_forwarded")[1]
+    compose = (DEPLOY / "nginx" / "compose.conf").read_text()
+    servers = compose.split("server {")[1:]
+    public = next(s for s in servers if "listen 8443" in s)
+    internal = next(s for s in servers if "listen 8081" in s)
+    assert "tz_trust_forwarded" not in public
+    assert "set $tz_trust_forwarded 1;" in internal

@@ -14,7 +14,7 @@ import pytest
 
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
-from tests.support.api import Api, problem
+from tests.support.api import EVALUATOR_KIND, Api, problem
 from tests.support.deployment import Deployment
 from tests.support.infra import wait_for
 
@@ -45,7 +45,13 @@ class Driver:
         self.http = httpx.Client(timeout=60)
 
     def headers(self, role: str, unit: str | None = None) -> dict[str, str]:
-        token = issue_token(self.secrets, role=Role(role), name=f"{role}甲", unit=unit)
+        token = issue_token(
+            self.secrets,
+            role=Role(role),
+            name=f"{role}甲",
+            unit=unit,
+            kind=EVALUATOR_KIND.get(role),
+        )
         return {"Authorization": f"Bearer {token}"}
 
     def post(
@@ -150,7 +156,9 @@ def walk_a_case_through_a_second_pass_to_close_out(d: Driver) -> None:
     first_feedback("已在网上公示办理结果")
     tracking_action("feedback", channel="direct_reply", content="已电话告知投诉人")
     d.until(case_id, "awaiting_evaluation")
-    tracking_action("evaluations", "evaluator", rating="dissatisfied", evaluator_kind="npc_deputy")
+    # A deputy's dissatisfaction goes to the office (ADR 20), which decides on a second pass.
+    tracking_action("evaluations", "evaluator", rating="dissatisfied")
+    tracking_action("second-pass", start=True, reason="人大代表意见属实,二次办理")
     d.until(case_id, "in_progress", pass_no=2)  # dispatch reopened it for the lead unit
     assert d.xlsx_row(number)["二次办理"] in ("是", "第2次", 2, "2")
 
@@ -190,7 +198,8 @@ def walk_a_case_through_a_second_pass_to_close_out(d: Driver) -> None:
         "EvaluationRecorded",
         "SecondPassStarted",
         "CaseReopenedForSecondPass",
-        "AccountabilityRecorded",
+        "AccountabilityProcedureOpened",  # the second pass opened it (ADR 19)
+        "AccountabilityFindingRecorded",
         "CaseClosedOut",
     ):
         assert expected in history, (expected, history)

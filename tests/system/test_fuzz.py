@@ -4,6 +4,7 @@ Bounded (examples per operation, fixed seed) so that CI stays fast."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,13 @@ SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 
 
+# The API grew past 100 operations: 8 examples each keep the four roles inside the suite's
+# time budget (they were 3.5 of its 14 minutes at 15); TAIZHANG_SOAK=1 runs 50. The test's
+# own limit covers the subprocess's.
+EXAMPLES = "50" if os.environ.get("TAIZHANG_SOAK") == "1" else "8"
+
+
+@pytest.mark.timeout(660)
 @pytest.mark.parametrize("role", ["office", "operator", "unit_liaison", "supervisor"])
 def test_the_api_never_answers_5xx_or_off_schema(tmp_path: Path, role: str) -> None:
     settings = Settings(data_dir=tmp_path / "data")
@@ -34,7 +42,7 @@ def test_the_api_never_answers_5xx_or_off_schema(tmp_path: Path, role: str) -> N
                 "--checks",
                 CHECKS,
                 "--max-examples",
-                "25",
+                EXAMPLES,
                 "--seed",
                 "20261123",
                 "--phases",

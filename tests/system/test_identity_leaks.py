@@ -1,12 +1,19 @@
 """The worst bug this product can have is a leaked reporter identity. Register a named tip,
 let it flow through every service, then look everywhere it could have leaked: database
-files and tables, NATS streams, service logs, every answer."""
+files and tables, NATS streams, service logs, every answer — for each value in clear, as JSON
+escapes, base64 and hex, and for the unkeyed SHA-256/MD5 of each value and of the request
+(ADR 18: anything derived from identity without a key is a leak)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import io
 import json
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -14,6 +21,7 @@ import pytest
 from tests.support.api import Api
 from tests.support.deployment import Deployment
 from tests.support.infra import wait_for
+from tests.support.pinned import TODAY
 
 NAME, PHONE, ID_NUMBER, EMAIL = (
     "欧阳举报人",
@@ -22,6 +30,12 @@ NAME, PHONE, ID_NUMBER, EMAIL = (
     "whistle@example.cn",
 )
 SECRETS = [NAME, PHONE, ID_NUMBER, EMAIL]
+RESULT = {
+    "findings": "经查属实,科长收受购物卡",
+    "rectification": "已退还购物卡并作检讨",
+    "proposal": {"kind": "rectification", "text": "加强廉洁教育"},
+    "signed_off_by": "局长 李某",
+}
 TIP = {
     "channel": "hotline_12388",
     "content": "某局科长违规收受购物卡",
@@ -36,10 +50,29 @@ TIP = {
 }
 
 
+def _request_digest() -> str:
+    """What release 0.1 stored as the request's fingerprint: its unkeyed SHA-256."""
+    from services.intake.schemas import TipIn
+
+    return TipIn.model_validate(TIP).fingerprint()
+
+
+def forms(secret: str) -> set[str]:
+    """Every way a value may be written that gives it away without a key."""
+    raw = secret.encode()
+    written = {secret, json.dumps(secret)[1:-1], base64.b64encode(raw).decode().rstrip("=")}
+    written |= {raw.hex(), raw.hex().upper(), base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    for digest in (hashlib.sha256(raw), hashlib.md5(raw)):
+        written |= {digest.hexdigest(), base64.b64encode(digest.digest()).decode().rstrip("=")}
+    return written
+
+
 def leaks(text: str) -> list[str]:
-    """Each secret found in clear, also as JSON escapes (\\uXXXX) would write it."""
-    escaped = {s: json.dumps(s)[1:-1] for s in SECRETS}
-    return [s for s in SECRETS if s in text or escaped[s] in text]
+    """Each secret found in clear or in any of its unkeyed forms; the request's digest too."""
+    found = [s for s in SECRETS if any(form in text for form in forms(s))]
+    if _request_digest() in text or _request_digest().upper() in text:
+        found.append("the request's unkeyed SHA-256")
+    return found
 
 
 def test_nothing_stored_or_logged_embedded_shows_the_identity(api: Api, tmp_path: Path) -> None:
@@ -67,32 +100,179 @@ def test_nothing_stored_or_logged_embedded_shows_the_identity(api: Api, tmp_path
 
 @pytest.mark.postgres
 @pytest.mark.nats
-def test_nothing_in_postgres_nats_or_logs_shows_the_identity(
+def test_nothing_in_postgres_nats_logs_exports_or_public_answers_shows_the_identity(
     deployment: Deployment, pg_url: str, pg_schema: str
 ) -> None:
-    import httpx
-
-    intake = deployment.start("intake")
-    deployment.start("dispatch")
-    tracking = deployment.start("tracking")
-    r = httpx.post(f"{intake.url}/api/v1/tips", json=TIP, headers=deployment.auth("operator"))
-    assert r.status_code == 201
-    view = httpx.post(
-        f"{intake.url}/api/v1/tips/{r.json()['case_id']}/reporter-views",
-        json={"reason": "核实举报内容"},
-        headers=deployment.auth("office"),
-    )
-    assert view.json()["name"] == NAME  # the one audited way to see it
-    wait_for(
-        lambda: httpx.get(
-            f"{tracking.url}/api/v1/ledger", headers=deployment.auth("office")
-        ).json()["items"],
-        60,
-        "the ledger",
-    )
+    """The named tip walked to close-out across processes (revealed once, searched for by
+    name and phone, exported, answered in public, audited), then everything scanned."""
+    urls = {name: deployment.start(name).url for name in ("intake", "dispatch", "tracking")}
+    walk = Walk(urls, deployment)
+    number = walk.to_close_out()
+    answers = walk.exports_and_public_answers(number)
+    assert len(answers) >= 8
+    for where in ("/api/v1/ledger.xlsx", "/open311/v2/requests.json", "/public/v1/results"):
+        assert number in answers[where], where  # the case is in each: absence means something
+    for where, text in answers.items():
+        assert leaks(text) == [], where
     assert leaks(dump_schema(pg_url, pg_schema)) == []
     assert leaks(asyncio.run(dump_streams(deployment))) == []
     assert leaks(deployment.logs()) == []
+
+
+UNIT = "LEAK-LEAD"
+
+
+class Walk:
+    """One named tip through the services apart, as the office, the unit and the public act."""
+
+    def __init__(self, urls: dict[str, str], deployment: Deployment) -> None:
+        import httpx
+
+        self.urls, self.d = urls, deployment
+        self.http = httpx.Client(timeout=60)
+        self.case_id = ""
+
+    def call(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        role: str | None = None,
+        unit: str | None = None,
+        **kw: Any,
+    ) -> Any:
+        headers = self.d.auth(role, f"{role}甲", unit) if role else {}
+        return self.http.request(method, self.urls[service] + path, headers=headers, **kw)
+
+    def act(
+        self,
+        service: str,
+        action: str,
+        role: str,
+        unit: str | None = None,
+        status: int = 200,
+        **body: Any,
+    ) -> None:
+        path = f"/api/v1/cases/{self.case_id}/{action}"
+        r = self.call("POST", service, path, role, unit, json=body)
+        assert r.status_code == status, r.text
+
+    def until(self, status: str) -> dict[str, Any]:
+        def reached() -> dict[str, Any] | None:
+            r = self.call("GET", "tracking", f"/api/v1/cases/{self.case_id}", "office")
+            return r.json() if r.status_code == 200 and r.json()["status"] == status else None
+
+        found: dict[str, Any] = wait_for(reached, 60, f"the ledger to show {status}", 0.2)
+        return found
+
+    def to_close_out(self) -> str:
+        unit = {"code": UNIT, "name": "区政务服务中心", "kind": "department"}
+        assert self.call("POST", "dispatch", "/api/v1/units", "admin", json=unit).status_code in (
+            201,
+            409,
+        )
+        tip = self.call("POST", "intake", "/api/v1/tips", "operator", json=TIP)
+        assert tip.status_code == 201, tip.text
+        self.case_id, number = tip.json()["case_id"], tip.json()["number"]
+        view = self.call(
+            "POST",
+            "intake",
+            f"/api/v1/tips/{self.case_id}/reporter-views",
+            "office",
+            json={"reason": "核实举报内容"},
+        )
+        assert view.json()["name"] == NAME  # the one audited way to see it
+        self.until("registered")
+        for term in (NAME, PHONE):  # query strings the access logs must not keep
+            found = self.call("GET", "tracking", "/api/v1/ledger", "office", params={"q": term})
+            assert found.status_code == 200, found.text
+        self.act("dispatch", "triage", "office", track="general", category="buck_passing")
+        self.act("dispatch", "dispatch", "office", lead_unit=UNIT, co_units=[])
+        self.until("dispatched")
+        self.act("dispatch", "sign", "unit_liaison", UNIT)
+        self.until("in_progress")
+        self.act("dispatch", "results", "unit_liaison", UNIT, status=201, **RESULT)
+        self.until("result_submitted")
+        self.act("dispatch", "results/1/review", "office", accepted=True)
+        self.until("awaiting_feedback")
+
+        def fed_back() -> bool:  # tracking's follow-up learns of the review a moment later
+            body = {"channel": "online_publication", "content": "已在网上公示办理结果"}
+            path = f"/api/v1/cases/{self.case_id}/feedback"
+            r = self.call("POST", "tracking", path, "office", json=body)
+            assert r.status_code in (201, 409), r.text
+            return r.status_code == 201
+
+        # Published, so the case is in the public answers (Open311, /public/v1/results).
+        wait_for(fed_back, 30, "tracking's follow-up to take feedback", interval=0.1)
+        self.act(
+            "tracking",
+            "feedback",
+            "office",
+            status=201,
+            channel="direct_reply",
+            content="已电话告知处理结果",
+        )
+        self.until("awaiting_evaluation")
+        self.act(
+            "tracking",
+            "evaluations",
+            "evaluator",
+            status=201,
+            rating="satisfied",
+            evaluator_kind="npc_deputy",
+        )
+        self.act("tracking", "close-out", "office")
+        self.until("closed_out")
+        return number
+
+    def exports_and_public_answers(self, number: str) -> dict[str, str]:
+        """What leaves the system: exports (xlsx unzipped), reports, the audit trail, the
+        case and its history as each role sees them, and every public answer."""
+        month = f"{TODAY:%Y-%m}"
+        answers: dict[str, str] = {}
+        for path in (
+            "/api/v1/ledger.xlsx",
+            f"/api/v1/reports/monthly/{month}?format=xlsx",
+            f"/api/v1/reports/monthly/{month}?format=md",
+            "/api/v1/accountability.xlsx",
+        ):
+            r = self.call("GET", "tracking", path, "office")
+            assert r.status_code == 200, (path, r.text)
+            answers[path] = _unzipped(r.content)
+        audit = self.call(
+            "GET", "tracking", "/api/v1/audit", "supervisor", params={"page_size": 200}
+        )
+        assert {"ReporterIdentityViewed", "LedgerSearched", "LedgerExported", "CaseViewed"} <= {
+            i["type"] for i in audit.json()["items"]
+        }
+        answers["audit"] = audit.text
+        for role in ("office", "supervisor", "admin"):
+            for path in (
+                f"/api/v1/cases/{self.case_id}",
+                f"/api/v1/cases/{self.case_id}/history",
+                "/api/v1/ledger",
+            ):
+                answers[f"{role} {path}"] = self.call("GET", "tracking", path, role).text
+        for path in (
+            "/open311/v2/requests.json",
+            "/open311/v2/requests.xml",
+            f"/open311/v2/requests/{number}.json",
+            "/public/v1/results",
+        ):
+            r = self.call("GET", "tracking", path)
+            assert r.status_code == 200, (path, r.text)
+            answers[path] = r.text
+        return answers
+
+
+def _unzipped(content: bytes) -> str:
+    """An xlsx's every part as text (the sheet's strings are inside the zip); other bodies as
+    they are."""
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        return content.decode("utf-8", "replace")
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        return "\n".join(book.read(n).decode("utf-8", "replace") for n in book.namelist())
 
 
 def dump_schema(url: str, schema: str) -> str:
@@ -110,8 +290,8 @@ def dump_schema(url: str, schema: str) -> str:
 
 
 def _text(value: object) -> str:
-    if isinstance(value, bytes | memoryview):
-        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, bytes | memoryview):  # as text, and its bytes as hex (raw digests)
+        return bytes(value).decode("utf-8", "replace") + "\n" + bytes(value).hex()
     return str(value)
 
 
@@ -126,6 +306,21 @@ def test_the_scanner_would_see_a_leak(pg_url: str, pg_schema: str) -> None:
             (json.dumps({"n": NAME}, ensure_ascii=False).encode(), json.dumps({"p": ID_NUMBER})),
         )
     assert sorted(leaks(dump_schema(pg_url, pg_schema))) == sorted([NAME, ID_NUMBER])
+
+
+def test_the_scanner_sees_encoded_and_unkeyed_digest_forms() -> None:
+    """Positive control for the forms: base64, hex, SHA-256/MD5 (hex and raw bytes) and the
+    request's digest are each found; a keyed digest is not."""
+    import hmac
+
+    assert leaks(base64.b64encode(NAME.encode()).decode()) == [NAME]
+    assert leaks(PHONE.encode().hex()) == [PHONE]
+    assert leaks(hashlib.sha256(PHONE.encode()).hexdigest()) == [PHONE]
+    assert leaks(hashlib.md5(ID_NUMBER.encode()).hexdigest()) == [ID_NUMBER]
+    assert leaks(_text(hashlib.sha256(EMAIL.encode()).digest())) == [EMAIL]
+    assert leaks(f"fingerprint: {_request_digest()}") == ["the request's unkeyed SHA-256"]
+    keyed = hmac.new(b"k" * 32, PHONE.encode(), hashlib.sha256).hexdigest()
+    assert leaks(keyed) == []
 
 
 async def dump_streams(deployment: Deployment) -> str:

@@ -4,7 +4,10 @@ the sampled figures — outbox heads, consumer positions and lag, deadlines — 
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +26,7 @@ from tests.support.pinned import NOW
 from tests.support.workbench import dispatched_case
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "prometheus"
+DASHBOARDS = DEPLOY.parent / "grafana"
 
 
 @pytest.fixture
@@ -64,11 +68,16 @@ def test_metrics_are_served_apart_and_move_with_the_work(observed: tuple[Api, st
         assert api.get(f"/api/v1/cases/{case_id}", headers=office).status_code == 200
     assert api.get("/public/v1/receipts/ABCD-EFGH-IJKL-MNOP").status_code == 404
 
-    def sampled() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
-        s = scrape(url)
-        return s if value(s, "taizhang_outbox_head", service="intake") >= 1 else None
+    ledger = {"consumer": "ledger", "source": "intake"}
 
-    samples = wait_for(sampled, 30, "the first sample")
+    def sampled() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
+        # figures are sampled every 0.2 s: one taken between the tip and the ledger's applying
+        # it shows the head moved and the position not yet — wait for a sample after both
+        s = scrape(url)
+        moved = value(s, "taizhang_outbox_head", service="intake") >= 1
+        return s if moved and value(s, "taizhang_consumer_position", **ledger) >= 1 else None
+
+    samples = wait_for(sampled, 30, "a sample after the ledger applied the tip")
     route = {"method": "GET", "route": "/api/v1/cases/{case_id}", "status": "200"}
     assert value(samples, "taizhang_http_requests_total", **route) >= 3
     assert (
@@ -92,7 +101,6 @@ def test_metrics_are_served_apart_and_move_with_the_work(observed: tuple[Api, st
         )
         == 1
     )
-    ledger = {"consumer": "ledger", "source": "intake"}
     assert value(samples, "taizhang_consumer_position", **ledger) >= 1
     assert value(samples, "taizhang_deadlines_due_today") == 0
     assert value(samples, "taizhang_cases_overdue") == 0
@@ -121,6 +129,68 @@ def test_every_series_the_alert_rules_use_is_exported(observed: tuple[Api, str])
     def exported() -> set[str] | None:
         names = {name for name, _ in scrape(url)}
         names |= {n.removesuffix("_total") for n in names}
+        return names if "taizhang_deadline_sweeps" in names else None
+
+    assert api.get("/healthz").status_code == 200
+    missing = used - wait_for(exported, 30, "a sample of every series")
+    assert not missing, missing
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    assert found, "promtool is missing: apt-get install -y prometheus (.ci/run does)"
+    return found
+
+
+def test_the_scrape_config_and_alert_rules_load_in_promtool() -> None:
+    result = subprocess.run(
+        [promtool(), "check", "config", str(DEPLOY / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 rules found" in result.stdout + result.stderr
+
+
+def test_every_dashboard_panel_is_valid_promql_over_exported_series(
+    observed: tuple[Api, str], tmp_path: Path
+) -> None:
+    """The Grafana dashboard's queries, checked by promtool as recording rules (its parser is
+    Prometheus's own), and every series they name exported by the services."""
+    api, url = observed
+    dashboard = json.loads((DASHBOARDS / "taizhang-overview.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 9
+    assert all(re.search(r"[\u4e00-\u9fff]", p["title"]) for p in dashboard["panels"])
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:panel{i}", "expr": e} for i, e in enumerate(exprs)
+                ],
+            }
+        ]
+    }
+    (tmp_path / "panels.yml").write_text(yaml.safe_dump(rules, allow_unicode=True))
+    result = subprocess.run(
+        [promtool(), "check", "rules", str(tmp_path / "panels.yml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    provisioned = yaml.safe_load(
+        (DASHBOARDS / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
+    assert provisioned["datasources"][0]["url"] == "http://prometheus:9090"
+
+    used = {n for e in exprs for n in re.findall(r"taizhang_[a-z_]+", e)}
+    used = {re.sub(r"_(bucket|count|sum)$", "", n) for n in used}
+
+    def exported() -> set[str] | None:
+        names = {name for name, _ in scrape(url)}
+        names |= {n.removesuffix("_total") for n in names}
+        names |= {re.sub(r"_(bucket|count|sum)$", "", n) for n in names}
         return names if "taizhang_deadline_sweeps" in names else None
 
     assert api.get("/healthz").status_code == 200

@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+from georeport import GeoReport
 
+from shared.contracts.catalogue import Catalogue
 from shared.contracts.categories import CATEGORIES
 from shared.contracts.vocabulary import FeedbackChannel, required_feedback
 from shared.platform.readmodel import create_engine
@@ -152,7 +154,9 @@ def test_discovery_names_the_v2_endpoint_and_both_formats(client: Client, fmt: s
 def test_one_service_per_category_with_chinese_group_and_keywords(client: Client, fmt: str) -> None:
     status, services = client.get("services", fmt)
     assert status == 200
-    assert [s["service_code"] for s in services] == [c.code for c in CATEGORIES]
+    codes = [s["service_code"] for s in services]
+    assert codes == [c.code for c in Catalogue.seeded().services()]  # the catalogue's leaves
+    assert codes[: len(CATEGORIES)] == [c.code for c in CATEGORIES]  # the first release's first
     charges = services[0]
     assert charges["service_name"] == "乱收费" and charges["group"] == "作风问题"
     assert "违规收费" in charges["keywords"].split(", ")
@@ -238,7 +242,6 @@ def test_filing_needs_an_api_key_of_a_registrant(
         ({"attribute[colour]": "red"}, 400, "attribute[colour]"),
         ({"address_string": None, "lat": "north", "long": "114"}, 400, "lat"),
         ({"address_string": None, "lat": "95", "long": "114"}, 400, "lat"),
-        ({"phone": "13911112222"}, 400, "first_name/last_name"),
         ({"email": "not-an-email", "first_name": "甲"}, 400, "email"),
         ({"attribute[occurred_at]": "yesterday"}, 400, "attribute[occurred_at]"),
     ],
@@ -249,6 +252,21 @@ def test_a_bad_request_is_refused_naming_the_field(
     got, answer = client.file(fmt, **form)
     assert got == status
     assert any(named in e["description"] for e in errors(answer)), answer
+
+
+def test_a_phone_without_a_name_files_a_contactable_report(client: Client) -> None:
+    """Every personal field is optional in GeoReport v2 (issue 20): a phone alone is enough
+    for the office to answer the reporter, who is then not anonymous."""
+    status, (filed,) = client.file(phone="13922223333")
+    assert status == 201, filed
+    case_id = wait_for(lambda: case_id_of(client.api, filed["service_request_id"]), 30, "ledger")
+    office = client.api.auth("office")
+    record = client.api.get(f"/api/v1/tips/{case_id}", headers=office).json()
+    assert record["reporter"] == {"anonymous": False}
+    revealed = client.api.post(
+        f"/api/v1/tips/{case_id}/reporter-views", json={"reason": "回访"}, headers=office
+    ).json()
+    assert revealed["phone"] == "13922223333" and revealed.get("name") is None
 
 
 def test_the_reporter_is_sealed_and_never_shown_to_311_clients(client: Client) -> None:
@@ -315,6 +333,18 @@ def test_requests_are_listed_filtered_and_found_one_by_one(client: Client, fmt: 
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_a_request_shows_where_it_is_to_about_a_hundred_metres(client: Client, fmt: str) -> None:
+    placed = client.file(fmt, lat="30.567891", long="114.312345", address_string=None)[1][0]
+    addressed = client.file(fmt)[1][0]
+    numbers = [placed["service_request_id"], addressed["service_request_id"]]
+    wait_for(lambda: all(case_id_of(client.api, n) for n in numbers), 30, "the ledger")
+    status, (one,) = client.get(f"requests/{numbers[0]}", fmt)
+    assert status == 200 and float(one["lat"]) == 30.568 and float(one["long"]) == 114.312
+    status, (other,) = client.get(f"requests/{numbers[1]}", fmt)
+    assert status == 200 and not other.get("lat") and not other.get("long")  # no place given
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(
     ("params", "named"),
     [
@@ -339,6 +369,29 @@ def test_a_window_of_the_past_holds_none_of_todays_requests(client: Client) -> N
         "requests", "json", start_date="2020-01-01T00:00:00+08:00", end_date="2020-03-01"
     )
     assert status == 200 and listed == []
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_georeport_client_from_pypi_lists_services_and_follows_a_request(
+    client: Client, fmt: str
+) -> None:
+    """``georeport`` (PyPI) reads what we answer, in both formats; it files nothing (it has
+    no POST), so the request is filed as a form like any 311 app does."""
+    status, (filed,) = client.file(phone="13933334444")
+    assert status == 201
+    number = filed["service_request_id"]
+    wait_for(lambda: case_id_of(client.api, number), 30, "the case on the ledger")
+    geo = GeoReport(f"{client.api.base_url}{BASE}", output_format=fmt)
+    assert "arbitrary_charges" in {s["service_code"] for s in geo.get_service_list()}
+    definition = geo.get_service_definition("arbitrary_charges")
+    assert definition["service_code"] == "arbitrary_charges"
+    found = geo.get_service_request(number)
+    assert (found["service_request_id"], found["status"]) == (number, "open")
+    assert "expected_datetime" in found  # the handling deadline, once dispatched
+    listed = geo.get_service_requests(service_request_id=number)
+    listed = listed if isinstance(listed, list) else [listed]  # XML: one <request>
+    assert [r["service_request_id"] for r in listed] == [number]
+    assert "13933334444" not in str(found) + str(listed)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -423,6 +476,17 @@ def walk_to_close_out(client: Client) -> None:
         assert closed["status_notes"] == "已销号:已退还多收费用并公示"
         status, listed = client.get("requests", fmt, status="closed")
         assert number in {r["service_request_id"] for r in listed}
+        # Chicago's convention: extensions=true adds the channel and the published notes.
+        _, (extended,) = client.get(f"requests/{number}", fmt, extensions="true")
+        attributes = extended["extended_attributes"]
+        assert (attributes["channel"], attributes["channel_label"]) == (
+            "open311",
+            "Open311城市服务接口",
+        )
+        notes = attributes["notes"]
+        notes = notes if isinstance(notes, list) else [notes["note"]]  # XML: one <note>
+        assert [n["description"] for n in notes] == ["已退还多收费用并公示"]
+        assert "extended_attributes" not in closed
 
 
 def test_a_request_filed_through_open311_is_closed_after_close_out(client: Client) -> None:

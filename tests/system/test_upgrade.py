@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,16 @@ def test_the_previous_releases_store_opens_and_shows_every_case_as_it_did(
 
     report = asyncio.run(verify(upgraded))
     assert report.ok, report.as_json()["findings"]
+
+    # ADR 18: the release's unkeyed request digests (name and phone inside) are gone, keyed.
+    with sqlite3.connect(upgraded.data_dir / "intake.sqlite") as db:
+        values = [
+            json.loads(state)["fingerprint"]
+            for (state,) in db.execute("SELECT state FROM stored_events")
+            if b'"fingerprint"' in state
+        ]
+    assert len(values) >= len(cases), values
+    assert all(v.startswith("fp1:d0:") for v in values), values
 
 
 def test_a_rebuild_of_the_upgraded_store_gives_the_same_ledger(upgraded: Settings) -> None:

@@ -19,6 +19,7 @@ import nats
 import openpyxl
 import pytest
 
+from services.tracking.ledger.workbook import HEADERS
 from shared.contracts import Contract, Envelope
 from shared.contracts import dispatch as d
 from shared.platform.messaging.nats import subject
@@ -160,6 +161,11 @@ def test_tracking_in_its_own_process_follows_a_case_to_close_out(deployment: Dep
     wait("awaiting_evaluation", 2)
     post("evaluations", {"rating": "satisfied", "evaluator_kind": "complainant"})
     wait_for(lambda: view()["evaluations"]["total"] == 2, 60, "the second evaluation")
+    # The second pass opened the accountability procedure (一案双查, ADR 19): decide it first.
+    refused = problem(api.post(f"/api/v1/cases/{case_id}/close-out"), 409)
+    assert [m["code"] for m in refused["missing"]] == ["accountability_undecided"]
+    person = {"target_kind": "person", "name": "张某", "measures": ["criticism_education"]}
+    assert post("accountability", person)["stage"] == "closed"
     assert post("close-out", status=200)["status"] == "closed_out"
     closed = wait("closed_out", 2)
     assert closed["second_pass"] is True
@@ -175,6 +181,6 @@ def test_tracking_in_its_own_process_follows_a_case_to_close_out(deployment: Dep
         1,
     )
     sheet = openpyxl.load_workbook(io.BytesIO(api.get("/api/v1/ledger.xlsx").content)).active
-    row = [c.value for c in sheet[3]]
-    assert (row[9], row[14]) == ("已销号", "是")
-    assert isinstance(row[16], datetime)
+    line = dict(zip(HEADERS, [c.value for c in sheet[3]], strict=True))
+    assert (line["办理状态"], line["二次办理"]) == ("已销号", "是")
+    assert isinstance(line["销号时间"], datetime)

@@ -117,7 +117,7 @@ def test_evaluation_waits_for_every_required_feedback_channel() -> None:
 
 def test_dissatisfied_starts_a_second_pass_and_again_dissatisfied_escalates() -> None:
     f = opened("self_inspection")
-    f.evaluate("dissatisfied", "npc_deputy", "整改不到位", NPC)
+    f.evaluate("dissatisfied", "complainant", "整改不到位", OFFICE)  # the complainant's 回访
     evaluation, second = recorded(f)
     assert isinstance(evaluation, c.EvaluationRecorded)
     assert isinstance(second, c.SecondPassStarted)
@@ -126,7 +126,7 @@ def test_dissatisfied_starts_a_second_pass_and_again_dissatisfied_escalates() ->
         f.evaluate("satisfied", "complainant", None, OFFICE)
 
     f.open(2, OFFICE)
-    f.evaluate("dissatisfied", "npc_deputy", "仍未解决", NPC)
+    f.evaluate("dissatisfied", "complainant", "仍未解决", OFFICE)
     events = recorded(f)
     assert [type(e) for e in events] == [
         c.FollowUpOpened,
@@ -238,7 +238,7 @@ def test_every_follow_up_event_is_published() -> None:
         and issubclass(value, FollowUp.Event)
         and name not in ("Event", "Created")
     }
-    assert len(events) == 8
+    assert len(events) == 13  # + the named reporter's answer announced (ADR 32)
     assert events == set(TRANSLATIONS)
 
 

@@ -71,11 +71,18 @@ def test_a_case_goes_from_dissatisfied_through_a_second_pass_to_close_out(
     case.submit(n=2, both_findings=True).accept(n=2)
     case.wait_status("awaiting_feedback")
     again = problem(case.post("close-out"), 409)
-    assert {m["code"] for m in again["missing"]} == {"feedback_missing", "evaluation_missing"}
+    # A second pass opened the accountability procedure (一案双查, ADR 19): it needs a decision.
+    assert {m["code"] for m in again["missing"]} == {
+        "feedback_missing",
+        "evaluation_missing",
+        "accountability_undecided",
+    }
     posted(case, "feedback", FEEDBACK["online_publication"])
     posted(case, "feedback", FEEDBACK["direct_reply"])
     satisfied = {"rating": "satisfied", "evaluator_kind": "npc_deputy", "comment": None}
     assert posted(case, "evaluations", satisfied)["status"] == "awaiting_evaluation"
+    person = {"target_kind": "person", "name": "张某", "measures": ["criticism_education"]}
+    assert posted(case, "accountability", person)["stage"] == "closed"
 
     closed = posted(case, "close-out", status=200)
     assert closed["status"] == "closed_out"
@@ -91,10 +98,14 @@ def test_a_case_goes_from_dissatisfied_through_a_second_pass_to_close_out(
         "FeedbackDelivered",
         "EvaluationRecorded",
         "SecondPassStarted",
+        "Opened",  # the accountability procedure's, with the second pass
         "Opened",
         "FeedbackDelivered",
         "FeedbackDelivered",
         "EvaluationRecorded",
+        "FindingRecorded",
+        "Decided",
+        "Closed",
         "ClosedOut",
     ]
 
@@ -249,3 +260,32 @@ def test_supervisors_search_the_audit_trail_by_actor_type_and_time(served: Serve
     ]
     problem(api.get("/api/v1/audit", headers=api.auth("office")), 403)
     problem(api.get("/api/v1/audit", params={"type": "DROP TABLE"}, headers=supervisor), 422)
+
+
+def test_public_feedback_is_the_offices_approved_wording_without_particulars(
+    served: Served,
+) -> None:
+    """Issue 20's redaction step: 网上公示 with a phone or an introduced name is refused with
+    the masked text to approve; the approved text is published; a direct reply to the
+    complainant is private and taken as written."""
+    served.unit("WC-JYQ", "武昌区教育局")
+    case = Case(served, channel="mayor_hotline", summary="公示用语").handled("WC-JYQ")
+    case.wait_status("awaiting_feedback")
+    before = tracking_events(served)
+    unsafe = {"channel": "online_publication", "content": "已回复来电人张三,电话13912345678。"}
+    body = problem(case.post("feedback", unsafe), 422)
+    assert body["errors"][0]["code"] == "public_wording_unsafe"
+    assert (body["field"], body["flags"]) == ("content", ["phone", "name"])
+    assert body["detail"].startswith("content: 公示内容含有电话号码、姓名")
+    assert body["suggested"] == "已回复来电人张某,电话139****5678。"
+    assert tracking_events(served) == before  # nothing published
+
+    approved = {"channel": "online_publication", "content": body["suggested"]}
+    posted(case, "feedback", approved)
+    private = {"channel": "direct_reply", "content": "已电话13912345678告知张三本人"}
+    posted(case, "feedback", private)
+    shown = {f["channel"]: f["content"] for f in case.view()["feedback"]}
+    assert shown == {
+        "online_publication": "已回复来电人张某,电话139****5678。",
+        "direct_reply": "已电话13912345678告知张三本人",
+    }

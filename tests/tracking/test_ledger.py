@@ -308,16 +308,30 @@ def test_the_total_is_exact_up_to_the_count_limit_and_says_when_more_match(
 
 def test_the_excel_export_is_the_office_sheet_with_dates_as_dates(served: Served) -> None:
     directory(served)
-    first = Case(served, summary="反映某局乱收费问题").handled("WC-JYQ", ("WC-CZJ",))
+    subject = {"unit": "某区教育局", "person": "张某", "position": "科长"}
+    first = Case(served, summary="反映某局乱收费问题", subject=subject)
+    first.handled("WC-JYQ", ("WC-CZJ",))
     second = Case(served, summary="道路积水").triage()
     second.dispatch("WC-CZJ")
     first.wait_status("awaiting_feedback")
     wait_for(lambda: ledger(served, unit="WC-CZJ")["total"] == 2, 30, "both cases")
 
-    r = served.api.get(
-        "/api/v1/ledger.xlsx", params={"unit": "WC-JYQ"}, headers=served.api.auth("office")
+    def export() -> Any:
+        return served.api.get(
+            "/api/v1/ledger.xlsx", params={"unit": "WC-JYQ"}, headers=served.api.auth("office")
+        )
+
+    def feedback_column(response: Any) -> Any:
+        rows = list(openpyxl.load_workbook(io.BytesIO(response.content)).active.values)
+        return len(rows) == 3 and rows[2][HEADERS.index("反馈情况")]
+
+    # 待反馈 comes from dispatch's review, the feedback log from tracking's follow-up (two
+    # consumers of one event): wait for the follow-up's part too, not only the status.
+    r = wait_for(
+        lambda: (resp := export()).status_code == 200 and feedback_column(resp) and resp,
+        30,
+        "the feedback log",
     )
-    assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in r.headers["content-disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
@@ -325,8 +339,13 @@ def test_the_excel_export_is_the_office_sheet_with_dates_as_dates(served: Served
     assert rows[0][0].startswith("问题台账")
     assert list(rows[1]) == HEADERS
     assert sheet.freeze_panes == "A3"
-    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:Q1"]  # the title spans the sheet
+    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:T1"]  # the title spans the sheet
     assert sheet.column_dimensions["F"].width == 40
+    # printed as offices file it: landscape A4, one page wide, title and header on every page
+    assert sheet.page_setup.orientation == "landscape"
+    assert str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4  # "9"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert sheet.print_title_rows == "$1:$2"
     assert len(rows) == 3  # the filter applies: only the case WC-JYQ leads
     line = dict(zip(HEADERS, rows[2], strict=True))
     assert line["序号"] == 1
@@ -334,6 +353,10 @@ def test_the_excel_export_is_the_office_sheet_with_dates_as_dates(served: Served
     assert line["来源渠道"] == "12388举报投诉热线"
     assert isinstance(line["受理时间"], datetime)
     assert isinstance(line["办理时限"], datetime)  # a date cell reads back as midnight
+    assert line["被反映单位及人员"] == "某区教育局 张某(科长)"
+    assert line["办理类别"] == "普遍性问题"
+    assert isinstance(line["签收时间"], datetime)
+    assert sheet.cell(3, HEADERS.index("反映内容摘要") + 1).alignment.wrap_text is True
     assert line["责任单位"] == "武昌区教育局"
     assert line["协办单位"] == "武昌区财政局"
     assert line["办理状态"] == "待反馈"

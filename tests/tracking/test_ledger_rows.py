@@ -304,4 +304,32 @@ def test_control_characters_never_reach_the_sheet_xml() -> None:
     from services.tracking.ledger.workbook import cell
 
     sheet = Workbook(write_only=True).create_sheet("台账")
-    assert cell(sheet, "乱收费\x1b\x07问题\n第二行", ctx=None) == "乱收费问题\n第二行"  # type: ignore[arg-type]
+    assert cell(sheet, "乱收费\x1b\x07问题", ctx=None) == "乱收费问题"  # type: ignore[arg-type]
+    long = cell(sheet, "乱收费\x1b\x07问题\n第二行，群众多次反映", ctx=None)  # type: ignore[arg-type]
+    assert long.value == "乱收费问题\n第二行，群众多次反映"  # wrapped in its column
+    assert long.alignment.wrap_text is True
+
+
+def test_a_file_attached_or_downloaded_does_not_move_the_cases_updated_time() -> None:
+    """Open311 shows the public ``updated_datetime``: an office member's download must not."""
+    streams, _ = lifecycle()
+    dispatched_row = fold(streams.envelopes[:4])
+    digest = "ab" * 32
+    added = streams.add(
+        "dispatch",
+        case_event(
+            d.CaseAttachmentAdded,
+            "dispatched",
+            n=1,
+            digest=digest,
+            media_type="image/jpeg",
+            size=100,
+            purpose="evidence",
+        ),
+    )
+    downloaded = streams.add(
+        "dispatch", case_event(d.CaseAttachmentDownloaded, "dispatched", n=1, digest=digest)
+    )
+    row = ledger.apply(ledger.apply(dispatched_row, added), downloaded)
+    assert row["updated_at"] == dispatched_row["updated_at"] < downloaded.occurred_at
+    assert row["status"] == "dispatched"

@@ -71,6 +71,9 @@ def known(served: Served) -> dict[str, Case]:
     assert c1.post("close-out").status_code == 200
     c3.wait_status("awaiting_evaluation")
     evaluate(c3, "dissatisfied", "npc_deputy")
+    # A deputy's dissatisfaction is referred; the office decides on the second pass (ADR 20).
+    decided = c3.post("second-pass", {"start": True, "reason": "代表意见属实"})
+    assert decided.status_code == 201, decided.text
     c4.wait_status("awaiting_feedback")
     feedback(c4, "media_response")
     evaluate(c4, "basically_satisfied")

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from services.app import create_app
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
+from tests.support.api import EVALUATOR_KIND
 from tests.support.infra import ServerThread, ensure_debian_package, wait_for
 from tests.support.workbench import LEAD, OTHER
 
@@ -45,7 +46,9 @@ class Office:
         page = self.browser.new_context(base_url=self.url, locale="zh-CN").new_page()
         page.set_default_timeout(30_000)
         page.goto("/ui/login")
-        credential = issue_token(self.secrets, role=Role(role), name=name, unit=unit)
+        credential = issue_token(
+            self.secrets, role=Role(role), name=name, unit=unit, kind=EVALUATOR_KIND.get(role)
+        )
         page.fill("textarea[name=credential]", credential)
         page.click("button:has-text('登录')")
         expect(page.locator("#who")).to_contain_text(name)
@@ -148,9 +151,12 @@ def test_a_case_from_registration_to_close_out_in_the_browser(office: Office) ->
 
     # An evaluator (a deputy) rates it; the office closes it out.
     deputy = office.sign_in("evaluator", "人大代表陈某")
-    deputy.goto(case_path)
-    act(deputy, "evaluation", rating="satisfied", evaluator_kind="npc_deputy")
-    expect(deputy.locator("#evaluation")).to_contain_text("满意")
+    deputy.goto("/ui/evaluations")  # its work list: summary, result, feedback, no reporter
+    row = deputy.locator(f"#worklist tr[data-number='{number}']")
+    expect(row).to_contain_text("去评价")
+    row.get_by_role("link", name=number).click()
+    act(deputy, "evaluation", rating="satisfied")  # the kind is the credential's
+    expect(deputy.locator("#evaluation")).to_contain_text("满意(人大代表)")
     desk.goto(case_path)
     act(desk, "close_out")
     shows_status(desk, "closed_out")
@@ -183,3 +189,92 @@ def test_a_case_from_registration_to_close_out_in_the_browser(office: Office) ->
         expect(desk.locator(f"#chart-{chart} canvas")).to_have_count(1)
     desk.screenshot(path=str(ARTIFACTS / "ui-dashboard.png"), full_page=True)
     assert all((ARTIFACTS / f"ui-{n}.png").stat().st_size for n in ("case", "ledger", "dashboard"))
+
+
+def test_a_higher_levels_undercover_case_is_decided_reported_back_and_closed_out(
+    office: Office,
+) -> None:
+    """Issue 18: a 市纪委 暗访 finding through the procedure's decision and report back to
+    close-out; the person's record then bars that year's awards."""
+    desk = office.sign_in("office", "纠风办周某")
+    desk.click("nav >> text=登记")
+    desk.select_option("select[name=channel]", "undercover_visit")
+    desk.fill("input[name=summary]", "市纪委暗访:窗口脱岗")
+    desk.fill("textarea[name=content]", "市纪委暗访组发现某街道办事处窗口工作人员上班时间脱岗")
+    desk.select_option("select[name=origin_level]", "city")
+    desk.fill("input[name=origin_body]", "市纪委暗访组")
+    desk.click("#intake button[type=submit]")
+    desk.click("#open-case")
+    case_path = desk.url.removeprefix(office.url)
+
+    def procedure_shown() -> bool:
+        if desk.locator("#procedure").count():
+            return True
+        desk.reload()
+        return False
+
+    wait_for(procedure_shown, 30, "the procedure on the case page", interval=0.2)
+    expect(desk.locator("#procedure")).to_contain_text("上级来源")
+    act(desk, "triage", track="general")
+    act(desk, "dispatch", lead_unit=LEAD)
+    shows_status(desk, "dispatched")
+
+    liaison = office.sign_in("unit_liaison", "联络员王某", LEAD)
+    liaison.goto(case_path)
+    act(liaison, "sign")
+    shows_status(liaison, "in_progress")
+    act(
+        liaison,
+        "result",
+        findings="经查属实,窗口人员孙某脱岗",
+        rectification="已通报,实行弹性排班",
+        proposal_kind="accountability",
+        proposal_text="对孙某诫勉谈话",
+        signed_off_by="主任 李某",
+    )
+    desk.goto(case_path)
+    act(desk, "review", accepted="true")
+    shows_status(desk, "awaiting_evaluation")
+
+    act(
+        desk,
+        "accountability",
+        target_kind="person",
+        name="孙某",
+        unit="积玉桥街道办事处",
+        position="窗口科员",
+        liability="direct",
+        measures="admonishment_talk",
+        decided_by="appointing_authority",
+        decided_on="2026-11-18",
+    )
+    expect(desk.locator("#procedure-stage")).to_contain_text("待回告")
+    act(desk, "report_back", reported_to="市纪委", content="已对孙某诫勉谈话")
+    expect(desk.locator("#procedure-stage")).to_contain_text("已办结")
+
+    deputy = office.sign_in("evaluator", "人大代表陈某")
+    deputy.goto(case_path)
+    act(deputy, "evaluation", rating="satisfied")  # the kind is the credential's
+    desk.goto(case_path)
+    act(desk, "close_out")
+    shows_status(desk, "closed_out")
+
+    desk.click("nav >> text=问责清单")
+    desk.click("text=孙某")
+    expect(desk.locator(".award-bar")).to_contain_text("2026年度不得评优评先")
+    desk.screenshot(path=str(ARTIFACTS / "ui-person.png"), full_page=True)
+
+
+def test_the_assessment_ranking_leads_to_a_units_breakdown(office: Office) -> None:
+    """考核: the year's ranking lists every unit by group; a unit's name opens its breakdown
+    with the measures and the cases behind each figure."""
+    desk = office.sign_in("office", "纠风办刘某")
+    desk.click("nav a:has-text('考核')")
+    expect(desk.locator("h1")).to_contain_text("年度责任制考核")
+    row = desk.locator(f"#assessment tr[data-unit='{LEAD}']")
+    expect(row).to_contain_text("街道")
+    expect(desk.locator("a:has-text('下载考核情况报告')")).to_have_count(1)
+    row.locator("a").click()
+    expect(desk.locator("h1")).to_contain_text("积玉桥街道办事处")
+    expect(desk.locator("#measures")).to_contain_text("按期办结率")
+    expect(desk.locator("#cases")).to_contain_text("逾期未签收")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.app import create_app
+from shared.contracts.wording import chinese_only
 from shared.platform.readmodel import create_engine
 from shared.platform.settings import Settings
 from shared.web.auth import Role, create_api_key
@@ -160,7 +161,7 @@ def test_a_second_liaison_gets_the_not_found_page_for_another_units_case(api: Ap
     other = signed_in(api, "unit_liaison", OTHER)
     page = other.page(f"/ui/cases/{case_id}")
     assert page.status_code == 404
-    assert detail.json()["detail"] in page.text
+    assert chinese_only(detail.json()["detail"]) in page.text  # as zh-CN reads it
     assert case_id not in other.page("/ui/ledger").text
     lead = signed_in(api, "unit_liaison", LEAD)
     assert case_id in lead.page("/ui/ledger").text
@@ -193,7 +194,7 @@ def test_a_refusal_shows_the_apis_message_next_to_the_form(api: Api) -> None:
     assert answer.status_code == direct.status_code == 422
     beside = re.search(r'id="error-return">([^<]+)<', answer.text)
     assert beside is not None
-    assert html.unescape(beside.group(1)) == direct.json()["detail"]
+    assert html.unescape(beside.group(1)) == chinese_only(direct.json()["detail"])
     assert "Traceback" not in answer.text
     case_in_ledger(api, case_id, "dispatched")  # nothing changed
 
@@ -338,7 +339,9 @@ def test_the_office_may_read_the_directory_but_its_changes_get_the_apis_refusal(
     )
     assert refused.status_code == direct.status_code == 403
     shown = re.search(r'id="units-error">([^<]+)<', refused.text)
-    assert shown is not None and html.unescape(shown.group(1)) == direct.json()["detail"]
+    assert shown is not None and html.unescape(shown.group(1)) == chinese_only(
+        direct.json()["detail"]
+    )
 
 
 def test_routing_rules_that_are_not_json_are_refused_and_kept_for_correction(api: Api) -> None:
@@ -414,7 +417,9 @@ def test_a_rule_for_an_unknown_unit_is_refused_with_the_apis_message(api: Api) -
     )
     assert refused.status_code == direct.status_code and 400 <= direct.status_code < 500
     shown = re.search(r'id="rules-error">([^<]+)<', refused.text)
-    assert shown is not None and html.unescape(shown.group(1)) == direct.json()["detail"]
+    assert shown is not None and html.unescape(shown.group(1)) == chinese_only(
+        direct.json()["detail"]
+    )
     assert rule_ids(api) == before
     office = signed_in(api, "office")
     assert 'id="add-rule"' not in office.page("/ui/rules").text  # the administrator's forms
@@ -520,3 +525,58 @@ def test_a_case_with_merged_repeats_shows_their_count_to_every_role(api: Api) ->
         page = signed_in(api, role, unit).page(f"/ui/cases/{original}")
         assert page.status_code == 200, (role, page.text[:200])
         assert "<dt>重复件</dt><dd>1 次</dd>" in page.text
+
+
+def test_the_case_page_shows_the_procedure_and_takes_its_decision_and_report_back(
+    api: Api,
+) -> None:
+    tip = api.register(
+        channel="undercover_visit",
+        content="市纪委暗访发现某局窗口人员脱岗",
+        summary="市级暗访:窗口脱岗",
+        origin={"level": "city", "body": "市纪委暗访组"},
+    )
+    assert tip.status_code == 201, tip.text
+    case_id = tip.json()["case_id"]
+    case_in_ledger(api, case_id, "registered")
+    bench = signed_in(api, "office")
+    page = wait_for(
+        lambda: (p := bench.page(f"/ui/cases/{case_id}")) and "问责程序" in p.text and p,
+        30,
+        "the procedure on the case page",
+    )
+    assert "上级来源" in page.text and "市纪委暗访组" in page.text
+    wrong = {"target_kind": "leadership", "name": "某局领导班子", "measures": "dismissal"}
+    answer = bench.submit(f"/ui/cases/{case_id}/actions/accountability", **wrong)
+    assert answer.status_code == 422
+    shown = re.search(r'id="error-accountability">([^<]+)<', answer.text)
+    assert shown is not None and "第三十六条" in html.unescape(shown.group(1))
+    decision = {
+        "target_kind": "person",
+        "name": "赵某",
+        "unit": "某局",
+        "position": "科员",
+        "liability": "direct",
+        "measures": "admonishment_talk",
+        "decided_by": "superior_department",
+        "decided_on": "2026-11-18",
+    }
+    answer = bench.submit(f"/ui/cases/{case_id}/actions/accountability", **decision)
+    assert answer.status_code == 200, answer.text
+    assert "已决定,待回告" in answer.text and "上级主管部门" in answer.text
+    back = {"reported_to": "市纪委", "content": "已对赵某诫勉谈话"}
+    answer = bench.submit(f"/ui/cases/{case_id}/actions/report_back", **back)
+    assert answer.status_code == 200, answer.text
+    assert "已办结" in answer.text and "已回告" in answer.text
+
+    listed = wait_for(
+        lambda: (p := bench.page("/ui/accountability", year="2026")) and "赵某" in p.text and p,
+        30,
+        "the decision on the 问责清单 page",
+    )
+    assert "2026年度不得评优评先" in listed.text and "诫勉谈话" in listed.text
+    person = bench.page("/ui/accountability/persons", name="赵某")
+    assert person.status_code == 200
+    assert "赵某(某局 科员)" in person.text and "2026年度不得评优评先" in person.text
+    liaison = signed_in(api, "unit_liaison", LEAD).page("/ui/accountability")
+    assert liaison.status_code == 403

@@ -1,4 +1,5 @@
-"""After the result: feedback, evaluations, accountability, close-out (SPEC §6), and the
+"""After the result: feedback, evaluations, close-out (SPEC §6; accountability is its own wing,
+``tracking/accountability``), and the
 anonymous reporter's evaluation by receipt code on the public portal.
 
 Each answers ``201`` (close-out ``200``) with the case's follow-up status and the position of
@@ -19,11 +20,11 @@ from services.tracking.followup import errors
 from services.tracking.followup.application import Recorded
 from services.tracking.followup.deps import FollowUps, ReceiptCasesDep
 from services.tracking.followup.schemas import (
-    AccountabilityIn,
     EvaluationIn,
     FeedbackIn,
     FollowUpAnswer,
     PublicEvaluationIn,
+    ReferralDecisionIn,
 )
 from shared.contracts.vocabulary import EvaluatorKind
 from shared.web.auth import Principal
@@ -49,8 +50,18 @@ REFUSALS: Refusals = {
         409, "not_awaiting_evaluation", "当前不在待评价状态", coded=True
     ),
     errors.AlreadyEvaluated: Refusal(409, "already_evaluated", "已评价", coded=True),
+    errors.PublicWordingUnsafe: Refusal(
+        422, "public_wording_unsafe", "公示内容含有个人信息", coded=True
+    ),
     errors.CloseOutRefused: Refusal(409, "close_out_refused", "尚不能销号", coded=True),
     errors.AccountabilityError: Refusal(422, "invalid_accountability", "问责记录自相矛盾"),
+    errors.EvaluatorKindRefused: Refusal(
+        422, "evaluator_kind_refused", "评价人类别不符", coded=True
+    ),
+    errors.ConcludedCaseFeedback: Refusal(
+        409, "concluded_direct_reply_only", "已合并或不予受理的案件只能直接反馈", coded=True
+    ),
+    errors.NoReferral: Refusal(409, "no_referral", "没有待研究的不满意评价", coded=True),
 }
 RESPONSES = documented(REFUSALS)
 
@@ -58,8 +69,8 @@ router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["tracking"], response
 
 FeedbackRecorder = Annotated[Principal, Depends(require(Action.RECORD_FEEDBACK))]
 Evaluator = Annotated[Principal, Depends(require(Action.RECORD_EVALUATION))]
-AccountabilityRecorder = Annotated[Principal, Depends(require(Action.RECORD_ACCOUNTABILITY))]
 Closer = Annotated[Principal, Depends(require(Action.CLOSE_OUT))]
+ReferralDecider = Annotated[Principal, Depends(require(Action.DECIDE_SECOND_PASS))]
 
 
 def answered(recorded: Recorded) -> FollowUpAnswer:
@@ -83,33 +94,36 @@ def deliver_feedback(
     "/evaluations",
     status_code=201,
     response_model=FollowUpAnswer,
-    summary="Record an evaluation (回访/评价); dissatisfied starts a second pass",
+    summary="Record an evaluation (回访/评价); the complainant's dissatisfied starts a second "
+    "pass, a third party's is referred to the office",
 )
 def record_evaluation(
     case_id: UUID, body: EvaluationIn, follow_ups: FollowUps, principal: Evaluator
 ) -> FollowUpAnswer:
+    """An evaluator's kind is its credential's: a body naming another answers ``422``."""
     return answered(
         follow_ups.evaluate(
             case_id,
             rating=body.rating.value,
-            evaluator_kind=body.evaluator_kind.value,
+            evaluator_kind=body.evaluator_kind.value if body.evaluator_kind else None,
             comment=body.comment,
             actor=principal.actor(),
+            credential_kind=principal.kind,
         )
     )
 
 
 @router.post(
-    "/accountability",
+    "/second-pass",
     status_code=201,
     response_model=FollowUpAnswer,
-    summary="Record accountability (问责) against a person or a unit's leadership",
+    summary="The office decides on a referred third-party dissatisfaction (二次办理 or not)",
 )
-def record_accountability(
-    case_id: UUID, body: AccountabilityIn, follow_ups: FollowUps, principal: AccountabilityRecorder
+def decide_second_pass(
+    case_id: UUID, body: ReferralDecisionIn, follow_ups: FollowUps, principal: ReferralDecider
 ) -> FollowUpAnswer:
-    record = body.model_dump(mode="json")
-    return answered(follow_ups.record_accountability(case_id, principal.actor(), **record))
+    actor = principal.actor()
+    return answered(follow_ups.decide_referral(case_id, body.start, body.reason, actor))
 
 
 @router.post(
@@ -129,6 +143,7 @@ public = APIRouter(
 )
 ReceiptCode = Annotated[str, Path(max_length=64)]
 RECEIPT_ACTOR = {"id": "public:receipt", "name": "匿名举报人", "role": "public", "unit": None}
+LINKED = "public:receipt:merged"  # the reporter of a case merged into the one rated
 
 
 @public.post(
@@ -145,9 +160,12 @@ async def evaluate_by_receipt(
 ) -> dict[str, Any]:
     """A receipt code that is unknown, malformed or not yet on the ledger gets the same
     ``404`` with the same body, so no answer tells whether a case number exists."""
-    case_id = await receipts.receipt_case_id(code)
-    if case_id is None:
+    rated = await receipts.receipt_rated_case(code)
+    if rated is None:
         raise errors.ReceiptNotFound()
+    case_id, linked_from = rated
+    # A merged case's reporter rates the original as its own complainant (ADR 20).
+    actor = RECEIPT_ACTOR if linked_from is None else RECEIPT_ACTOR | {"id": LINKED}
     try:
         recorded = await run_in_threadpool(
             follow_ups.evaluate,
@@ -155,8 +173,9 @@ async def evaluate_by_receipt(
             rating=body.rating.value,
             evaluator_kind=EvaluatorKind.COMPLAINANT.value,
             comment=body.comment,
-            actor=RECEIPT_ACTOR,
+            actor=actor,
             via_receipt=True,
+            linked_from=linked_from,
         )
     except errors.FollowUpNotFound:
         raise errors.ReceiptNotFound() from None

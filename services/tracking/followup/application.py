@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.tracking.followup.domain import AWAITING_EVALUATION, Actor, FollowUp
+from services.tracking.followup.domain import AWAITING_EVALUATION, COMPLAINANT, Actor, FollowUp
 from services.tracking.followup.errors import FollowUpNotFound
+from services.tracking.followup.evaluators import DEFAULT_SECOND_PASS_STARTERS, recorded_kind
 from shared.platform.eventstore import ServiceApplication
 
 MAX_CONFLICT_RETRIES = 5
@@ -40,6 +42,8 @@ class Recorded:
 
 class TrackingApplication(ServiceApplication):
     name = "Tracking"
+    # Whose dissatisfaction starts a second pass by itself (ADR 20; the service sets it).
+    second_pass_starters: frozenset[str] = DEFAULT_SECOND_PASS_STARTERS
 
     # --- commands --------------------------------------------------------------------------
 
@@ -51,25 +55,43 @@ class TrackingApplication(ServiceApplication):
         case_id: UUID,
         *,
         rating: str,
-        evaluator_kind: str,
+        evaluator_kind: str | None,
         comment: str | None,
         actor: Actor,
         via_receipt: bool = False,
+        credential_kind: str | None = None,
+        linked_from: str | None = None,
     ) -> Recorded:
-        """An evaluator sees only cases awaiting evaluation: any other is unknown to it."""
+        """An evaluator sees only cases awaiting evaluation: any other is unknown to it. Its
+        kind is its credential's (``credential_kind``); ``evaluator_kind`` is what the body
+        claims, refused if it disagrees (ADR 20)."""
+        role = str(actor.get("role"))
+        kind = COMPLAINANT if via_receipt else recorded_kind(role, credential_kind, evaluator_kind)
 
         def command(follow_up: FollowUp) -> None:
-            if actor.get("role") == EVALUATOR and follow_up.status != AWAITING_EVALUATION:
+            if role == EVALUATOR and follow_up.status != AWAITING_EVALUATION:
                 raise FollowUpNotFound(case_id)
-            follow_up.evaluate(rating, evaluator_kind, comment, actor, via_receipt)
+            starters = self.second_pass_starters
+            follow_up.evaluate(rating, kind, comment, actor, via_receipt, starters, linked_from)
 
         return self._change(case_id, command)
 
-    def record_accountability(self, case_id: UUID, actor: Actor, **record: Any) -> Recorded:
-        return self._change(case_id, lambda f: f.record_accountability(actor=actor, **record))
+    def decide_referral(self, case_id: UUID, start: bool, reason: str, actor: Actor) -> Recorded:
+        return self._change(case_id, lambda f: f.decide_referral(start, reason, actor))
 
     def close_out(self, case_id: UUID, actor: Actor) -> Recorded:
-        return self._change(case_id, lambda f: f.close_out(actor))
+        return self._change(case_id, lambda f: f.close_out(actor, self.close_out_blockers(case_id)))
+
+    # --- ports the service fills (ADR 19): what else a case owes, what else a change does --
+
+    def close_out_blockers(self, case_id: UUID) -> list[dict[str, str]]:
+        """What else stands between the case and close-out (none, unless the service says)."""
+        return []
+
+    def consequences(self, follow_up: FollowUp) -> list[Any]:
+        """Other aggregates the follow-up's pending events change, saved in the same
+        transaction (none, unless the service says)."""
+        return []
 
     # --- reactions (called by the policy; they return what to save) ------------------------
 
@@ -101,14 +123,22 @@ class TrackingApplication(ServiceApplication):
 
     # --- the one way a command changes a follow-up -----------------------------------------
 
-    def _change(self, case_id: UUID, command: Callable[[FollowUp], None]) -> Recorded:
+    def remind_answer(
+        self, case_id: UUID, answer: str, due: datetime, missed: bool, actor: Actor
+    ) -> Recorded:
+        """催办 / 督办 on a named reporter's answer, once each (ADR 32)."""
+        return self._change(
+            case_id, lambda f: f.remind_answer(answer=answer, due=due, missed=missed, actor=actor)
+        )
+
+    def _change(self, case_id: UUID, command: Callable[[FollowUp], object]) -> Recorded:
         """Load, command, save; a concurrent change to the same case makes us load again, so
         the command is judged against the newest state (e.g. the same channel twice → 409)."""
         for _ in range(MAX_CONFLICT_RETRIES):
             follow_up = self.get(case_id)
             command(follow_up)
             try:
-                recordings = self.save(follow_up)
+                recordings = self.save(follow_up, *self.consequences(follow_up))
             except IntegrityError:
                 continue
             position = recordings[-1].notification.id if recordings else None

@@ -51,12 +51,40 @@ def _evaluated(e: Any) -> Contract:
         evaluator_kind=e.evaluator_kind,
         comment=e.comment,
         via_receipt=e.via_receipt,
+        linked_from=getattr(e, "linked_from", None),  # events before ADR 20 have none
+    )
+
+
+def _concluded(e: Any) -> Contract:
+    return c.FollowUpConcluded(
+        case_id=_case(e),
+        status=e.status,
+        pass_no=1,
+        outcome=e.outcome,
+        reason=e.reason,
+        into_number=e.into_number,
     )
 
 
 def _second_pass(e: Any) -> Contract:
     return c.SecondPassStarted(
         case_id=_case(e), status=e.status, pass_no=e.pass_no, reason=e.reason
+    )
+
+
+def _referred(e: Any) -> Contract:
+    return c.DissatisfactionReferred(
+        case_id=_case(e),
+        status=e.status,
+        pass_no=e.pass_no,
+        evaluator_kind=e.evaluator_kind,
+        reason=e.reason,
+    )
+
+
+def _referral_decided(e: Any) -> Contract:
+    return c.ReferralDecided(
+        case_id=_case(e), status=e.status, pass_no=e.pass_no, start=e.start, reason=e.reason
     )
 
 
@@ -87,6 +115,12 @@ def _closed_out(e: Any) -> Contract:
     )
 
 
+def _answer_reminder(e: Any) -> Contract:
+    cls = c.ReporterAnswerMissed if type(e).__name__ == "ReporterAnswerMissed" else None
+    fields = {"status": e.status, "pass_no": e.pass_no, "answer": e.answer, "due": e.due}
+    return (cls or c.ReporterAnswerApproaching)(case_id=_case(e), **fields)
+
+
 def _case(e: Any) -> Any:
     return e.originator_id  # a follow-up's id is its case's id
 
@@ -95,12 +129,17 @@ def _case(e: Any) -> Any:
 TRANSLATIONS: dict[str, Callable[[Any], Contract]] = {
     "FollowUp.Started": _started,
     "FollowUp.Opened": _opened,
+    "FollowUp.Concluded": _concluded,
     "FollowUp.FeedbackDelivered": _feedback,
     "FollowUp.EvaluationRecorded": _evaluated,
+    "FollowUp.DissatisfactionReferred": _referred,
+    "FollowUp.ReferralDecided": _referral_decided,
     "FollowUp.SecondPassStarted": _second_pass,
     "FollowUp.EscalatedToSupervisors": _escalated,
     "FollowUp.AccountabilityRecorded": _accountability,
     "FollowUp.ClosedOut": _closed_out,
+    "FollowUp.ReporterAnswerApproaching": _answer_reminder,
+    "FollowUp.ReporterAnswerMissed": _answer_reminder,
 }
 
 

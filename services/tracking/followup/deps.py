@@ -17,6 +17,11 @@ class ReceiptCases(Protocol):
         """The case a reporter's receipt code names, if the ledger has it."""
         ...
 
+    async def receipt_rated_case(self, code: str) -> tuple[UUID, str | None] | None:
+        """The case a receipt's reporter rates: its own, or the one it was merged into
+        (then with the merged case's number, ADR 20)."""
+        ...
+
 
 def get_follow_ups(request: Request) -> TrackingApplication:
     app: TrackingApplication = request.app.state.services["tracking"].app

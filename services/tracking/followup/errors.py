@@ -37,6 +37,11 @@ class FeedbackAlreadyDelivered(FollowUpError):
     """Feedback on this channel was delivered for this pass already."""
 
 
+class PublicWordingUnsafe(FollowUpError):
+    """Public feedback that still carries personal particulars (``details``: the kinds found
+    as ``flags``, and the ``suggested`` masked text)."""
+
+
 class NotAwaitingEvaluation(FollowUpError):
     """The case does not wait for an evaluation now."""
 
@@ -72,3 +77,19 @@ def check_accountability(measures: list[str], circumstances: str, exempted: bool
             "容错免责不能同时从重 (exempted and aggravating contradict each other)",
             field="circumstances",
         )
+
+
+class EvaluatorKindRefused(FollowUpError):
+    """The kind an evaluation would be recorded under is not the caller's (``details['code']``:
+    an evaluator's credential names none, or the body names another, or the office gave none).
+    """
+
+
+class NoReferral(FollowUpError):
+    """The office decides on a second pass only when a third party's dissatisfaction was
+    referred to it in this pass and is not decided yet."""
+
+
+class ConcludedCaseFeedback(FollowUpError):
+    """A merged or not accepted case is answered to its reporter directly, on no other
+    channel (there is no result to publish)."""

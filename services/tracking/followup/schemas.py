@@ -3,20 +3,16 @@ with the field's name) and what they answer."""
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel
 
 from shared.contracts.vocabulary import (
-    AccountabilityTarget,
-    Circumstance,
     EvaluatorKind,
     FeedbackChannel,
-    Measure,
     Rating,
 )
-from shared.web.schemas import Content, Strict, Text100, Text500
+from shared.web.schemas import Content, Strict, Text500
 
 
 class FeedbackIn(Strict):
@@ -25,24 +21,24 @@ class FeedbackIn(Strict):
 
 
 class EvaluationIn(Strict):
+    """``evaluator_kind``: an evaluator's comes from its credential (it may leave this out;
+    naming another is refused); the office names the kind it records (ADR 20)."""
+
     rating: Rating
-    evaluator_kind: EvaluatorKind
+    evaluator_kind: EvaluatorKind | None = None
     comment: Text500 | None = None
+
+
+class ReferralDecisionIn(Strict):
+    """The office's decision on a third party's dissatisfaction (ADR 20)."""
+
+    start: bool
+    reason: Text500
 
 
 class PublicEvaluationIn(Strict):
     rating: Rating
     comment: Text500 | None = None
-
-
-class AccountabilityIn(Strict):
-    target_kind: AccountabilityTarget
-    name: Text100
-    position: Text100 | None = None
-    measures: Annotated[list[Measure], Field(default_factory=list, max_length=len(Measure))]
-    circumstances: Circumstance = Circumstance.NONE
-    exempted: StrictBool = False
-    note: Text500 | None = None
 
 
 class FollowUpAnswer(BaseModel):

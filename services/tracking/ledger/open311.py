@@ -2,8 +2,9 @@
 
 Public like the feedback portal (no api_key, rate-limited per client), so it shows only what a
 311 client may see: cases filed through Open311 and cases already published (网上公示); of
-those, the number, category, status, the lead unit, dates, the district and the published
-summary — never the tip as filed, the reporter, or a person under investigation.
+those, the number, category, status, the lead unit, dates, the district, the place to about
+100 m and the published summary — never the tip as filed, the reporter, or a person under
+investigation.
 """
 
 from __future__ import annotations
@@ -23,8 +24,14 @@ from services.tracking.ledger.presentation import Context, label
 from services.tracking.ledger.reader import Ledger
 from services.tracking.ledger.rows import Row
 from services.tracking.ledger.tables import ledger
-from shared.contracts.categories import BY_CODE
-from shared.contracts.vocabulary import STATUS_LABELS, CaseStatus, Channel, FeedbackChannel
+from shared.contracts.vocabulary import (
+    CHANNEL_LABELS,
+    FEEDBACK_LABELS,
+    STATUS_LABELS,
+    CaseStatus,
+    Channel,
+    FeedbackChannel,
+)
 from shared.web.open311 import (
     MAX_REQUESTS,
     PREFIX,
@@ -61,6 +68,8 @@ SHOWN = [
         "category",
         "summary",
         "district",
+        "lat",
+        "lon",
         "lead_unit",
         "status",
         "feedback",
@@ -68,6 +77,7 @@ SHOWN = [
         "updated_at",
         "closed_out_at",
         "handle_deadline",
+        "channel",
     )
 ]
 # Comma-delimited where the spec allows several values; W3C times for the dates.
@@ -108,6 +118,7 @@ async def service_requests(
     start_date: Argument = None,
     end_date: Argument = None,
     status: Argument = None,
+    extensions: Argument = None,
 ) -> Response:
     fmt = response_format(format)
     params = {
@@ -117,10 +128,11 @@ async def service_requests(
         "end_date": end_date,
         "status": status,
     }
-    f = request_filter(params, reader.now(), _zone(reader))
     ctx = await reader.context(session)
+    f = request_filter(params, reader.now(), _zone(reader), ctx)
     rows = await open311_rows(session, f)
-    return render(fmt, "service_requests", [service_request(r, ctx) for r in rows])
+    extended = wants_extensions(extensions)
+    return render(fmt, "service_requests", [service_request(r, ctx, extended) for r in rows])
 
 
 @router.get(
@@ -131,16 +143,29 @@ async def one_service_request(
     service_request_id: str,
     reader: LedgerDep,
     session: ReadSession,
+    extensions: Argument = None,
 ) -> Response:
     fmt = response_format(format)
     rows = await open311_rows(session, RequestFilter(numbers=(service_request_id,)))
     if not rows:
         raise not_found(f"没有找到服务请求 {service_request_id} (service_request_id not found)")
     ctx = await reader.context(session)
-    return render(fmt, "service_requests", [service_request(rows[0], ctx)])
+    extended = wants_extensions(extensions)
+    return render(fmt, "service_requests", [service_request(rows[0], ctx, extended)])
 
 
-def request_filter(params: dict[str, str | None], now: datetime, zone: ZoneInfo) -> RequestFilter:
+def wants_extensions(value: str | None) -> bool:
+    """Chicago's convention: ``extensions=true`` adds ``extended_attributes`` to each request."""
+    if value is None or value.lower() == "false":
+        return False
+    if value.lower() == "true":
+        return True
+    raise bad_request("extensions 只能是 true 或 false (extensions must be true or false)")
+
+
+def request_filter(
+    params: dict[str, str | None], now: datetime, zone: ZoneInfo, ctx: Context
+) -> RequestFilter:
     numbers = tuple(listed(params.get("service_request_id")))
     if numbers:
         return RequestFilter(numbers=numbers[:MAX_REQUESTS])
@@ -148,7 +173,7 @@ def request_filter(params: dict[str, str | None], now: datetime, zone: ZoneInfo)
     if unknown := [s for s in statuses if s not in OPEN311_STATUSES]:
         raise bad_request(f"status 只能是 open 或 closed,收到 {','.join(unknown)} (invalid status)")
     codes = tuple(listed(params.get("service_code")))
-    if unknown := [c for c in codes if c not in BY_CODE]:
+    if unknown := [c for c in codes if ctx.categories.find(c) is None]:  # retired ones too
         raise bad_request(f"service_code 不存在:{','.join(unknown)} (unknown service_code)")
     start, end = _window(params.get("start_date"), params.get("end_date"), now, zone)
     return RequestFilter(
@@ -166,16 +191,15 @@ async def open311_rows(session: AsyncSession, f: RequestFilter) -> list[Row]:
     return [dict(r._mapping) for r in await session.execute(query)]
 
 
-def service_request(row: Row, ctx: Context) -> dict[str, Any]:
+def service_request(row: Row, ctx: Context, extended: bool = False) -> dict[str, Any]:
     zone = ctx.calendar.timezone
-    category = BY_CODE.get(row.get("category") or "")
     closed = row["status"] in CLOSED
     lead = ctx.unit(row.get("lead_unit"))
     return {
         "service_request_id": row["number"],
         "status": "closed" if closed else "open",
         "status_notes": status_notes(row),
-        "service_name": category.name if category else row.get("category"),
+        "service_name": ctx.category_name(row.get("category")),
         "service_code": row.get("category"),
         "description": row.get("summary"),  # the summary only: the tip as filed stays inside
         "agency_responsible": lead["name"] if lead else None,
@@ -186,6 +210,34 @@ def service_request(row: Row, ctx: Context) -> dict[str, Any]:
         ),
         "expected_datetime": moment(row.get("handle_deadline"), zone),
         "address": row.get("district"),
+        "lat": public_coordinate(row.get("lat")),
+        "long": public_coordinate(row.get("lon")),
+    } | ({"extended_attributes": extended_attributes(row, ctx)} if extended else {})
+
+
+def public_coordinate(value: float | None) -> float | None:
+    """A coordinate to three decimals (about 100 m): enough to find the problem on a map, not
+    the doorstep of a reporter who gave their own address."""
+    return None if value is None else round(value, 3)
+
+
+def extended_attributes(row: Row, ctx: Context) -> dict[str, Any]:
+    """The channel and each answer published to the public, as status notes (the published
+    feedback only: the unit's findings and the office's notes stay inside)."""
+    published = [f for f in row.get("feedback") or [] if f["channel"] in PUBLIC_FEEDBACK]
+    return {
+        "channel": row.get("channel"),
+        "channel_label": label(CHANNEL_LABELS, Channel, row.get("channel")),
+        "status_label": label(STATUS_LABELS, CaseStatus, row["status"]) or row["status"],
+        "notes": [
+            {
+                "datetime": moment(datetime.fromisoformat(f["at"]), ctx.calendar.timezone),
+                "type": f["channel"],
+                "summary": label(FEEDBACK_LABELS, FeedbackChannel, f["channel"]),
+                "description": f["content"],
+            }
+            for f in sorted(published, key=lambda f: str(f["at"]))
+        ],
     }
 
 

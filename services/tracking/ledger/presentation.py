@@ -4,12 +4,14 @@ all computed for a given moment (now, or ``as_of``) — never stored, so never s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from services.tracking.ledger import reporter_answers
 from services.tracking.ledger.rows import Row
+from shared.contracts.catalogue import Catalogue
 from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
     CIRCUMSTANCE_LABELS,
@@ -120,13 +122,21 @@ class Context:
     now: datetime
     unit_names: dict[str, str]
     calendar: WorkingCalendar
+    categories: Catalogue = field(default_factory=Catalogue.seeded)  # 问题分类 (ADR 25)
 
     def unit(self, code: str | None) -> dict[str, str] | None:
         return None if code is None else {"code": code, "name": self.unit_names.get(code, code)}
 
+    def category_name(self, code: str | None) -> str | None:
+        """The Chinese name (a retired category's too); a value stored before the catalogue
+        as it was."""
+        return self.categories.name_of(code)
+
 
 def case_view(row: Row, ctx: Context, *, full: bool = True) -> dict[str, Any]:
     view = _registration(row) | _handling(row, ctx) | _after_result(row)
+    view["reporter_answers"] = reporter_answers.owed_answers(row, ctx)
+    view["category_name"] = ctx.category_name(row.get("category"))
     if full:
         view["content"] = row.get("content")
         view["feedback"] = [_delivery(f) for f in row.get("feedback") or []]
@@ -207,11 +217,21 @@ def _after_result(row: Row) -> dict[str, Any]:
     }
 
 
+REFERRAL_LABELS = {
+    "pending": "第三方不满意,待办公室研究",
+    "second_pass": "办公室决定二次办理",
+    "declined": "办公室决定不启动二次办理",
+}
+
+
 def _evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:
-    return evaluation | {
+    shown = evaluation | {
         "rating_label": label(RATING_LABELS, Rating, evaluation["rating"]),
         "evaluator_label": label(EVALUATOR_LABELS, EvaluatorKind, evaluation["evaluator_kind"]),
     }
+    if referral := evaluation.get("referral"):
+        shown["referral_label"] = REFERRAL_LABELS.get(referral, referral)
+    return shown
 
 
 def _delivery(delivery: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The ledger projection: every integration event of intake, dispatch and tracking into the
-read tables — the case's ledger row, the audit trail, unit names and calendar years.
+read tables — the case's ledger row, the audit trail, unit names, calendar years and the office's
+changes to the category catalogue.
 
 Rows are built by :mod:`services.tracking.ledger.rows`; here a batch of events is written with a
 few bulk statements (:func:`project_batch`), in the transaction that advances the
@@ -17,8 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.tracking.ledger import rows
-from services.tracking.ledger.tables import calendar_years, case_history, case_units, ledger, units
+from services.tracking.ledger.tables import (
+    calendar_years,
+    case_history,
+    case_units,
+    category_changes,
+    ledger,
+    units,
+)
 from shared.contracts import Contract, Envelope, dispatch, intake, tracking
+from shared.platform.bulk import insert_rows
 from shared.platform.projection import Handler, SqlProjection
 
 NAME = "ledger"
@@ -26,8 +35,6 @@ SOURCES = ("intake", "dispatch", "tracking")
 # Never kept in the audit trail: a receipt digest is the anonymous reporter's key to the case.
 REDACTED = frozenset({"receipt_digest"})
 # Statements built once, values as parameters (not a statement built per event).
-INSERT_HISTORY = case_history.insert()
-INSERT_LEDGER = ledger.insert()
 LEDGER_COLUMNS = tuple(c.name for c in ledger.columns)
 UPDATE_LEDGER = ledger.update().where(ledger.c.case_id == sa.bindparam("b_case_id"))
 
@@ -45,7 +52,7 @@ async def project_batch(session: AsyncSession, envelopes: Sequence[Envelope]) ->
     case's status) likewise."""
     if not envelopes:
         return
-    await session.execute(INSERT_HISTORY, [history_entry(e) for e in envelopes])
+    await insert_rows(session, case_history, [history_entry(e) for e in envelopes])
     case_ids = sorted({c for e in envelopes if (c := rows.case_of(e.event)) is not None})
     stored = await _lock_rows(session, case_ids)
     folded = dict(stored)
@@ -62,6 +69,10 @@ async def project_batch(session: AsyncSession, envelopes: Sequence[Envelope]) ->
                 "workdays": [d.isoformat() for d in sorted(event.workdays)],
             }
             await _upsert(session, calendar_years, {"year": event.year}, days)
+        elif isinstance(event, intake.CategoryCatalogueChanged):
+            key = {"source": envelope.source, "position": envelope.position}
+            change = {"change": event.change, "code": event.code}
+            await _upsert(session, category_changes, key, change | _named(event))
     await _write_cases(session, case_ids, stored, folded)
 
 
@@ -75,8 +86,7 @@ async def _write_cases(
     units of those whose units or status moved."""
     new = [folded[c] for c in case_ids if c not in stored]
     changed = [folded[c] for c in case_ids if c in stored and folded[c] != stored[c]]
-    if new:
-        await session.execute(INSERT_LEDGER, [_full(row) for row in new])
+    await insert_rows(session, ledger, [_full(row) for row in new])
     if changed:
         await session.execute(
             UPDATE_LEDGER, [{"b_case_id": r["case_id"], **_full(r, key=False)} for r in changed]
@@ -90,9 +100,7 @@ async def _write_cases(
     replaced = [c for c in rewritten if c in stored]
     if replaced:
         await session.execute(case_units.delete().where(case_units.c.case_id.in_(replaced)))
-    entries = [e for found in rewritten.values() for e in found]
-    if entries:
-        await session.execute(case_units.insert(), entries)
+    await insert_rows(session, case_units, [e for found in rewritten.values() for e in found])
 
 
 async def _lock_rows(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID, rows.Row]:
@@ -160,6 +168,10 @@ def _unit(event: dispatch.UnitRegistered | dispatch.UnitUpdated) -> dict[str, An
         "parent": event.parent,
         "active": getattr(event, "active", True),
     }
+
+
+def _named(event: intake.CategoryCatalogueChanged) -> dict[str, Any]:
+    return {"name": event.name, "parent": event.parent}
 
 
 async def _upsert(

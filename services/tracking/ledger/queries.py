@@ -6,6 +6,7 @@ its own unit's cases in the ledger, the export, the statistics and the search al
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,7 +19,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from services.tracking.ledger.presentation import HANDLING, Context
 from services.tracking.ledger.rows import Row
-from services.tracking.ledger.tables import calendar_years, case_history, case_units, ledger, units
+from services.tracking.ledger.tables import (
+    calendar_years,
+    case_history,
+    case_units,
+    category_changes,
+    ledger,
+    units,
+)
+from shared.contracts.catalogue import Catalogue, Change
 from shared.contracts.vocabulary import CaseStatus
 from shared.platform.calendar import WorkingCalendar, YearCalendar
 from shared.platform.projection import projection_positions
@@ -74,6 +83,10 @@ class LedgerFilter:
     registered_from: datetime | None = None  # inclusive
     registered_before: datetime | None = None  # exclusive
     q: str | None = None
+    categories: tuple[str, ...] | None = None  # a category and those below it (codes)
+    district: str | None = None
+    person: str | None = None  # part of the name of the person complained about
+    named: bool | None = None  # 实名 (true) or anonymous (false)
 
     def conditions(
         self, now: datetime, dialect: str, *, status_in_units: bool = False
@@ -85,6 +98,8 @@ class LedgerFilter:
             (ledger.c.status, None if status_in_units else self.status),
             (ledger.c.channel, self.channel),
             (ledger.c.track, self.track),
+            (ledger.c.district, self.district),
+            (ledger.c.named, self.named),
         ):
             if value is not None:
                 found.append(column == value)
@@ -97,9 +112,24 @@ class LedgerFilter:
             found.append(ledger.c.registered_at >= self.registered_from)
         if self.registered_before is not None:
             found.append(ledger.c.registered_at < self.registered_before)
-        if self.q:
+        if self.categories is not None:
+            found.append(ledger.c.category.in_(self.categories))
+        if self.person:
+            found.append(_person_like(self.person))
+        if self.q and CASE_NUMBER.match(self.q.strip()):
+            found.append(ledger.c.number == self.q.strip())  # a case number finds its case
+        elif self.q:
             found.append(matches(self.q, dialect))
         return found
+
+
+CASE_NUMBER = re.compile(r"^\d{4}-\d{6}$")
+
+
+def _person_like(part: str) -> ColumnElement[bool]:
+    """The person complained about (``subject.person``) contains ``part`` (LIKE's wildcards
+    taken literally)."""
+    return ledger.c.subject["person"].as_string().contains(part.strip(), autoescape=True)
 
 
 def in_unit(unit: str, status: str | None = None) -> ColumnElement[bool]:
@@ -232,6 +262,16 @@ async def case_row(session: AsyncSession, principal: Principal, case_id: UUID) -
     return dict(row._mapping) if row is not None else None
 
 
+async def case_row_by_number(
+    session: AsyncSession, principal: Principal, number: str
+) -> Row | None:
+    found = await session.execute(
+        sa.select(ledger).where(ledger.c.number == number, visible_to(principal))
+    )
+    row = found.first()
+    return dict(row._mapping) if row is not None else None
+
+
 async def receipt_row(session: AsyncSession, digest: str) -> Row | None:
     found = await session.execute(sa.select(ledger).where(ledger.c.receipt_digest == digest))
     row = found.first()
@@ -252,7 +292,20 @@ async def context(session: AsyncSession, now: datetime, timezone: str) -> Contex
         ],
         timezone=timezone,
     )
-    return Context(now=now, unit_names={code: name for code, name in names}, calendar=calendar)
+    changes = await session.execute(
+        sa.select(
+            category_changes.c.change,
+            category_changes.c.code,
+            category_changes.c.name,
+            category_changes.c.parent,
+        ).order_by(category_changes.c.position)
+    )
+    return Context(
+        now=now,
+        unit_names={code: name for code, name in names},
+        calendar=calendar,
+        categories=Catalogue.seeded(Change(*c) for c in changes),
+    )
 
 
 async def history(
@@ -265,45 +318,6 @@ async def history(
         case_history.c.occurred_at, case_history.c.position, case_history.c.source
     )
     return (await session.execute(ordered)).all()
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    actor: str | None = None
-    type: str | None = None
-    occurred_from: datetime | None = None
-    occurred_before: datetime | None = None
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        found: list[ColumnElement[bool]] = []
-        if self.actor is not None:
-            h = case_history.c
-            found.append((h.actor_id == self.actor) | (h.actor_name == self.actor))
-        if self.type is not None:
-            found.append(case_history.c.type == self.type)
-        if self.occurred_from is not None:
-            found.append(case_history.c.occurred_at >= self.occurred_from)
-        if self.occurred_before is not None:
-            found.append(case_history.c.occurred_at < self.occurred_before)
-        return found
-
-
-async def audit_page(
-    session: AsyncSession, f: AuditFilter, *, page: int, page_size: int, count_limit: int
-) -> tuple[Sequence[sa.Row[Any]], Total]:
-    """A page of the audit trail, newest first; counted up to the cap as the ledger is
-    (ADR 13): the trail has several entries per case, so it outgrows the ledger first."""
-    where = f.conditions()
-    every = sa.select(case_history.c.id).where(*where)
-    counted = int((await session.execute(capped_count(every, count_limit))).scalar_one())
-    rows = await session.execute(
-        sa.select(case_history)
-        .where(*where)
-        .order_by(case_history.c.occurred_at.desc(), case_history.c.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
-    return rows.all(), Total(min(counted, count_limit), exact=counted <= count_limit)
 
 
 async def positions(session: AsyncSession, consumer: str) -> dict[str, int]:

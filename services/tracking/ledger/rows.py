@@ -35,6 +35,8 @@ def _registered(row: Row, e: i.TipRegistered, envelope: Envelope) -> None:
         summary=e.summary,
         content=e.content,
         district=(e.location or {}).get("district"),
+        lat=(e.location or {}).get("lat"),
+        lon=(e.location or {}).get("lon"),
         subject=e.subject,
         named=e.named,
         receipt_digest=e.receipt_digest,
@@ -185,6 +187,16 @@ def _evaluated(row: Row, e: t.EvaluationRecorded, envelope: Envelope) -> None:
     }
 
 
+def _referral(row: Row, e: t.DissatisfactionReferred | t.ReferralDecided, _: Envelope) -> None:
+    """A third party's dissatisfaction awaits the office, or the office decided (ADR 20): on
+    the latest evaluation, which is the one referred."""
+    if isinstance(e, t.DissatisfactionReferred):
+        state = "pending"
+    else:
+        state = "second_pass" if e.start else "declined"
+    row["latest_evaluation"] = {**(row.get("latest_evaluation") or {}), "referral": state}
+
+
 def _accountability(row: Row, e: t.AccountabilityRecorded, envelope: Envelope) -> None:
     record = e.model_dump(include={"target_kind", "name", "position", "measures"})
     record.update(
@@ -193,6 +205,46 @@ def _accountability(row: Row, e: t.AccountabilityRecorded, envelope: Envelope) -
         at=envelope.occurred_at.isoformat(),
     )
     row["accountability"] = [*row["accountability"], record]
+
+
+def _finding(row: Row, e: t.AccountabilityFindingRecorded, envelope: Envelope) -> None:
+    """A decision of the case's procedure (ADR 19) in the same list as §6 records; a
+    correction takes the place of the finding it corrects."""
+    record = e.model_dump(
+        mode="json",
+        include={"target_kind", "name", "unit", "position", "measures", "liability", "n"},
+    )
+    record.update(
+        circumstances=e.circumstances,
+        exempted=e.exempted,
+        decided_by=e.decided_by,
+        decided_on=e.decided_on.isoformat() if e.decided_on else None,
+        at=envelope.occurred_at.isoformat(),
+    )
+    kept = [r for r in row["accountability"] if e.corrects is None or r.get("n") != e.corrects]
+    if e.corrects is not None:
+        record["n"] = e.corrects
+    row["accountability"] = [*kept, record]
+
+
+def _procedure(row: Row, e: t.ProcedureEvent, envelope: Envelope) -> None:
+    """The procedure's state on the row (ADR 19): what the 问责清单's checks read."""
+    at = envelope.occurred_at.isoformat()
+    p = dict(row.get("accountability_procedure") or {"triggers": []})
+    p.update(stage=e.stage, round=e.round)
+    if isinstance(e, t.AccountabilityProcedureOpened | t.AccountabilityTriggerAdded):
+        p["triggers"] = sorted({*p["triggers"], e.trigger})
+        p["report_back_required"] = e.report_back_required
+        due = e.report_back_due
+        p["report_back_due"] = due.isoformat() if due else p.get("report_back_due")
+        if isinstance(e, t.AccountabilityProcedureOpened) or e.reopened:
+            p.update(opened_at=at, decided_at=None, reported_on=None)
+            p["report_back_due"] = due.isoformat() if due else None
+    elif isinstance(e, t.AccountabilityDecided):
+        p["decided_at"] = at
+    elif isinstance(e, t.AccountabilityReportedBack):
+        p["reported_on"] = e.reported_on.isoformat()
+    row["accountability_procedure"] = p
 
 
 def _closed_out(row: Row, e: t.CaseClosedOut, _: Envelope) -> None:
@@ -234,8 +286,22 @@ FOLDS: dict[type, Fold] = {
     t.FollowUpOpened: _follow_up_opened,
     t.FeedbackDelivered: _feedback,
     t.EvaluationRecorded: _evaluated,
+    t.DissatisfactionReferred: _referral,
+    t.ReferralDecided: _referral,
     t.EscalatedToSupervisors: _set(escalated=lambda e: True),
     t.AccountabilityRecorded: _accountability,
+    t.AccountabilityFindingRecorded: _finding,
+    t.AccountabilityProcedureOpened: _procedure,
+    t.AccountabilityTriggerAdded: _procedure,
+    t.AccountabilityDecided: _procedure,
+    t.AccountabilityReportedBack: _procedure,
+    t.AccountabilityProcedureClosed: _procedure,
+    t.TypicalCasePublished: lambda row, e, envelope: row.update(
+        typical_case={
+            **e.model_dump(mode="json", include={"kind", "title", "text", "persons"}),
+            "published_at": envelope.occurred_at.isoformat(),
+        }
+    ),
     t.CaseClosedOut: _closed_out,
 }
 
@@ -273,6 +339,11 @@ def new_row(case_id: UUID) -> Row:
     }
 
 
+# A file attached or downloaded is not the case moving on: the ledger's (and Open311's public)
+# "updated" time stays where the case's last step put it, so a download shows nowhere public.
+FILE_EVENTS = (d.CaseAttachmentAdded, d.CaseAttachmentDownloaded)
+
+
 def apply(row: Row, envelope: Envelope) -> Row:
     """The row after this event (a new dict; ``row`` is left as it was)."""
     updated = dict(row)
@@ -285,7 +356,8 @@ def apply(row: Row, envelope: Envelope) -> Row:
     if fold is not None:
         fold(updated, event, envelope)
     _derive(updated)
-    updated["updated_at"] = max(filter(None, (row.get("updated_at"), envelope.occurred_at)))
+    if not isinstance(event, FILE_EVENTS) or not row.get("updated_at"):
+        updated["updated_at"] = max(filter(None, (row.get("updated_at"), envelope.occurred_at)))
     return updated
 
 

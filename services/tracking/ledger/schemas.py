@@ -4,7 +4,8 @@ wrong types are refused with the field's name), and the page it answers."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -17,13 +18,20 @@ from shared.contracts.vocabulary import (
 from shared.web.schemas import Text64, Text100
 
 MAX_PAGE_SIZE = 200
+ReporterKind = Literal["named", "anonymous"]  # labels: shared.contracts.wording
 
 
 class QueryParams(BaseModel):
-    """Query parameters: unknown ones are ignored (caches and browsers add their own), and an
-    empty one (``?q=&status=`` from a form left blank) means "no filter"."""
+    """Query parameters of the ``/api/v1`` lists: an unknown one is a 422 naming it (a filter
+    misspelt must not silently answer every row), except the allowlist — ``_``, the
+    cache-buster jQuery and some proxies add. An empty one (``?q=&status=`` from a form left
+    blank) means "no filter"."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    cache_buster: str | None = Field(
+        default=None, alias="_", description="ignored (a cache-buster); the only extra allowed"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -50,7 +58,7 @@ class Period(QueryParams):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.from_ and self.to and self.from_ > self.to:
-            raise ValueError("from 不能晚于 to (from is after to)")
+            raise ValueError("登记起始日不能晚于截止日 (from is after to)")
         return self
 
     def bounds(self, timezone: str) -> tuple[datetime | None, datetime | None]:
@@ -65,13 +73,31 @@ class Page(QueryParams):
     page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 50
 
 
+class PublicPage(Page):
+    """The public pages keep the web's tolerance: unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
 class LedgerFilters(Period):
     status: CaseStatus | None = None
     unit: Text64 | None = None
     channel: Channel | None = None
     track: Track | None = None
     overdue: bool | None = None
-    q: Text100 | None = None
+    q: Text100 | None = Field(
+        default=None, description="words of the summary or content, or a case number exactly"
+    )
+    category: Text64 | None = Field(
+        default=None, description="a category code or Chinese name; its subcategories too"
+    )
+    district: Text64 | None = None
+    person: Text100 | None = Field(
+        default=None, description="被反映人: part of the name of the person complained about"
+    )
+    reporter: ReporterKind | None = Field(
+        default=None, description="举报人: named (实名) or anonymous (匿名)"
+    )
 
 
 class LedgerQuery(LedgerFilters, Page):
@@ -94,6 +120,8 @@ class LedgerPage(BaseModel):
 class AuditQuery(Period, Page):
     actor: Text100 | None = None
     type: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z]+$")] | None = None
+    case_id: UUID | None = None
+    term: Text100 | None = None  # searches for this term (matched keyed, ADR 26)
 
 
 def _start_of(day: date | None, timezone: str) -> datetime | None:

@@ -6,6 +6,9 @@
 ``case_history``  every integration event, for the audit trail and time travel
 ``units``         the directory's unit names
 ``calendar_years`` years of the official calendar loaded by the office
+``early_warnings`` the 苗头预警 insight raised, for the monthly circular (ADR 32)
+``read_audit``    who read protected data: case views, histories, searches, exports (ADR 26);
+                  not derived from events, so a rebuild keeps it (not in ``READ_TABLES``)
 On SQLite, ``ledger_fts`` (FTS5, trigram) mirrors ``ledger.search_text`` by triggers.
 """
 
@@ -58,6 +61,8 @@ ledger = sa.Table(
     sa.Column("content", sa.Text),
     sa.Column("search_text", sa.Text),
     sa.Column("district", sa.String(64)),
+    sa.Column("lat", sa.Float),  # where the problem is, as the tip gave it (Open311 shows it)
+    sa.Column("lon", sa.Float),
     sa.Column("subject", Json),
     sa.Column("named", sa.Boolean),
     sa.Column("receipt_digest", sa.String(64), index=True),
@@ -102,6 +107,8 @@ ledger = sa.Table(
     sa.Column("latest_evaluation", Json),
     sa.Column("escalated", sa.Boolean, nullable=False),
     sa.Column("accountability", Json),
+    sa.Column("accountability_procedure", Json),  # its stage, triggers, report back (ADR 19)
+    sa.Column("typical_case", Json),  # 典型案例/标杆案例 as published, redacted (ADR 19)
     sa.Column("closed_out_at", Moment()),
     # each producer's view of the status (ADR 5) and the status shown
     sa.Column("dispatch_status", sa.String(32)),
@@ -176,4 +183,49 @@ calendar_years = sa.Table(
     sa.Column("workdays", sa.JSON, nullable=False),
 )
 
-READ_TABLES = (ledger, case_units, case_history, units, calendar_years)
+read_audit = sa.Table(
+    "read_audit",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("occurred_at", Moment(), nullable=False, index=True),
+    sa.Column("type", sa.String(64), nullable=False, index=True),
+    sa.Column("actor_id", sa.String(200), index=True),
+    sa.Column("actor_name", sa.String(200)),
+    sa.Column("actor_role", sa.String(32)),
+    sa.Column("actor_unit", sa.String(64)),
+    sa.Column("case_id", sa.Uuid, index=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    # what was asked: the route's filters, a free-text term only keyed (never in clear)
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+# The office's changes to the category catalogue (ADR 25), in the order intake made them; the
+# seed is static data (shared.contracts.catalogue) and is not stored here.
+category_changes = sa.Table(
+    "category_changes",
+    metadata,
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("change", sa.String(16), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200)),
+    sa.Column("parent", sa.String(64)),
+)
+
+# 苗头预警 insight raised (ADR 32), for the monthly circular; one row per warning.
+early_warnings = sa.Table(
+    "early_warnings",
+    metadata,
+    sa.Column("warning_id", sa.Uuid, primary_key=True),
+    sa.Column("day", sa.Date, nullable=False, index=True),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("category_label", sa.String(200), nullable=False),
+    sa.Column("places", sa.String(500), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("expected", sa.Float, nullable=False),
+    sa.Column("case_numbers", sa.JSON, nullable=False),
+    sa.Column("raised_at", Moment(), nullable=False),
+)
+
+# Rebuilt from events by services.ops.rebuild; read_audit is not (it records reads, no event).
+READ_TABLES = (ledger, case_units, case_history, units, calendar_years, category_changes)

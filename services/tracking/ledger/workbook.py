@@ -26,17 +26,23 @@ from shared.contracts.vocabulary import (
     FEEDBACK_LABELS,
     RATING_LABELS,
     STATUS_LABELS,
+    TRACK_LABELS,
     CaseStatus,
     Channel,
     FeedbackChannel,
     Rating,
+    Track,
 )
 
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+PAPER_A4 = 9  # OOXML paperSize code
+WRAP_FROM = 8  # characters: shorter values fit their columns as they are
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MOMENT_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 
-# (header, width in characters)
+# (header, width in characters) — the offices' 台账 layout (issue 22 point 5): who and what
+# was reported, how it is handled, by whom, when signed for and due, and where it stands.
 COLUMNS = [
     ("序号", 6),
     ("编号", 14),
@@ -44,8 +50,11 @@ COLUMNS = [
     ("受理时间", 17),
     ("问题类别", 12),
     ("反映内容摘要", 40),
+    ("被反映单位及人员", 24),
+    ("办理类别", 12),
     ("责任单位", 18),
     ("协办单位", 18),
+    ("签收时间", 17),
     ("办理时限", 12),
     ("办理状态", 11),
     ("是否超期", 10),
@@ -69,6 +78,14 @@ def new_sheet(workbook: Workbook, name: str, title: str, columns: list[tuple[str
     heading = WriteOnlyCell(sheet, value=title)
     heading.font = Font(bold=True, size=14)
     heading.alignment = Alignment(horizontal="center")
+    # Printed as offices file it: landscape A4, as wide as the page, the header on every page.
+    # (Before the first row: a write-only sheet writes its properties with it.)
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = PAPER_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:2"
     sheet.append([heading])
     sheet.append([_bold(sheet, h) for h, _ in columns])
     return sheet
@@ -86,7 +103,12 @@ def cell(sheet: WriteOnlyWorksheet, value: Any, ctx: Context) -> Any:
     Control characters a caller typed into a tip cannot go into the sheet's XML at all: they
     are dropped from the cell rather than failing the whole export."""
     if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if len(text) <= WRAP_FROM:
+            return text
+        wrapped = WriteOnlyCell(sheet, value=text)  # long text wraps within its column
+        wrapped.alignment = WRAPPED
+        return wrapped
     if isinstance(value, datetime):
         local = value.astimezone(ctx.calendar.timezone).replace(tzinfo=None)
         formatted = WriteOnlyCell(sheet, value=local)
@@ -107,10 +129,13 @@ def ledger_line(serial: int, row: Row, ctx: Context) -> list[Any]:
         row.get("number"),
         label(CHANNEL_LABELS, Channel, row.get("channel")),
         row.get("registered_at"),
-        row.get("category"),
+        ctx.category_name(row.get("category")),
         row.get("summary") or _abridged(row.get("content")),
+        subject_line(row.get("subject")),
+        label(TRACK_LABELS, Track, row.get("track")),
         units.get(row.get("lead_unit") or "", row.get("lead_unit")),
         "、".join(units.get(u, u) for u in row.get("co_units") or []) or None,
+        row.get("signed_at"),
         deadline.astimezone(ctx.calendar.timezone).date() if deadline else None,
         label(STATUS_LABELS, CaseStatus, row["status"]),
         overdue_label(row, ctx),
@@ -121,6 +146,16 @@ def ledger_line(serial: int, row: Row, ctx: Context) -> list[Any]:
         accountability_summary(row.get("accountability") or []),
         row.get("closed_out_at"),
     ]
+
+
+def subject_line(subject: dict[str, Any] | None) -> str | None:
+    """被反映单位及人员, e.g. ``某街道办事处 张某(科长)``."""
+    if not subject:
+        return None
+    person = subject.get("person")
+    if person and subject.get("position"):
+        person = f"{person}({subject['position']})"
+    return " ".join(p for p in (subject.get("unit"), person) if p) or None
 
 
 def overdue_label(row: Row, ctx: Context) -> str:

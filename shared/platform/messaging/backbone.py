@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.platform.messaging import Consumer
 from shared.platform.messaging.inprocess import InProcessFollower
 from shared.platform.messaging.leadership import PostgresLeadership
-from shared.platform.messaging.nats import JetStream, NatsConsumerRunner, NatsRelay
+from shared.platform.messaging.nats import JetStream, NatsConsumerRunner
 from shared.platform.messaging.outbox import Outbox
+from shared.platform.messaging.relay import NatsRelay
+from shared.platform.messaging.streams import StreamRecords
 from shared.platform.settings import ConfigurationError, Settings
 
 log = structlog.get_logger(__name__)
@@ -28,9 +31,15 @@ RESTART_SECONDS = 1.0
 
 class Backbone:
     def __init__(
-        self, settings: Settings, outboxes: dict[str, Outbox], consumers: Sequence[Consumer]
+        self,
+        settings: Settings,
+        outboxes: dict[str, Outbox],
+        consumers: Sequence[Consumer],
+        engine: AsyncEngine | None = None,
     ) -> None:
         self.settings = settings
+        # The shared read database keeps each relay's record of its stream (ADR 17).
+        self.engine = engine
         self.outboxes = outboxes
         self.consumers = list(consumers)
         self.stream: JetStream | None = None
@@ -43,6 +52,7 @@ class Backbone:
             self._wire_nats(self.settings.nats_url)
         else:
             self._wire_in_process()
+            await asyncio.gather(*(worker.prepare() for worker in self._workers))
         for worker in self._workers:
             self._tasks.append(asyncio.create_task(self._supervised(worker)))
 
@@ -67,13 +77,17 @@ class Backbone:
             faults=self.settings.faults,
         )
         self._tasks.append(asyncio.create_task(self.stream.connect_forever()))
+        if self.outboxes and self.engine is None:
+            raise ConfigurationError("a relay needs the shared database for its stream records")
+        records = StreamRecords(self.engine) if self.engine is not None else None
         for source, outbox in self.outboxes.items():
             leadership = None
             if self.settings.database_url is not None:
                 leader = PostgresLeadership(self.settings, f"relay:{source}")
                 self._leaders.append(leader)
                 leadership = leader
-            self._workers.append(NatsRelay(outbox, self.stream, leadership))
+            assert records is not None
+            self._workers.append(NatsRelay(outbox, self.stream, records, leadership))
         for consumer in self.consumers:
             for source in consumer.sources:
                 self._workers.append(NatsConsumerRunner(consumer, source, self.stream))
@@ -96,6 +110,26 @@ class Backbone:
         if self.stream is None:
             return "ok"
         return "ok" if self.stream.is_connected else "unavailable"
+
+    def delivery(self) -> dict[str, Any]:
+        """Whether events get where they go: ``degraded`` once the connection, a relay or a
+        consumer has been unable to reach or verify its stream for longer than the grace.
+        Reported beside readiness, never instead of it: intake keeps taking tips."""
+        grace = self.settings.delivery_grace_seconds
+        if self.stream is None:
+            return {"status": "ok", "mode": "in-process"}
+        parts = {"nats": self.stream.health.report(grace)} | {
+            worker.health.worker: worker.health.report(grace)
+            for worker in self._workers
+            if hasattr(worker, "health")
+        }
+        degraded = sorted(name for name, part in parts.items() if part["status"] != "ok")
+        return {
+            "status": "degraded" if degraded else "ok",
+            "url": self.stream.url,
+            "degraded": degraded,
+            "parts": parts,
+        }
 
     async def _supervised(self, worker: Any) -> None:
         """Run a worker until it is stopped; one that dies is started again after a pause,

@@ -22,10 +22,20 @@ class InProcessFollower:
         self.consumer = consumer
         self.outbox = outbox
         self._stopping = asyncio.Event()
+        self._resume_at: int | None = None
+
+    async def prepare(self) -> None:
+        """Read where to resume before the process reports itself started: an envelope
+        applied right after start (by this follower or any other path) cannot then move
+        the recorded position past events this follower has not read yet."""
+        self._resume_at = await self.consumer.last_position(self.outbox.source)
 
     async def run(self) -> None:
         news = self.outbox.wakeup(asyncio.get_running_loop())
-        position = await self.consumer.last_position(self.outbox.source)
+        position = self._resume_at
+        self._resume_at = None  # a restart after a failure reads it afresh
+        if position is None:
+            position = await self.consumer.last_position(self.outbox.source)
         while not self._stopping.is_set():
             news.clear()
             try:

@@ -8,10 +8,9 @@ Streams — one per producing service, set here in code (``tz`` is the default n
     duplicate window 10 minutes (``TAIZHANG_NATS_DUPLICATE_WINDOW_SECONDS``) ·
     replicas from ``TAIZHANG_NATS_REPLICAS`` (3 in a cluster).
 
-Relay: publishes the outbox in order with ``Nats-Msg-Id = "<source>:<position>"`` and waits
-for every publish ack before recording its position in the producer's own tracking table;
-a crash in between re-sends at most one batch, which JetStream drops as duplicates inside
-the window (and consumers' tracking drops after it).
+Relay (:mod:`.relay`): publishes the outbox in order with ``Nats-Msg-Id =
+"<source>:<position>"`` and records its position only once the stream is seen to hold the
+batch (ADR 17).
 
 Consumers: durable pull consumers ``<consumer>__<source>`` on the source's stream, explicit
 ack *after* the effect committed, negative ack with back-off when an earlier event must come
@@ -22,11 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import nats
 import structlog
-from eventsourcing.persistence import IntegrityError, Tracking
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
@@ -42,10 +39,9 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from shared.contracts import Envelope, UnknownContract, decode
-from shared.platform.faults import CONSUMER_EXIT_AFTER_COMMIT, RELAY_EXIT_AFTER_PUBLISH, crash_if
+from shared.platform.faults import CONSUMER_EXIT_AFTER_COMMIT, crash_if
 from shared.platform.messaging import Consumer, Outcome, batch_handler, handle_each, wait_any
-from shared.platform.messaging.leadership import Leadership
-from shared.platform.messaging.outbox import Outbox
+from shared.platform.messaging.health import Health
 
 log = structlog.get_logger(__name__)
 
@@ -53,9 +49,8 @@ FETCH_BATCH = 100
 # A consumer that applies a batch set-based gets more at once: a fetch returns what is there
 # (up to this), so batches grow only under a backlog, which is when they pay (ADR 14).
 FETCH_BATCH_SETS = 500
-PUBLISH_BATCH = 500
 MAX_ACK_PENDING = 2000
-ACK_TIMEOUT_SECONDS = 30.0
+IDLE_CHECKS = 5  # an idle consumer checks its durable after this many empty fetches
 
 
 def stream_name(namespace: str, source: str) -> str:
@@ -80,6 +75,15 @@ def stream_config(
         duplicate_window=duplicate_window,
         num_replicas=replicas,
     )
+
+
+PING_SECONDS = 3
+
+
+def servers(url: str) -> list[str]:
+    """``TAIZHANG_NATS_URL`` may list a cluster's members, comma-separated (more are found
+    from the servers' own announcements)."""
+    return [u.strip() for u in url.split(",") if u.strip()]
 
 
 class JetStream:
@@ -109,29 +113,45 @@ class JetStream:
         # Counts lost connections: a publish ack owed across one never comes.
         self.disconnects = 0
         self._ensured: set[str] = set()
+        self.health = Health("nats")
 
     async def connect_forever(self) -> None:
-        delay = 0.2
+        """Connect, retrying with a growing pause; the URL (configuration, not personal) is
+        named once when it cannot be reached, not once per attempt."""
         while self.nc is None:
             try:
                 self.nc = await nats.connect(
-                    self.url,
+                    servers(self.url),
                     name=self.name,
                     connect_timeout=2,
+                    # A server cut off by a partition answers nothing: notice within seconds
+                    # (not nats-py's two minutes) and go to another member of the cluster.
+                    ping_interval=PING_SECONDS,
+                    max_outstanding_pings=2,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     drain_timeout=5,
                     disconnected_cb=self._disconnected,
+                    reconnected_cb=self._reconnected,
+                    error_cb=self._error,
                 )
             except Exception as e:
-                log.warning("nats_unavailable", url=self.url, error=repr(e))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await asyncio.sleep(self.health.failing("unreachable", url=self.url, error=repr(e)))
+        self.health.fine()
         self.connected.set()
 
     async def _disconnected(self) -> None:
         self.disconnects += 1
+        self.health.failing("disconnected", url=self.url)
+
+    async def _reconnected(self) -> None:
+        self.health.fine()
+
+    async def _error(self, e: Exception) -> None:
+        """nats-py's default logs a traceback per failed reconnect attempt; the health
+        says it once."""
+        self.health.failing("connection_error", url=self.url, error=type(e).__name__)
 
     @property
     def js(self) -> JetStreamContext:
@@ -157,108 +177,14 @@ class JetStream:
             await self.js.add_stream(config)
         self._ensured.add(source)
 
+    def forget(self, source: str) -> None:
+        """The stream may be gone (deleted, another server): look for it again next time."""
+        self._ensured.discard(source)
+
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:
             with contextlib.suppress(Exception):
                 await self.nc.drain()
-
-
-class NatsRelay:
-    """Publishes one service's outbox to its stream; one active relay per service."""
-
-    TRACKING_NAME = "relay:nats"
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        stream: JetStream,
-        leadership: Leadership | None = None,
-    ) -> None:
-        self.outbox = outbox
-        self.stream = stream
-        self.leadership = leadership
-        self._stopping = asyncio.Event()
-
-    async def run(self) -> None:
-        news = self.outbox.wakeup(asyncio.get_running_loop())
-        await self.stream.connected.wait()
-        position = await self._lead()
-        while not self._stopping.is_set():
-            news.clear()
-            if self.leadership is not None and not await self.leadership.held():
-                position = await self._lead()
-            try:
-                position, moved = await self._relay_once(position)
-            except Exception as e:
-                log.warning("relay_retrying", source=self.outbox.source, error=repr(e))
-                await wait_any(self._stopping, timeout=1.0)
-                # Another relay may have gone further meanwhile: resume from there.
-                with contextlib.suppress(Exception):
-                    position = max(position, await asyncio.to_thread(self._recorded_position))
-                continue
-            if not moved:
-                await wait_any(news, self._stopping, timeout=1.0)
-
-    async def _lead(self) -> int:
-        """Become the active relay (at once without replicas); where to resume from."""
-        if self.leadership is not None:
-            await self.leadership()
-        while True:
-            try:
-                return await asyncio.to_thread(self._recorded_position)
-            except Exception as e:  # the database is away: leadership will be re-checked
-                log.warning("relay_position_unavailable", source=self.outbox.source, error=repr(e))
-                await asyncio.sleep(1.0)
-
-    async def _relay_once(self, position: int) -> tuple[int, bool]:
-        envelopes, last = await asyncio.to_thread(self.outbox.read, position, PUBLISH_BATCH)
-        if last == position:
-            return position, False
-        await self.stream.ensure_stream(self.outbox.source)
-        js = self.stream.js
-        # No wait_stall: with a timeout nats-py yields to the loop on every publish, whose
-        # flusher then writes each message alone (a syscall and a server wake-up each);
-        # without it the batch is buffered and written in a few writes. A batch is far below
-        # nats-py's 4,000 pending publishes, and the acks are awaited with a timeout below.
-        connection = self.stream.disconnects
-        acks = [
-            await js.publish_async(
-                subject(self.stream.namespace, e),
-                e.encode(),
-                headers={"Nats-Msg-Id": e.message_id},
-            )
-            for e in envelopes
-        ]
-        if acks:
-            await self._acknowledged(asyncio.gather(*acks), connection)
-        crash_if(RELAY_EXIT_AFTER_PUBLISH, self.stream.faults)
-        await asyncio.to_thread(self._record_position, last)
-        return last, True
-
-    async def _acknowledged(self, acks: asyncio.Future[Any], connection: int) -> None:
-        """Every publish ack, or an error as soon as the connection they were owed on is
-        lost (the batch is sent again at once, not after the full timeout)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + ACK_TIMEOUT_SECONDS
-        while not acks.done():
-            await asyncio.wait({acks}, timeout=0.25)
-            if acks.done():
-                break
-            if self.stream.disconnects != connection or loop.time() > deadline:
-                acks.cancel()
-                raise ConnectionError("publish acks lost: NATS connection dropped or too slow")
-        acks.result()
-
-    def _recorded_position(self) -> int:
-        return self.outbox.app.process_recorder.max_tracking_id(self.TRACKING_NAME) or 0
-
-    def _record_position(self, position: int) -> None:
-        # A relay that led a moment ago may have recorded it: the same messages, same ids.
-        with contextlib.suppress(IntegrityError):
-            self.outbox.app.process_recorder.insert_tracking(Tracking(self.TRACKING_NAME, position))
-
-    def stop(self) -> None:
-        self._stopping.set()
 
 
 class NatsConsumerRunner:
@@ -268,6 +194,7 @@ class NatsConsumerRunner:
         self.consumer = consumer
         self.source = source
         self.stream = stream
+        self.health = Health(f"consumer:{self.durable}")
         self._stopping = asyncio.Event()
 
     @property
@@ -278,22 +205,48 @@ class NatsConsumerRunner:
         await self.stream.connected.wait()
         subscription = None
         size = FETCH_BATCH_SETS if batch_handler(self.consumer) else FETCH_BATCH
+        idle = 0
         while not self._stopping.is_set():
             try:
                 if subscription is None:
                     subscription = await self._subscribe()
                 messages = await subscription.fetch(size, timeout=1)
             except (NatsTimeout, TimeoutError):
+                idle += 1
+                if idle % IDLE_CHECKS == 0 and not await self._still_there():
+                    subscription = None
                 continue
             except Exception as e:
-                log.warning("consumer_fetch_failed", durable=self.durable, error=repr(e))
                 subscription = None
-                await wait_any(self._stopping, timeout=1.0)
+                self.stream.forget(self.source)
+                pause = self.health.failing(
+                    type(e).__name__, durable=self.durable, url=self.stream.url, error=repr(e)
+                )
+                await wait_any(self._stopping, timeout=pause)
                 continue
+            idle = 0
+            self.health.fine()
             await self._handle(messages)
         if subscription is not None:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def _still_there(self) -> bool:
+        """An idle consumer looks for its durable now and then: a deleted (or recreated)
+        stream takes it along, and a fetch on it only ever times out."""
+        try:
+            await self.stream.js.consumer_info(
+                stream_name(self.stream.namespace, self.source), self.durable
+            )
+        except NotFoundError:
+            self.stream.forget(self.source)
+            self.health.failing("consumer_gone", durable=self.durable, url=self.stream.url)
+            return False
+        except Exception as e:
+            self.health.failing(type(e).__name__, durable=self.durable, url=self.stream.url)
+            return True
+        self.health.fine()
+        return True
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         await self.stream.ensure_stream(self.source)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 
 from services.tracking.ledger.deps import LedgerDep, ReadSession
 from services.tracking.ledger.public import results
-from services.tracking.ledger.schemas import Page
+from services.tracking.ledger.schemas import PublicPage
+from services.tracking.ledger.tables import ledger
 from shared.web.problems import not_found
 from shared.web.ratelimit import public_rate_limit
 
@@ -27,7 +29,7 @@ ReceiptCode = Annotated[str, Path(max_length=64)]
 
 @router.get("/results", summary="Published results (网上公示), redacted")
 async def published_results(
-    page: Annotated[Page, Query()], reader: LedgerDep, session: ReadSession
+    page: Annotated[PublicPage, Query()], reader: LedgerDep, session: ReadSession
 ) -> dict[str, Any]:
     ctx = await reader.context(session)
     rows, total = await results.published_page(session, page=page.page, page_size=page.page_size)
@@ -44,4 +46,17 @@ async def receipt(code: ReceiptCode, reader: LedgerDep, session: ReadSession) ->
     row = await reader.receipt_case(session, code)
     if row is None:
         raise not_found("receipt")
-    return results.receipt_status(row)
+    return results.receipt_status(row, await reader.original_of(session, row))
+
+
+@router.get("/typical-cases", summary="Typical cases (典型案例) and benchmark cases (标杆案例)")
+async def typical_cases(reader: LedgerDep, session: ReadSession) -> dict[str, Any]:
+    """As the office published them: its title and text, measures, and names only where it
+    decided to keep them. Nothing of the tip or the reporter."""
+    found = await session.execute(
+        sa.select(ledger.c.number, ledger.c.typical_case)
+        .where(ledger.c.typical_case.is_not(None))
+        .order_by(ledger.c.number.desc())
+    )
+    items = [{"number": r.number, **r.typical_case} for r in found]
+    return {"items": items, "total": len(items)}

@@ -71,25 +71,80 @@ def published_result(row: Row, ctx: Context) -> dict[str, Any]:
     }
 
 
-def receipt_status(row: Row) -> dict[str, Any]:
-    """What an anonymous reporter sees with the receipt code: progress and every answer."""
-    return {
+def receipt_status(row: Row, original: Row | None = None) -> dict[str, Any]:
+    """What an anonymous reporter sees with the receipt code: progress step by step in plain
+    Chinese and every answer to it. A merged case's reporter also follows the case it was
+    merged into (``original``: its steps and published answers only — never the replies to
+    that case's own reporter) and rates it (ADR 20)."""
+    status = row["status"]
+    answer = {
         "number": row.get("number"),
-        "status": row["status"],
-        "status_label": label(STATUS_LABELS, CaseStatus, row["status"]),
+        "status": status,
+        "status_label": label(STATUS_LABELS, CaseStatus, status),
         "registered_at": row.get("registered_at"),
         "updated_at": row.get("updated_at"),
-        "feedback": [
-            {
-                "channel": f["channel"],
-                "channel_label": label(FEEDBACK_LABELS, FeedbackChannel, f["channel"]),
-                "content": f["content"],
-                "at": f["at"],
-            }
-            for f in row.get("feedback") or []
-        ],
-        "can_evaluate": row["status"] == CaseStatus.AWAITING_EVALUATION,
+        "steps": steps(row),
+        "not_accepted_reason": row.get("not_accepted_reason")
+        if status == CaseStatus.NOT_ACCEPTED
+        else None,
+        "merged_into": row.get("merged_into") if status == CaseStatus.MERGED else None,
+        "feedback": [_answer(f) for f in row.get("feedback") or []],
+        "can_evaluate": status == CaseStatus.AWAITING_EVALUATION,
         "closed_out_at": row.get("closed_out_at"),
+    }
+    if original is not None and status == CaseStatus.MERGED:
+        public = [f for f in original.get("feedback") or [] if f["channel"] in PUBLIC_ANSWERS]
+        answer["original"] = {
+            "number": original.get("number"),
+            "status": original["status"],
+            "status_label": label(STATUS_LABELS, CaseStatus, original["status"]),
+            "steps": steps(original),
+            "feedback": [_answer(f) for f in public],
+            "closed_out_at": original.get("closed_out_at"),
+        }
+        answer["can_evaluate"] = original["status"] == CaseStatus.AWAITING_EVALUATION
+    return answer
+
+
+PUBLIC_ANSWERS = (FeedbackChannel.ONLINE_PUBLICATION.value, FeedbackChannel.MEDIA_RESPONSE.value)
+
+
+def steps(row: Row) -> list[dict[str, Any]]:
+    """Each step the case has taken, in order, as a reporter would say it."""
+    found: list[dict[str, Any]] = [{"step": "您的举报已登记", "at": row.get("registered_at")}]
+    if row["status"] == CaseStatus.NOT_ACCEPTED:
+        reason = row.get("not_accepted_reason") or ""
+        found.append({"step": f"经审查不予受理。理由:{reason}", "at": row.get("updated_at")})
+    if row["status"] == CaseStatus.MERGED:
+        found.append(
+            {
+                "step": f"与编号 {row.get('merged_into')} 的案件反映同一问题,已合并办理,"
+                "请关注该案件的办理情况",
+                "at": row.get("updated_at"),
+            }
+        )
+    moments = [
+        ("dispatched_at", "已交责任单位办理"),
+        ("signed_at", "责任单位已签收,正在办理"),
+        ("result_accepted_at", "办理结果已审核通过"),
+    ]
+    found += [{"step": text, "at": row[key]} for key, text in moments if row.get(key)]
+    if (row.get("pass_no") or 1) > 1:
+        found.append({"step": "因评价不满意,已启动二次办理", "at": None})
+    for f in row.get("feedback") or []:
+        channel = label(FEEDBACK_LABELS, FeedbackChannel, f["channel"])
+        found.append({"step": f"已反馈({channel})", "at": f["at"]})
+    if row.get("closed_out_at"):
+        found.append({"step": "已办结销号", "at": row["closed_out_at"]})
+    return found
+
+
+def _answer(f: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "channel": f["channel"],
+        "channel_label": label(FEEDBACK_LABELS, FeedbackChannel, f["channel"]),
+        "content": f["content"],
+        "at": f["at"],
     }
 
 

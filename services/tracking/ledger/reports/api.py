@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi import Path as PathParam
 
+from services.tracking.ledger import audit
 from services.tracking.ledger.deps import LedgerDep, ReadSession
 from services.tracking.ledger.presentation import Context, label
 from services.tracking.ledger.reports import documents, kpis, summaries
@@ -36,6 +37,8 @@ async def _stats(
         key = group.pop("key")
         if by == "unit":
             group["unit"] = ctx.unit(key)
+        elif by == "category":  # the code for clients, the Chinese name for people
+            group.update(category=key, category_name=ctx.category_name(key))
         else:
             group.update(channel=key, channel_label=label(CHANNEL_LABELS, Channel, key))
     return {"from": period.from_, "to": period.to, "items": groups}
@@ -59,6 +62,16 @@ async def channel_stats(
     principal: StatsReader,
 ) -> dict[str, Any]:
     return await _stats("channel", period, reader, session, principal)
+
+
+@router.get("/stats/categories", summary="KPIs per category (问题分类), with Chinese names")
+async def category_stats(
+    period: Annotated[Period, Query()],
+    reader: LedgerDep,
+    session: ReadSession,
+    principal: StatsReader,
+) -> dict[str, Any]:
+    return await _stats("category", period, reader, session, principal)
 
 
 @router.get("/stats/statuses", summary="Cases per status, counted exactly")
@@ -92,6 +105,7 @@ async def monthly_report(
     ctx = await reader.context(session)
     year, number = (int(p) for p in month.split("-"))
     report = await summaries.monthly(session, principal, year, number, ctx)
+    await _exported(reader, principal, f"circular-{month}", format)
     return await _document(report, ctx, f"circular-{month}", format, accept)
 
 
@@ -109,7 +123,13 @@ async def annual_report(
 ) -> Response:
     ctx = await reader.context(session)
     report = await summaries.annual(session, principal, year, ctx)
+    await _exported(reader, principal, f"annual-{year}", format)
     return await _document(report, ctx, f"annual-{year}", format, accept)
+
+
+async def _exported(reader: Any, principal: Any, report: str, format: str | None) -> None:
+    asked = {"report": report, "format": format or "negotiated"}
+    await audit.record(reader, principal, audit.REPORT_EXPORTED, asked=asked)
 
 
 async def _document(

@@ -42,7 +42,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from services.tracking.ledger.presentation import HANDLING
 from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.rows import SATISFIED
-from services.tracking.ledger.tables import case_history, case_units, ledger
+from services.tracking.ledger.tables import case_history, case_units, ledger, units
 from shared.contracts.vocabulary import CaseStatus, EvaluatorKind
 from shared.web.auth import Principal, Role
 
@@ -53,15 +53,23 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _measures(now: datetime) -> list[Any]:
-    late_without_result = sa.and_(
+def _late_without_result(now: datetime) -> ColumnElement[bool]:
+    return sa.and_(
         L.dispatch_status.in_(HANDLING), L.handle_deadline < now, L.result_submitted_at.is_(None)
     )
-    unsigned_past_deadline = sa.and_(
+
+
+def _unsigned_past_deadline(now: datetime) -> ColumnElement[bool]:
+    return sa.and_(
         L.dispatch_status == CaseStatus.DISPATCHED.value,
         L.signed_at.is_(None),
         L.sign_deadline < now,
     )
+
+
+def _measures(now: datetime) -> list[Any]:
+    late_without_result = _late_without_result(now)
+    unsigned_past_deadline = _unsigned_past_deadline(now)
     return [
         sa.func.count().label("cases"),
         _count(L.signed_at.is_not(None)).label("signed"),
@@ -117,12 +125,17 @@ async def kpis(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """KPIs grouped ``by`` "unit" (the lead unit), "channel", or "all" (one total).
+    """KPIs grouped ``by`` "unit" (the lead unit), "channel", "category" or "all" (one total).
 
     A unit that returned cases it no longer leads still gets a row: returns are its own."""
     everyone = _population(principal, start, end)
     where = [*everyone, L.status != CaseStatus.MERGED.value]
-    key = {"unit": L.lead_unit, "channel": L.channel, "all": sa.literal("all")}[by]
+    key = {
+        "unit": L.lead_unit,
+        "channel": L.channel,
+        "category": L.category,
+        "all": sa.literal("all"),
+    }[by]
     led = [*where, L.lead_unit.is_not(None)] if by == "unit" else where
     grouped = await session.execute(
         sa.select(key.label("key"), *_measures(now)).where(*led).group_by(key)
@@ -202,6 +215,7 @@ async def _returns(
     key = {
         "unit": case_units.c.unit,
         "channel": L.channel,
+        "category": L.category,
         "all": sa.literal("all"),
     }[by]
     found = await session.execute(
@@ -225,6 +239,7 @@ async def _overruled(
     key = {
         "unit": h.data["unit"].as_string(),
         "channel": L.channel,
+        "category": L.category,
         "all": sa.literal("all"),
     }[by]
     found = await session.execute(
@@ -272,3 +287,114 @@ async def deadline_counts(session: AsyncSession, now: datetime, end_of_today: da
     found = await session.execute(sa.select(_count(overdue_clause(now)), _count(due_today)))
     overdue, due = found.one()
     return int(overdue), int(due)
+
+
+async def cases_behind(
+    session: AsyncSession, now: datetime, start: datetime, end: datetime
+) -> dict[str, dict[str, list[str]]]:
+    """The case numbers behind each unit's KPIs (same population and clauses as :func:`kpis`),
+    so that an assessment can show every figure's cases: per unit, lists named after the
+    figures (``signed_on_time``, ``unsigned_past_deadline``, ``completed_on_time``,
+    ``late_without_result``, ``satisfied``/``evaluations`` by ``complainant``/``third_party``,
+    ``returns``, ``overruled_returns``). A case appears once per event it counts for."""
+    where = [
+        L.registered_at >= start,
+        L.registered_at < end,
+        L.status != CaseStatus.MERGED.value,
+    ]
+    lists: dict[str, dict[str, list[str]]] = {}
+
+    def add(unit: Any, name: str, number: str) -> None:
+        lists.setdefault(str(unit), {}).setdefault(name, []).append(number)
+
+    rows = await session.execute(
+        sa.select(
+            L.lead_unit,
+            L.number,
+            L.signed_at.is_not(None),
+            L.signed_on_time.is_(True),
+            _unsigned_past_deadline(now),
+            L.result_submitted_at.is_not(None),
+            L.result_on_time.is_(True),
+            _late_without_result(now),
+        )
+        .where(*where, L.lead_unit.is_not(None))
+        .order_by(L.number)
+    )
+    for unit, number, signed, on_time, unsigned, done, done_on_time, late in rows:
+        for name, holds in (
+            ("signed", signed),
+            ("signed_on_time", on_time),
+            ("unsigned_past_deadline", unsigned),
+            ("completed", done),
+            ("completed_on_time", done_on_time),
+            ("late_without_result", late),
+        ):
+            if holds:
+                add(unit, name, number)
+    h = case_history.c
+    kind = h.data["evaluator_kind"].as_string()
+    rating = h.data["rating"].as_string()
+    satisfied = [r.value for r in SATISFIED]
+    evaluations = await session.execute(
+        sa.select(L.lead_unit, L.number, kind, rating)
+        .select_from(case_history.join(ledger, h.case_id == L.case_id))
+        .where(*where, L.lead_unit.is_not(None), h.type == "EvaluationRecorded")
+        .order_by(L.number, h.id)
+    )
+    for unit, number, who, given in evaluations:
+        side = "complainant" if who == EvaluatorKind.COMPLAINANT.value else "third_party"
+        add(unit, f"{side}_evaluations", number)
+        if given in satisfied:
+            add(unit, f"{side}_satisfied", number)
+    returns = await session.execute(
+        sa.select(case_units.c.unit, L.number, case_units.c.returns, case_units.c.dispatches)
+        .select_from(case_units.join(ledger, case_units.c.case_id == L.case_id))
+        .where(*where)
+        .order_by(L.number)
+    )
+    for unit, number, returned, dispatched in returns:
+        for _ in range(int(dispatched or 0)):
+            add(unit, "dispatches", number)
+        for _ in range(int(returned or 0)):
+            add(unit, "returns", number)
+    overruled = await session.execute(
+        sa.select(h.data["unit"].as_string(), L.number)
+        .select_from(case_history.join(ledger, h.case_id == L.case_id))
+        .where(*where, h.type == "ReturnOverruled")
+        .order_by(L.number, h.id)
+    )
+    for unit, number in overruled:
+        add(unit, "overruled_returns", number)
+    return lists
+
+
+async def accountability_against_units(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The accountability records (SPEC §6) made in [start, end), each with the unit it
+    counts against — the target's own unit where a procedure's finding names one, else the
+    unit that led the case — and the case number: what the assessment reads as decisions
+    against a unit."""
+    rows = await session.execute(
+        sa.select(L.lead_unit, L.number, L.accountability)
+        .where(L.accountability.is_not(None), L.lead_unit.is_not(None))
+        .order_by(L.number)
+    )
+    found = []
+    for unit, number, records in rows:
+        for record in records or []:
+            at = datetime.fromisoformat(record["at"])
+            if start <= at < end:
+                found.append({**record, "unit": record.get("unit") or unit, "case_number": number})
+    return found
+
+
+async def unit_directory(session: AsyncSession) -> list[tuple[str, str, str]]:
+    """(code, name, kind) of every active unit."""
+    found = await session.execute(
+        sa.select(units.c.code, units.c.name, units.c.kind)
+        .where(units.c.active.is_(True))
+        .order_by(units.c.code)
+    )
+    return [(c, n, k) for c, n, k in found]

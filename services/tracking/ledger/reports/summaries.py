@@ -21,8 +21,10 @@ from services.tracking.ledger.presentation import (
 from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.reports import kpis as stats
 from services.tracking.ledger.tables import ledger
+from services.tracking.ledger.warnings import raised_between
 from shared.contracts.vocabulary import CHANNEL_LABELS, STATUS_LABELS, CaseStatus, Channel
 from shared.web.auth import Principal
+from shared.web.authz import Action, allowed
 
 L = ledger.c
 Column = tuple[str, int]  # header, width in characters
@@ -95,7 +97,38 @@ async def monthly(
     report.sections = await _kpi_sections(session, principal, start, end, ctx)
     report.sections.append(await _overdue_section(session, principal, end, ctx))
     report.sections.append(await _follow_up_section(session, principal, start, end, ctx))
+    if allowed(principal, Action.READ_WARNINGS):  # they name other units' cases
+        report.sections.append(await _warning_section(session, year, month))
     return _numbered(report)
+
+
+async def _warning_section(session: AsyncSession, year: int, month: int) -> Section:
+    """苗头预警 raised in the month (ADR 32): where, how many tips against the baseline."""
+    following = date(year + month // 12, month % 12 + 1, 1)
+    last = date.fromordinal(following.toordinal() - 1)
+    rows = await raised_between(session, date(year, month, 1), last)
+    return Section(
+        "苗头预警",
+        [
+            ("预警日期", 11),
+            ("问题类别", 12),
+            ("地点或对象", 30),
+            ("线索数", 8),
+            ("基线预期", 9),
+            ("涉及案件", 40),
+        ],
+        [
+            [
+                r.day.isoformat(),
+                r.category_label,
+                r.places,
+                r.count,
+                f"{r.expected:.1f}",
+                "、".join(r.case_numbers),
+            ]
+            for r in rows
+        ],
+    )
 
 
 async def annual(session: AsyncSession, principal: Principal, year: int, ctx: Context) -> Report:

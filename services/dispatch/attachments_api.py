@@ -1,0 +1,84 @@
+"""Files on a case (附件, ADR 22): upload (multipart), list, download — each through the case's
+row scope; every download is recorded on the case before its bytes are sent. Refusals come
+from dispatch's one table (``api.REFUSALS``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+
+from services.dispatch.case_attachments import PURPOSES
+from services.dispatch.deps import DispatchDep
+from shared.platform.attachments import ALLOWED_TYPES, AttachmentTooLarge
+from shared.web.auth import Principal
+from shared.web.authz import Action, require
+
+router = APIRouter()
+
+Attacher = Annotated[Principal, Depends(require(Action.ATTACH_FILE))]
+Reader = Annotated[Principal, Depends(require(Action.READ_CASE))]
+
+
+def _view(case_id: UUID, attachment: dict[str, Any]) -> dict[str, Any]:
+    """What a client sees of an attachment: never the bytes, never a name (none is kept)."""
+    by = attachment["by"] or {}
+    return {
+        "n": attachment["n"],
+        "digest": attachment["digest"],
+        "media_type": attachment["media_type"],
+        "size": attachment["size"],
+        "purpose": attachment["purpose"],
+        "purpose_label": PURPOSES.get(attachment["purpose"], attachment["purpose"]),
+        "attached_at": attachment["at"],
+        "attached_by": {"name": by.get("name"), "role": by.get("role"), "unit": by.get("unit")},
+        "downloads": attachment["downloads"],
+        "url": f"/api/v1/cases/{case_id}/attachments/{attachment['digest']}",
+    }
+
+
+@router.post(
+    "/cases/{case_id}/attachments",
+    status_code=201,
+    summary="Attach a file to a case (附件; type judged by content, images without EXIF)",
+)
+def upload(
+    case_id: UUID,
+    dispatch: DispatchDep,
+    who: Attacher,
+    file: Annotated[UploadFile, File(description="The file (JPEG/PNG/WebP/PDF/MP4/MP3)")],
+    purpose: Annotated[str, Form(description=f"One of {', '.join(PURPOSES)}")] = "result",
+) -> dict[str, Any]:
+    limit = dispatch.store.max_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        error = AttachmentTooLarge(f"附件超过 {limit} 字节上限 (the file is over {limit} bytes)")
+        error.details = {"max_bytes": limit}
+        raise error
+    return _view(case_id, dispatch.attach(case_id, who, purpose, data))
+
+
+@router.get("/cases/{case_id}/attachments", summary="A case's attachments (no bytes, no names)")
+def list_attachments(case_id: UUID, dispatch: DispatchDep, who: Reader) -> dict[str, Any]:
+    items = [_view(case_id, a) for a in dispatch.attachments(case_id, who)]
+    return {"items": items, "total": len(items)}
+
+
+@router.get(
+    "/cases/{case_id}/attachments/{digest}",
+    summary="Download one attachment (recorded on the case: who and when)",
+    response_class=Response,
+)
+def download(case_id: UUID, digest: str, dispatch: DispatchDep, who: Reader) -> Response:
+    attachment, data = dispatch.download(case_id, who, digest)
+    filename = f"attachment-{attachment['n']}.{ALLOWED_TYPES[attachment['media_type']]}"
+    return Response(
+        content=data,
+        media_type=attachment["media_type"],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

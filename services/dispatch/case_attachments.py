@@ -1,0 +1,77 @@
+"""Files on a case (附件, ADR 22): who attached what, for which purpose, and who downloaded it.
+A mixin of :class:`~services.dispatch.domain.Case`, whose events these commands record.
+
+The events carry the keyed digest, the type, the size and the purpose — never the bytes and
+never the file's name (a name often carries a person's name; it is not kept at all).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from services.dispatch.errors import Invalid, NoSuchItem
+
+if TYPE_CHECKING:
+    from services.dispatch.domain import Case
+
+Actor = dict[str, Any]
+
+# What a file is attached as → its label (the result's 佐证材料, the signed form, …).
+PURPOSES: dict[str, str] = {
+    "evidence": "线索证据",
+    "result": "办理结果佐证材料",
+    "signed_form": "主要领导签字背书",
+    "extension": "延期申请材料",
+    "decision": "问责决定文书",
+    "feedback": "反馈材料",
+}
+
+
+class CaseAttachments:
+    """The case's attachment commands."""
+
+    def attach(
+        self,
+        *,
+        digest: str,
+        media_type: str,
+        size: int,
+        purpose: str,
+        now: datetime,
+        actor: Actor,
+    ) -> dict[str, Any]:
+        """Record a stored file on the case; the same file for the same purpose once."""
+        case = cast("Case", self)
+        if purpose not in PURPOSES:
+            raise Invalid("purpose", f"附件用途应为 {'、'.join(PURPOSES)} 之一 (unknown purpose)")
+        for known in case.attachments:
+            if known["digest"] == digest and known["purpose"] == purpose:
+                return known
+        case._attachment_added(
+            n=len(case.attachments) + 1,
+            digest=digest,
+            media_type=media_type,
+            size=size,
+            purpose=purpose,
+            attached_at=now,
+            actor=actor,
+            **case._same(),
+        )
+        return case.attachments[-1]
+
+    def record_download(self, *, digest: str, now: datetime, actor: Actor) -> dict[str, Any]:
+        """Every download is recorded on the case before its bytes leave (the audit trail)."""
+        case = cast("Case", self)
+        attachment = self.attachment(digest)
+        case._attachment_downloaded(
+            n=attachment["n"], digest=digest, downloaded_at=now, actor=actor, **case._same()
+        )
+        return attachment
+
+    def attachment(self, digest: str) -> dict[str, Any]:
+        case = cast("Case", self)
+        for known in case.attachments:
+            if known["digest"] == digest:
+                return known
+        raise NoSuchItem("没有该附件 (no such attachment on this case)")

@@ -1,0 +1,228 @@
+"""Pure scoring: is a new tip the same problem as an open case? (ADR 23)
+
+Text similarity is TF-IDF cosine over jieba words plus character bigrams (bigrams catch the
+words jieba splits differently in two tellings: 加急费/加急 费). The score adds what the
+office would check by hand — the same subject unit, the same category, reported close in time.
+Every part is explained in Chinese in :attr:`Suggestion.reason`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import jieba
+
+jieba.setLogLevel(60)  # jieba announces its dictionary on stderr; logs carry no text
+
+# Words every tip uses: they say nothing about which problem it is.
+STOPWORDS = frozenset(
+    [
+        "的",
+        "了",
+        "在",
+        "是",
+        "我",
+        "我们",
+        "说",
+        "要",
+        "就",
+        "也",
+        "都",
+        "又",
+        "被",
+        "把",
+        "和",
+        "与",
+        "及",
+        "其",
+        "时",
+        "对",
+        "这个",
+        "那个",
+        "一个",
+        "到底",
+        "还",
+        "才",
+        "给",
+        "去",
+        "市民",
+        "反映",
+        "投诉",
+        "举报",
+        "来电人",
+        "称",
+        "请",
+        "希望",
+        "问题",
+        "情况",
+        "核实",
+        "处理",
+        "一下",
+        "一直",
+        "已经",
+        "没有",
+        "什么",
+    ]
+)
+_KEEP = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]+")
+
+
+def tokens(text: str) -> list[str]:
+    """jieba words (stopwords out) and the character bigrams of every run of Chinese."""
+    words = [w for w in jieba.lcut(text) if _KEEP.fullmatch(w) and w not in STOPWORDS]
+    grams = [run[i : i + 2] for run in _KEEP.findall(text) for i in range(len(run) - 1)]
+    return words + ["§" + g for g in grams]
+
+
+@dataclass(frozen=True)
+class Tip:
+    """What insight knows of a case: no reporter, only the problem."""
+
+    case_id: str
+    content: str
+    category: str | None
+    street: str | None
+    subject_unit: str | None
+    registered_at: datetime
+    number: str = ""
+    subject_person: str | None = None
+
+
+class Vectoriser:
+    """TF-IDF over the open cases' texts (refit as cases open; small: a few thousand tips)."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        docs = [set(tokens(t)) for t in texts]
+        self.n = len(docs)
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(d)
+        self.idf = {w: math.log((1 + self.n) / (1 + c)) + 1 for w, c in df.items()}
+        self._default = math.log(1 + self.n) + 1
+
+    def vector(self, text: str) -> dict[str, float]:
+        tf = Counter(tokens(text))
+        v = {w: (1 + math.log(c)) * self.idf.get(w, self._default) for w, c in tf.items()}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        return {w: x / norm for w, x in v.items()}
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(x * b.get(w, 0.0) for w, x in a.items())
+
+
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:元|块)")
+_OFFICIAL = re.compile(r"([\u4e00-\u9fff])(科长|所长|队长|主任|局长|站长|书记|窗口人员|工作人员)")
+_NUMBER = re.compile(r"([\u4e00-\u9fff\d]{1,2})号窗口")
+
+
+def particulars(text: str) -> dict[str, set[str]]:
+    """Facts a telling names exactly: sums of money, named officials, window numbers."""
+    return {
+        "金额": {m + "元" for m in _AMOUNT.findall(text)},
+        "涉及人员": {a + b for a, b in _OFFICIAL.findall(text)},
+        "窗口": {m + "号窗口" for m in _NUMBER.findall(text)},
+    }
+
+
+def agreements(a: str, b: str) -> list[str]:
+    """Particulars both tellings name alike: the same sum, the same official, the same window."""
+    pa, pb = particulars(a), particulars(b)
+    return [f"{k}相同（{'、'.join(sorted(pa[k] & pb[k]))}）" for k in pa if pa[k] & pb[k]]
+
+
+def conflicts(a: str, b: str) -> list[str]:
+    """Particulars both tellings name and that differ: two problems, not one."""
+    pa, pb = particulars(a), particulars(b)
+    return [
+        f"{k}不同（{'、'.join(sorted(pa[k]))}／{'、'.join(sorted(pb[k]))}）"
+        for k in pa
+        if pa[k] and pb[k] and not (pa[k] & pb[k])
+    ]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The score's parts; chosen on the tuning part only (docs/BENCHMARKS.md)."""
+
+    text: float = 1.0
+    same_unit: float = 0.10
+    same_category: float = 0.05
+    within_30_days: float = 0.05
+    other_unit: float = 0.10  # both name a unit and they differ
+    conflict: float = 0.20  # per particular both name differently
+    agreement: float = 0.0  # per particular both name alike
+    threshold: float = 0.45
+
+
+DEFAULT = Weights()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    case_id: str
+    number: str
+    score: float
+    text_similarity: float
+    reason: str
+
+
+def score(new: Tip, old: Tip, vec: Vectoriser, w: Weights = DEFAULT) -> Suggestion:
+    sim = cosine(vec.vector(new.content), vec.vector(old.content))
+    days = abs((new.registered_at - old.registered_at).total_seconds()) / 86400
+    same_unit = bool(new.subject_unit and new.subject_unit == old.subject_unit)
+    same_cat = bool(new.category and new.category == old.category)
+    near = days <= 30
+    other_unit = bool(new.subject_unit and old.subject_unit and not same_unit)
+    clash = conflicts(new.content, old.content)
+    alike = agreements(new.content, old.content)
+    total = (
+        w.text * sim
+        + (w.same_unit if same_unit else 0.0)
+        + (w.same_category if same_cat else 0.0)
+        + (w.within_30_days if near else 0.0)
+        - (w.other_unit if other_unit else 0.0)
+        - w.conflict * len(clash)
+        + w.agreement * len(alike)
+    )
+    parts = [f"内容相似度{sim:.0%}"]
+    if same_unit:
+        parts.append(f"同一被反映单位（{old.subject_unit}）")
+    if same_cat:
+        parts.append("同一问题类别")
+    if new.street and new.street == old.street:
+        parts.append(f"同在{old.street}")
+    if other_unit:
+        parts.append(f"被反映单位不同（{old.subject_unit}）")
+    parts.extend(alike)
+    parts.extend(clash)
+    parts.append(f"相隔{days:.0f}天" if days >= 1 else "同一天反映")
+    return Suggestion(old.case_id, old.number, round(total, 4), round(sim, 4), "；".join(parts))
+
+
+def suggest(
+    new: Tip, open_cases: Sequence[Tip], w: Weights = DEFAULT, limit: int = 5
+) -> list[Suggestion]:
+    """The open cases most likely the same problem as ``new``, best first, above the threshold."""
+    others = [t for t in open_cases if t.case_id != new.case_id]
+    vec = Vectoriser([t.content for t in others] + [new.content])
+    found = [s for s in (score(new, o, vec, w) for o in others) if s.score >= w.threshold]
+    return sorted(found, key=lambda s: -s.score)[:limit]
+
+
+def baseline_same(new: Tip, old: Tip) -> bool:
+    """The simple rule the office uses by hand: same subject unit, same category, ≤ 30 days."""
+    days = abs((new.registered_at - old.registered_at).total_seconds()) / 86400
+    return bool(
+        new.subject_unit
+        and new.subject_unit == old.subject_unit
+        and new.category == old.category
+        and days <= 30
+    )

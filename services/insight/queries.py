@@ -1,0 +1,76 @@
+"""What the office asks of insight, answered from its table with the pure scorer and rule."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.insight.domain import Suggestion, Tip, suggest
+from services.insight.errors import NotSeen
+from services.insight.tables import tips
+from services.insight.warning import WARNING_DEFAULT, Signal, Warning, detect
+
+# Open cases further apart in time than this are not compared (the scorer weighs time too;
+# this bounds the work to the cases an office would still merge).
+SUGGESTION_SPAN = timedelta(days=180)
+
+
+def _tip(row: Any) -> Tip:
+    return Tip(
+        case_id=str(row.case_id),
+        content=row.content,
+        category=row.category,
+        street=row.street,
+        subject_unit=row.subject_unit,
+        registered_at=row.registered_at,
+        number=row.number,
+        subject_person=row.subject_person,
+    )
+
+
+async def suggestions(session: AsyncSession, case_id: UUID) -> list[Suggestion]:
+    row = (await session.execute(sa.select(tips).where(tips.c.case_id == case_id))).first()
+    if row is None:
+        raise NotSeen(f"尚未收到该案件的线索 (insight has not seen case {case_id})")
+    tip = _tip(row)
+    window = tips.c.registered_at.between(
+        tip.registered_at - SUGGESTION_SPAN, tip.registered_at + SUGGESTION_SPAN
+    )
+    rows = await session.execute(sa.select(tips).where(tips.c.closed.is_(False), window))
+    return suggest(tip, [_tip(r) for r in rows])
+
+
+async def warnings(
+    session: AsyncSession, first: date, last: date, timezone: str
+) -> tuple[list[Warning], dict[str, str]]:
+    """The warnings raised on the days first..last, and the case numbers they name."""
+    zone = ZoneInfo(timezone)
+    since = first - timedelta(days=WARNING_DEFAULT.window + WARNING_DEFAULT.history)
+    start = datetime.combine(since, time.min, zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, zone)
+    rows = await session.execute(
+        sa.select(tips).where(
+            tips.c.category.is_not(None),
+            tips.c.registered_at >= start,
+            tips.c.registered_at < end,
+        )
+    )
+    found = list(rows)
+    signals = [
+        Signal(
+            str(r.case_id),
+            r.category,
+            r.registered_at.astimezone(zone).replace(tzinfo=None),
+            r.street,
+            r.subject_unit,
+            r.subject_person,
+        )
+        for r in found
+    ]
+    numbers = {str(r.case_id): r.number for r in found}
+    return detect(signals, first, last), numbers

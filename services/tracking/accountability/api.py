@@ -1,0 +1,210 @@
+"""The accountability procedure (问责程序) of a case: read it, open it, record a decision per
+target (the §6 ``POST …/accountability`` route, whose old body still answers ``201``),
+correct one, find no one accountable, report back (回告).
+
+Refusals: ``404`` unknown case or no procedure, ``409`` when the procedure's stage does not
+allow it, ``422`` naming the rule a decision breaks. A refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends
+
+from services.tracking.accountability import errors
+from services.tracking.accountability.application import Done
+from services.tracking.accountability.deps import Procedures
+from services.tracking.accountability.presentation import procedure_view
+from services.tracking.accountability.schemas import (
+    CorrectionIn,
+    FindingIn,
+    NoAccountabilityIn,
+    OpenIn,
+    ProcedureAnswer,
+    ReportBackIn,
+    TypicalCaseIn,
+)
+from shared.contracts.vocabulary import AccountabilityTrigger, Measure
+from shared.platform.settings import AccountabilityRules
+from shared.web.auth import Principal
+from shared.web.authz import Action, require
+from shared.web.problems import not_found
+from shared.web.refusals import Refusal, Refusals, documented
+from shared.web.schemas import Strict
+
+REFUSALS: Refusals = {
+    errors.CaseNotFound: Refusal(
+        404, "no_such_case", "没有该案件", detail=not_found("case").detail
+    ),
+    errors.ProcedureNotFound: Refusal(
+        404, "no_accountability_procedure", "该案件没有问责程序", coded=True
+    ),
+    errors.ProcedureError: Refusal(
+        409, "accountability_conflict", "问责程序当前不允许", coded=True
+    ),
+    errors.InvalidFinding: Refusal(422, "invalid_accountability", "问责决定不符合规定"),
+    errors.NotDecided: Refusal(409, "accountability_undecided", "问责程序尚未作出决定", coded=True),
+    errors.NoReportBackOwed: Refusal(409, "no_report_back_owed", "无需回告", coded=True),
+    errors.AlreadyReportedBack: Refusal(409, "already_reported_back", "已回告", coded=True),
+    errors.DecisionConflict: Refusal(409, "decision_conflict", "问责决定相互矛盾", coded=True),
+    errors.NoSuchFinding: Refusal(404, "no_such_finding", "没有该项问责决定", coded=True),
+}
+RESPONSES = documented(REFUSALS)
+
+router = APIRouter(
+    prefix="/api/v1/cases/{case_id}/accountability", tags=["accountability"], responses=RESPONSES
+)
+
+Recorder = Annotated[Principal, Depends(require(Action.RECORD_ACCOUNTABILITY))]
+Decider = Annotated[Principal, Depends(require(Action.DECIDE_ACCOUNTABILITY))]
+Reader = Annotated[Principal, Depends(require(Action.READ_ACCOUNTABILITY))]
+
+
+def answered(procedures: Procedures, done: Done) -> ProcedureAnswer:
+    state = procedures.case_state(done.case_id)
+    status, pass_no = state if state is not None else (None, None)
+    return ProcedureAnswer(
+        case_id=done.case_id,
+        stage=done.stage,
+        round=done.round,
+        position=done.position,
+        n=done.n,
+        status=status,
+        pass_no=pass_no,
+    )
+
+
+def _record(body: FindingIn) -> dict[str, Any]:
+    record = body.model_dump(mode="json", exclude={"reason"})
+    record["decided_on"] = body.decided_on  # a date, as the domain keeps it
+    return record
+
+
+@router.get("", summary="The case's accountability procedure (问责程序)")
+def read_procedure(case_id: UUID, procedures: Procedures, who: Reader) -> dict[str, Any]:
+    return procedure_view(case_id, procedures.get_procedure(case_id))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProcedureAnswer,
+    summary="Record a decision of accountability (问责) on one person or leadership team",
+)
+def record_finding(
+    case_id: UUID, body: FindingIn, procedures: Procedures, who: Recorder
+) -> ProcedureAnswer:
+    done = procedures.record_finding(case_id, _record(body), legacy=body.legacy, actor=who.actor())
+    return answered(procedures, done)
+
+
+@router.post("/open", status_code=201, response_model=ProcedureAnswer, summary="Open one")
+def open_procedure(
+    case_id: UUID, body: OpenIn, procedures: Procedures, who: Decider
+) -> ProcedureAnswer:
+    return answered(procedures, procedures.open_procedure(case_id, body.reason, who.actor()))
+
+
+@router.post(
+    "/findings/{n}/correction",
+    status_code=201,
+    response_model=ProcedureAnswer,
+    summary="Correct decision n by a later one (never edited)",
+)
+def correct_finding(
+    case_id: UUID, n: int, body: CorrectionIn, procedures: Procedures, who: Decider
+) -> ProcedureAnswer:
+    done = procedures.correct_finding(case_id, n, _record(body), body.reason, who.actor())
+    return answered(procedures, done)
+
+
+@router.post(
+    "/no-accountability",
+    status_code=201,
+    response_model=ProcedureAnswer,
+    summary="Find, with reasons, that no one is accountable",
+)
+def no_accountability(
+    case_id: UUID, body: NoAccountabilityIn, procedures: Procedures, who: Decider
+) -> ProcedureAnswer:
+    done = procedures.find_no_one_accountable(
+        case_id,
+        reason=body.reason,
+        decided_by=body.decided_by.value,
+        decided_on=body.decided_on,
+        actor=who.actor(),
+    )
+    return answered(procedures, done)
+
+
+@router.post(
+    "/report-back",
+    status_code=201,
+    response_model=ProcedureAnswer,
+    summary="Record the report back (回告) to the higher level",
+)
+def report_back(
+    case_id: UUID, body: ReportBackIn, procedures: Procedures, who: Decider
+) -> ProcedureAnswer:
+    done = procedures.report_back(
+        case_id,
+        reported_to=body.reported_to,
+        content=body.content,
+        reported_on=body.reported_on,
+        actor=who.actor(),
+    )
+    return answered(procedures, done)
+
+
+@router.post(
+    "/typical-case",
+    status_code=201,
+    response_model=ProcedureAnswer,
+    summary="Publish as a typical case (典型案例) or benchmark case (标杆案例), redacted",
+)
+def publish_typical(
+    case_id: UUID, body: TypicalCaseIn, procedures: Procedures, who: Decider
+) -> ProcedureAnswer:
+    done = procedures.publish_typical(
+        case_id,
+        kind=body.kind,
+        title=body.title,
+        text=body.text,
+        keep_names=body.keep_names,
+        actor=who.actor(),
+    )
+    return answered(procedures, done)
+
+
+# --- the office's tables: award bar and 畸轻 floors ---------------------------------------
+
+tables_router = APIRouter(prefix="/api/v1/accountability", tags=["accountability"])
+
+
+class TablesIn(Strict):
+    """``award_bar_measures``: measures that bar that year's awards; ``floors``: per trigger,
+    the lightest measure a decision may stop at (问责畸轻 below it)."""
+
+    award_bar_measures: list[Measure]
+    floors: dict[AccountabilityTrigger, Measure]
+
+
+def _tables(rules: AccountabilityRules) -> dict[str, Any]:
+    return {"award_bar_measures": rules.award_bar_measures, "floors": rules.floors}
+
+
+@tables_router.get("/tables", summary="Which measures bar awards; the 畸轻 floors")
+def read_tables(procedures: Procedures, who: Reader) -> dict[str, Any]:
+    return _tables(procedures.tables())
+
+
+@tables_router.put("/tables", summary="The office sets the award bar and the floors")
+def set_tables(body: TablesIn, procedures: Procedures, who: Decider) -> dict[str, Any]:
+    rules = procedures.set_tables(
+        [m.value for m in body.award_bar_measures],
+        {t.value: m.value for t, m in body.floors.items()},
+        who.actor(),
+    )
+    return _tables(rules)

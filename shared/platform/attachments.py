@@ -1,0 +1,287 @@
+"""Attachments (附件): one content-addressed store every service reaches (ADR 22).
+
+A file is accepted only by what it *is*: its type is read from its first bytes (magic numbers,
+``filetype``), never from its name or the client's ``Content-Type``; it is refused over the
+size limit, refused by the virus-scan hook when one is configured, and an image is decoded and
+encoded again from its pixels only, so that EXIF (a reporter's GPS position, the camera's
+serial number), XMP and comments do not survive.
+
+The store is addressed by a **keyed** digest, HMAC-SHA-256 under the attachment secret:
+an unkeyed hash of a reporter's photo would let whoever holds the photo confirm who sent it
+(issue 16: nothing derived from identity without a key). Blobs are kept encrypted at rest
+(AES-256-GCM, bound to their digest), so a copy of the directory does not hold the photos in
+clear either. Embedded, the store is ``<data_dir>/attachments``; with services apart, every
+service mounts the same directory (an S3-compatible bucket is the ADR's option).
+
+Names are personal data: this module never sees one. Services seal them into their events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+import secrets
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from shared.platform.settings import Settings
+
+# What may be attached, by the type its content shows → the extension it is served with.
+ALLOWED_TYPES: dict[str, str] = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "application/pdf": "pdf",
+    "video/mp4": "mp4",
+    "audio/mpeg": "mp3",
+}
+# Images are re-encoded from their pixels (Pillow format names).
+IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+DIGEST_LENGTH = 64  # hex of HMAC-SHA-256
+SCAN_CLEAN, SCAN_INFECTED = 0, 1  # ClamAV's exit codes (clamscan / clamdscan)
+
+
+class AttachmentError(Exception):
+    """A file the store refuses; ``details`` go into the refusal body."""
+
+    details: dict[str, object] | None = None
+
+
+class AttachmentEmpty(AttachmentError):
+    """No content at all."""
+
+
+class AttachmentTooLarge(AttachmentError):
+    """Over the size limit."""
+
+
+class AttachmentTypeRefused(AttachmentError):
+    """Its content is not one of the allowed types (whatever its name says)."""
+
+
+class AttachmentUnreadable(AttachmentError):
+    """It claims to be an image by its first bytes but does not decode as one."""
+
+
+class AttachmentInfected(AttachmentError):
+    """The virus scanner found something."""
+
+
+class ScannerUnavailable(AttachmentError):
+    """The configured scanner did not answer clean or infected (not installed, timed out)."""
+
+
+class AttachmentMissing(AttachmentError):
+    """No blob under this digest (or one that does not open with this deployment's key)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What an event may say about a stored file: the keyed digest, the type, the size."""
+
+    digest: str
+    media_type: str
+    size: int
+
+    @property
+    def extension(self) -> str:
+        return ALLOWED_TYPES[self.media_type]
+
+
+@dataclass(frozen=True)
+class ScanHook:
+    """A virus scanner run as a command on a file (ClamAV: ``clamdscan --no-summary``): the
+    file's path is appended; exit 0 is clean, 1 is infected, anything else is unavailable."""
+
+    command: Sequence[str]
+    timeout_seconds: float = 60.0
+
+    @classmethod
+    def from_setting(cls, value: str | None, timeout_seconds: float) -> ScanHook | None:
+        return cls(shlex.split(value), timeout_seconds) if value else None
+
+    def check(self, path: Path) -> None:
+        try:
+            done = subprocess.run(  # noqa: S603  # an operator's configured command, no shell
+                [*self.command, str(path)],
+                capture_output=True,
+                timeout=self.timeout_seconds,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            raise ScannerUnavailable(
+                "病毒扫描不可用,请稍后再试 (the virus scanner did not answer)"
+            ) from None
+        if done.returncode == SCAN_INFECTED:
+            raise AttachmentInfected("附件未通过病毒扫描 (the virus scanner refused the file)")
+        if done.returncode != SCAN_CLEAN:
+            raise ScannerUnavailable("病毒扫描不可用,请稍后再试 (the virus scanner failed)")
+
+
+def derived_keys(secret: bytes) -> tuple[bytes, bytes]:
+    """The digest key and the at-rest encryption key, both from the one attachment secret."""
+    digest_key = hmac.new(secret, b"taizhang attachments: digest", hashlib.sha256).digest()
+    blob_key = hmac.new(secret, b"taizhang attachments: blob", hashlib.sha256).digest()
+    return digest_key, blob_key
+
+
+class AttachmentStore:
+    """A directory of encrypted blobs named by their keyed digest."""
+
+    def __init__(
+        self,
+        root: Path,
+        secret: bytes,
+        *,
+        max_bytes: int,
+        scanner: ScanHook | None = None,
+    ) -> None:
+        if len(secret) < 16:
+            raise ValueError("the attachment secret is too short")
+        self.root = root
+        self.max_bytes = max_bytes
+        self.scanner = scanner
+        self._digest_key, blob_key = derived_keys(secret)
+        self._aead = AESGCM(blob_key)
+
+    # --- in ----------------------------------------------------------------------------
+
+    def put(self, data: bytes) -> Stored:
+        """Check, clean and keep ``data``; the same cleaned content is kept once."""
+        media_type = self.check(data)
+        if self.scanner is not None:
+            self._scan(data)
+        cleaned = strip_metadata(data, media_type)
+        digest = self.digest(cleaned)
+        path = self._path(digest)
+        if not path.exists():
+            self._write(path, digest, cleaned)
+        return Stored(digest=digest, media_type=media_type, size=len(cleaned))
+
+    def check(self, data: bytes) -> str:
+        """The allowed type ``data``'s content shows, or the refusal."""
+        if not data:
+            raise AttachmentEmpty("附件为空 (the file is empty)")
+        if len(data) > self.max_bytes:
+            error = AttachmentTooLarge(
+                f"附件超过 {self.max_bytes} 字节上限 (the file is over {self.max_bytes} bytes)"
+            )
+            error.details = {"max_bytes": self.max_bytes}
+            raise error
+        kind = filetype.guess(data[:8192])
+        media_type = kind.mime if kind is not None else None
+        if media_type not in ALLOWED_TYPES:
+            refused = AttachmentTypeRefused(
+                "附件类型不允许:只接受 JPEG、PNG、WebP 图片,PDF,MP4 视频和 MP3 音频,按文件内容识别 "
+                "(only images, PDF, MP4 and MP3, judged by content)"
+            )
+            refused.details = {"allowed": sorted(ALLOWED_TYPES)}
+            raise refused
+        return media_type
+
+    def digest(self, data: bytes) -> str:
+        return hmac.new(self._digest_key, data, hashlib.sha256).hexdigest()
+
+    # --- out ---------------------------------------------------------------------------
+
+    def get(self, digest: str) -> bytes:
+        path = self._path(digest)
+        try:
+            raw = path.read_bytes()
+        except (FileNotFoundError, ValueError):
+            raise AttachmentMissing("没有该附件 (no such attachment)") from None
+        try:
+            return self._aead.decrypt(raw[:12], raw[12:], digest.encode())
+        except InvalidTag:
+            raise AttachmentMissing("附件无法读取 (the attachment does not open)") from None
+
+    def has(self, digest: str) -> bool:
+        return self._path(digest).exists()
+
+    # --- inside ------------------------------------------------------------------------
+
+    def _path(self, digest: str) -> Path:
+        if len(digest) != DIGEST_LENGTH or any(c not in "0123456789abcdef" for c in digest):
+            raise AttachmentMissing("没有该附件 (no such attachment)")
+        return self.root / digest[:2] / digest
+
+    def _write(self, path: Path, digest: str, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nonce = secrets.token_bytes(12)
+        sealed = nonce + self._aead.encrypt(nonce, data, digest.encode())
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(sealed)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)  # a reader sees the whole blob or none
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _scan(self, data: bytes) -> None:
+        """The scanner reads the file as uploaded, from a private temporary file."""
+        assert self.scanner is not None
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".scan-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            self.scanner.check(Path(tmp))
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def strip_metadata(data: bytes, media_type: str) -> bytes:
+    """An image encoded again from its pixels (upright as its EXIF said), nothing else kept;
+    other types as they came."""
+    image_format = IMAGE_FORMATS.get(media_type)
+    if image_format is None:
+        return data
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise AttachmentUnreadable("图片无法解码 (the image does not decode)") from None
+    mode = upright.mode if upright.mode in ("RGB", "RGBA", "L") else "RGBA"
+    if image_format == "JPEG" and mode == "RGBA":
+        mode = "RGB"
+    pixels = upright.convert(mode)
+    fresh = Image.frombytes(mode, pixels.size, pixels.tobytes())  # no info, no exif, no xmp
+    out = io.BytesIO()
+    options = {"quality": 92} if image_format in ("JPEG", "WEBP") else {}
+    fresh.save(out, format=image_format, **options)
+    return out.getvalue()
+
+
+def attachment_store(settings: Settings, receipt_secret: bytes) -> AttachmentStore:
+    """The deployment's store: ``<data_dir>/attachments``, keyed by the attachment secret (or,
+    when none is set, a key derived from the receipt secret)."""
+    configured = settings.attachment_secret
+    secret = (
+        configured.get_secret_value().encode()
+        if configured is not None
+        else hmac.new(receipt_secret, b"taizhang attachment secret", hashlib.sha256).digest()
+    )
+    scanner = ScanHook.from_setting(
+        settings.attachment_scan_command, settings.attachment_scan_timeout_seconds
+    )
+    return AttachmentStore(
+        settings.data_dir / "attachments",
+        secret,
+        max_bytes=settings.attachment_max_bytes,
+        scanner=scanner,
+    )
