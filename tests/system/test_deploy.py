@@ -207,7 +207,11 @@ def test_insight_suggests_the_earlier_tip_of_the_same_problem_apart(stack: Local
             assert r.status_code == 200, r.text
             return first in [item["case_id"] for item in r.json()["items"]]
 
-        wait_for(suggested, 60, "insight to suggest the earlier tip")
+        try:
+            wait_for(suggested, 60, "insight to suggest the earlier tip")
+        except AssertionError:
+            print(stack.logs())  # insight's log says whether its consumer ever started
+            raise
 
 
 def test_the_portal_apart_reads_the_public_api_through_the_edge_as_the_visitor(
