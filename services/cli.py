@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
@@ -24,11 +24,13 @@ from services.ops.deployment import (
     load_env_file,
     unnoticed_deployment,
 )
-from services.registry import ReporterKeys, reporter_keys
 from shared.platform.clock import clock_for
 from shared.platform.readmodel import create_engine, ensure_schema, migrate, run_sync
 from shared.platform.settings import ConfigurationError, Secrets, Settings, load_secrets
 from shared.web.auth import Role, create_api_key, issue_token, list_api_keys, revoke_api_key
+
+if TYPE_CHECKING:  # the registry imports every service: only the commands that need it do
+    from services.registry import ReporterKeys
 
 app = typer.Typer(help="台账 — complaint & problem tracking", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for integrations (hotline call centres, portals)")
@@ -258,6 +260,8 @@ def apikey_list() -> None:
 
 
 def _key_vault() -> ReporterKeys:
+    from services.registry import reporter_keys
+
     settings = _settings()
     return reporter_keys(settings, load_secrets(settings))
 

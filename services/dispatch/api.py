@@ -47,14 +47,14 @@ REFUSALS: Refusals = {
     errors.NoSuchUnit: Refusal(404, "no_such_unit", "没有该单位", detail=not_found("unit").detail),
     errors.NoSuchYear: Refusal(404, "no_such_year", "尚无该年的官方日历"),
     errors.Busy: Refusal(503, "busy", "案件正被同时修改,请重试"),
-    files.AttachmentEmpty: Refusal(422, "attachment_empty", "附件为空", coded=True),
-    files.AttachmentTooLarge: Refusal(413, "attachment_too_large", "附件超过大小上限", coded=True),
+    files.AttachmentEmpty: Refusal(422, "attachment_empty", "附件为空"),
+    files.AttachmentTooLarge: Refusal(413, "attachment_too_large", "附件超过大小上限"),
     files.AttachmentTypeRefused: Refusal(
-        415, "attachment_type_refused", "附件类型不允许(按内容识别)", coded=True
+        415, "attachment_type_refused", "附件类型不允许(按内容识别)"
     ),
-    files.AttachmentUnreadable: Refusal(422, "attachment_unreadable", "图片无法解码", coded=True),
-    files.AttachmentInfected: Refusal(422, "attachment_infected", "附件未通过病毒扫描", coded=True),
-    files.ScannerUnavailable: Refusal(503, "scanner_unavailable", "病毒扫描不可用", coded=True),
+    files.AttachmentUnreadable: Refusal(422, "attachment_unreadable", "图片无法解码"),
+    files.AttachmentInfected: Refusal(422, "attachment_infected", "附件未通过病毒扫描"),
+    files.ScannerUnavailable: Refusal(503, "scanner_unavailable", "病毒扫描不可用"),
     files.AttachmentMissing: Refusal(
         404, "no_such_attachment", "没有该附件", detail=not_found("attachment").detail
     ),

@@ -27,8 +27,8 @@ from shared.web.authz import Action, require
 from shared.web.refusals import Refusal, Refusals, documented
 
 REFUSALS: Refusals = {
-    errors.NotSeen: Refusal(404, "case_not_seen", "尚未收到该案件的线索", coded=True),
-    errors.BadPeriod: Refusal(422, "invalid_period", "期间无效", coded=True),
+    errors.NotSeen: Refusal(404, "case_not_seen", "尚未收到该案件的线索"),
+    errors.BadPeriod: Refusal(422, "invalid_period", "期间无效"),
 }
 MAX_PERIOD_DAYS = 366
 

@@ -11,13 +11,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import jieba
-
-jieba.setLogLevel(60)  # jieba announces its dictionary on stderr; logs carry no text
+from functools import cache
 
 # Words every tip uses: they say nothing about which problem it is.
 STOPWORDS = frozenset(
@@ -72,9 +69,19 @@ STOPWORDS = frozenset(
 _KEEP = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]+")
 
 
+@cache
+def _cut() -> Callable[[str], list[str]]:
+    """jieba, imported when insight first scores a tip: every process imports this module
+    (the registry), few ever segment a word, and jieba costs a fifth of a second to import."""
+    import jieba
+
+    jieba.setLogLevel(60)  # jieba announces its dictionary on stderr; logs carry no text
+    return jieba.lcut
+
+
 def tokens(text: str) -> list[str]:
     """jieba words (stopwords out) and the character bigrams of every run of Chinese."""
-    words = [w for w in jieba.lcut(text) if _KEEP.fullmatch(w) and w not in STOPWORDS]
+    words = [w for w in _cut()(text) if _KEEP.fullmatch(w) and w not in STOPWORDS]
     grams = [run[i : i + 2] for run in _KEEP.findall(text) for i in range(len(run) - 1)]
     return words + ["§" + g for g in grams]
 

@@ -34,10 +34,10 @@ from shared.web.refusals import Refusal, Refusals, documented
 log = structlog.get_logger(__name__)
 
 REFUSALS: Refusals = {
-    errors.NoSuchPerson: Refusal(404, "no_such_person", "通讯录中没有此人", coded=True),
-    errors.PersonExists: Refusal(409, "person_exists", "通讯录中已有此人", coded=True),
-    errors.NoSuchMessage: Refusal(404, "no_such_message", "没有该通知", coded=True),
-    errors.NotInDirectory: Refusal(404, "not_in_directory", "您尚未登记在通讯录中", coded=True),
+    errors.NoSuchPerson: Refusal(404, "no_such_person", "通讯录中没有此人"),
+    errors.PersonExists: Refusal(409, "person_exists", "通讯录中已有此人"),
+    errors.NoSuchMessage: Refusal(404, "no_such_message", "没有该通知"),
+    errors.NotInDirectory: Refusal(404, "not_in_directory", "您尚未登记在通讯录中"),
 }
 
 router = APIRouter(prefix="/api/v1", tags=["notify"], responses=documented(REFUSALS))

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.registry import AVAILABLE, registered
+from shared.web.problems import DEFAULT_CODES
 
 # Processes that own no store: the public portal, which also serves the API's documentation.
 FRONT = "portal"
@@ -143,8 +144,9 @@ UNAVAILABLE = (
 
 def _problem(status: int, title: str, detail: str) -> str:
     """An nginx ``return`` of an RFC 9457 problem+json, as the services answer."""
+    code = DEFAULT_CODES[status]
     body = json.dumps(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code},
         ensure_ascii=False,
         separators=(",", ":"),
     )

@@ -165,7 +165,12 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
     async def on_bad_value(request: Request, exc: Exception) -> JSONResponse:
         # SQLSTATE class 22 (NUL byte, number out of range …) slipped past validation.
         return problem_response(
-            Problem(422, "Invalid request", "请求中含有数据库无法保存的值 (unstorable value)"),
+            Problem(
+                422,
+                "Invalid request",
+                "请求中含有数据库无法保存的值 (unstorable value)",
+                code="unstorable_value",
+            ),
             request.url.path,
             request,
         )

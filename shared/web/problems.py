@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.contracts.wording import PROBLEM_TITLES, chinese_only, labels_for
@@ -25,6 +25,7 @@ class Problem(Exception):
         title: str,
         detail: str,
         *,
+        code: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         **extra: Any,
@@ -33,6 +34,7 @@ class Problem(Exception):
         self.status = status
         self.title = title
         self.detail = detail
+        self.code = code or DEFAULT_CODES.get(status, "refused")
         self.errors = errors
         self.headers = headers
         self.extra = extra
@@ -43,6 +45,7 @@ class Problem(Exception):
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
+            "code": self.code,
         }
         if instance:
             body["instance"] = instance
@@ -50,6 +53,24 @@ class Problem(Exception):
             body["errors"] = self.errors
         body.update(self.extra)
         return body
+
+
+# Every refusal carries a stable ``code`` a client branches on (the words may change, the
+# code does not); these are the codes of refusals no table names more precisely.
+DEFAULT_CODES = {
+    400: "malformed_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 class FieldError(BaseModel):
@@ -65,6 +86,7 @@ class ProblemDetails(BaseModel):
     title: str
     status: int
     detail: str
+    code: str = Field(description="稳定的拒绝原因代码,客户端据此分支 (stable reason code)")
     instance: str | None = None
     errors: list[FieldError] | None = None
 
@@ -131,7 +153,9 @@ def problem_response(
 
 
 def not_found(what: str = "case") -> Problem:
-    return Problem(404, "Not Found", f"没有找到该{_WHAT.get(what, what)}(not found)")
+    return Problem(
+        404, "Not Found", f"没有找到该{_WHAT.get(what, what)}(not found)", code=f"{what}_not_found"
+    )
 
 
 _WHAT = {
@@ -225,7 +249,10 @@ def _choices(expected: str) -> str:
 def validation_problem(errors: list[dict[str, Any]]) -> Problem:
     if any(e["type"] == "json_invalid" for e in errors):
         return Problem(
-            400, "Malformed JSON", "请求体不是合法的 JSON (request body is not valid JSON)"
+            400,
+            "Malformed JSON",
+            "请求体不是合法的 JSON (request body is not valid JSON)",
+            code="malformed_json",
         )
     items = [
         {"field": _field(tuple(e["loc"])), "message": _message(e), "code": e["type"]}

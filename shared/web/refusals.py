@@ -46,7 +46,6 @@ class Refusal:
     code: str  # stable, for clients that branch on the reason
     title: str  # what the refusal means, in Chinese, for the API's documentation
     detail: str | None = None  # a fixed detail instead of the error's message (not found)
-    coded: bool = False  # the body carries ``code`` (tracking's follow-up refusals always did)
 
 
 Refusals = Mapping[type[Exception], Refusal]
@@ -67,11 +66,10 @@ def refusal_problem(error: Exception, refusal: Refusal) -> Problem:
         items = getattr(error, "errors", None) or [(details.get("field", "body"), str(error))]
         errors = [{"field": f, "message": m, "code": refusal.code} for f, m in items]
         detail = ";".join(f"{f}: {m}" for f, m in items)
-        return Problem(422, title, detail, errors=errors, **details)
+        return Problem(422, title, detail, code=refusal.code, errors=errors, **details)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if refusal.status == 503 else None
-    if refusal.coded:
-        details = {"code": refusal.code, **details}
-    return Problem(refusal.status, title, _detail(error, refusal), headers=headers, **details)
+    detail = _detail(error, refusal)
+    return Problem(refusal.status, title, detail, code=refusal.code, headers=headers, **details)
 
 
 def _detail(error: Exception, refusal: Refusal) -> str:

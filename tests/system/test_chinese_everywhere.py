@@ -211,14 +211,18 @@ def test_every_operation_refuses_in_chinese_when_asked(server: tuple[Api, dict[s
         api.auth("evaluator"),
     ]
     seen: set[int] = set()
-    failures = []
+    failures, uncoded = [], []
     for headers in callers:
         for method, template, body in _problems_of(api, doc, headers):
             seen.add(body["status"])
             if words := untranslated(body):
                 failures.append((method, template, words, body["detail"]))
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", str(body.get("code"))):
+                uncoded.append((method, template, body["status"], body.get("code")))
     assert {401, 403, 404, 422} <= seen
     assert not failures, "\n".join(map(str, failures[:40]))
+    # one way to refuse (issue 23): every refusal, whichever service, carries a stable code
+    assert not uncoded, "\n".join(map(str, uncoded[:40]))
 
 
 def test_the_recorded_refusals_answer_in_chinese_when_asked(

@@ -20,14 +20,19 @@ SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 
 
-# The API grew past 100 operations: 8 examples each keep the four roles inside the suite's
-# time budget (they were 3.5 of its 14 minutes at 15); TAIZHANG_SOAK=1 runs 50. The test's
-# own limit covers the subprocess's.
-EXAMPLES = "50" if os.environ.get("TAIZHANG_SOAK") == "1" else "8"
+# The API grew past 100 operations: 8 examples each, and in CI two roles — the office, who
+# reaches nearly every operation, and a unit's liaison, whose answers are scoped to its unit —
+# keep the fuzz inside the suite's time budget (four roles were 3.7 of its 17 minutes).
+# TAIZHANG_SOAK=1 runs all four with 50. Which role may call what is the authorization
+# matrix's test (tests/shared/test_authorization_matrix.py). The test's own limit covers the
+# subprocess's.
+SOAK = os.environ.get("TAIZHANG_SOAK") == "1"
+EXAMPLES = "50" if SOAK else "8"
+ROLES = ["office", "unit_liaison", *(["operator", "supervisor"] if SOAK else [])]
 
 
 @pytest.mark.timeout(660)
-@pytest.mark.parametrize("role", ["office", "operator", "unit_liaison", "supervisor"])
+@pytest.mark.parametrize("role", ROLES)
 def test_the_api_never_answers_5xx_or_off_schema(tmp_path: Path, role: str) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     token = issue_token(load_secrets(settings), role=Role(role), name="fuzz", unit="WC-JYQ")

@@ -193,6 +193,12 @@ def test_a_higher_levels_referral_is_decided_reported_back_and_only_then_closed_
         ["written_self_criticism", "leadership_adjustment"],
     ]
     assert "张某" not in json.dumps(shown, ensure_ascii=False)
+    # … and in the month's circular (通报曝光), as published: names removed, measures named
+    month = f"{served.tracking.now():%Y-%m}"
+    circular = case.api.get(f"/api/v1/reports/monthly/{month}", headers=office).text
+    section = circular.split("典型案例通报")[1]
+    assert case.number in section and typical["title"] in section and "通报批评" in section
+    assert "张某" not in section and "容错免责" not in section
 
     # The office's table: only the heavier measures bar awards (武昌办法第四十三条).
     tables = {"award_bar_measures": ["dismissal", "disciplinary_sanction"], "floors": {}}

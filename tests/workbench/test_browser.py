@@ -278,3 +278,8 @@ def test_the_assessment_ranking_leads_to_a_units_breakdown(office: Office) -> No
     expect(desk.locator("h1")).to_contain_text("积玉桥街道办事处")
     expect(desk.locator("#measures")).to_contain_text("按期办结率")
     expect(desk.locator("#cases")).to_contain_text("逾期未签收")
+    # the office's periodic duties and its circulars are one click from every page (issue 19)
+    desk.click("nav >> text=定期任务")
+    expect(desk.locator("h1")).to_contain_text("年定期任务")
+    desk.click("nav >> text=月度通报")
+    expect(desk.locator("h1")).to_contain_text("年月度通报")

@@ -32,6 +32,8 @@ PAGES = (
     "accountability",
     "dashboard",
     "assessment",
+    "rounds",
+    "circulars",
     "units",
     "rules",
     "categories",

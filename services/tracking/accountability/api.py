@@ -38,18 +38,14 @@ REFUSALS: Refusals = {
     errors.CaseNotFound: Refusal(
         404, "no_such_case", "没有该案件", detail=not_found("case").detail
     ),
-    errors.ProcedureNotFound: Refusal(
-        404, "no_accountability_procedure", "该案件没有问责程序", coded=True
-    ),
-    errors.ProcedureError: Refusal(
-        409, "accountability_conflict", "问责程序当前不允许", coded=True
-    ),
+    errors.ProcedureNotFound: Refusal(404, "no_accountability_procedure", "该案件没有问责程序"),
+    errors.ProcedureError: Refusal(409, "accountability_conflict", "问责程序当前不允许"),
     errors.InvalidFinding: Refusal(422, "invalid_accountability", "问责决定不符合规定"),
-    errors.NotDecided: Refusal(409, "accountability_undecided", "问责程序尚未作出决定", coded=True),
-    errors.NoReportBackOwed: Refusal(409, "no_report_back_owed", "无需回告", coded=True),
-    errors.AlreadyReportedBack: Refusal(409, "already_reported_back", "已回告", coded=True),
-    errors.DecisionConflict: Refusal(409, "decision_conflict", "问责决定相互矛盾", coded=True),
-    errors.NoSuchFinding: Refusal(404, "no_such_finding", "没有该项问责决定", coded=True),
+    errors.NotDecided: Refusal(409, "accountability_undecided", "问责程序尚未作出决定"),
+    errors.NoReportBackOwed: Refusal(409, "no_report_back_owed", "无需回告"),
+    errors.AlreadyReportedBack: Refusal(409, "already_reported_back", "已回告"),
+    errors.DecisionConflict: Refusal(409, "decision_conflict", "问责决定相互矛盾"),
+    errors.NoSuchFinding: Refusal(404, "no_such_finding", "没有该项问责决定"),
 }
 RESPONSES = documented(REFUSALS)
 

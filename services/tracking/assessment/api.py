@@ -21,34 +21,26 @@ from shared.web.ratelimit import public_rate_limit
 from shared.web.refusals import Refusal, Refusals, documented
 
 REFUSALS: Refusals = {
-    domain.UnknownUnit: Refusal(404, "no_such_assessed_unit", "该年度没有该单位的考核", coded=True),
-    domain.VetoedGrade: Refusal(
-        409, "assessment_vetoed", "一票否决：该单位档次不得高于基本合格", coded=True
-    ),
-    domain.NoticeNotFound: Refusal(404, "no_such_notice", "没有该单位的整改通知书", coded=True),
-    domain.AlreadyReplied: Refusal(409, "notice_already_replied", "整改情况已回告", coded=True),
-    domain.CircularAlreadyIssued: Refusal(
-        409, "circular_already_issued", "该月通报已印发", coded=True
-    ),
-    domain.CircularNotIssued: Refusal(404, "no_such_circular", "该月通报尚未印发", coded=True),
+    domain.UnknownUnit: Refusal(404, "no_such_assessed_unit", "该年度没有该单位的考核"),
+    domain.VetoedGrade: Refusal(409, "assessment_vetoed", "一票否决：该单位档次不得高于基本合格"),
+    domain.NoticeNotFound: Refusal(404, "no_such_notice", "没有该单位的整改通知书"),
+    domain.AlreadyReplied: Refusal(409, "notice_already_replied", "整改情况已回告"),
+    domain.CircularAlreadyIssued: Refusal(409, "circular_already_issued", "该月通报已印发"),
+    domain.CircularNotIssued: Refusal(404, "no_such_circular", "该月通报尚未印发"),
     domain.RoundPeriodInvalid: Refusal(
-        422, "round_period_invalid", "期次不符(自查为每年6月、12月;年度报告为年份)", coded=True
+        422, "round_period_invalid", "期次不符(自查为每年6月、12月;年度报告为年份)"
     ),
-    domain.RoundAlreadyOpen: Refusal(409, "round_already_open", "该期已开启", coded=True),
-    domain.RoundNotFound: Refusal(404, "no_such_round", "没有该期任务", coded=True),
-    domain.NotInRound: Refusal(403, "not_in_round", "本单位不在该期任务内", coded=True),
-    domain.AlreadySubmitted: Refusal(409, "already_submitted", "本单位已报送", coded=True),
-    domain.NothingToReview: Refusal(409, "nothing_to_review", "该单位尚未报送", coded=True),
+    domain.RoundAlreadyOpen: Refusal(409, "round_already_open", "该期已开启"),
+    domain.RoundNotFound: Refusal(404, "no_such_round", "没有该期任务"),
+    domain.NotInRound: Refusal(403, "not_in_round", "本单位不在该期任务内"),
+    domain.AlreadySubmitted: Refusal(409, "already_submitted", "本单位已报送"),
+    domain.NothingToReview: Refusal(409, "nothing_to_review", "该单位尚未报送"),
     domain.SubmissionIncomplete: Refusal(
-        422, "submission_incomplete", "自查报告须对照三个清单逐项说明", coded=True
+        422, "submission_incomplete", "自查报告须对照三个清单逐项说明"
     ),
-    domain.HonoursAlreadyPublished: Refusal(
-        409, "honours_already_published", "该月红黑榜已发布", coded=True
-    ),
-    domain.HonoursNotPublished: Refusal(404, "no_such_honours", "该月红黑榜尚未发布", coded=True),
-    domain.LiaisonOfAnotherUnit: Refusal(
-        403, "not_your_unit", "只能回告本单位的整改通知书", coded=True
-    ),
+    domain.HonoursAlreadyPublished: Refusal(409, "honours_already_published", "该月红黑榜已发布"),
+    domain.HonoursNotPublished: Refusal(404, "no_such_honours", "该月红黑榜尚未发布"),
+    domain.LiaisonOfAnotherUnit: Refusal(403, "not_your_unit", "只能回告本单位的整改通知书"),
 }
 
 router = APIRouter(

@@ -40,28 +40,20 @@ REFUSALS: Refusals = {
     errors.ReceiptNotFound: Refusal(
         404, "no_such_receipt", "没有该回执", detail=not_found("receipt").detail
     ),
-    errors.FollowUpError: Refusal(409, "conflict", "当前状态不允许", coded=True),
-    errors.ClosedOutError: Refusal(409, "closed_out", "已销号", coded=True),
-    errors.NotOpenError: Refusal(409, "result_not_accepted", "办理结果尚未审核通过", coded=True),
-    errors.FeedbackAlreadyDelivered: Refusal(
-        409, "feedback_already_delivered", "该渠道已反馈", coded=True
-    ),
-    errors.NotAwaitingEvaluation: Refusal(
-        409, "not_awaiting_evaluation", "当前不在待评价状态", coded=True
-    ),
-    errors.AlreadyEvaluated: Refusal(409, "already_evaluated", "已评价", coded=True),
-    errors.PublicWordingUnsafe: Refusal(
-        422, "public_wording_unsafe", "公示内容含有个人信息", coded=True
-    ),
-    errors.CloseOutRefused: Refusal(409, "close_out_refused", "尚不能销号", coded=True),
+    errors.FollowUpError: Refusal(409, "conflict", "当前状态不允许"),
+    errors.ClosedOutError: Refusal(409, "closed_out", "已销号"),
+    errors.NotOpenError: Refusal(409, "result_not_accepted", "办理结果尚未审核通过"),
+    errors.FeedbackAlreadyDelivered: Refusal(409, "feedback_already_delivered", "该渠道已反馈"),
+    errors.NotAwaitingEvaluation: Refusal(409, "not_awaiting_evaluation", "当前不在待评价状态"),
+    errors.AlreadyEvaluated: Refusal(409, "already_evaluated", "已评价"),
+    errors.PublicWordingUnsafe: Refusal(422, "public_wording_unsafe", "公示内容含有个人信息"),
+    errors.CloseOutRefused: Refusal(409, "close_out_refused", "尚不能销号"),
     errors.AccountabilityError: Refusal(422, "invalid_accountability", "问责记录自相矛盾"),
-    errors.EvaluatorKindRefused: Refusal(
-        422, "evaluator_kind_refused", "评价人类别不符", coded=True
-    ),
+    errors.EvaluatorKindRefused: Refusal(422, "evaluator_kind_refused", "评价人类别不符"),
     errors.ConcludedCaseFeedback: Refusal(
-        409, "concluded_direct_reply_only", "已合并或不予受理的案件只能直接反馈", coded=True
+        409, "concluded_direct_reply_only", "已合并或不予受理的案件只能直接反馈"
     ),
-    errors.NoReferral: Refusal(409, "no_referral", "没有待研究的不满意评价", coded=True),
+    errors.NoReferral: Refusal(409, "no_referral", "没有待研究的不满意评价"),
 }
 RESPONSES = documented(REFUSALS)
 

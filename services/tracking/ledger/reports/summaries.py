@@ -22,7 +22,14 @@ from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.reports import kpis as stats
 from services.tracking.ledger.tables import ledger
 from services.tracking.ledger.warnings import raised_between
-from shared.contracts.vocabulary import CHANNEL_LABELS, STATUS_LABELS, CaseStatus, Channel
+from shared.contracts.vocabulary import (
+    CHANNEL_LABELS,
+    MEASURE_LABELS,
+    STATUS_LABELS,
+    CaseStatus,
+    Channel,
+    Measure,
+)
 from shared.web.auth import Principal
 from shared.web.authz import Action, allowed
 
@@ -97,6 +104,7 @@ async def monthly(
     report.sections = await _kpi_sections(session, principal, start, end, ctx)
     report.sections.append(await _overdue_section(session, principal, end, ctx))
     report.sections.append(await _follow_up_section(session, principal, start, end, ctx))
+    report.sections.append(await _typical_section(session, start, end))
     if allowed(principal, Action.READ_WARNINGS):  # they name other units' cases
         report.sections.append(await _warning_section(session, year, month))
     return _numbered(report)
@@ -249,6 +257,41 @@ async def _follow_up_section(
         ("问责情况", 40),
     ]
     return Section("二次办理与问责情况", columns, rows)
+
+
+TYPICAL_KINDS = {"typical": "典型案例", "benchmark": "标杆案例"}
+
+
+async def _typical_section(session: AsyncSession, start: datetime, end: datetime) -> Section:
+    """典型案例 and 标杆案例 the office published in the month (通报曝光, issue 18), as it
+    published them: its title and text, names only where it kept them — already public on
+    the portal, so every reader of the circular may see them."""
+    found = await session.execute(
+        sa.select(L.number, L.typical_case).where(L.typical_case.is_not(None)).order_by(L.number)
+    )
+    rows = []
+    for r in found:
+        published = r.typical_case
+        if start <= datetime.fromisoformat(published["published_at"]) < end:
+            rows.append(
+                [
+                    r.number,
+                    TYPICAL_KINDS.get(published["kind"], published["kind"]),
+                    published["title"],
+                    published["text"],
+                    "；".join(_typical_person(p) for p in published.get("persons") or []),
+                ]
+            )
+    columns = [("编号", 14), ("类型", 9), ("标题", 24), ("通报内容", 40), ("处理情况", 40)]
+    return Section("典型案例通报", columns, rows)
+
+
+def _typical_person(person: dict[str, Any]) -> str:
+    codes = person.get("measures") or []
+    measures = "、".join(label(MEASURE_LABELS, Measure, m) or m for m in codes)
+    who = "、".join(str(v) for v in (person.get("name"), person.get("position")) if v)
+    shown = f"{who}：{measures}" if who else measures
+    return f"{shown}(容错免责)" if person.get("exempted") else shown
 
 
 async def _monthly_section(
