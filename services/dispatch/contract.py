@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.dispatch.directory import without_contacts
+from services.dispatch.directory import responsible, without_contacts
 from shared.contracts import Contract
 from shared.contracts import dispatch as c
 
@@ -83,7 +83,16 @@ def _announced(cls: type[c.CaseEvent]) -> Callable[[Any], Contract]:
 
 def _unit(cls: type[c.UnitRegistered] | type[c.UnitUpdated], e: Any, **more: Any) -> Contract:
     liaisons = without_contacts(e.liaisons)  # an event recorded before ADR 21 had phones
-    return cls(code=e.code, name=e.name, kind=e.kind, parent=e.parent, liaisons=liaisons, **more)
+    person = responsible(getattr(e, "responsible_person", None))  # none before it was kept
+    return cls(
+        code=e.code,
+        name=e.name,
+        kind=e.kind,
+        parent=e.parent,
+        liaisons=liaisons,
+        responsible_person=person,
+        **more,
+    )
 
 
 def _year(e: Any) -> Contract:

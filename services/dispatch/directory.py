@@ -21,9 +21,18 @@ def without_contacts(liaisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": c["name"]} for c in liaisons if c.get("name")]
 
 
+def responsible(person: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The unit's responsible person as kept: name and position (or none), or no one."""
+    if not person or not person.get("name"):
+        return None
+    return {"name": person["name"], "position": person.get("position") or None}
+
+
 class Unit(Aggregate):
     """责任单位 — a department, street office or company; liaisons are its contact persons,
-    by name (events recorded before ADR 21 carry their phones too: never shown again)."""
+    by name (events recorded before ADR 21 carry their phones too: never shown again).
+    单位负责人 — the unit's responsible person (name and position, e.g. 张某, 局长), optional:
+    events recorded before it was kept have no ``responsible_person`` and load as none."""
 
     @staticmethod
     def create_id(code: str) -> UUID:
@@ -39,9 +48,13 @@ class Unit(Aggregate):
         parent: str | None,
         liaisons: list[dict[str, Any]],
         actor: Actor,
+        # the library asks for every keyword-only argument of a new unit; the default is for
+        # events recorded before the responsible person was kept
+        responsible_person: dict[str, Any] | None = None,
     ) -> None:
         self.code, self.name, self.kind, self.parent = code, name, kind, parent
         self.liaisons = [dict(c) for c in liaisons]
+        self.responsible_person = responsible(responsible_person)
         self.active = True
 
     def update(
@@ -53,6 +66,7 @@ class Unit(Aggregate):
         liaisons: list[dict[str, Any]],
         active: bool,
         actor: Actor,
+        responsible_person: dict[str, Any] | None = None,
     ) -> None:
         self._updated(
             code=self.code,
@@ -62,12 +76,16 @@ class Unit(Aggregate):
             liaisons=liaisons,
             active=active,
             actor=actor,
+            responsible_person=responsible(responsible_person),
         )
 
     @event("Updated")
-    def _updated(self, code, name, kind, parent, liaisons, active, actor) -> None:
+    def _updated(
+        self, code, name, kind, parent, liaisons, active, actor, responsible_person=None
+    ) -> None:
         self.name, self.kind, self.parent, self.active = name, kind, parent, active
         self.liaisons = [dict(c) for c in liaisons]
+        self.responsible_person = responsible(responsible_person)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +94,7 @@ class Unit(Aggregate):
             "kind": self.kind,
             "parent": self.parent,
             "liaisons": without_contacts(self.liaisons),
+            "responsible_person": getattr(self, "responsible_person", None),
             "active": self.active,
         }
 

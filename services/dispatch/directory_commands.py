@@ -14,13 +14,22 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.dispatch.categories import CategoryCommands
-from services.dispatch.directory import RoutingTable, Unit, UnitDirectory, without_contacts
+from services.dispatch.directory import (
+    RoutingTable,
+    Unit,
+    UnitDirectory,
+    responsible,
+    without_contacts,
+)
 from services.dispatch.errors import AlreadyExists, Busy, Invalid, NoSuchUnit
 from services.dispatch.routing import Rule, check_rules
 
 
 def _named_only(fields: dict[str, Any]) -> dict[str, Any]:
-    return fields | {"liaisons": without_contacts(fields.get("liaisons") or [])}
+    return fields | {
+        "liaisons": without_contacts(fields.get("liaisons") or []),
+        "responsible_person": responsible(fields.get("responsible_person")),
+    }
 
 
 SEED = Path(__file__).resolve().parent / "seed"
@@ -43,7 +52,7 @@ class DirectoryCommands(CategoryCommands):
         return unit
 
     def register_unit(self, fields: dict[str, Any], actor: dict[str, Any]) -> Unit:
-        """``fields``: code, name, kind, parent, liaisons."""
+        """``fields``: code, name, kind, parent, liaisons, responsible_person (optional)."""
 
         def attempt() -> Unit:
             if self._find(Unit.create_id(fields["code"])) is not None:
@@ -58,7 +67,7 @@ class DirectoryCommands(CategoryCommands):
         return self._retrying(attempt)
 
     def update_unit(self, code: str, fields: dict[str, Any], actor: dict[str, Any]) -> Unit:
-        """``fields``: name, kind, parent, liaisons, active."""
+        """``fields``: name, kind, parent, liaisons, active, responsible_person (optional)."""
 
         def attempt() -> Unit:
             unit = self.unit(code)

@@ -206,18 +206,30 @@ class Liaison(Strict):
     email: Text200 | None = Field(default=None, description="Accepted, not kept (ADR 21)")
 
 
+class ResponsiblePerson(Strict):
+    """单位负责人, e.g. 张某, 局长 — a name and a position, as the ledger prints them."""
+
+    name: Text64 = Field(description="姓名,如 张某")
+    position: Text64 | None = Field(default=None, description="职务,如 局长")
+
+
 class UnitFields(Strict):
     name: Text100
     kind: UnitKind
     parent: UnitCode | None = None
     liaisons: list[Liaison] = Field(default_factory=list, max_length=20)
+    responsible_person: ResponsiblePerson | None = Field(
+        default=None, description="单位负责人 (optional; a PUT without it clears it)"
+    )
 
     def record(self) -> dict[str, Any]:
+        person = self.responsible_person
         return {
             "name": self.name,
             "kind": self.kind.value,
             "parent": self.parent,
             "liaisons": [c.model_dump(exclude_none=True) for c in self.liaisons],
+            "responsible_person": person.model_dump() if person else None,
         }
 
 
@@ -235,6 +247,7 @@ class UnitOut(BaseModel):
     kind: str
     parent: str | None
     liaisons: list[dict[str, Any]]
+    responsible_person: dict[str, Any] | None = None
     active: bool
 
 

@@ -55,6 +55,9 @@ def _unit(form: dict[str, str]) -> dict[str, Any]:
     body["liaisons"] = [liaison] if liaison.get("name") else []
     if form.get("parent"):
         body["parent"] = form["parent"]
+    if form.get("head_name"):  # 单位负责人: a name, and its position if given
+        head = {"name": form["head_name"], "position": form.get("head_position") or None}
+        body["responsible_person"] = head
     return body
 
 

@@ -279,6 +279,8 @@ class UnitRegistered(Contract):
     kind: str
     parent: str | None
     liaisons: list[dict[str, Any]]
+    # 单位负责人 {name, position}; messages from before it was kept decode as none
+    responsible_person: dict[str, Any] | None = None
 
 
 @contract
@@ -290,6 +292,7 @@ class UnitUpdated(Contract):
     parent: str | None
     liaisons: list[dict[str, Any]]
     active: bool = True
+    responsible_person: dict[str, Any] | None = None
 
 
 @contract

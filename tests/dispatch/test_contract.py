@@ -104,8 +104,15 @@ def every_case_event() -> list[Any]:
 
 
 def directory_events() -> list[Any]:
+    head = {"name": "张某", "position": "局长"}  # 单位负责人
     unit = Unit(
-        code="WC-JYJ", name="教育局", kind="department", parent=None, liaisons=[], actor=OFFICE
+        code="WC-JYJ",
+        name="教育局",
+        kind="department",
+        parent=None,
+        liaisons=[],
+        actor=OFFICE,
+        responsible_person=head,
     )
     unit.update(
         name="区教育局", kind="department", parent=None, liaisons=[], active=False, actor=OFFICE
@@ -140,6 +147,9 @@ def test_each_translation_is_a_valid_contract_that_survives_the_wire() -> None:
         if isinstance(contract, CaseEvent):
             assert contract.status == getattr(event, "status", "registered")
             assert contract.case_id == event.originator_id
+    registered, updated = (to_contract(e) for e in directory_events()[:2])
+    assert registered.responsible_person == {"name": "张某", "position": "局长"}  # type: ignore[union-attr]
+    assert updated.responsible_person is None  # type: ignore[union-attr]  # cleared by the change
 
 
 def test_second_pass_and_recount_carry_the_pass_and_the_exact_deadline() -> None:

@@ -3,8 +3,21 @@ change audited and every invalid one refused with the field (and the rule) named
 
 from __future__ import annotations
 
+import asyncio
+import json
+from dataclasses import replace
 from typing import Any
 
+from eventsourcing.persistence import StoredEvent
+
+from services.dispatch.application import DispatchApplication
+from services.dispatch.contract import to_contract
+from services.dispatch.directory import Unit
+from shared.contracts import decode
+from shared.contracts import dispatch as contracts
+from shared.platform.eventstore import application_env
+from shared.platform.readmodel import ensure_schema
+from shared.platform.settings import Settings
 from tests.support.api import Api, count_topic, problem, stored_notifications
 
 ADMIN = "admin"
@@ -34,6 +47,7 @@ def test_units_are_registered_listed_and_updated_with_validation(api: Api) -> No
         "parent": None,
         "active": True,
         "liaisons": [],
+        "responsible_person": None,  # optional: a unit may be registered without one
     }
     child = post_unit(api, code="T-JYJ-ZX", name="测试中学", kind="company", parent="T-JYJ")
     assert child.status_code == 201, child.text
@@ -167,3 +181,100 @@ def test_a_liaisons_phone_reaches_no_event_and_no_answer(api: Api) -> None:
     assert units(api)["T-PHONE"]["liaisons"] == [{"name": "李静"}]
     stored = stored_notifications(api.settings, "dispatch")
     assert not any(b"027-88000" in n.state or b"li@example" in n.state for n in stored)
+
+
+HEAD = {"name": "张某", "position": "局长"}
+
+
+def test_a_units_responsible_person_is_registered_changed_shown_and_cleared(api: Api) -> None:
+    """单位负责人 is kept with the unit (issue 22 point 5): given at registration, changed
+    and cleared by the whole-record PUT, shown in every listing and on its events."""
+    created = post_unit(api, responsible_person=HEAD)
+    assert created.status_code == 201, created.text
+    assert created.json()["responsible_person"] == HEAD
+    assert units(api)["T-JYJ"]["responsible_person"] == HEAD
+    no_position = post_unit(api, code="T-CZJ", responsible_person={"name": "李某"})
+    assert no_position.json()["responsible_person"] == {"name": "李某", "position": None}
+
+    for wrong in ({"position": "局长"}, {"name": "", "position": "局长"}, HEAD | {"phone": "1"}):
+        refused = problem(post_unit(api, code="T-BAD", responsible_person=wrong), 422)
+        assert refused["errors"][0]["field"].startswith("responsible_person")
+    assert "T-BAD" not in units(api)
+
+    update = {"name": UNIT["name"], "kind": "department", "active": True}
+    new_head = {"name": "王某", "position": "副局长(主持工作)"}
+    changed = api.put(
+        "/api/v1/units/T-JYJ",
+        json=update | {"responsible_person": new_head},
+        headers=api.auth(ADMIN),
+    )
+    assert changed.status_code == 200, changed.text
+    assert units(api)["T-JYJ"]["responsible_person"] == new_head
+    cleared = api.put("/api/v1/units/T-JYJ", json=update, headers=api.auth(ADMIN))
+    assert cleared.status_code == 200, cleared.text
+    assert units(api)["T-JYJ"]["responsible_person"] is None
+
+    stored = [
+        json.loads(n.state)
+        for n in stored_notifications(api.settings, "dispatch")
+        if n.topic.endswith(("Unit.Registered", "Unit.Updated"))
+    ]
+    heads = [e.get("responsible_person") for e in stored if e["code"] == "T-JYJ"]
+    assert heads == [HEAD, new_head, None]
+
+
+ADMIN_ACTOR = {"id": "admin:甲", "name": "甲", "role": "admin", "unit": None}
+
+
+def without_head(stored: StoredEvent) -> StoredEvent:
+    """The event as a release before the responsible person was kept recorded it."""
+    state = json.loads(stored.state)
+    state.pop("responsible_person")
+    return replace(stored, state=json.dumps(state).encode())
+
+
+def test_units_recorded_before_the_responsible_person_was_kept_still_load(
+    settings: Settings,
+) -> None:
+    """Events are released: old ones lack the field and load as a unit without a
+    responsible person, translate into contracts without one, and old messages decode."""
+    asyncio.run(ensure_schema(settings))
+    app = DispatchApplication(application_env(settings, "dispatch"))
+    try:
+        fields = {"kind": "department", "parent": None, "liaisons": [], "actor": ADMIN_ACTOR}
+        unit = Unit(code="T-OLD", name="旧单位", responsible_person=None, **fields)
+        unit.update(name="旧单位(更名)", active=True, **fields)
+        events = unit.collect_events()
+        old = [without_head(app.mapper.to_stored_event(e)) for e in events]
+        app.recorder.insert_events(old)
+
+        loaded = app.repository.get(Unit.create_id("T-OLD"))
+        assert loaded.as_dict()["responsible_person"] is None
+        assert loaded.name == "旧单位(更名)"
+        decoded = [app.mapper.to_domain_event(s) for s in old]
+        published = [to_contract(e) for e in decoded]
+        assert [type(c) for c in published] == [contracts.UnitRegistered, contracts.UnitUpdated]
+        assert all(c.responsible_person is None for c in published)
+    finally:
+        app.close()
+
+    wire = {
+        "type": "UnitRegistered",
+        "version": 1,
+        "source": "dispatch",
+        "position": 7,
+        "stream_id": str(Unit.create_id("T-OLD")),
+        "stream_version": 1,
+        "occurred_at": "2026-11-18T10:00:00+08:00",
+        "actor": ADMIN_ACTOR,
+        "data": {
+            "code": "T-OLD",
+            "name": "旧单位",
+            "kind": "department",
+            "parent": None,
+            "liaisons": [],
+        },
+    }
+    message = decode(json.dumps(wire).encode())
+    assert isinstance(message.event, contracts.UnitRegistered)
+    assert message.event.responsible_person is None

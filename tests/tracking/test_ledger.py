@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from services.tracking.ledger.workbook import HEADERS
 from shared.contracts import dispatch as d
@@ -308,6 +309,17 @@ def test_the_total_is_exact_up_to_the_count_limit_and_says_when_more_match(
 
 def test_the_excel_export_is_the_office_sheet_with_dates_as_dates(served: Served) -> None:
     directory(served)
+    served.dispatch_event(  # the lead unit's responsible person (单位负责人), named later
+        d.UnitUpdated(
+            code="WC-JYQ",
+            name="武昌区教育局",
+            kind="department",
+            parent=None,
+            liaisons=[],
+            responsible_person={"name": "张某", "position": "局长"},
+        ),
+        stream_id=uuid.uuid5(uuid.NAMESPACE_URL, "unit:WC-JYQ"),
+    )
     subject = {"unit": "某区教育局", "person": "张某", "position": "科长"}
     first = Case(served, summary="反映某局乱收费问题", subject=subject)
     first.handled("WC-JYQ", ("WC-CZJ",))
@@ -339,8 +351,11 @@ def test_the_excel_export_is_the_office_sheet_with_dates_as_dates(served: Served
     assert rows[0][0].startswith("问题台账")
     assert list(rows[1]) == HEADERS
     assert sheet.freeze_panes == "A3"
-    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:T1"]  # the title spans the sheet
+    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:U1"]  # the title spans the sheet
     assert sheet.column_dimensions["F"].width == 40
+    head = HEADERS.index("责任单位负责人")
+    assert head == HEADERS.index("责任单位") + 1  # beside the lead unit
+    assert sheet.column_dimensions[get_column_letter(head + 1)].width == 16
     # printed as offices file it: landscape A4, one page wide, title and header on every page
     assert sheet.page_setup.orientation == "landscape"
     assert str(sheet.page_setup.paperSize) == sheet.PAPERSIZE_A4  # "9"
@@ -358,6 +373,7 @@ def test_the_excel_export_is_the_office_sheet_with_dates_as_dates(served: Served
     assert isinstance(line["签收时间"], datetime)
     assert sheet.cell(3, HEADERS.index("反映内容摘要") + 1).alignment.wrap_text is True
     assert line["责任单位"] == "武昌区教育局"
+    assert line["责任单位负责人"] == "张某(局长)"
     assert line["协办单位"] == "武昌区财政局"
     assert line["办理状态"] == "待反馈"
     assert line["是否超期"] == "否"

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from services.app import create_app
@@ -308,21 +309,55 @@ def test_with_services_apart_the_workbench_calls_the_api_through_the_base_url(
         asyncio.run(delete_streams(nats_url, namespace))
 
 
+def unit_row(page: httpx.Response, code: str) -> str:
+    found = re.search(rf'<tr data-code="{code}".*?</tr>', page.text, re.S)
+    assert found is not None, f"no row for {code}"
+    return found.group(0)
+
+
+def head_cell(page: httpx.Response, code: str) -> str:
+    found = re.search(r'<td class="head">([^<]*)</td>', unit_row(page, code))
+    assert found is not None
+    return html.unescape(found.group(1))
+
+
 def test_the_administrator_registers_and_renames_a_unit_from_the_directory_page(
     api: Api,
 ) -> None:
     admin = signed_in(api, "admin", name="管理员")
-    admin.page("/ui/units")
+    page = admin.page("/ui/units")
+    assert "<th>负责人</th>" in page.text and 'name="head_position"' in page.text
     added = admin.submit(
-        "/ui/units", code="UI-NEW", name="区测试局", kind="department", liaison_name="孙某"
+        "/ui/units",
+        code="UI-NEW",
+        name="区测试局",
+        kind="department",
+        liaison_name="孙某",
+        head_name="张某",
+        head_position="局长",
     )
     assert added.status_code == 200 and 'data-code="UI-NEW"' in added.text
+    assert head_cell(added, "UI-NEW") == "张某(局长)"
+    assert 'name="head_name" value="张某"' in unit_row(added, "UI-NEW")  # the edit form has it
     renamed = admin.submit(
-        "/ui/units", existing="UI-NEW", name="区测试管理局", kind="department", active="true"
+        "/ui/units",
+        existing="UI-NEW",
+        name="区测试管理局",
+        kind="department",
+        active="true",
+        head_name="李某",
+        head_position="副局长",
     )
     assert "区测试管理局" in renamed.text
+    assert head_cell(renamed, "UI-NEW") == "李某(副局长)"
     units = api.get("/api/v1/units", headers=api.auth("office")).json()["items"]
-    assert {u["code"]: u["name"] for u in units}["UI-NEW"] == "区测试管理局"
+    saved = {u["code"]: u for u in units}["UI-NEW"]
+    assert saved["name"] == "区测试管理局"
+    assert saved["responsible_person"] == {"name": "李某", "position": "副局长"}
+    cleared = admin.submit(
+        "/ui/units", existing="UI-NEW", name="区测试管理局", kind="department", active="true"
+    )
+    assert head_cell(cleared, "UI-NEW") == ""
 
 
 def test_the_office_may_read_the_directory_but_its_changes_get_the_apis_refusal(

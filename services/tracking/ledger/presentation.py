@@ -123,6 +123,8 @@ class Context:
     unit_names: dict[str, str]
     calendar: WorkingCalendar
     categories: Catalogue = field(default_factory=Catalogue.seeded)  # 问题分类 (ADR 25)
+    # 单位负责人 by unit code, as the ledger prints them: ``张某(局长)``
+    unit_heads: dict[str, str] = field(default_factory=dict)
 
     def unit(self, code: str | None) -> dict[str, str] | None:
         return None if code is None else {"code": code, "name": self.unit_names.get(code, code)}
@@ -131,6 +133,14 @@ class Context:
         """The Chinese name (a retired category's too); a value stored before the catalogue
         as it was."""
         return self.categories.name_of(code)
+
+
+def person_line(person: dict[str, Any] | None) -> str | None:
+    """A person with the position in brackets, as offices write it: ``张某(局长)``."""
+    if not person or not person.get("name"):
+        return None
+    position = person.get("position")
+    return f"{person['name']}({position})" if position else str(person["name"])
 
 
 def case_view(row: Row, ctx: Context, *, full: bool = True) -> dict[str, Any]:

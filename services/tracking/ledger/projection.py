@@ -167,6 +167,7 @@ def _unit(event: dispatch.UnitRegistered | dispatch.UnitUpdated) -> dict[str, An
         "kind": event.kind,
         "parent": event.parent,
         "active": getattr(event, "active", True),
+        "responsible_person": event.responsible_person,
     }
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.tracking.ledger.presentation import HANDLING, Context
+from services.tracking.ledger.presentation import HANDLING, Context, person_line
 from services.tracking.ledger.rows import Row
 from services.tracking.ledger.tables import (
     calendar_years,
@@ -279,7 +279,9 @@ async def receipt_row(session: AsyncSession, digest: str) -> Row | None:
 
 
 async def context(session: AsyncSession, now: datetime, timezone: str) -> Context:
-    names = await session.execute(sa.select(units.c.code, units.c.name))
+    names = (
+        await session.execute(sa.select(units.c.code, units.c.name, units.c.responsible_person))
+    ).all()
     years = await session.execute(sa.select(calendar_years))
     calendar = WorkingCalendar(
         [
@@ -302,7 +304,8 @@ async def context(session: AsyncSession, now: datetime, timezone: str) -> Contex
     )
     return Context(
         now=now,
-        unit_names={code: name for code, name in names},
+        unit_names={code: name for code, name, _ in names},
+        unit_heads={code: head for code, _, person in names if (head := person_line(person))},
         calendar=calendar,
         categories=Catalogue.seeded(Change(*c) for c in changes),
     )

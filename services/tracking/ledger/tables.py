@@ -4,7 +4,7 @@
 ``case_units``    the units a case is or was dispatched to (scope, unit filter, return rate),
                   each with the case's shown status (the unit-and-status filter)
 ``case_history``  every integration event, for the audit trail and time travel
-``units``         the directory's unit names
+``units``         the directory's unit names (and each unit's responsible person)
 ``calendar_years`` years of the official calendar loaded by the office
 ``early_warnings`` the 苗头预警 insight raised, for the monthly circular (ADR 32)
 ``read_audit``    who read protected data: case views, histories, searches, exports (ADR 26);
@@ -173,6 +173,7 @@ units = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("parent", sa.String(64)),
     sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("responsible_person", Json),  # 单位负责人 {name, position}
 )
 
 calendar_years = sa.Table(

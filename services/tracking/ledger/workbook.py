@@ -42,7 +42,8 @@ MOMENT_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 
 # (header, width in characters) — the offices' 台账 layout (issue 22 point 5): who and what
-# was reported, how it is handled, by whom, when signed for and due, and where it stands.
+# was reported, how it is handled, by whom (the lead unit and its responsible person), when
+# signed for and due, and where it stands.
 COLUMNS = [
     ("序号", 6),
     ("编号", 14),
@@ -53,6 +54,7 @@ COLUMNS = [
     ("被反映单位及人员", 24),
     ("办理类别", 12),
     ("责任单位", 18),
+    ("责任单位负责人", 16),
     ("协办单位", 18),
     ("签收时间", 17),
     ("办理时限", 12),
@@ -134,6 +136,7 @@ def ledger_line(serial: int, row: Row, ctx: Context) -> list[Any]:
         subject_line(row.get("subject")),
         label(TRACK_LABELS, Track, row.get("track")),
         units.get(row.get("lead_unit") or "", row.get("lead_unit")),
+        ctx.unit_heads.get(row.get("lead_unit") or ""),
         "、".join(units.get(u, u) for u in row.get("co_units") or []) or None,
         row.get("signed_at"),
         deadline.astimezone(ctx.calendar.timezone).date() if deadline else None,
