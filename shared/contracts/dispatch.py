@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from shared.contracts.base import Contract, contract
+from shared.contracts.base import Contract, contract, upcaster
 
 
 class CaseEvent(Contract):
@@ -271,21 +271,26 @@ class SupervisionNoticeIssued(CaseEvent):
 
 @contract
 class UnitRegistered(Contract):
-    """A responsible unit (责任单位) joined the directory."""
+    """A responsible unit (责任单位) joined the directory. Version 2 adds its responsible
+    person (单位负责人, ``{name, position}`` or none); a version 1 message is upcast to none."""
 
     type = "UnitRegistered"
+    version = 2
     code: str
     name: str
     kind: str
     parent: str | None
     liaisons: list[dict[str, Any]]
-    # 单位负责人 {name, position}; messages from before it was kept decode as none
     responsible_person: dict[str, Any] | None = None
 
 
 @contract
 class UnitUpdated(Contract):
+    """A unit's entry changed (the whole entry, as the office now keeps it). Version 2 adds
+    its responsible person, as :class:`UnitRegistered`."""
+
     type = "UnitUpdated"
+    version = 2
     code: str
     name: str
     kind: str
@@ -293,6 +298,13 @@ class UnitUpdated(Contract):
     liaisons: list[dict[str, Any]]
     active: bool = True
     responsible_person: dict[str, Any] | None = None
+
+
+@upcaster("UnitRegistered", 1)
+@upcaster("UnitUpdated", 1)
+def _no_responsible_person(data: dict[str, Any]) -> dict[str, Any]:
+    """Released version 1 knew no responsible person: none was kept."""
+    return data | {"responsible_person": None}
 
 
 @contract

@@ -275,6 +275,10 @@ def test_units_recorded_before_the_responsible_person_was_kept_still_load(
             "liaisons": [],
         },
     }
-    message = decode(json.dumps(wire).encode())
+    message = decode(json.dumps(wire).encode())  # a released version 1, upcast
     assert isinstance(message.event, contracts.UnitRegistered)
-    assert message.event.responsible_person is None
+    assert message.event.responsible_person is None and message.event.version == 2
+    updated = wire | {"type": "UnitUpdated", "data": wire["data"] | {"active": False}}
+    message = decode(json.dumps(updated).encode())
+    assert isinstance(message.event, contracts.UnitUpdated)
+    assert message.event.responsible_person is None and not message.event.active
