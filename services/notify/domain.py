@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from shared.contracts.wording import ROUND_LABELS
+
 NAMESPACE = uuid5(NAMESPACE_URL, "https://taizhang.example/notify")
 
 
@@ -29,6 +31,7 @@ class Audience(StrEnum):
     LEAD = "lead"  # the lead unit's liaison officers (牵头单位联络员)
     CO_UNITS = "co_units"  # the co-units' liaison officers (协办单位联络员)
     UNIT = "unit"  # the liaison officers of the unit the event names
+    UNITS = "units"  # the liaison officers of every unit the event lists (a round's late ones)
     OFFICE = "office"  # the office's staff (纠风办)
     SUPERVISORS = "supervisors"  # supervisors (督办)
 
@@ -49,7 +52,7 @@ class Rule:
     title: str  # Chinese, formatted with the event's fields and ``number``
 
 
-L, C, U = Audience.LEAD, Audience.CO_UNITS, Audience.UNIT
+L, C, U, US = Audience.LEAD, Audience.CO_UNITS, Audience.UNIT, Audience.UNITS
 OFF, SUP = Audience.OFFICE, Audience.SUPERVISORS
 DEADLINE_NAMES = {"sign": "签收", "handle": "办理"}
 ANSWER_NAMES = {"acceptance": "告知受理情况", "result": "告知办理结果"}
@@ -74,6 +77,7 @@ RULES: dict[str, Rule] = {
         (OFF,), "催办:案件 {number} 应于 {due_day} 前向实名举报人{answer_name}"
     ),
     "ReporterAnswerMissed": Rule((OFF, SUP), "督办:案件 {number} 逾期未向实名举报人{answer_name}"),
+    "RoundReminded": Rule((US,), "督办:{duty_name}({period})已过报送时限 {due_day},请尽快报送"),
     "EarlyWarningRaised": Rule(
         (OFF,), "苗头预警:{where}「{category_label}」类线索 {count} 件,高于常态,请研判"
     ),
@@ -99,6 +103,7 @@ def title(rule: Rule, number: str | None, fields: Mapping[str, Any]) -> str:
         "accepted_word": "已通过审核" if fields.get("accepted") else "被退回重办",
         "answer_name": ANSWER_NAMES.get(str(fields.get("answer")), "答复"),
         "due_day": _day(fields.get("due")),
+        "duty_name": ROUND_LABELS.get(str(fields.get("kind")), "定期任务"),
         "where": "、".join(
             f"{k.get('level_label', '')}「{k.get('value', '')}」" for k in fields.get("keys") or ()
         ),

@@ -70,6 +70,8 @@ async def _recipients(
             units.update(co)
         elif audience is Audience.UNIT:
             units.add(getattr(event, "unit", None) or lead or "")
+        elif audience is Audience.UNITS:
+            units.update(getattr(event, "units", None) or [])
         elif audience is Audience.OFFICE:
             roles.add(Role.OFFICE.value)
         elif audience is Audience.SUPERVISORS:

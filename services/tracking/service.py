@@ -20,9 +20,11 @@ from services.tracking.accountability import contract as accountability_contract
 from services.tracking.accountability.application import AccountabilityCommands
 from services.tracking.accountability.domain import AccountabilityProcedure
 from services.tracking.accountability.policy import FOLLOW_UP_TRIGGERS, accountability_handlers
+from services.tracking.assessment import contract as assessment_contract
 from services.tracking.assessment import rules as assessment_rules
 from services.tracking.assessment.application import AssessmentOffice, UnitFigures
 from services.tracking.assessment.domain import Finding
+from services.tracking.assessment.sweep import RoundReminders
 from services.tracking.followup.application import TrackingApplication
 from services.tracking.followup.contract import to_contract
 from services.tracking.followup.domain import FollowUp
@@ -79,8 +81,10 @@ class TrackingService(ServiceBase[TrackingApplication]):
     read_migrations = MIGRATIONS
     reminders: TrackingReminders
     retention: ReadRetention
+    round_reminders: RoundReminders
     _reminding: asyncio.Task[None] | None = None
     _pruning: asyncio.Task[None] | None = None
+    _round_reminding: asyncio.Task[None] | None = None
 
     def __init__(self, settings: Settings, secrets: Secrets, clock: Clock | None = None) -> None:
         super().__init__(settings, secrets)
@@ -111,6 +115,11 @@ class TrackingService(ServiceBase[TrackingApplication]):
             now=self.now,
             honour_rules=honour_rules,
         )
+        self.round_reminders = RoundReminders(
+            self._assessment, self.now, self.settings.scheduler_interval_seconds
+        )
+        if self.background:
+            self._round_reminding = asyncio.create_task(self.round_reminders.run())
         if isinstance(store, TrackingStore):
             ledger = self._ledger
             self.reminders = TrackingReminders(
@@ -132,7 +141,10 @@ class TrackingService(ServiceBase[TrackingApplication]):
             self.reminders.stop()
         if self._pruning is not None:
             self.retention.stop()
-        tasks = {t for t in (self._reminding, self._pruning) if t is not None}
+        if self._round_reminding is not None:
+            self.round_reminders.stop()
+        timers = (self._reminding, self._pruning, self._round_reminding)
+        tasks = {t for t in timers if t is not None}
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
             for task in pending:
@@ -157,7 +169,11 @@ class TrackingService(ServiceBase[TrackingApplication]):
         return self._assessment
 
     def translate(self, event: Any) -> Contract | None:
-        return to_contract(event) or accountability_contract.to_contract(event)
+        return (
+            to_contract(event)
+            or accountability_contract.to_contract(event)
+            or assessment_contract.to_contract(event)
+        )
 
     def consumers(self) -> Sequence[Consumer]:
         store = self.app

@@ -281,3 +281,49 @@ class ReporterAnswerMissed(FollowUpEvent):
     type = "ReporterAnswerMissed"
     answer: str
     due: datetime
+
+
+# --- the office's periodic duties (定期任务, issue 19) -------------------------------------
+# Every event of a round is published, so read models see its versions without gaps; the
+# envelope's ``stream_id`` is the round. The reports themselves stay inside tracking.
+
+
+@contract
+class RoundOpened(Contract):
+    """The office opened a periodic duty for ``units``, due at ``due`` on the working
+    calendar: a self-inspection round (``self_inspection``, period YYYY-06 / YYYY-12), the
+    annual report (``annual_report``, YYYY) or the monthly circular (``monthly_circular``)."""
+
+    type = "RoundOpened"
+    kind: str
+    period: str
+    units: list[str]
+    due: datetime
+
+
+@contract
+class RoundSubmitted(Contract):
+    """A unit reported on the round."""
+
+    type = "RoundSubmitted"
+    unit: str
+    on_time: bool
+
+
+@contract
+class RoundReviewed(Contract):
+    type = "RoundReviewed"
+    unit: str
+    accepted: bool
+
+
+@contract
+class RoundReminded(Contract):
+    """督办: ``units`` had not reported once ``due`` passed — reminded by the office, or by
+    tracking's sweep (the system actor) every few working days until they do."""
+
+    type = "RoundReminded"
+    kind: str
+    period: str
+    units: list[str]
+    due: datetime

@@ -122,6 +122,10 @@ EVENT_LABELS = {
     "ReporterAnswerApproaching": "实名答复催办",
     "ReporterAnswerMissed": "实名答复督办(逾期)",
     "EarlyWarningRaised": "苗头预警",
+    "RoundOpened": "定期任务启动",
+    "RoundSubmitted": "定期任务报送",
+    "RoundReviewed": "定期任务审核",
+    "RoundReminded": "定期任务督办",
 }
 
 

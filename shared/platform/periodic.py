@@ -17,6 +17,7 @@ class Periodic:
 
     def __init__(self, interval_seconds: float) -> None:
         self.interval = interval_seconds
+        self.passes = 0  # passes run, failed ones included (a test waits for the next)
         self._stopping = asyncio.Event()
 
     async def one_pass(self) -> None:
@@ -28,6 +29,7 @@ class Periodic:
                 await self.one_pass()
             except Exception:
                 log.exception(self.failure)
+            self.passes += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.interval)
 

@@ -14,6 +14,7 @@ import pytest
 
 from shared.contracts import dispatch as d
 from shared.platform.clock import set_clock
+from shared.platform.settings import Settings
 from tests.support.tracking import Served, served_fixture  # noqa: F401
 
 pytestmark = pytest.mark.calendar
@@ -34,6 +35,13 @@ REPORT = {
         }
     ],
 }
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """This walk 督办s the office's way, from the page; the sweep that reminds by the
+    calendar (tests/tracking/test_round_reminders.py) runs only at start here."""
+    return settings.model_copy(update={"scheduler_interval_seconds": 3600})
 
 
 def test_a_self_inspection_round_from_opening_to_review(served: Served) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
 
 from services.tracking.assessment import documents
 from services.tracking.assessment.domain import (
@@ -43,6 +44,7 @@ from services.tracking.assessment.domain import (
     circular_id,
     honours,
     last_place,
+    periods_around,
     rank,
     round_id,
     score,
@@ -384,6 +386,31 @@ class AssessmentOffice:
         opened = Round(kind=kind.value, period=period, units=chosen, due=due, actor=actor, at=at)
         await asyncio.to_thread(self.store.save, opened)
         return opened
+
+    async def remind_late(
+        self, actor: Actor, at: datetime, every_working_days: int
+    ) -> list[tuple[str, str, list[str]]]:
+        """督办 by the calendar (issue 19): each round past due with units that have not
+        reported is reminded once it falls due, then again each ``every_working_days`` after
+        the last reminder (the office's own 督办 counts) until they do. A replica that
+        reminded the same round first wins; this pass leaves it."""
+        reminded = []
+        for kind, period in periods_around(at.astimezone(ZoneInfo(self.timezone)).year):
+            found = await asyncio.to_thread(self._round, kind, period)
+            if found is None or not found.missing(at):
+                continue
+            last = found.last_reminded()
+            if last is not None and at < await self.sources.reply_deadline(
+                last, every_working_days
+            ):
+                continue
+            units = found.remind(actor, at)
+            try:
+                await asyncio.to_thread(self.store.save, found)
+            except IntegrityError:
+                continue  # another replica's pass reminded it a moment ago
+            reminded.append((kind, period, units))
+        return reminded
 
     async def change_round(self, kind: str, period: str, command: Any) -> tuple[Round, Any]:
         found = await self.get_round(kind, period)

@@ -533,6 +533,17 @@ _PERIOD_RULE = (
 )
 
 
+def periods_around(year: int) -> list[tuple[str, str]]:
+    """Every (kind, period) a round may have in the year before, this one and the next: the
+    rounds a sweep looks for (their ids are derived, so no index is needed — 45 lookups)."""
+    found: list[tuple[str, str]] = []
+    for y in (year - 1, year, year + 1):
+        found += [(RoundKind.SELF_INSPECTION.value, f"{y}-{m:02d}") for m in SELF_INSPECTION_MONTHS]
+        found.append((RoundKind.ANNUAL_REPORT.value, str(y)))
+        found += [(RoundKind.MONTHLY_CIRCULAR.value, f"{y}-{m:02d}") for m in range(1, 13)]
+    return found
+
+
 def round_id(kind: str, period: str) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"taizhang:round:{kind}:{period}")
 
@@ -605,11 +616,23 @@ class Round(Aggregate):
 
     def remind(self, actor: Actor, at: datetime) -> list[str]:
         """督办 the units that have not submitted once the due moment passed."""
-        missing = [u for u in self.units if u not in self.submissions and at > self.due]
+        missing = self.missing(at)
         if missing:
-            self._reminded(units=missing, actor=actor, at=at)
+            self._reminded(
+                kind=self.kind, period=self.period, due=self.due, units=missing, actor=actor, at=at
+            )
         return missing
 
+    def missing(self, now: datetime) -> list[str]:
+        """The units that have not submitted, once the due moment passed."""
+        return [u for u in self.units if u not in self.submissions and now > self.due]
+
+    def last_reminded(self) -> datetime | None:
+        return self.reminders[-1]["at"] if self.reminders else None
+
+    # kind, period and due ride along so that the published reminder names the duty
     @event("Reminded")
-    def _reminded(self, units: list[str], actor: Actor, at: datetime) -> None:
+    def _reminded(
+        self, kind: str, period: str, due: datetime, units: list[str], actor: Actor, at: datetime
+    ) -> None:
         self.reminders.append({"units": list(units), "at": at, "by": actor})
