@@ -154,7 +154,7 @@ def problem_response(
 
 def not_found(what: str = "case") -> Problem:
     return Problem(
-        404, "Not Found", f"没有找到该{_WHAT.get(what, what)}(not found)", code=f"{what}_not_found"
+        404, "Not Found", f"没有找到该{_WHAT.get(what, what)}(not found)", code=f"no_such_{what}"
     )
 
 

@@ -61,15 +61,16 @@ def refusal_for(error: Exception, refusals: Refusals) -> Refusal | None:
 
 def refusal_problem(error: Exception, refusal: Refusal) -> Problem:
     details: dict[str, Any] = dict(getattr(error, "details", None) or {})
+    code = details.pop("code", refusal.code)  # an error may name its reason more precisely
     title = TITLES[refusal.status]
     if refusal.status == 422:
         items = getattr(error, "errors", None) or [(details.get("field", "body"), str(error))]
         errors = [{"field": f, "message": m, "code": refusal.code} for f, m in items]
         detail = ";".join(f"{f}: {m}" for f, m in items)
-        return Problem(422, title, detail, code=refusal.code, errors=errors, **details)
+        return Problem(422, title, detail, code=code, errors=errors, **details)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if refusal.status == 503 else None
     detail = _detail(error, refusal)
-    return Problem(refusal.status, title, detail, code=refusal.code, headers=headers, **details)
+    return Problem(refusal.status, title, detail, code=code, headers=headers, **details)
 
 
 def _detail(error: Exception, refusal: Refusal) -> str:
