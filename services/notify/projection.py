@@ -30,6 +30,7 @@ from services.notify.domain import (
 from services.notify.tables import cases, messages, persons
 from shared.contracts import Contract, Envelope, contract_class
 from shared.contracts import dispatch as c
+from shared.platform.messaging.policy import NotYet
 from shared.platform.projection import Handler, SqlProjection
 
 NAME = "notify"
@@ -97,6 +98,10 @@ def _notifying(
             case = (
                 await session.execute(sa.select(cases).where(cases.c.case_id == case_id))
             ).first()
+        if case_id is not None and case is None:
+            # Dispatch's CaseOpened (the case's number) comes on another stream and may lag:
+            # wait for it rather than title a message "(未编号)" for good.
+            raise NotYet(f"case {case_id} not opened here yet")
         number = case.number if case else None
         text = title(rule, number, event.model_dump())
         now = clock()

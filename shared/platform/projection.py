@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import Contract, Envelope
 from shared.platform.messaging import Outcome, handle_one
+from shared.platform.messaging.policy import NotYet
 
 log = structlog.get_logger(__name__)
 metadata = sa.MetaData()
@@ -139,6 +140,8 @@ class SqlProjection:
                 return await self._apply(session, envelope, advance=True)
         except IntegrityError:
             return Outcome.RETRY_LATER  # a replica applied the same version concurrently
+        except NotYet:
+            return Outcome.RETRY_LATER  # it needs another source's event first
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
         """Outcomes of envelopes applied in ONE transaction, answered only after its commit
@@ -260,8 +263,8 @@ class SqlProjection:
             try:
                 async with session.begin_nested():
                     outcome = await self._apply(session, envelope, advance=False)
-            except IntegrityError:
-                outcome = Outcome.RETRY_LATER  # a replica applied it concurrently
+            except (IntegrityError, NotYet):
+                outcome = Outcome.RETRY_LATER  # a replica applied it, or it must wait
             except DBAPIError:
                 raise  # the transaction is lost (deadlock, connection): the caller falls back
             except Exception:  # this envelope's handler failed: the others are kept

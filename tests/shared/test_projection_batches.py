@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import Envelope, dispatch
 from shared.platform.messaging import Outcome, handle_each
+from shared.platform.messaging.policy import NotYet
 from shared.platform.projection import SqlProjection, metadata
 from shared.platform.readmodel import create_engine, ensure_schema, sessionmaker
 from shared.platform.settings import Settings
@@ -202,3 +203,20 @@ async def test_a_replay_refuses_a_gap_and_keeps_nothing_of_the_page(fx: Fixture)
     await fx.projection.replay(page[:1])  # a page read twice is skipped, not applied again
     assert await fx.rows() == [("s1", 1)]
     assert await fx.projection.last_position(A) == 1
+
+
+async def test_an_envelope_that_must_wait_for_another_source_is_retried_later(
+    fx: Fixture,
+) -> None:
+    """A handler raising ``NotYet`` (notify's message for a case whose CaseOpened, on
+    dispatch's stream, has not arrived) changes nothing and is answered RETRY_LATER, alone or
+    in a batch, quietly; once what it waits for is there, it applies."""
+    s, t = uuid.uuid4(), uuid.uuid4()
+    early, other = event(A, 1, s, 1, "early"), event(A, 2, t, 1, "other")
+    # one per attempt: alone; in the batch set-based, then in its savepoint
+    fx.failures["early"] = [NotYet("case not opened"), NotYet("not yet"), NotYet("still not")]
+    assert await fx.projection.handle(early) == L
+    assert await fx.projection.handle_batch([early, other]) == [L, D]
+    assert await fx.rows() == [("other", 1)]
+    assert await fx.projection.handle(early) == D
+    assert await fx.rows() == [("other", 1), ("early", 1)]
