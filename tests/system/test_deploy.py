@@ -204,6 +204,8 @@ def test_insight_suggests_the_earlier_tip_of_the_same_problem_apart(stack: Local
 
         def suggested() -> bool:
             r = client.get(f"/api/v1/cases/{second}/suggestions", headers=office)
+            if r.status_code == 404 and r.json()["code"] == "case_not_seen":
+                return False  # insight has not consumed the second tip yet: ask again
             assert r.status_code == 200, r.text
             return first in [item["case_id"] for item in r.json()["items"]]
 
