@@ -8,6 +8,7 @@ the native API's ``reporter`` does; with none of them the tip is anonymous.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import ValidationError
@@ -136,12 +137,28 @@ def _single_values(category: TipCategory, attributes: dict[str, list[str]]) -> d
     return {code: given[0] for code, given in attributes.items()}
 
 
+MEDIA_URL_MAX = 2000
+
+
 def _content(category: TipCategory, fields: dict[str, str]) -> str:
     # A request without description still says what kind of problem it is.
     text = fields.get("description") or category.name
     if media := fields.get("media_url"):
-        text += f"\n附件(media_url):{media}"
+        text += f"\n附件(media_url):{_media_url(media)}"
     return text
+
+
+def _media_url(value: str) -> str:
+    """The client's photo link, kept as text with the tip for the office to open: the server
+    never fetches it (no request forgery through us) and never shows it publicly (a
+    reporter's photo may identify them). Only a web link is kept."""
+    url = urlsplit(value.strip())
+    if url.scheme not in ("http", "https") or not url.hostname or len(value) > MEDIA_URL_MAX:
+        raise bad_request(
+            f"media_url: 应为不超过 {MEDIA_URL_MAX} 个字符的 http(s) 链接 "
+            "(must be an http or https URL)"
+        )
+    return url.geturl()
 
 
 def _location(fields: dict[str, str], district: str | None) -> dict[str, Any]:

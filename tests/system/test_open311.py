@@ -5,8 +5,11 @@ close-out through the native API."""
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import re
+import socketserver
+import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -244,6 +247,8 @@ def test_filing_needs_an_api_key_of_a_registrant(
         ({"address_string": None, "lat": "95", "long": "114"}, 400, "lat"),
         ({"email": "not-an-email", "first_name": "甲"}, 400, "email"),
         ({"attribute[occurred_at]": "yesterday"}, 400, "attribute[occurred_at]"),
+        ({"media_url": "file:///etc/passwd"}, 400, "media_url"),
+        ({"media_url": "javascript:alert(1)"}, 400, "media_url"),
     ],
 )
 def test_a_bad_request_is_refused_naming_the_field(
@@ -286,6 +291,41 @@ def test_the_reporter_is_sealed_and_never_shown_to_311_clients(client: Client) -
             assert filed["service_request_id"] in text
             for secret in (*REPORTER.values(), "欧阳小明"):
                 assert secret not in text and json.dumps(secret)[1:-1] not in text
+
+
+def test_a_media_url_is_kept_for_the_office_and_never_fetched_or_shown(client: Client) -> None:
+    """Issue 21 point 4: the photo link is stored with the tip as a link — the server never
+    requests it (no request forgery through us) and 311 clients never see it (published
+    photos need the office's approval)."""
+    asked: list[str] = []
+
+    class Photo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        do_HEAD = do_GET
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    with socketserver.TCPServer(("127.0.0.1", 0), Photo) as photos:
+        threading.Thread(target=photos.serve_forever, daemon=True).start()
+        try:
+            link = f"http://127.0.0.1:{photos.server_address[1]}/evidence/photo-{uuid.uuid4()}.jpg"
+            status, (filed,) = client.file(media_url=link)
+            assert status == 201, filed
+            number = filed["service_request_id"]
+            case_id = wait_for(lambda: case_id_of(client.api, number), 30, "ledger")
+            office = client.api.auth("office")
+            record = client.api.get(f"/api/v1/tips/{case_id}", headers=office).json()
+            assert link in record["content"]
+            for fmt in FORMATS:
+                assert link not in client.api.get(f"{BASE}/requests/{number}.{fmt}").text
+        finally:
+            photos.shutdown()
+    assert asked == []
 
 
 def test_a_json_body_is_refused_asking_for_a_form(client: Client) -> None:
