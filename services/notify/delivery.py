@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import quote
 
 import apprise
 import sqlalchemy as sa
@@ -28,12 +29,16 @@ from services.notify import digest
 from services.notify.domain import DIGEST_EVENT, Channel, backoff
 from services.notify.tables import messages, persons
 from shared.platform.faults import NOTIFY_EXIT_AFTER_SEND, crash_if
-from shared.platform.settings import NotifySettings
+from shared.platform.settings import ConfigurationError, NotifySettings
 
 log = structlog.get_logger(__name__)
 
 BATCH = 20
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+PHONE = "{phone}"  # where ``sms_url`` takes the person's number
+SAMPLE_PHONE = "+8613800000000"  # what the start-up check instantiates the template with
+# Codes no retry can cure: the message fails at once.
+FINAL_CODES = frozenset({"no_address", "sms_not_configured", "sms_url_invalid"})
 
 
 class DeliveryFailed(Exception):
@@ -86,6 +91,53 @@ def send_robot(config: NotifySettings, message: Any, person: dict[str, Any], bod
         raise DeliveryFailed("robot_refused")
 
 
+def send_sms(config: NotifySettings, message: Any, person: dict[str, Any], body: str) -> None:
+    """A text message through the Apprise URL of ``sms_url`` with the person's phone in it
+    (a provider's plugin, or a gateway's ``json://`` with the idempotency key as a header).
+    Short and with nothing personal: the title and the case number, never ``body``."""
+    if config.sms_url is None:
+        raise DeliveryFailed("sms_not_configured")
+    if not person.get("phone"):
+        raise DeliveryFailed("no_address")
+    url = config.sms_url.get_secret_value().replace(PHONE, quote(person["phone"], safe=""))
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is None:
+        raise DeliveryFailed("sms_url_invalid")
+    headers = getattr(plugin, "headers", None)
+    if isinstance(headers, dict):
+        headers[IDEMPOTENCY_HEADER] = str(message.id)
+    plugin.socket_read_timeout = config.send_timeout_seconds
+    if not plugin.notify(body=sms_text(message), title=""):
+        raise DeliveryFailed("sms_refused")
+
+
+def sms_text(message: Any) -> str:
+    """The title (it names the case's number) and the number where the title lacks it."""
+    number = message.case_number
+    if number and number not in message.title:
+        return f"{message.title}(案件编号 {number})"
+    return str(message.title)
+
+
+def check_sms_url(config: NotifySettings) -> None:
+    """Refuse at start an ``sms_url`` without ``{phone}`` or one Apprise cannot read (the
+    message says which, never the URL: it holds the provider's credentials)."""
+    if config.sms_url is None:
+        return
+    template = config.sms_url.get_secret_value()
+    if PHONE not in template:
+        raise ConfigurationError(
+            "TAIZHANG_NOTIFY sms_url must hold {phone} where the person's number goes, "
+            "e.g. json://sms-gw.example/send?-to={phone}"
+        )
+    sample = template.replace(PHONE, quote(SAMPLE_PHONE, safe=""))
+    if apprise.Apprise.instantiate(sample, suppress_exceptions=True) is None:
+        raise ConfigurationError(
+            "TAIZHANG_NOTIFY sms_url is not an Apprise URL it can send with "
+            "(check its scheme, credentials and sender number)"
+        )
+
+
 def _body(message: Any) -> str:
     lines = [message.title]
     if message.case_number:
@@ -97,6 +149,7 @@ def _body(message: Any) -> str:
 SENDERS: dict[str, Callable[[NotifySettings, Any, dict[str, Any], str], None]] = {
     Channel.EMAIL.value: send_email,
     Channel.ROBOT.value: send_robot,
+    Channel.SMS.value: send_sms,
 }
 
 
@@ -208,7 +261,7 @@ class Deliverer:
 
     async def _failed(self, message: Any, code: str) -> None:
         attempts = message.attempts + 1
-        last = attempts >= self.config.max_attempts or code == "no_address"
+        last = attempts >= self.config.max_attempts or code in FINAL_CODES
         wait = backoff(attempts, self.config.backoff_seconds, self.config.backoff_cap_seconds)
         async with self.sessions() as session, session.begin():
             await session.execute(

@@ -23,6 +23,7 @@ class Channel(StrEnum):
     INBOX = "inbox"  # 站内待办: the workbench's inbox
     EMAIL = "email"  # SMTP
     ROBOT = "robot"  # 群机器人: a group robot's webhook (through Apprise)
+    SMS = "sms"  # 短信: the deployment's SMS provider or gateway (through Apprise)
 
 
 class Audience(StrEnum):
@@ -129,14 +130,18 @@ def message_id(event_id: str, recipient: str, channel: Channel) -> UUID:
     return uuid5(NAMESPACE, f"{event_id}|{recipient}|{channel.value}")
 
 
-def channels_for(person: Mapping[str, Any]) -> list[Channel]:
+def channels_for(person: Mapping[str, Any], sms: bool = False) -> list[Channel]:
     """Every person has the inbox; e-mail and the robot where the directory has an address
-    and the person has not turned them off."""
+    and the person has not turned them off. SMS costs money and reaches a private phone, so
+    it is chosen, never assumed: only where the deployment has an SMS provider (``sms``), the
+    directory has a phone and the person turned SMS on."""
     chosen = [Channel.INBOX]
     if person.get("email") and person.get("email_enabled", True):
         chosen.append(Channel.EMAIL)
     if person.get("robot_url") and person.get("robot_enabled", True):
         chosen.append(Channel.ROBOT)
+    if sms and person.get("phone") and person.get("sms_enabled", False):
+        chosen.append(Channel.SMS)
     return chosen
 
 

@@ -87,6 +87,7 @@ def _notifying(
     prepare: Callable[[AsyncSession, Envelope], Any] | None,
     clock: Callable[[], datetime],
     timezone: str,
+    sms: bool,
 ) -> Handler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         if prepare is not None:
@@ -107,7 +108,7 @@ def _notifying(
         now = clock()
         rows = []
         for person in await _recipients(session, rule.audiences, event, case):
-            for channel in channels_for(person):
+            for channel in channels_for(person, sms):
                 rows.append(
                     _message(envelope, person, channel, case_id, number, text, now, timezone)
                 )
@@ -164,13 +165,15 @@ def notify_projection(
     rules: dict[str, Rule],
     clock: Callable[[], datetime],
     timezone: str,
+    sms: bool = False,
 ) -> SqlProjection:
+    """``sms``: the deployment has an SMS provider (``TAIZHANG_NOTIFY`` ``sms_url``)."""
     prepare: dict[type[Contract], Any] = {c.CaseDispatched: _dispatched}
     handlers: dict[type[Contract], Handler] = {c.CaseOpened: _opened}
     for event_type, rule in rules.items():
         cls = contract_class(event_type)
         if rule.audiences:
-            handlers[cls] = _notifying(rule, prepare.get(cls), clock, timezone)
+            handlers[cls] = _notifying(rule, prepare.get(cls), clock, timezone, sms)
         elif cls in prepare:
             handlers[cls] = prepare[cls]
     return SqlProjection(NAME, SOURCES, sessions, handlers)

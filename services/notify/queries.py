@@ -14,7 +14,14 @@ from services.notify.domain import Channel
 from services.notify.errors import NoSuchMessage, NoSuchPerson, PersonExists
 from services.notify.tables import messages, persons
 
-SETTINGS_FIELDS = ("email_enabled", "robot_enabled", "quiet_start", "quiet_end", "digest")
+SETTINGS_FIELDS = (
+    "email_enabled",
+    "robot_enabled",
+    "sms_enabled",
+    "quiet_start",
+    "quiet_end",
+    "digest",
+)
 
 # --- the directory ---------------------------------------------------------------------------
 
@@ -42,6 +49,7 @@ async def add_person(session: AsyncSession, fields: dict[str, Any], now: datetim
     defaults = {
         "email_enabled": True,
         "robot_enabled": True,
+        "sms_enabled": False,
         "quiet_start": None,
         "quiet_end": None,
         "digest": False,

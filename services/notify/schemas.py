@@ -23,11 +23,15 @@ RobotUrl = Annotated[
 
 
 class NotificationSettings(Strict):
-    """免打扰 (quiet hours, local time, both or neither) and 每日汇总 (a daily digest by
-    e-mail instead of one e-mail per notification)."""
+    """The channels a person chooses (短信 only when turned on, and only where the deployment
+    has an SMS provider), 免打扰 (quiet hours, local time, both or neither) and 每日汇总 (one
+    daily digest per channel instead of one message per notification)."""
 
     email_enabled: StrictBool = True
     robot_enabled: StrictBool = True
+    sms_enabled: StrictBool = Field(
+        default=False, description="SMS to the person's phone, where the deployment sends SMS"
+    )
     quiet_start: ClockTime | None = None
     quiet_end: ClockTime | None = None
     digest: StrictBool = False
@@ -71,6 +75,7 @@ class PersonOut(BaseModel):
     robot: bool = Field(description="A group robot is configured (its URL is a secret)")
     email_enabled: bool
     robot_enabled: bool
+    sms_enabled: bool
     quiet_start: str | None
     quiet_end: str | None
     digest: bool

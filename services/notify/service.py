@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.application import NotifyApplication
-from services.notify.delivery import Deliverer
+from services.notify.delivery import Deliverer, check_sms_url
 from services.notify.domain import rules
 from services.notify.projection import notify_projection
 from services.notify.tables import MIGRATIONS
@@ -34,6 +34,7 @@ class NotifyService(ServiceBase[NotifyApplication]):
         super().__init__(settings, secrets)
         self.clock: Clock = clock or clock_for(settings)
         self.rules = rules(settings.notify.audiences)
+        check_sms_url(settings.notify)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -71,4 +72,7 @@ class NotifyService(ServiceBase[NotifyApplication]):
         return None  # notify's store holds no events; it tells people, not services
 
     def consumers(self) -> Sequence[Consumer]:
-        return [notify_projection(self.writes, self.rules, self.now, self.settings.timezone)]
+        sms = self.settings.notify.sms_url is not None
+        return [
+            notify_projection(self.writes, self.rules, self.now, self.settings.timezone, sms)
+        ]

@@ -34,9 +34,11 @@ persons = sa.Table(
     sa.Column("robot_url", sa.String(500), nullable=True),
     sa.Column("email_enabled", sa.Boolean, nullable=False),
     sa.Column("robot_enabled", sa.Boolean, nullable=False),
+    # 短信: off until the person turns it on (migration n0002)
+    sa.Column("sms_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("quiet_start", sa.String(5), nullable=True),  # "22:00", local time
     sa.Column("quiet_end", sa.String(5), nullable=True),
-    sa.Column("digest", sa.Boolean, nullable=False),  # e-mail once a day instead of at once
+    sa.Column("digest", sa.Boolean, nullable=False),  # e-mail, robot, SMS once a day
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 

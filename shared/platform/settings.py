@@ -125,7 +125,9 @@ class AccountabilityRules(BaseModel):
 
 class NotifySettings(BaseModel):
     """Notifications (ADR 21); set as JSON in ``TAIZHANG_NOTIFY``. E-mail goes out only
-    when ``smtp_host`` is set; robots are each person's Apprise URL in the directory."""
+    when ``smtp_host`` is set; robots are each person's Apprise URL in the directory; SMS
+    only when ``sms_url`` is set (an Apprise URL holding ``{phone}``, checked at start by
+    ``services.notify.delivery.check_sms_url``)."""
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -133,6 +135,10 @@ class NotifySettings(BaseModel):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     sender: str = "台账通知 <notify@taizhang.invalid>"
+    # SMS (短信): an Apprise URL template whose ``{phone}`` becomes the person's number, e.g.
+    # "twilio://SID:Token@+8610…/{phone}" or "json://sms-gw.example/send?-to={phone}". It
+    # carries the provider's credentials: a secret, never logged. None → no SMS.
+    sms_url: SecretStr | None = None
     message_id_domain: str = "taizhang.invalid"
     # How often the deliverer looks for messages due, and how it retries a failed one.
     interval_seconds: float = Field(default=2.0, gt=0, le=300)

@@ -1,16 +1,19 @@
 """A case dispatched to a unit reaches its liaison officers — in the inbox, by e-mail (a real
-SMTP server) and through the unit's group robot (a real HTTP receiver, through Apprise) —
-each under one stable id; the case's delivery log says what became of each. On SQLite and
-PostgreSQL."""
+SMTP server), through the unit's group robot and by SMS to those who turned it on (real HTTP
+receivers, through Apprise) — each under one stable id; the case's delivery log says what
+became of each. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from services.app import create_app
+from pydantic import SecretStr
+
 from shared.platform.settings import NotifySettings, Settings
 from tests.support.api import Api, problem
 from tests.support.dispatch import act, add_units, ok, open_case
@@ -36,10 +39,18 @@ def robot() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
-def api(settings: Settings, smtp: SmtpReceiver) -> Iterator[Api]:
+def sms() -> Iterator[WebhookReceiver]:
+    """The SMS gateway: Apprise's generic JSON webhook, the phone as a query parameter."""
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def api(settings: Settings, smtp: SmtpReceiver, sms: WebhookReceiver) -> Iterator[Api]:
     notify = NotifySettings(
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
+        sms_url=SecretStr(f"json://127.0.0.1:{sms.port}/sms?-to={{phone}}"),
         interval_seconds=0.1,
         backoff_seconds=0.2,
         message_id_domain="notify.test",
@@ -121,3 +132,45 @@ def test_dispatch_reaches_inbox_email_and_robot_once_each_under_distinct_ids(
     log = ok(api.get(f"/api/v1/cases/{case_id}/notifications", headers=api.auth("office")))
     assert next(d for d in log["items"] if d["id"] == ids["inbox"])["status"] == "read"
     problem(api.get(f"/api/v1/cases/{case_id}/notifications", headers=liaison), 403)
+
+
+def deliveries(api: Api, case_id: str) -> list[dict[str, Any]]:
+    r = api.get(f"/api/v1/cases/{case_id}/notifications", headers=api.auth("office"))
+    return list(ok(r)["items"])
+
+
+def test_sms_reaches_only_the_person_who_turned_it_on_once_under_its_key(
+    api: Api, sms: WebhookReceiver
+) -> None:
+    add_units(api, LEAD, CO)
+    lead = person(
+        api, id=LEAD_LIAISON, name="王联络", role="liaison", unit=LEAD, phone="+8613800001111"
+    )
+    assert lead["sms_enabled"] is False  # chosen, never assumed
+    lead = ok(
+        api.put(
+            f"/api/v1/persons/{LEAD_LIAISON}",
+            json={"name": "王联络", "role": "liaison", "unit": LEAD, "phone": "+8613800001111"}
+            | {"sms_enabled": True},
+            headers=api.auth("office"),
+        )
+    )
+    assert lead["sms_enabled"] is True
+    person(api, id=CO_LIAISON, name="李协办", role="liaison", unit=CO, phone="+8613900002222")
+
+    case_id = open_case(api)
+    ok(act(api, case_id, "triage", "office", track="general", category="inaction"))
+    case = ok(act(api, case_id, "dispatch", "office", lead_unit=LEAD, co_units=[CO]))
+
+    wait_for(
+        lambda: any(d["channel"] == "sms" and d["status"] == "sent" for d in deliveries(api, case_id)),
+        30,
+        "the SMS recorded as sent",
+    )
+    texts = [d for d in deliveries(api, case_id) if d["channel"] == "sms"]
+    assert [d["person_id"] for d in texts] == [LEAD_LIAISON]  # 李协办 did not turn it on
+    assert sms.keys() == [texts[0]["id"]]  # one request, under the notification's stable key
+    assert parse_qs(urlsplit(sms.paths[0]).query) == {"to": ["+8613800001111"]}
+    body = sms.calls[0][1]["message"]
+    assert case["number"] in body and "新交办案件" in body
+    assert "王联络" not in body and "13800001111" not in body  # nothing personal in the text

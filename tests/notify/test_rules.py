@@ -1,11 +1,17 @@
 """notify's pure rules: who is told of which event, what they read, the one id a
-notification keeps, channels by the directory's entry, backoff, and quiet hours."""
+notification keeps, channels by the directory's entry, backoff, quiet hours, and the start-up
+check of the SMS setting."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+
+from services.notify.delivery import check_sms_url, sms_text
+from services.registry import build_service
 
 from services.notify.domain import (
     RULES,
@@ -18,6 +24,7 @@ from services.notify.domain import (
     rules,
     title,
 )
+from shared.platform.settings import ConfigurationError, NotifySettings, Settings, load_secrets
 
 CST = timezone(timedelta(hours=8))
 
@@ -65,6 +72,48 @@ def test_channels_follow_the_directory_entry_and_the_persons_choices() -> None:
     assert channels_for(full) == [Channel.INBOX, Channel.EMAIL, Channel.ROBOT]
     assert channels_for(full | {"email_enabled": False}) == [Channel.INBOX, Channel.ROBOT]
     assert channels_for(full | {"robot_enabled": False}) == [Channel.INBOX, Channel.EMAIL]
+
+
+def test_sms_needs_the_deployments_provider_a_phone_and_the_persons_choice() -> None:
+    chose = {"phone": "+8613800001111", "sms_enabled": True}
+    assert channels_for(chose, sms=True) == [Channel.INBOX, Channel.SMS]
+    assert channels_for(chose) == [Channel.INBOX]  # the deployment sends no SMS
+    assert channels_for(chose | {"sms_enabled": False}, sms=True) == [Channel.INBOX]
+    assert channels_for({"phone": "+8613800001111"}, sms=True) == [Channel.INBOX]  # not chosen
+    assert channels_for({"sms_enabled": True}, sms=True) == [Channel.INBOX]  # no phone
+
+
+def test_an_sms_url_without_its_phone_or_unreadable_by_apprise_is_refused_at_start() -> None:
+    check_sms_url(NotifySettings())  # none set: no SMS, nothing to check
+    check_sms_url(NotifySettings(sms_url=SecretStr("json://sms-gw.test/send?-to={phone}")))
+    twilio = "twilio://AC" + "a" * 32 + ":" + "b" * 32 + "@+8610012345678/{phone}"
+    check_sms_url(NotifySettings(sms_url=SecretStr(twilio)))
+    with pytest.raises(ConfigurationError, match=r"\{phone\}") as refused:
+        check_sms_url(NotifySettings(sms_url=SecretStr("json://user:pw@sms-gw.test/send")))
+    assert "pw" not in str(refused.value)  # the URL's credentials are never repeated
+    with pytest.raises(ConfigurationError, match="Apprise"):
+        check_sms_url(NotifySettings(sms_url=SecretStr("nosuchscheme://gw.test/{phone}")))
+
+
+
+def test_the_notify_service_does_not_start_with_an_sms_url_lacking_its_phone(
+    tmp_path: Path,
+) -> None:
+    notify = NotifySettings(sms_url=SecretStr("json://sms-gw.test/send"))
+    settings = Settings(data_dir=tmp_path / "data", notify=notify)
+    with pytest.raises(ConfigurationError, match="sms_url"):
+        build_service("notify", settings, load_secrets(settings))
+
+
+def test_the_sms_text_is_the_title_with_the_case_number_and_nothing_else() -> None:
+    class Message:
+        title = "新交办案件 2026-000007:请在时限内签收"
+        case_number = "2026-000007"
+
+    assert sms_text(Message) == Message.title
+    Message.title = "每日汇总 2026-11-24:2 条通知"
+    Message.case_number = "2026-000008"
+    assert sms_text(Message) == "每日汇总 2026-11-24:2 条通知(案件编号 2026-000008)"
 
 
 def test_backoff_doubles_and_stops_at_its_cap() -> None:

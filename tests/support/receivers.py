@@ -43,11 +43,13 @@ class SmtpReceiver:
 
 
 class WebhookReceiver:
-    """An HTTP server taking JSON POSTs; ``calls`` are (headers, body) received. It answers
-    ``fail_first`` requests with 503 before it accepts any."""
+    """An HTTP server taking JSON POSTs; ``calls`` are (headers, body) received and
+    ``paths`` their request paths (query included). It answers ``fail_first`` requests with
+    503 before it accepts any."""
 
     def __init__(self, fail_first: int = 0) -> None:
         self.calls: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.paths: list[str] = []
         self.refused = 0
         self.fail_first = fail_first
         receiver = self
@@ -61,6 +63,7 @@ class WebhookReceiver:
                     self.send_response(503)
                 else:
                     receiver.calls.append((dict(self.headers.items()), body))
+                    receiver.paths.append(self.path)
                     self.send_response(200)
                 self.end_headers()
 
