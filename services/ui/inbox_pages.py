@@ -41,11 +41,12 @@ async def _inbox(
 
 @router.post("/inbox/settings", dependencies=[Depends(check_csrf)])
 async def save_settings(request: Request, viewer: CurrentViewer) -> Response:
-    """免打扰 and 每日汇总, as the person chooses them (notify's own check answers)."""
+    """The channels (短信 among them), 免打扰 and 每日汇总, as the person chooses them (notify's own check answers)."""
     form = await read_form(request)
     body = {
         "email_enabled": form.get("email_enabled") == "true",
         "robot_enabled": form.get("robot_enabled") == "true",
+        "sms_enabled": form.get("sms_enabled") == "true",
         "quiet_start": form.get("quiet_start") or None,
         "quiet_end": form.get("quiet_end") or None,
         "digest": form.get("digest") == "true",

@@ -87,11 +87,12 @@ def test_a_liaison_reads_its_inbox_attaches_a_photo_and_the_office_sees_the_deli
     assert 'id="deliveries"' in log and 'data-channel="inbox" data-status="read"' in log
     assert "联络员甲" in log and "下载次数" in log
 
-    # 通知设置 on the inbox page: the digest and quiet hours, and notify's own refusal.
+    # 通知设置 on the inbox page: SMS, the digest and quiet hours, and notify's own refusal.
     liaison.page("/ui/inbox")
     saved = liaison.submit(
         "/ui/inbox/settings",
         email_enabled="true",
+        sms_enabled="true",
         digest="true",
         quiet_start="22:00",
         quiet_end="07:00",
@@ -103,10 +104,12 @@ def test_a_liaison_reads_its_inbox_attaches_a_photo_and_the_office_sees_the_deli
     assert mine == {
         "email_enabled": True,
         "robot_enabled": False,
+        "sms_enabled": True,
         "quiet_start": "22:00",
         "quiet_end": "07:00",
         "digest": True,
     }
+    assert 'name="sms_enabled" value="true" checked' in saved.text and "短信" in saved.text
     half = liaison.submit("/ui/inbox/settings", quiet_start="22:00")
     assert half.status_code == 422 and 'id="error-settings"' in half.text
     assert "免打扰时段须同时给出开始和结束" in half.text
