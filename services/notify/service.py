@@ -73,6 +73,4 @@ class NotifyService(ServiceBase[NotifyApplication]):
 
     def consumers(self) -> Sequence[Consumer]:
         sms = self.settings.notify.sms_url is not None
-        return [
-            notify_projection(self.writes, self.rules, self.now, self.settings.timezone, sms)
-        ]
+        return [notify_projection(self.writes, self.rules, self.now, self.settings.timezone, sms)]

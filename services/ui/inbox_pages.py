@@ -41,7 +41,8 @@ async def _inbox(
 
 @router.post("/inbox/settings", dependencies=[Depends(check_csrf)])
 async def save_settings(request: Request, viewer: CurrentViewer) -> Response:
-    """The channels (短信 among them), 免打扰 and 每日汇总, as the person chooses them (notify's own check answers)."""
+    """The channels (短信 among them), 免打扰 and 每日汇总, as the person chooses them
+    (notify's own check answers)."""
     form = await read_form(request)
     body = {
         "email_enabled": form.get("email_enabled") == "true",

@@ -10,10 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from services.app import create_app
 from pydantic import SecretStr
 
+from services.app import create_app
 from shared.platform.settings import NotifySettings, Settings
 from tests.support.api import Api, problem
 from tests.support.dispatch import act, add_units, ok, open_case
@@ -163,7 +162,9 @@ def test_sms_reaches_only_the_person_who_turned_it_on_once_under_its_key(
     case = ok(act(api, case_id, "dispatch", "office", lead_unit=LEAD, co_units=[CO]))
 
     wait_for(
-        lambda: any(d["channel"] == "sms" and d["status"] == "sent" for d in deliveries(api, case_id)),
+        lambda: any(
+            d["channel"] == "sms" and d["status"] == "sent" for d in deliveries(api, case_id)
+        ),
         30,
         "the SMS recorded as sent",
     )

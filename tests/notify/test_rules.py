@@ -11,8 +11,6 @@ import pytest
 from pydantic import SecretStr
 
 from services.notify.delivery import check_sms_url, sms_text
-from services.registry import build_service
-
 from services.notify.domain import (
     RULES,
     Audience,
@@ -24,6 +22,7 @@ from services.notify.domain import (
     rules,
     title,
 )
+from services.registry import build_service
 from shared.platform.settings import ConfigurationError, NotifySettings, Settings, load_secrets
 
 CST = timezone(timedelta(hours=8))
@@ -93,7 +92,6 @@ def test_an_sms_url_without_its_phone_or_unreadable_by_apprise_is_refused_at_sta
     assert "pw" not in str(refused.value)  # the URL's credentials are never repeated
     with pytest.raises(ConfigurationError, match="Apprise"):
         check_sms_url(NotifySettings(sms_url=SecretStr("nosuchscheme://gw.test/{phone}")))
-
 
 
 def test_the_notify_service_does_not_start_with_an_sms_url_lacking_its_phone(
