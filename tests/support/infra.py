@@ -149,7 +149,12 @@ class ServerThread:
     """An ASGI app served by uvicorn on a free loopback port, in this process."""
 
     def __init__(self, app: object) -> None:
-        self.port = free_port()
+        # The socket is bound here and handed to uvicorn: a port picked free and bound later
+        # was once taken meanwhile by another test's process ("address already in use").
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
         config = uvicorn.Config(
             app,  # type: ignore[arg-type]
             host="127.0.0.1",
@@ -158,7 +163,9 @@ class ServerThread:
             lifespan="on",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -174,6 +181,7 @@ class ServerThread:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(30)
+        self.socket.close()
 
 
 class PostgresProcess:
