@@ -96,8 +96,13 @@ def measure(url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
                 headers=office,
             ),
         }
-        for send in requests.values():  # warm up: caches, and the projection's last batches
-            timed(send, args.requests // 4)
+        # Warm up both paths with a whole round: a quarter round left the first "on" round
+        # cold (p50 15 ms while the consumers still worked through the tips) — it was the
+        # whole of an earlier p95 ratio of 4.7 (docs/BENCHMARKS.md).
+        for mode in ("on", "off"):
+            with audit_off() if mode == "off" else contextlib.nullcontext():
+                for send in requests.values():
+                    timed(send, args.requests)
         seconds: dict[str, list[float]] = {f"{r} {m}": [] for r in ROUTES for m in ("on", "off")}
         for round_no in range(args.rounds):
             modes = ("on", "off") if round_no % 2 == 0 else ("off", "on")

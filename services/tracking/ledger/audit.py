@@ -13,6 +13,7 @@ again (``?term=``), and nobody with a copy of the table can read or guess it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,17 +97,26 @@ async def record(
 
 class ReadAudit:
     """The read audit's writer: rows are handed over in memory and written by one task in
-    batches, a few milliseconds later, so that a read does not wait for a commit of its own
+    batches, within a quarter of a second, so that a read does not wait for a commit of its own
     (which cost a case view 2–3× its time on PostgreSQL; docs/BENCHMARKS.md). The trade-off
-    (ADR 26): a hard crash of the process loses the rows not yet written — milliseconds' worth;
+    (ADR 26): a hard crash of the process loses the rows not yet written — a quarter second's;
     a stop writes them all. With ``max_pending`` rows waiting (the database is slow or away)
     the next read waits for them to be written, so nothing is shown unrecorded for long."""
 
-    def __init__(self, writes: async_sessionmaker[AsyncSession], max_pending: int = 5000) -> None:
+    def __init__(
+        self,
+        writes: async_sessionmaker[AsyncSession],
+        max_pending: int = 5000,
+        linger_seconds: float = 0.25,
+    ) -> None:
         self.writes = writes
         self.max_pending = max_pending
+        # Rows gather this long before a write: a write per read, even off the read's path,
+        # took the loop from the next read (p50 +0.9 ms on PostgreSQL; docs/BENCHMARKS.md).
+        self.linger = linger_seconds
         self._rows: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -137,6 +147,8 @@ class ReadAudit:
     async def _run(self) -> None:
         while not self._closing:
             await self._wake.wait()
+            with contextlib.suppress(TimeoutError):  # a stop ends the wait at once
+                await asyncio.wait_for(self._stop.wait(), self.linger)
             self._wake.clear()
             try:
                 await self.flush()
@@ -150,6 +162,7 @@ class ReadAudit:
         commit would be retried and recorded twice), then write what is left."""
         if self._task is not None:
             self._closing = True
+            self._stop.set()
             self._wake.set()
             await self._task
             self._task = None
