@@ -44,7 +44,12 @@ def test_a_self_inspection_round_is_opened_reported_and_reviewed_on_its_page(api
     section = opened.text[opened.text.index('id="round-self_inspection-2031-06"') :]
     assert "对照三个清单履行职责情况自查 · 2031-06" in section and "已报送 0 /" in section
 
-    unit = api.get("/api/v1/units", headers=api.auth("office")).json()["items"][0]
+    # a unit the round holds: those tracking had mirrored from the seeded directory when it
+    # opened (right after start, the directory's first unit may not have reached it yet)
+    round_ = api.get("/api/v1/rounds/self_inspection/2031-06", headers=api.auth("office"))
+    code = round_.json()["units"][0]["unit"]
+    directory = api.get("/api/v1/units", headers=api.auth("office")).json()["items"]
+    unit = next(u for u in directory if u["code"] == code)
     liaison = signed_in(api, "unit_liaison", unit=unit["code"])
     page = liaison.page("/ui/rounds", year=2031)
     assert "本单位报送" in page.text and 'id="open-round"' not in page.text
