@@ -152,6 +152,10 @@ class Case:
         self.lead_unit: str | None = None
         self.track = "general"
         wait_for(self.opened, 30, f"case {self.number} on the ledger")
+        # … and in dispatch, which a test's own command (triage) reaches next: the two
+        # consume intake's event apart (a triage answered 404 once, seen in CI)
+        dispatch = served.app.state.services["dispatch"].app
+        wait_for(lambda: dispatch.find_case(self.id) is not None, 30, "dispatch to open it")
 
     def opened(self) -> bool:
         # registered_at comes from intake's own event only: dispatch's CaseOpened may reach

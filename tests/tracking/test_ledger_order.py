@@ -169,8 +169,13 @@ async def test_a_combined_filters_count_looks_up_both_columns_in_one_index(
     sql = str(count.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
     async with engine.connect() as conn:
         text = "\n".join(str(r[0]) for r in await conn.execute(sa.text(f"EXPLAIN {sql}")))
-    # the index alone (the generated ledger is vacuumed), both columns in its condition
-    both = rf"Index Only Scan using {index} .*\n\s*Index Cond: \(\(.*\) AND \(.*\)\)"
+    # one index, both columns in its condition: read alone where the generated ledger's
+    # pages are all visible, else through a bitmap (a shared server's open transactions can
+    # keep VACUUM from marking them — seen in CI)
+    both = (
+        rf"(Index Only Scan using|Bitmap Index Scan on) {index} .*\n\s*"
+        r"Index Cond: \(\(.*\) AND \(.*\)\)"
+    )
     assert re.search(both, text), text
     if index == "ix_case_units_unit_status":  # the ledger is probed by its key alone
         assert "Index Only Scan using ledger_pkey" in text, text
