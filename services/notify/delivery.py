@@ -80,15 +80,23 @@ def send_robot(config: NotifySettings, message: Any, person: dict[str, Any], bod
     url = person.get("robot_url")
     if not url:
         raise DeliveryFailed("no_address")
+    _through_apprise(config, url, message, "robot", body=body, title=message.title)
+
+
+def _through_apprise(
+    config: NotifySettings, url: str, message: Any, channel: str, *, body: str, title: str
+) -> None:
+    """One message through an Apprise URL, under its one id where the plugin sends HTTP
+    headers; ``<channel>_url_invalid`` / ``<channel>_refused`` when it cannot."""
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
-        raise DeliveryFailed("robot_url_invalid")
+        raise DeliveryFailed(f"{channel}_url_invalid")
     headers = getattr(plugin, "headers", None)
     if isinstance(headers, dict):
         headers[IDEMPOTENCY_HEADER] = str(message.id)
     plugin.socket_read_timeout = config.send_timeout_seconds
-    if not plugin.notify(body=body, title=message.title):
-        raise DeliveryFailed("robot_refused")
+    if not plugin.notify(body=body, title=title):
+        raise DeliveryFailed(f"{channel}_refused")
 
 
 def send_sms(config: NotifySettings, message: Any, person: dict[str, Any], body: str) -> None:
@@ -100,15 +108,7 @@ def send_sms(config: NotifySettings, message: Any, person: dict[str, Any], body:
     if not person.get("phone"):
         raise DeliveryFailed("no_address")
     url = config.sms_url.get_secret_value().replace(PHONE, quote(person["phone"], safe=""))
-    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    if plugin is None:
-        raise DeliveryFailed("sms_url_invalid")
-    headers = getattr(plugin, "headers", None)
-    if isinstance(headers, dict):
-        headers[IDEMPOTENCY_HEADER] = str(message.id)
-    plugin.socket_read_timeout = config.send_timeout_seconds
-    if not plugin.notify(body=sms_text(message), title=""):
-        raise DeliveryFailed("sms_refused")
+    _through_apprise(config, url, message, "sms", body=sms_text(message), title="")
 
 
 def sms_text(message: Any) -> str:
