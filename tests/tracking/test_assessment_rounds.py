@@ -45,6 +45,11 @@ def settings(settings: Settings) -> Settings:
 
 
 def test_a_self_inspection_round_from_opening_to_review(served: Served) -> None:
+    year = served.tracking.now().astimezone(SHANGHAI).year
+    early = {"kind": "self_inspection", "period": f"{year}-12"}
+    r = served.api.post("/api/v1/rounds", json=early, headers=served.api.auth("office"))
+    assert r.status_code == 409 and r.json()["code"] == "round_without_units", r.text
+    assert "单位名录同步" in r.json()["detail"]
     for code, kind in (("D1", "department"), ("D2", "department"), ("S1", "street_office")):
         served.dispatch_event(
             d.UnitRegistered(code=code, name=code, kind=kind, parent=None, liaisons=[]),

@@ -32,6 +32,9 @@ REFUSALS: Refusals = {
     ),
     domain.RoundAlreadyOpen: Refusal(409, "round_already_open", "该期已开启"),
     domain.RoundNotFound: Refusal(404, "no_such_round", "没有该期任务"),
+    domain.RoundWithoutUnits: Refusal(
+        409, "round_without_units", "台账中尚无责任单位,请待单位名录同步后再开启"
+    ),
     domain.NotInRound: Refusal(403, "not_in_round", "本单位不在该期任务内"),
     domain.AlreadySubmitted: Refusal(409, "already_submitted", "本单位已报送"),
     domain.NothingToReview: Refusal(409, "nothing_to_review", "该单位尚未报送"),

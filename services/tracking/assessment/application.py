@@ -37,6 +37,7 @@ from services.tracking.assessment.domain import (
     Round,
     RoundAlreadyOpen,
     RoundNotFound,
+    RoundWithoutUnits,
     Rules,
     Scored,
     UnknownUnit,
@@ -375,6 +376,8 @@ class AssessmentOffice:
             raise RoundAlreadyOpen(f"{kind.value}:{period}")
         known = [f.code for f in await self.sources.figures(year)]
         chosen = list(units) or known
+        if not chosen:
+            raise RoundWithoutUnits(f"{kind.value}:{period}")
         for code in chosen:
             if code not in known:
                 raise UnknownUnit(code)

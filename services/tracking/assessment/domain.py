@@ -493,6 +493,11 @@ class RoundNotFound(RoundError):
     pass
 
 
+class RoundWithoutUnits(RoundError):
+    """A round owed by no unit would never be reported nor reminded: the office opens it once
+    the directory has reached the ledger."""
+
+
 class NotInRound(RoundError):
     pass
 
