@@ -82,10 +82,10 @@ async def register_tip(
 @router.get(
     "/{case_id}",
     response_model=TipRecord,
-    summary="The registration record of a case",
+    summary="The registration record of a case (the read is recorded in the audit trail)",
 )
 def get_tip(case_id: UUID, intake: IntakeDep, principal: Reader) -> TipRecord:
-    return _record(intake.app.visible_tip(case_id, principal.actor()))
+    return _record(intake.app.read_tip(case_id, principal.actor()))
 
 
 @router.post(

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.persistence import IntegrityError
 
 from services.intake.catalogue import CategoryCatalogue
 from services.intake.cataloguing import CataloguingMixin
@@ -83,6 +84,22 @@ class IntakeApplication(CataloguingMixin, RegisteringMixin, ServiceApplication):
         self.save(tip)
         assert tip.reporter_sealed is not None
         return sealer.open(tip.reporter_sealed, tip.id)
+
+    def read_tip(self, case_id: UUID, actor: dict[str, Any]) -> Tip:
+        """The registration record, after recording who read it. A reveal saved meanwhile
+        moves the tip on: the read is recorded on the newer version."""
+        attempts = 3
+        while True:
+            tip = self.visible_tip(case_id, actor)
+            tip.view_record(actor)
+            try:
+                self.save(tip)
+            except IntegrityError:
+                attempts -= 1
+                if not attempts:
+                    raise
+                continue
+            return tip
 
     def shred_registered_before(self, cutoff: datetime) -> int:
         """Crypto-shred the sealed parts of every tip registered before ``cutoff``."""

@@ -14,6 +14,7 @@ from shared.contracts.intake import (
     CategoryCatalogueChanged,
     ReporterIdentityViewed,
     TipOriginRecorded,
+    TipRecordViewed,
     TipRegistered,
 )
 
@@ -40,6 +41,10 @@ def _identity_viewed(event: Any) -> Contract:
     return ReporterIdentityViewed(case_id=event.originator_id, reason=event.reason)
 
 
+def _record_viewed(event: Any) -> Contract:
+    return TipRecordViewed(case_id=event.originator_id)
+
+
 def _origin(event: Any) -> Contract:
     return TipOriginRecorded(case_id=event.originator_id, origin=event.origin)
 
@@ -58,6 +63,7 @@ def _catalogue(event: Any) -> Contract:
 TRANSLATIONS = {
     "Tip.Registered": _registered,
     "Tip.ReporterIdentityViewed": _identity_viewed,
+    "Tip.RecordViewed": _record_viewed,
     "Tip.OriginRecorded": _origin,
     # every event of the catalogue, its first included (ADR 25)
     "CategoryCatalogue.Started": _catalogue,

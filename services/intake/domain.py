@@ -94,6 +94,15 @@ class Tip(Aggregate):
     def _identity_viewed(self, actor: dict[str, Any], reason: str) -> None:
         self.identity_views.append({"viewer": actor, "reason": reason})
 
+    def view_record(self, actor: dict[str, Any]) -> None:
+        """Someone read the registration record (its content names officials and places):
+        a fact for the audit trail, as a reveal is (ADR 26 addendum)."""
+        self._record_viewed(actor=actor)
+
+    @event("RecordViewed")
+    def _record_viewed(self, actor: dict[str, Any]) -> None:
+        pass
+
 
 class AnonymousReporterError(Exception):
     pass

@@ -29,6 +29,7 @@ from services.tracking.followup.application import TrackingApplication
 from services.tracking.followup.contract import to_contract
 from services.tracking.followup.domain import FollowUp
 from services.tracking.followup.policy import follow_up_policy
+from services.tracking.ledger import audit
 from services.tracking.ledger.projection import ledger_projection
 from services.tracking.ledger.reader import Ledger
 from services.tracking.ledger.reports import kpis, summaries
@@ -193,6 +194,21 @@ class TrackingService(ServiceBase[TrackingApplication]):
             ("taizhang_cases_overdue", "Cases past a deadline now", {}, overdue),
             ("taizhang_deadlines_due_today", "Handling deadlines due by midnight", {}, due),
         ]
+
+    async def record_read(
+        self,
+        principal: Principal,
+        type: str,
+        *,
+        case_id: UUID | None = None,
+        outcome: str = audit.SHOWN,
+        asked: dict[str, Any] | None = None,
+    ) -> None:
+        """The wings' port to the read audit (``shared.web.reads.ReadRecorder``)."""
+        keyed = None if asked is None else audit.asked_of(self.ledger, asked)
+        await audit.record(
+            self.ledger, principal, type, case_id=case_id, outcome=outcome, asked=keyed
+        )
 
     async def receipt_case_id(self, code: str) -> UUID | None:
         async with self.reads() as session:

@@ -43,6 +43,16 @@ class ReporterIdentityViewed(Contract):
 
 
 @contract
+class TipRecordViewed(Contract):
+    """Someone read a tip's registration record (who is in the envelope's actor)."""
+
+    type = "TipRecordViewed"
+    version = 1
+
+    case_id: UUID
+
+
+@contract
 class TipOriginRecorded(Contract):
     """Where a tip came from, when it came from a body at some level (``origin``:
     ``{level: district|city|province|central, body}``): a higher level's 暗访, 转办 or

@@ -70,6 +70,7 @@ REPORTER_KIND_LABELS = {"named": "实名", "anonymous": "匿名"}
 EVENT_LABELS = {
     "TipRegistered": "登记",
     "ReporterIdentityViewed": "查看举报人身份",
+    "TipRecordViewed": "查看登记记录",
     "CaseOpened": "进入分办",
     "CaseTriaged": "分类处置",
     "CaseFlaggedForAccountability": "启动问责程序",
@@ -126,6 +127,18 @@ EVENT_LABELS = {
     "RoundSubmitted": "定期任务报送",
     "RoundReviewed": "定期任务审核",
     "RoundReminded": "定期任务督办",
+}
+# How the audit trail names a read of protected data (ADR 26; tracking's ``read_audit``).
+READ_LABELS = {
+    "CaseViewed": "查看案件",
+    "CaseHistoryViewed": "查看案件历程",
+    "LedgerSearched": "查询台账",
+    "LedgerExported": "导出台账",
+    "ReportExported": "导出报告",
+    "AccountablePersonSearched": "查询被问责人员",
+    "AccountabilityListSearched": "查阅问责清单",
+    "AccountabilityProcedureViewed": "查看问责程序",
+    "UnitAssessmentViewed": "查看单位考核",
 }
 
 

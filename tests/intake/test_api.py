@@ -109,7 +109,10 @@ def test_a_named_reporter_is_shown_to_no_one_without_a_recorded_reason(api: Api,
     )
     assert seen.status_code == 200
     assert seen.json()["name"] == "李四"
-    assert count_topic(stored_notifications(settings, "intake"), "Tip.ReporterIdentityViewed") == 1
+    stored = stored_notifications(settings, "intake")
+    assert count_topic(stored, "Tip.ReporterIdentityViewed") == 1
+    # each read of the record is a fact for the audit trail too (the three above)
+    assert count_topic(stored, "Tip.RecordViewed") == 3
 
 
 def test_an_anonymous_reporter_has_no_identity_to_view(api: Api) -> None:
@@ -122,12 +125,14 @@ def test_an_anonymous_reporter_has_no_identity_to_view(api: Api) -> None:
     problem(r, 404)
 
 
-def test_an_operator_sees_only_the_tips_it_registered(api: Api) -> None:
+def test_an_operator_sees_only_the_tips_it_registered(api: Api, settings) -> None:
     case_id = api.register(name="话务员甲").json()["case_id"]
     own = api.get(f"/api/v1/tips/{case_id}", headers=api.auth("operator", "话务员甲"))
     other = api.get(f"/api/v1/tips/{case_id}", headers=api.auth("operator", "话务员乙"))
     assert own.status_code == 200
     problem(other, 404)
+    # only the read that was answered is recorded
+    assert count_topic(stored_notifications(settings, "intake"), "Tip.RecordViewed") == 1
     problem(api.get(f"/api/v1/tips/{case_id}", headers=api.auth("unit_liaison", unit="U1")), 403)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from services.tracking.ledger.tables import MIGRATIONS, read_audit
 from shared.platform.readmodel import create_engine, ensure_schema, migrate, sessionmaker
 from shared.platform.settings import Settings
 from tests.support.api import problem
+from tests.support.infra import wait_for
 from tests.support.pinned import NOW
 from tests.support.tracking import Case, Served, served_fixture  # noqa: F401
 
@@ -56,6 +58,7 @@ def test_case_views_histories_searches_and_exports_are_audited_without_the_terms
         "unit": None,
     }
     assert viewed["source"] == "reads"
+    assert viewed["type_label"] == "查看案件" and viewed["outcome_label"] == "已显示"
     [history] = audit(type="CaseHistoryViewed", case_id=str(case.id))["items"]
     assert history["actor"]["name"] == "纪委乙" and history["outcome"] == "shown"
     [refused] = audit(type="CaseViewed", actor="联络员丙")["items"]
@@ -77,6 +80,81 @@ def test_case_views_histories_searches_and_exports_are_audited_without_the_terms
     kinds = [i["type"] for i in everything["items"]]
     assert kinds.index("LedgerExported") < kinds.index("TipRegistered")
     problem(api.get("/api/v1/audit", params={"term": "x" * 101}, headers=supervisor), 422)
+
+
+def test_looks_by_number_at_the_registration_the_procedure_and_the_lists_are_audited(
+    served: Served,
+) -> None:
+    """The reads ADR 26 left out at first: a case by its number, intake's registration record,
+    a case's accountability procedure, the 问责清单 and its checks, a unit's assessment and
+    the assessment's documents."""
+    case = Case(served, channel="hotline_12388", summary="按编号查看")
+    api, year = served.api, NOW.year
+    supervisor = api.auth("supervisor", "纪委甲")
+    reader = api.auth("office", "办公室乙")
+
+    def audit(**params: Any) -> list[dict[str, Any]]:
+        r = api.get("/api/v1/audit", params=params, headers=supervisor)
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+    assert api.get(f"/api/v1/cases/by-number/{case.number}", headers=reader).status_code == 200
+    problem(api.get(f"/api/v1/cases/by-number/{year}-999999", headers=reader), 404)
+    shown, missing = sorted(
+        audit(type="CaseViewed", actor="办公室乙"), key=lambda i: i["outcome"] != "shown"
+    )
+    assert shown["case_id"] == str(case.id) and shown["data"] == {"number": case.number}
+    assert missing["outcome"] == "not_found" and missing["case_id"] is None
+    assert missing["data"] == {"number": f"{year}-999999"}
+
+    # intake's record: the read is an event of the tip, in the same trail once it arrives
+    before = case.view()["updated_at"]
+    assert api.get(f"/api/v1/tips/{case.id}", headers=reader).status_code == 200
+    [record] = wait_for(
+        lambda: audit(type="TipRecordViewed", case_id=str(case.id)), 10, "the record's read"
+    )
+    assert record["actor"]["name"] == "办公室乙" and record["source"] == "intake"
+    assert record["type_label"] == "查看登记记录"
+    assert case.view()["updated_at"] == before  # a look is not the case moving on
+
+    path = f"/api/v1/cases/{case.id}/accountability"
+    problem(api.get(path, headers=reader), 404)
+    opened = api.post(f"{path}/open", json={"reason": "群众反映推诿"}, headers=reader)
+    while opened.status_code == 404:  # the follow-up has not learnt of the case yet
+        time.sleep(0.1)
+        opened = api.post(f"{path}/open", json={"reason": "群众反映推诿"}, headers=reader)
+    assert opened.status_code == 201, opened.text
+    assert api.get(path, headers=reader).status_code == 200
+    looks = audit(type="AccountabilityProcedureViewed", case_id=str(case.id))
+    assert sorted(i["outcome"] for i in looks) == ["not_found", "shown"]
+
+    person = "王某某"
+    listed = api.get("/api/v1/accountability", params={"person": person}, headers=reader)
+    assert listed.status_code == 200
+    assert api.get("/api/v1/accountability/checks", headers=reader).status_code == 200
+    lists = audit(type="AccountabilityListSearched", actor="办公室乙")
+    assert sorted(i["data"]["list"] for i in lists) == ["accountability", "checks"]
+    [by_person] = [i for i in lists if i["data"]["list"] == "accountability"]
+    assert by_person["data"]["filters"]["person_keyed"].startswith("fp1:")
+    assert person not in json.dumps(lists, ensure_ascii=False)
+
+    served.unit("WC-JYQ", "武昌区教育局")
+    wait_for(
+        lambda: api.get(f"/api/v1/assessments/{year}/WC-JYQ", headers=reader).status_code == 200,
+        10,
+        "the unit in the assessment",
+    )
+    report = api.get(f"/api/v1/assessments/{year}/report.docx", headers=reader)
+    assert report.status_code == 200
+    [unit_look] = audit(type="UnitAssessmentViewed", actor="办公室乙")[:1]
+    assert unit_look["data"]["filters"] == {"year": year, "unit": "WC-JYQ"}
+    [exported] = audit(type="ReportExported", actor="办公室乙")
+    assert exported["data"]["filters"] == {"document": "assessment", "year": year}
+    # every entry of the trail, read or event, is named in Chinese for the supervisor
+    labels = {i["type"]: i["type_label"] for i in audit(page_size=200)}
+    assert len(labels) >= 10
+    assert all("\u4e00" <= label[0] <= "\u9fff" for label in labels.values()), labels
 
 
 def test_reads_handed_to_the_writer_are_all_written_in_order_by_a_stop(

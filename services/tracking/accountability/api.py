@@ -8,6 +8,7 @@ allow it, ``422`` naming the rule a decision breaks. A refusal changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends
 
 from services.tracking.accountability import errors
 from services.tracking.accountability.application import Done
-from services.tracking.accountability.deps import Procedures
+from services.tracking.accountability.deps import Procedures, Reads
 from services.tracking.accountability.presentation import procedure_view
 from services.tracking.accountability.schemas import (
     CorrectionIn,
@@ -31,6 +32,7 @@ from shared.platform.settings import AccountabilityRules
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
 from shared.web.problems import not_found
+from shared.web.reads import NOT_FOUND
 from shared.web.refusals import Refusal, Refusals, documented
 from shared.web.schemas import Strict
 
@@ -78,9 +80,21 @@ def _record(body: FindingIn) -> dict[str, Any]:
     return record
 
 
-@router.get("", summary="The case's accountability procedure (问责程序)")
-def read_procedure(case_id: UUID, procedures: Procedures, who: Reader) -> dict[str, Any]:
-    return procedure_view(case_id, procedures.get_procedure(case_id))
+# The procedure names the officials held accountable: each look is in the audit (ADR 26).
+VIEWED = "AccountabilityProcedureViewed"
+
+
+@router.get("", summary="The case's accountability procedure (问责程序; the read is audited)")
+async def read_procedure(
+    case_id: UUID, procedures: Procedures, reads: Reads, who: Reader
+) -> dict[str, Any]:
+    try:
+        procedure = await asyncio.to_thread(procedures.get_procedure, case_id)
+    except (errors.CaseNotFound, errors.ProcedureNotFound):
+        await reads.record_read(who, VIEWED, case_id=case_id, outcome=NOT_FOUND)
+        raise
+    await reads.record_read(who, VIEWED, case_id=case_id)
+    return procedure_view(case_id, procedure)
 
 
 @router.post(

@@ -18,6 +18,7 @@ from shared.platform.officialdoc import DOCX, PDF, OfficialDocument, to_docx, to
 from shared.web.auth import CurrentPrincipal, Principal
 from shared.web.authz import Action, allowed, require
 from shared.web.ratelimit import public_rate_limit
+from shared.web.reads import ReadRecorder
 from shared.web.refusals import Refusal, Refusals, documented
 
 REFUSALS: Refusals = {
@@ -74,6 +75,18 @@ def get_office(request: Request) -> AssessmentOffice:
 Office = Annotated[AssessmentOffice, Depends(get_office)]
 
 
+def get_reads(request: Request) -> ReadRecorder:
+    service: ReadRecorder = request.app.state.services["tracking"]
+    return service
+
+
+Reads = Annotated[ReadRecorder, Depends(get_reads)]
+# Audited reads (ADR 26): the documents as the ledger's reports are, a unit's figures (they
+# name cases) as a look at them.
+EXPORTED = "ReportExported"
+UNIT_VIEWED = "UnitAssessmentViewed"
+
+
 def _now(request: Request) -> Any:
     return request.app.state.services["tracking"].now()
 
@@ -106,23 +119,31 @@ async def assessment_year(year: Year, office: Office, _: Reader) -> dict[str, An
 
 @router.get("/{year}/report.{kind}", summary="The annual assessment report (.docx or .pdf)")
 async def annual_report(
-    year: Year, kind: DocKind, office: Office, _: Reader, request: Request
+    year: Year, kind: DocKind, office: Office, reads: Reads, who: Reader, request: Request
 ) -> Response:
     document = await office.annual_document(year, _now(request))
+    await reads.record_read(who, EXPORTED, asked={"document": "assessment", "year": year})
     return await _rendered(document, kind, f"assessment-{year}")
 
 
 @router.get("/{year}/{unit}/notice.{kind}", summary="告知与整改通知书 (.docx or .pdf)")
 async def notice_document(
-    year: Year, unit: str, kind: DocKind, office: Office, _: Reader
+    year: Year, unit: str, kind: DocKind, office: Office, reads: Reads, who: Reader
 ) -> Response:
     document = await office.notice_document(year, unit)
+    asked = {"document": "notice", "year": year, "unit": unit}
+    await reads.record_read(who, EXPORTED, asked=asked)
     return await _rendered(document, kind, f"notice-{year}-{unit}")
 
 
 @router.get("/{year}/{unit}", summary="A unit's assessment: every figure with its cases")
-async def assessment_unit(year: Year, unit: str, office: Office, _: Reader) -> dict[str, Any]:
-    return await office.unit(year, unit)
+async def assessment_unit(
+    year: Year, unit: str, office: Office, reads: Reads, who: Reader
+) -> dict[str, Any]:
+    """The unit's figures name the cases behind them: each look is in the audit (ADR 26)."""
+    found = await office.unit(year, unit)
+    await reads.record_read(who, UNIT_VIEWED, asked={"year": year, "unit": unit})
+    return found
 
 
 @router.post("/{year}/{unit}/mark", summary="The office's qualitative mark (定性评价)")
@@ -194,8 +215,11 @@ async def issued_circular(month: Month, office: Office, _: Reader) -> dict[str, 
 
 
 @circulars.get("/{month}/{kind}", summary="An issued circular (docx or pdf), reprinted as issued")
-async def circular_document(month: Month, kind: DocKind, office: Office, _: Reader) -> Response:
+async def circular_document(
+    month: Month, kind: DocKind, office: Office, reads: Reads, who: Reader
+) -> Response:
     document = await office.circular_document(*_month(month))
+    await reads.record_read(who, EXPORTED, asked={"document": "circular", "month": month})
     return await _rendered(document, kind, f"circular-{month}")
 
 

@@ -131,6 +131,8 @@ async def accountability_list(
     q: Annotated[ListQuery, Query()], reader: LedgerDep, session: ReadSession, who: Reader
 ) -> dict[str, Any]:
     items = await listed(session, reader, q)
+    filters = audit.asked_of(reader, q.model_dump(exclude_none=True)) | {"list": "accountability"}
+    await audit.record(reader, who, audit.ACCOUNTABILITY_LISTED, asked=filters)
     return {"items": items, "total": len(items)}
 
 
@@ -312,4 +314,5 @@ async def accountability_checks(
         .order_by(L.number)
     )
     items = [item for row in found for item in check_items(row, now, rules.floors, decision_due)]
+    await audit.record(reader, who, audit.ACCOUNTABILITY_LISTED, asked={"list": "checks"})
     return {"items": items, "total": len(items)}

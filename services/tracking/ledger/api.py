@@ -143,6 +143,17 @@ async def read_case_by_number(
     number: CaseNumber, reader: LedgerDep, session: ReadSession, principal: CaseReader
 ) -> dict[str, Any]:
     row = await queries.case_row_by_number(session, principal, number)
+    # A look by number is a look at the case (ADR 26); a number that names nothing this
+    # reader may see is kept as asked, since there is no case to file it under.
+    outcome = audit.NOT_FOUND if row is None else audit.SHOWN
+    await audit.record(
+        reader,
+        principal,
+        audit.CASE_VIEWED,
+        case_id=None if row is None else row["case_id"],
+        outcome=outcome,
+        asked={"number": number},
+    )
     if row is None:
         raise not_found()
     return case_view(row, await reader.context(session)) | {"as_of": None}

@@ -27,8 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.tracking.ledger import history
 from services.tracking.ledger.queries import Total, capped_count
 from services.tracking.ledger.tables import case_history, read_audit
+from shared.contracts.wording import EVENT_LABELS, READ_LABELS
 from shared.platform.protection import Fingerprinter
 from shared.web.auth import Principal
+from shared.web.reads import NOT_FOUND as NOT_FOUND
+from shared.web.reads import SHOWN as SHOWN
 
 if TYPE_CHECKING:
     from services.tracking.ledger.reader import Ledger
@@ -43,8 +46,9 @@ LEDGER_EXPORTED = "LedgerExported"
 REPORT_EXPORTED = "ReportExported"
 PERSON_SEARCHED = "AccountablePersonSearched"
 
-SHOWN = "shown"
-NOT_FOUND = "not_found"
+ACCOUNTABILITY_LISTED = "AccountabilityListSearched"  # 问责清单 and its checks: officials' names
+
+OUTCOME_LABELS = {SHOWN: "已显示", NOT_FOUND: "未找到或无权查看"}
 
 READS_SOURCE = "reads"  # the trail's ``source`` of a read (events carry their service's)
 TERM_PURPOSE = b"taizhang/audit-term/v1\0"  # a term's digest is never a request's digest
@@ -263,6 +267,8 @@ async def audit_page(
 def entry(row: sa.Row[Any]) -> dict[str, Any]:
     """One entry of the trail: an event as the history shows it, and (a read) its outcome."""
     found = history.entry(row)
+    found["type_label"] = READ_LABELS.get(row.type) or EVENT_LABELS.get(row.type, row.type)
     if row.outcome is not None:
         found["outcome"] = row.outcome
+        found["outcome_label"] = OUTCOME_LABELS.get(row.outcome, row.outcome)
     return found

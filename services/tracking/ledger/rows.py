@@ -339,9 +339,15 @@ def new_row(case_id: UUID) -> Row:
     }
 
 
-# A file attached or downloaded is not the case moving on: the ledger's (and Open311's public)
-# "updated" time stays where the case's last step put it, so a download shows nowhere public.
-FILE_EVENTS = (d.CaseAttachmentAdded, d.CaseAttachmentDownloaded)
+# A file attached or downloaded, or a look at the record or the reporter, is not the case
+# moving on: the ledger's (and Open311's public) "updated" time stays where the case's last
+# step put it, so a download or a look shows nowhere public.
+NOT_STEPS = (
+    d.CaseAttachmentAdded,
+    d.CaseAttachmentDownloaded,
+    i.ReporterIdentityViewed,
+    i.TipRecordViewed,
+)
 
 
 def apply(row: Row, envelope: Envelope) -> Row:
@@ -356,7 +362,7 @@ def apply(row: Row, envelope: Envelope) -> Row:
     if fold is not None:
         fold(updated, event, envelope)
     _derive(updated)
-    if not isinstance(event, FILE_EVENTS) or not row.get("updated_at"):
+    if not isinstance(event, NOT_STEPS) or not row.get("updated_at"):
         updated["updated_at"] = max(filter(None, (row.get("updated_at"), envelope.occurred_at)))
     return updated
 
