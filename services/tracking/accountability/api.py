@@ -32,7 +32,6 @@ from shared.platform.settings import AccountabilityRules
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
 from shared.web.problems import not_found
-from shared.web.reads import NOT_FOUND
 from shared.web.refusals import Refusal, Refusals, documented
 from shared.web.schemas import Strict
 
@@ -81,6 +80,7 @@ def _record(body: FindingIn) -> dict[str, Any]:
 
 
 # The procedure names the officials held accountable: each look is in the audit (ADR 26).
+# A case without one shows nothing (the case page asks on every view): no row then.
 VIEWED = "AccountabilityProcedureViewed"
 
 
@@ -88,11 +88,7 @@ VIEWED = "AccountabilityProcedureViewed"
 async def read_procedure(
     case_id: UUID, procedures: Procedures, reads: Reads, who: Reader
 ) -> dict[str, Any]:
-    try:
-        procedure = await asyncio.to_thread(procedures.get_procedure, case_id)
-    except (errors.CaseNotFound, errors.ProcedureNotFound):
-        await reads.record_read(who, VIEWED, case_id=case_id, outcome=NOT_FOUND)
-        raise
+    procedure = await asyncio.to_thread(procedures.get_procedure, case_id)
     await reads.record_read(who, VIEWED, case_id=case_id)
     return procedure_view(case_id, procedure)
 
