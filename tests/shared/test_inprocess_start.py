@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
+
 from shared.contracts import Envelope
 from shared.platform.messaging import Outcome
 from shared.platform.messaging.backbone import Backbone
@@ -52,3 +54,38 @@ async def test_followers_know_their_resume_point_when_start_returns(tmp_path) ->
     assert outbox.reads and outbox.reads[0] == 7  # it reads on from there, not from 0
     assert consumer.asked == ["dispatch"]  # and does not ask again
     await backbone.stop()
+
+
+class SlowDatabase(Consumer):
+    """Its database takes more than the connect timeout to answer, twice."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def last_position(self, source: str) -> int:
+        self.asked.append(source)
+        if len(self.asked) <= self.failures:
+            raise TimeoutError
+        return 7
+
+
+async def test_a_database_slow_to_connect_at_start_is_asked_again(tmp_path) -> None:
+    consumer, outbox = SlowDatabase(failures=2), EmptyOutbox()
+    backbone = Backbone(Settings(data_dir=tmp_path), {"dispatch": outbox}, [consumer])  # type: ignore[dict-item]
+    await backbone.start()
+    assert consumer.asked == ["dispatch"] * 3
+    await asyncio.sleep(0.05)
+    assert outbox.reads and outbox.reads[0] == 7
+    await backbone.stop()
+
+
+async def test_a_database_that_never_answers_fails_the_start(tmp_path, monkeypatch) -> None:
+    from shared.platform.messaging import inprocess
+
+    monkeypatch.setattr(inprocess, "PREPARE_PATIENCE_SECONDS", 1.0)
+    consumer, outbox = SlowDatabase(failures=1000), EmptyOutbox()
+    backbone = Backbone(Settings(data_dir=tmp_path), {"dispatch": outbox}, [consumer])  # type: ignore[dict-item]
+    with pytest.raises(TimeoutError):
+        await backbone.start()
+    assert 2 <= len(consumer.asked) <= 4

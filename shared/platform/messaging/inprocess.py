@@ -15,6 +15,7 @@ log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 1.0  # also picks up events written by another process (e.g. the CLI)
 MAX_BACKOFF_SECONDS = 5.0
+PREPARE_PATIENCE_SECONDS = 60.0  # then the start fails, as it should with no database
 
 
 class InProcessFollower:
@@ -27,8 +28,28 @@ class InProcessFollower:
     async def prepare(self) -> None:
         """Read where to resume before the process reports itself started: an envelope
         applied right after start (by this follower or any other path) cannot then move
-        the recorded position past events this follower has not read yet."""
-        self._resume_at = await self.consumer.last_position(self.outbox.source)
+        the recorded position past events this follower has not read yet.
+
+        A database slow to take a connection (a loaded server took over its 5 s connect
+        timeout once, and the start failed) is asked again for a while: reading a position
+        changes nothing, so a retry is harmless."""
+        waited = 0.0
+        while True:
+            try:
+                self._resume_at = await self.consumer.last_position(self.outbox.source)
+                return
+            except Exception as error:
+                if waited >= PREPARE_PATIENCE_SECONDS:
+                    raise
+                log.warning(
+                    "resume point not read yet",
+                    consumer=self.consumer.name,
+                    source=self.outbox.source,
+                    error=type(error).__name__,
+                )
+                delay = min(MAX_BACKOFF_SECONDS, 0.5 + waited / 2)
+                await asyncio.sleep(delay)
+                waited += delay
 
     async def run(self) -> None:
         news = self.outbox.wakeup(asyncio.get_running_loop())
