@@ -155,7 +155,9 @@ class NotifySettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TAIZHANG_", extra="ignore")
+    # An empty variable is an unset one: compose passes `${TAIZHANG_NOTIFY:-}` (and any optional
+    # setting) as "" when the operator's deploy/.env leaves it out.
+    model_config = SettingsConfigDict(env_prefix="TAIZHANG_", extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("data")

@@ -62,6 +62,8 @@ def test_compose_runs_every_part_of_the_system(compose: dict[str, Any]) -> None:
         assert env["TAIZHANG_NATS_REPLICAS"] == "3"
         assert env["TAIZHANG_DATABASE_URL"].startswith("postgresql://")
         assert env["TAIZHANG_METRICS_PORT"] == "9100"  # what deploy/prometheus scrapes
+        # the operator's notification settings (SMS credentials) from deploy/.env, optional
+        assert env["TAIZHANG_NOTIFY"] == "${TAIZHANG_NOTIFY:-}"
     assert services["dispatch"]["deploy"]["replicas"] == 2
     assert services["tracking"]["deploy"]["replicas"] == 2
     # The workbench served by tracking reaches intake and dispatch through the edge.
@@ -339,3 +341,13 @@ def test_only_our_own_callers_forwarded_for_is_carried_on() -> None:
     internal = next(s for s in servers if "listen 8081" in s)
     assert "tz_trust_forwarded" not in public
     assert "set $tz_trust_forwarded 1;" in internal
+
+
+def test_an_empty_optional_setting_is_an_unset_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose passes ``${TAIZHANG_NOTIFY:-}`` as "" when deploy/.env leaves it out."""
+    from shared.platform.settings import Settings
+
+    monkeypatch.setenv("TAIZHANG_NOTIFY", "")
+    assert Settings().notify.sms_url is None
+    monkeypatch.setenv("TAIZHANG_NOTIFY", '{"digest_hour": 7}')
+    assert Settings().notify.digest_hour == 7
