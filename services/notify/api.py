@@ -16,6 +16,7 @@ from services.notify import errors, queries
 from services.notify.deps import NotifyDep, ReadSession, WriteSession
 from services.notify.domain import Role
 from services.notify.schemas import (
+    Channels,
     Delivery,
     DeliveryLog,
     Inbox,
@@ -129,6 +130,23 @@ async def mark_read(
 async def read_my_settings(session: ReadSession, who: Anyone) -> NotificationSettings:
     person = await _me(session, who)
     return NotificationSettings.model_validate({k: person[k] for k in queries.SETTINGS_FIELDS})
+
+
+@router.get(
+    "/notification-channels",
+    response_model=Channels,
+    summary="Which channels this deployment sends on (电子邮件, 群机器人, 短信)",
+)
+async def read_channels(notify: NotifyDep, _: Anyone) -> Channels:
+    configured = notify.settings.notify
+    email, sms = configured.smtp_host is not None, configured.sms_url is not None
+    missing = [name for name, on in (("电子邮件", email), ("短信", sms)) if not on]
+    note = (
+        f"本系统未开通{'、'.join(missing)},相应设置暂不生效;站内待办始终送达"
+        if missing
+        else "本系统已开通电子邮件和短信;站内待办始终送达"
+    )
+    return Channels(inbox=True, email=email, robot=True, sms=sms, note=note)
 
 
 @router.put("/me/notification-settings", response_model=NotificationSettings)

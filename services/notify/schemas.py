@@ -111,6 +111,16 @@ class UnreadCount(BaseModel):
     unread: int
 
 
+class Channels(BaseModel):
+    """Which channels this deployment sends on (a person's choice counts only there)."""
+
+    inbox: bool = Field(description="站内待办: always")
+    email: bool = Field(description="电子邮件: the deployment has an SMTP server")
+    robot: bool = Field(description="群机器人: each person's robot URL in the directory")
+    sms: bool = Field(description="短信: the deployment has an SMS provider (sms_url)")
+    note: str = Field(description="What a person reads about them, in Chinese")
+
+
 class Delivery(BaseModel):
     id: UUID
     event_type: str

@@ -26,6 +26,7 @@ async def _inbox(
     unread_only = request.query_params.get("unread") == "1"
     inbox = await viewer.api.get("/api/v1/inbox", {"unread": unread_only, "limit": 100})
     mine = await viewer.api.raw("/api/v1/me/notification-settings")  # 404: not in the directory
+    channels = await viewer.api.get("/api/v1/notification-channels")
     return page(
         request,
         "inbox.html",
@@ -34,6 +35,7 @@ async def _inbox(
         inbox=inbox,
         unread_only=unread_only,
         settings=mine.json() if mine.status_code == 200 else None,
+        channels=channels,
         settings_error=error,
         saved=request.query_params.get("saved") == "1",
     )

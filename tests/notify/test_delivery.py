@@ -146,6 +146,9 @@ def test_sms_reaches_only_the_person_who_turned_it_on_once_under_its_key(
         api, id=LEAD_LIAISON, name="王联络", role="liaison", unit=LEAD, phone="+8613800001111"
     )
     assert lead["sms_enabled"] is False  # chosen, never assumed
+    channels = ok(api.get("/api/v1/notification-channels", headers=api.auth("office")))
+    assert channels["sms"] is True and channels["email"] is True and channels["inbox"] is True
+    assert channels["note"] == "本系统已开通电子邮件和短信;站内待办始终送达"
     lead = ok(
         api.put(
             f"/api/v1/persons/{LEAD_LIAISON}",

@@ -110,6 +110,8 @@ def test_a_liaison_reads_its_inbox_attaches_a_photo_and_the_office_sees_the_deli
         "digest": True,
     }
     assert 'name="sms_enabled" value="true" checked' in saved.text and "短信" in saved.text
+    # this deployment has neither an SMTP server nor an SMS provider: the page says so
+    assert "本系统未开通电子邮件、短信" in saved.text and "本系统未开通)" in saved.text
     half = liaison.submit("/ui/inbox/settings", quiet_start="22:00")
     assert half.status_code == 422 and 'id="error-settings"' in half.text
     assert "免打扰时段须同时给出开始和结束" in half.text
