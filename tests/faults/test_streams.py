@@ -11,6 +11,7 @@ every tip intake acknowledged still reaches the ledger exactly once.
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import Any
 
@@ -91,6 +92,41 @@ def test_a_stream_deleted_and_made_again_is_refilled_after_relay_adopt(
     assert status.returncode == 0, status.stderr
     assert "intake\tok\t" in status.stdout
     assert system.delivery(system.intake)["status"] == "ok"
+
+
+def test_a_broker_restored_from_an_older_copy_is_refilled_from_where_each_stream_ends(
+    system: FaultyDeployment,
+) -> None:
+    """The broker's store put back from a copy taken a while ago (a backup, a volume
+    snapshot): intake's stream is the same stream with a shorter tail. Its relay publishes
+    again from the last message the stream still holds — not its whole outbox — and every
+    tip arrives once."""
+    resent_before = system.resent_by_intake()
+    behind_before = system.intake.log().count("relay_stream_behind")
+    copy = system.root / "nats-copy"
+    load = system.load("older-copy")
+    load.wait_accepted(TIPS // 4)
+    with system.paused(*consumers(system)):  # they read nothing of the tail that is lost
+        system.nats.stop()
+        shutil.copytree(system.nats.store_dir, copy)
+        system.nats.start()
+        held = system.stream_messages("intake")
+        load.wait_accepted(TIPS // 2)
+        wait_for(lambda: system.stream_messages("intake") >= held + 5, 30, "a tail past the copy")
+        system.nats.stop()
+        shutil.rmtree(system.nats.store_dir)
+        shutil.copytree(copy, system.nats.store_dir)
+        system.nats.start()
+    shutil.rmtree(copy)
+    figures = system.settle("the broker restored from an older copy", load)
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+    log = re.sub(r"\x1b\[[0-9;]*m", "", system.intake.log())  # the console's colours
+    said = log.split("relay_stream_behind")[behind_before + 1 :]
+    assert len(said) == 1  # said once
+    refilled_from = re.search(r"refill_from=(\d+)", said[0])
+    assert refilled_from is not None and int(refilled_from.group(1)) > 0  # not from the start
+    assert system.resent_by_intake() == resent_before  # so nothing is in the stream twice
 
 
 def consumers(system: FaultyDeployment) -> list[ServiceProcess]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from nats.js.api import PubAck
 
-from shared.platform.messaging.streams import Seen, StreamRecord, Verdict, judge
+from shared.platform.messaging.streams import (
+    Seen,
+    StreamRecord,
+    Verdict,
+    judge,
+    kept_through,
+    position_in,
+)
 
 CREATED = "2026-12-06T10:00:00.123456+00:00"
 SERVER = "cluster=- domain=-"
@@ -82,3 +89,27 @@ def test_a_refill_anchored_after_a_purge_holds_from_there() -> None:
 
 def test_the_first_generation_keeps_the_plain_message_id() -> None:
     assert RECORD.message_id("intake:5") == "intake:5"
+
+
+def test_a_lost_tail_is_refilled_from_the_last_message_still_held() -> None:
+    """A copy restored from before the last 20 messages: everything up to sequence 80 is
+    still there, so the refill starts after the position of that message, not at 0."""
+    assert kept_through(RECORD, seen(last=80)) == 80
+    # found only by the batch: the stream was restored, then fed, before the relay looked
+    acks = [ack(81 + n) for n in range(30)]
+    assert kept_through(RECORD, seen(last=110), acks) == 80
+
+
+def test_messages_lost_elsewhere_are_refilled_from_the_start() -> None:
+    assert kept_through(RECORD, seen(first=101, last=100)) is None  # purged at the front
+    assert kept_through(RECORD, seen(deleted=1)) is None  # deleted somewhere in between
+    assert kept_through(RECORD, seen(last=0)) is None  # nothing left
+    # a duplicate of a purged message: the tail is whole, the loss is not at the tail
+    assert kept_through(RECORD, seen(last=100), [ack(7, True)]) is None
+
+
+def test_the_position_a_message_id_names() -> None:
+    assert position_in("intake:4711", "intake") == 4711
+    assert position_in("intake:4711#g3", "intake") == 4711  # a refill's generation
+    assert position_in("dispatch:4711", "intake") is None  # not this relay's
+    assert position_in("", "intake") is None and position_in("intake:x", "intake") is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +33,8 @@ from shared.platform.messaging.streams import (
     StreamRecords,
     Verdict,
     judge,
+    kept_through,
+    position_in,
 )
 
 log = structlog.get_logger(__name__)
@@ -166,7 +169,7 @@ class NatsRelay:
             await self._refuse(record, why)
             return False
         if verdict is Verdict.BEHIND:
-            await self._refill(record, seen, why)
+            await self._refill(record, seen, why, acks or ())
             return False
         return True
 
@@ -208,13 +211,28 @@ class NatsRelay:
         self.health.failing("stream_refused", source=self.source, url=self.stream.url)
         await self._save(_state(record, STRANGER, why[:300]), record.generation)
 
-    async def _refill(self, record: StreamRecord, seen: Seen, why: str) -> None:
-        """The same stream lost messages: publish the outbox again from the start, under a
-        new generation of message ids, into the range after what the stream holds now."""
+    async def _refill(
+        self, record: StreamRecord, seen: Seen, why: str, acks: Sequence[PubAck]
+    ) -> None:
+        """The same stream lost messages: publish the outbox again, under a new generation
+        of message ids, into the range after what the stream holds now — from the position
+        of the last message it still holds when it lost only its tail, else from the start
+        (a province's outbox holds billions: a restored copy must not cost them all)."""
+        kept = kept_through(record, seen, acks)
+        start = 0 if kept is None else await self._position_at(kept) or 0
         log.warning(
-            "relay_stream_behind", source=self.source, stream=self.name, why=why, refill_from=0
+            "relay_stream_behind", source=self.source, stream=self.name, why=why, refill_from=start
         )
-        await self._save(record.anchored(seen, 0, record.generation + 1), record.generation)
+        await self._save(record.anchored(seen, start, record.generation + 1), record.generation)
+
+    async def _position_at(self, sequence: int) -> int | None:
+        """The outbox position of the stream's message at ``sequence`` (None: not ours)."""
+        try:
+            message = await self.stream.js.get_msg(self.name, seq=sequence)
+        except NotFoundError:
+            return None
+        message_id = (message.headers or {}).get("Nats-Msg-Id", "")
+        return position_in(message_id, self.source)
 
     async def _adopt(self, record: StreamRecord) -> None:
         seen = await self._made()

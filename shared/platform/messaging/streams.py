@@ -7,9 +7,11 @@ it compares the claim with what the server says (stream info and the batch's pub
 
 - **holds** — same stream, nothing removed from the claimed range, the sequence only grew;
 - **behind** — the same stream lost messages (purged, deleted, a shorter tail after a
-  restore): the relay re-publishes its whole outbox under a new generation of message ids
+  restore): the relay re-publishes its outbox under a new generation of message ids
   (JetStream keeps de-duplication entries of purged messages, so the old ids would be
-  dropped) — consumers are idempotent, so re-sending what the stream still holds is harmless;
+  dropped) — consumers are idempotent, so re-sending what the stream still holds is harmless.
+  When only the tail was lost (:func:`kept_through`), it re-publishes from the position of
+  the last message the stream still holds; else from the start;
 - **stranger** — another stream (created at another moment, another cluster or domain, or
   no stream at all): the relay publishes nothing there and waits for an operator
   (``taizhang relay adopt``), or for its own stream to come back (a corrected URL).
@@ -143,6 +145,32 @@ def judge(record: StreamRecord, seen: Seen, acks: Sequence[PubAck] = ()) -> tupl
         if not ack.duplicate and ack.seq <= record.last_seq:
             return Verdict.BEHIND, f"sequence went back to {ack.seq} (a lost tail)"
     return Verdict.HOLDS, ""
+
+
+def kept_through(record: StreamRecord, seen: Seen, acks: Sequence[PubAck] = ()) -> int | None:
+    """The sequence up to which a stream judged behind still holds everything it held when
+    the claim was made, when it lost only its tail (restored from an older copy, a server
+    that lost writes it had not synced); None when messages went elsewhere (purged at the
+    front, deleted in between) or nothing is left — then only a refill from the start is
+    sure."""
+    if seen.first_seq > max(record.first_seq, 1) or seen.deleted > record.deleted:
+        return None
+    kept = seen.last_seq
+    fresh = [ack.seq for ack in acks if not ack.duplicate]
+    if fresh and min(fresh) <= record.last_seq:  # a batch landed where the lost tail was
+        kept = min(kept, min(fresh) - 1)
+    if kept >= record.last_seq or kept < max(seen.first_seq, 1):
+        return None
+    return kept
+
+
+def position_in(message_id: str, source: str) -> int | None:
+    """The outbox position a relay's message id names (``<source>:<position>``, a refill's
+    with ``#g<generation>``), or None for an id that is not this source's."""
+    named, _, position = message_id.partition("#")[0].rpartition(":")
+    if named != source or not position.isdigit():
+        return None
+    return int(position)
 
 
 class StreamRecords:
