@@ -327,3 +327,19 @@ class RoundReminded(Contract):
     period: str
     units: list[str]
     due: datetime
+
+
+@contract
+class RectificationNoticeReminded(Contract):
+    """督办: ``unit`` has not replied to the rectification notice ``notice_number``
+    (《告知与整改通知书》 of the ``year``'s assessment, 002 第二十九条: 限期整改, 按时限回告) by
+    its reply deadline ``due``. ``count``: the notice's reminders so far — the first when it
+    fell due, then one every few working days (tracking's sweep, the system actor) until the
+    unit replies. The envelope's ``stream_id`` is the notice's reminders, not the year."""
+
+    type = "RectificationNoticeReminded"
+    year: int
+    unit: str
+    notice_number: str
+    due: datetime
+    count: int

@@ -126,6 +126,7 @@ EVENT_LABELS = {
     "RoundSubmitted": "定期任务报送",
     "RoundReviewed": "定期任务审核",
     "RoundReminded": "定期任务督办",
+    "RectificationNoticeReminded": "整改通知书督办(逾期未回告)",
 }
 
 
