@@ -21,9 +21,11 @@ FILTERS = ("year", "unit", "person", "measure", "liability", "trigger")
 async def accountability_list(request: Request, viewer: CurrentViewer) -> Response:
     filters = {k: v for k in FILTERS if (v := request.query_params.get(k, "").strip())}
     found: dict[str, Any] = {"items": [], "total": 0}
+    units: dict[str, Any] = {"items": []}
     error, status = None, 200
     try:
         found = await viewer.api.get("/api/v1/accountability", filters)
+        units = await viewer.api.get("/api/v1/accountability/units")
     except ApiRefusal as refusal:
         if refusal.status not in (403, 422):
             raise
@@ -36,6 +38,7 @@ async def accountability_list(request: Request, viewer: CurrentViewer) -> Respon
         filters=filters,
         items=found["items"],
         total=found["total"],
+        unit_procedures=units["items"],
         error=error,
     )
 

@@ -121,7 +121,11 @@ class AssessmentOffice:
         timezone: str = "Asia/Shanghai",
         now: Callable[[], datetime] | None = None,
         honour_rules: HonourRules | None = None,
+        consequences: Callable[[AssessmentYear], Sequence[Any]] | None = None,
     ) -> None:
+        """``consequences``: other aggregates a year's pending decisions change, saved in the
+        same transaction (``tracking/service.py``: the procedure a trigger opens, 004)."""
+        self.consequences = consequences or (lambda _: ())
         self.now = now or (lambda: datetime.now(ZoneInfo(timezone)))
         self.store = store
         self.timezone = timezone
@@ -247,7 +251,7 @@ class AssessmentOffice:
         return await self.decisions(year) or AssessmentYear(year)
 
     async def _save(self, aggregate: AssessmentYear) -> None:
-        await asyncio.to_thread(self.store.save, aggregate)
+        await asyncio.to_thread(self.store.save, aggregate, *self.consequences(aggregate))
 
     async def give_mark(
         self, year: int, code: str, mark: float, reason: str, actor: Actor, at: datetime
