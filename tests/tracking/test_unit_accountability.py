@@ -85,6 +85,20 @@ def test_last_place_twice_opens_a_units_procedure_decided_like_a_cases(served: S
     assert "对主要负责人启动问责程序" in opened["reason"]
 
     base = "/api/v1/accountability/units/S3/2026"
+    bench = Workbench(str(api.base_url))
+    assert bench.sign_in(office["Authorization"].removeprefix("Bearer ")).status_code == 200
+    page = bench.page("/ui/accountability/units/S3/2026").text
+    assert "2026年度考核:连续两年列街道小组末位" in page and 'id="finding-form"' in page
+    refused = bench.submit(
+        "/ui/accountability/units/S3/2026",
+        step="finding",
+        target_kind="leadership",
+        name="S3领导班子",
+        liability="collective",
+        measures="dismissal",
+        decided_by="appointing_authority",
+    )
+    assert refused.status_code == 422 and 'id="error"' in refused.text  # on the page, in Chinese
     # the same refusals as a case's: a leadership team is not given an individual's measure
     team = {**MAIN_LEADER, "target_kind": "leadership", "liability": "collective"}
     r = api.post(base, json={**team, "measures": ["dismissal"]}, headers=office)
@@ -123,6 +137,7 @@ def test_last_place_twice_opens_a_units_procedure_decided_like_a_cases(served: S
 
     bench = Workbench(str(api.base_url))
     assert bench.sign_in(office["Authorization"].removeprefix("Bearer ")).status_code == 200
+
     def closed_on_the_page() -> str | None:
         text = bench.page("/ui/accountability").text
         return text if "已办结" in text else None
@@ -141,6 +156,15 @@ def test_last_place_twice_opens_a_units_procedure_decided_like_a_cases(served: S
     assert store.open_for_recorded_triggers() == (2, 1)  # type: ignore[attr-defined]
     assert store.open_for_recorded_triggers() == (2, 0)  # type: ignore[attr-defined]
     wait_for(lambda: len(listed()) == 2, 30, "S2's procedure on the list")
+    decided_on_page = bench.submit(
+        "/ui/accountability/units/S2/2026",
+        step="no_accountability",
+        reason="经查排名受客观因素影响,主要负责人已履职",
+        decided_by="appointing_authority",
+        decided_on="2027-01-12",
+    )
+    assert decided_on_page.status_code == 200 and 'id="no-accountability"' in decided_on_page.text
+    assert "已办结" in decided_on_page.text and 'id="finding-form"' not in decided_on_page.text
 
 
 def _triggered(store: Any, year: int, unit: str) -> Any:
