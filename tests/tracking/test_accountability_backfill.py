@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 from itertools import count
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -157,3 +158,21 @@ def test_the_command_reads_the_stores_and_opens_once(served: Served, settings: S
     assert everything["opened"] == 0 and everything["events"] >= len(from_store)
     assert set(everything) >= {"opened", "added", "unit_triggers", "unit_opened"}
     assert all(isinstance(v, int) for v in everything.values())
+
+
+def test_the_command_prints_counts_only(tmp_path: Path, monkeypatch: Any) -> None:
+    """``taizhang accountability backfill --dry-run`` on a fresh directory: one line per
+    count (key, number, its meaning in Chinese), nothing else on stdout; stderr says that
+    nothing was saved."""
+    from typer.testing import CliRunner
+
+    from services.cli import BACKFILL_LABELS, app
+
+    monkeypatch.setenv("TAIZHANG_DATA_DIR", str(tmp_path / "data"))
+    answer = CliRunner().invoke(app, ["accountability", "backfill", "--dry-run"])
+    assert answer.exit_code == 0, answer.output
+    lines = [line.split("\t") for line in answer.stdout.splitlines()]
+    assert [key for key, _, _ in lines] == list(BACKFILL_LABELS)
+    assert all(number.isdigit() for _, number, _ in lines)
+    assert [label for _, _, label in lines] == list(BACKFILL_LABELS.values())
+    assert dict((k, int(n)) for k, n, _ in lines)["opened"] == 0

@@ -87,6 +87,8 @@ def test_last_place_twice_opens_a_units_procedure_decided_like_a_cases(served: S
     base = "/api/v1/accountability/units/S3/2026"
     bench = Workbench(str(api.base_url))
     assert bench.sign_in(office["Authorization"].removeprefix("Bearer ")).status_code == 200
+    breakdown = bench.page("/ui/assessment/2026/S3").text
+    assert 'href="/ui/accountability/units/S3/2026"' in breakdown
     page = bench.page("/ui/accountability/units/S3/2026").text
     assert "2026年度考核:连续两年列街道小组末位" in page and 'id="finding-form"' in page
     refused = bench.submit(
