@@ -42,6 +42,8 @@ projections_app = typer.Typer(help="Read models built from the event stores")
 app.add_typer(projections_app, name="projections")
 audit_app = typer.Typer(help="The read audit (ADR 26): its retention (ADR 32)")
 app.add_typer(audit_app, name="audit")
+accountability_app = typer.Typer(help="The 问责程序 (issue 18): upgrade steps")
+app.add_typer(accountability_app, name="accountability")
 relay_app = typer.Typer(help="The relays' records of their streams (ADR 17, RELIABILITY.md)")
 app.add_typer(relay_app, name="relay")
 err = Console(stderr=True)
@@ -302,6 +304,40 @@ def audit_prune(
     retention = days if days is not None else _settings().read_audit_retention_days
     count = run_sync(prune_read_audit(_settings(), retention))
     err.print(f"deleted {count} read audit row(s) older than {retention} days")
+
+
+# What each count of ``accountability backfill`` means (counts only: no case, no name).
+BACKFILL_LABELS = {
+    "events": "读取的已存事件",
+    "triggers": "其中的问责程序启动事由",
+    "opened": "开启的问责程序",
+    "added": "补记到未决程序的启动事由",
+    "already": "程序已有的启动事由",
+    "closed_out": "已销号案件的启动事由(不开启)",
+    "decided": "程序已作出决定的启动事由(不重开)",
+    "unknown": "跟踪未收录案件的启动事由",
+    "tallies": "补齐的督办计数",
+    "conflicts": "与运行中的服务冲突(请再运行一次)",
+    "unit_triggers": "考核记录的连续两年末位",
+    "unit_opened": "为单位开启的问责程序",
+}
+
+
+@accountability_app.command("backfill")
+def accountability_backfill(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would open; save nothing")
+    ] = False,
+) -> None:
+    """Open the procedures that triggers stored before the accountability wing existed call
+    for (cases still open; a unit's last place two years running). Safe to run again."""
+    from services.ops.accountability import backfill_accountability
+
+    counts = run_sync(backfill_accountability(_settings(), dry_run=dry_run))
+    for key, value in counts.items():
+        typer.echo(f"{key}\t{value}\t{BACKFILL_LABELS[key]}")
+    if dry_run:
+        err.print("试运行:未保存任何内容 (dry run: nothing saved)")
 
 
 @projections_app.command("rebuild")

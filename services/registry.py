@@ -81,6 +81,7 @@ REGISTRY: dict[str, Registered] = {
             followup_api.router,
             accountability_api.router,
             accountability_api.tables_router,
+            accountability_api.units_router,
             accountability_list.router,
             reports_api.router,
             reports_answers.router,

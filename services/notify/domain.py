@@ -79,6 +79,9 @@ RULES: dict[str, Rule] = {
     ),
     "ReporterAnswerMissed": Rule((OFF, SUP), "督办:案件 {number} 逾期未向实名举报人{answer_name}"),
     "RoundReminded": Rule((US,), "督办:{duty_name}({period})已过报送时限 {due_day},请尽快报送"),
+    "RectificationNoticeReminded": Rule(
+        (U,), "督办:整改通知书 {notice_number} 已过回告时限 {due_day},请尽快回告整改情况"
+    ),
     "EarlyWarningRaised": Rule(
         (OFF,), "苗头预警:{where}「{category_label}」类线索 {count} 件,高于常态,请研判"
     ),

@@ -16,6 +16,9 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
 from services.tracking.accountability import contract as accountability_contract
 from services.tracking.accountability.application import AccountabilityCommands
 from services.tracking.accountability.domain import AccountabilityProcedure
@@ -23,7 +26,7 @@ from services.tracking.accountability.policy import FOLLOW_UP_TRIGGERS, accounta
 from services.tracking.assessment import contract as assessment_contract
 from services.tracking.assessment import rules as assessment_rules
 from services.tracking.assessment.application import AssessmentOffice, UnitFigures
-from services.tracking.assessment.domain import Finding
+from services.tracking.assessment.domain import AssessmentYear, Finding
 from services.tracking.assessment.sweep import RoundReminders
 from services.tracking.followup.application import TrackingApplication
 from services.tracking.followup.contract import to_contract
@@ -50,6 +53,8 @@ from shared.web.auth import Principal, Role
 STOP_TIMEOUT_SECONDS = 15.0
 # The assessment reads the ledger as the office does.
 _OFFICE = Principal(id="system:assessment", name="考核", role=Role.OFFICE)
+# 004: 连续两年考核列小组末位 — the assessment's trigger the accountability procedure consumes.
+UNIT_TRIGGERED: type = AssessmentYear.AccountabilityProcedureTriggered  # type: ignore[attr-defined]
 
 
 class TrackingStore(AccountabilityCommands, TrackingApplication):
@@ -64,6 +69,44 @@ class TrackingStore(AccountabilityCommands, TrackingApplication):
 
     def close_out_blockers(self, case_id: UUID) -> list[dict[str, str]]:
         return self.accountability_blockers(case_id)
+
+    def assessment_consequences(self, year: AssessmentYear) -> list[Any]:
+        """A year's assessment that finds a unit last in its group two years running opens
+        the procedure for the unit's main leader (004) in the same transaction."""
+        opened: list[Any] = []
+        for pending in year.pending_events:
+            if type(pending) is UNIT_TRIGGERED:
+                e: Any = pending
+                opened += self.unit_triggered(e.unit, year.year, e.group, e.actor)
+        return opened
+
+    def recorded_unit_triggers(self) -> list[tuple[str, int, str, dict[str, Any]]]:
+        """(unit, year, group, actor) of every trigger the assessment has recorded, read from
+        the store's log (those recorded before the procedure consumed them included)."""
+        topic = get_topic(UNIT_TRIGGERED)
+        found, start = [], 1
+        while batch := self.recorder.select_notifications(start, 500, topics=[topic]):
+            for notification in batch:
+                event: Any = self.mapper.to_domain_event(notification)
+                year: int = self.repository.get(event.originator_id).year
+                found.append((event.unit, year, event.group, event.actor))
+            start = batch[-1].id + 1
+        return found
+
+    def open_for_recorded_triggers(self, *, dry_run: bool = False) -> tuple[int, int]:
+        """Open the procedure of every recorded trigger that has none (idempotent: a second
+        run opens nothing); ``(triggers, opened)`` — with ``dry_run``, what would open."""
+        triggers = self.recorded_unit_triggers()
+        opened = 0
+        for unit, year, group, actor in triggers:
+            procedures = self.unit_triggered(unit, year, group, actor)
+            if procedures and not dry_run:
+                try:
+                    self.save(*procedures)
+                except IntegrityError:
+                    continue  # a replica opened it a moment ago
+            opened += len(procedures)
+        return len(triggers), opened
 
     def consequences(self, follow_up: FollowUp) -> list[Any]:
         """A second pass or a second dissatisfied opens the procedure in the same
@@ -115,6 +158,9 @@ class TrackingService(ServiceBase[TrackingApplication]):
             timezone=self.settings.timezone,
             now=self.now,
             honour_rules=honour_rules,
+            consequences=store.assessment_consequences
+            if isinstance(store, TrackingStore)
+            else None,
         )
         self.round_reminders = RoundReminders(
             self._assessment, self.now, self.settings.scheduler_interval_seconds

@@ -69,6 +69,11 @@ def _result(form: Form) -> Body:
     return body | {"proposal": proposal}
 
 
+def accountability_body(form: Form) -> Body:
+    """A decision of accountability as the forms post it (a case's and a unit's procedure)."""
+    return _accountability(form)
+
+
 def _accountability(form: Form) -> Body:
     body = _text(
         form,

@@ -327,3 +327,94 @@ class RoundReminded(Contract):
     period: str
     units: list[str]
     due: datetime
+
+
+@contract
+class RectificationNoticeReminded(Contract):
+    """督办: ``unit`` has not replied to the rectification notice ``notice_number``
+    (《告知与整改通知书》 of the ``year``'s assessment, 002 第二十九条: 限期整改, 按时限回告) by
+    its reply deadline ``due``. ``count``: the notice's reminders so far — the first when it
+    fell due, then one every few working days (tracking's sweep, the system actor) until the
+    unit replies. The envelope's ``stream_id`` is the notice's reminders, not the year."""
+
+    type = "RectificationNoticeReminded"
+    year: int
+    unit: str
+    notice_number: str
+    due: datetime
+    count: int
+
+
+# --- 问责程序 of a unit, opened by its assessment (004), not by a case ----------------------
+# Every event of a unit's procedure is published; the envelope's ``stream_id`` is the
+# procedure (one per unit and assessment year).
+
+
+class UnitProcedureEvent(Contract):
+    """An event of a unit's accountability procedure: ``unit`` and the assessment ``year``
+    that opened it; ``stage`` and ``round`` as for a case's (:class:`ProcedureEvent`)."""
+
+    unit: str
+    year: int
+    stage: str
+    round: int = 1
+
+
+@contract
+class UnitAccountabilityProcedureOpened(UnitProcedureEvent):
+    """问责程序启动 for the unit's main leader (主要负责人) by its annual assessment: last in
+    its assessment ``group`` two years running (``trigger`` ``last_place_twice``, 004)."""
+
+    type = "UnitAccountabilityProcedureOpened"
+    group: str
+    trigger: str
+    reason: str
+
+
+@contract
+class UnitAccountabilityFindingRecorded(UnitProcedureEvent):
+    """A decision about one target of a unit's procedure (or its correction), with the same
+    fields as a case's (:class:`AccountabilityFindingRecorded`)."""
+
+    type = "UnitAccountabilityFindingRecorded"
+    n: int
+    corrects: int | None = None
+    correction_reason: str | None = None
+    target_kind: str
+    name: str
+    position: str | None
+    liability: str
+    measures: list[str]
+    circumstances: str
+    grounds: str | None
+    exempted: bool
+    exemption: dict[str, Any] | None = None
+    decided_by: str | None
+    decided_on: date | None
+    note: str | None = None
+
+
+@contract
+class UnitNoAccountabilityFound(UnitProcedureEvent):
+    """A reasoned finding that no one is accountable, in a unit's procedure."""
+
+    type = "UnitNoAccountabilityFound"
+    reason: str
+    decided_by: str
+    decided_on: date
+
+
+@contract
+class UnitAccountabilityDecided(UnitProcedureEvent):
+    """A unit's procedure has its decision (findings, or no one accountable)."""
+
+    type = "UnitAccountabilityDecided"
+    findings: int
+    no_accountability: bool
+
+
+@contract
+class UnitAccountabilityProcedureClosed(UnitProcedureEvent):
+    """Nothing more is owed in a unit's procedure (no report back: the source is the office's)."""
+
+    type = "UnitAccountabilityProcedureClosed"

@@ -343,6 +343,7 @@ class AccountabilityTrigger(StrEnum):
     DISSATISFIED_TWICE = "dissatisfied_twice"  # 二次办理后仍不满意
     SUPERVISION_NOTICES = "supervision_notices"  # 多次督办
     OFFICE = "office"  # 问责办启动
+    LAST_PLACE_TWICE = "last_place_twice"  # 连续两年考核列小组末位 (004): a unit's, not a case's
 
 
 TRIGGER_LABELS: dict[AccountabilityTrigger, str] = {
@@ -352,6 +353,7 @@ TRIGGER_LABELS: dict[AccountabilityTrigger, str] = {
     AccountabilityTrigger.DISSATISFIED_TWICE: "二次办理后仍不满意",
     AccountabilityTrigger.SUPERVISION_NOTICES: "多次督办",
     AccountabilityTrigger.OFFICE: "问责办启动",
+    AccountabilityTrigger.LAST_PLACE_TWICE: "连续两年考核列小组末位",
 }
 
 

@@ -127,6 +127,12 @@ EVENT_LABELS = {
     "RoundSubmitted": "定期任务报送",
     "RoundReviewed": "定期任务审核",
     "RoundReminded": "定期任务督办",
+    "RectificationNoticeReminded": "整改通知书督办(逾期未回告)",
+    "UnitAccountabilityProcedureOpened": "考核启动问责程序",
+    "UnitAccountabilityFindingRecorded": "记录问责决定(考核启动)",
+    "UnitNoAccountabilityFound": "认定无人应被问责(考核启动)",
+    "UnitAccountabilityDecided": "问责决定(考核启动)",
+    "UnitAccountabilityProcedureClosed": "问责程序办结(考核启动)",
 }
 # How the audit trail names a read of protected data (ADR 26; tracking's ``read_audit``).
 READ_LABELS = {

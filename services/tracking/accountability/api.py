@@ -12,12 +12,12 @@ import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from services.tracking.accountability import errors
-from services.tracking.accountability.application import Done
+from services.tracking.accountability.application import Done, UnitDone
 from services.tracking.accountability.deps import Procedures, Reads
-from services.tracking.accountability.presentation import procedure_view
+from services.tracking.accountability.presentation import procedure_view, unit_procedure_view
 from services.tracking.accountability.schemas import (
     CorrectionIn,
     FindingIn,
@@ -26,6 +26,7 @@ from services.tracking.accountability.schemas import (
     ProcedureAnswer,
     ReportBackIn,
     TypicalCaseIn,
+    UnitProcedureAnswer,
 )
 from shared.contracts.vocabulary import AccountabilityTrigger, Measure
 from shared.platform.settings import AccountabilityRules
@@ -47,6 +48,9 @@ REFUSALS: Refusals = {
     errors.AlreadyReportedBack: Refusal(409, "already_reported_back", "已回告"),
     errors.DecisionConflict: Refusal(409, "decision_conflict", "问责决定相互矛盾"),
     errors.NoSuchFinding: Refusal(404, "no_such_finding", "没有该项问责决定"),
+    errors.UnitProcedureNotFound: Refusal(
+        404, "no_unit_accountability_procedure", "该单位该年度考核未启动问责程序"
+    ),
 }
 RESPONSES = documented(REFUSALS)
 
@@ -182,6 +186,84 @@ def publish_typical(
         actor=who.actor(),
     )
     return answered(procedures, done)
+
+
+# --- a unit's procedure, opened by its assessment (004), not by a case --------------------
+
+units_router = APIRouter(
+    prefix="/api/v1/accountability/units/{unit}/{year}",
+    tags=["accountability"],
+    responses=RESPONSES,
+)
+Year = Annotated[int, Path(ge=2000, le=2100)]
+Unit = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def unit_answered(done: UnitDone) -> UnitProcedureAnswer:
+    return UnitProcedureAnswer(
+        unit=done.unit,
+        year=done.year,
+        stage=done.stage,
+        round=done.round,
+        position=done.position,
+        n=done.n,
+    )
+
+
+@units_router.get("", summary="The procedure a unit's assessment opened (连续两年考核列小组末位)")
+async def read_unit_procedure(
+    unit: Unit, year: Year, procedures: Procedures, reads: Reads, who: Reader
+) -> dict[str, Any]:
+    procedure = await asyncio.to_thread(procedures.get_unit_procedure, unit, year)
+    await reads.record_read(who, VIEWED, asked={"unit": unit, "year": year})
+    return unit_procedure_view(procedure)
+
+
+@units_router.post(
+    "",
+    status_code=201,
+    response_model=UnitProcedureAnswer,
+    summary="Record a decision on the unit's main leader or its leadership team",
+)
+def record_unit_finding(
+    unit: Unit, year: Year, body: FindingIn, procedures: Procedures, who: Decider
+) -> UnitProcedureAnswer:
+    """The documents' full form (``liability`` and ``decided_by`` required: no §6 defaults
+    for a procedure that never had a §6 form); the person's unit is the procedure's."""
+    return unit_answered(procedures.record_unit_finding(unit, year, _record(body), who.actor()))
+
+
+@units_router.post(
+    "/findings/{n}/correction",
+    status_code=201,
+    response_model=UnitProcedureAnswer,
+    summary="Correct decision n by a later one (never edited)",
+)
+def correct_unit_finding(
+    unit: Unit, year: Year, n: int, body: CorrectionIn, procedures: Procedures, who: Decider
+) -> UnitProcedureAnswer:
+    done = procedures.correct_unit_finding(unit, year, n, _record(body), body.reason, who.actor())
+    return unit_answered(done)
+
+
+@units_router.post(
+    "/no-accountability",
+    status_code=201,
+    response_model=UnitProcedureAnswer,
+    summary="Find, with reasons, that no one is accountable",
+)
+def unit_no_accountability(
+    unit: Unit, year: Year, body: NoAccountabilityIn, procedures: Procedures, who: Decider
+) -> UnitProcedureAnswer:
+    done = procedures.find_no_one_accountable_in_unit(
+        unit,
+        year,
+        reason=body.reason,
+        decided_by=body.decided_by.value,
+        decided_on=body.decided_on,
+        actor=who.actor(),
+    )
+    return unit_answered(done)
 
 
 # --- the office's tables: award bar and 畸轻 floors ---------------------------------------

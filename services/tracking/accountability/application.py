@@ -20,9 +20,16 @@ from eventsourcing.persistence import IntegrityError
 from services.tracking.accountability.domain import (
     AccountabilityProcedure,
     Actor,
+    Decisions,
+    UnitAccountabilityProcedure,
     procedure_id,
+    unit_procedure_id,
 )
-from services.tracking.accountability.errors import CaseNotFound, ProcedureNotFound
+from services.tracking.accountability.errors import (
+    CaseNotFound,
+    ProcedureNotFound,
+    UnitProcedureNotFound,
+)
 from services.tracking.accountability.rules import default_liability
 from services.tracking.accountability.tables import TABLES_ID, AccountabilityTables
 from services.tracking.accountability.tally import SupervisionTally, tally_id
@@ -47,6 +54,18 @@ class Done:
     """The procedure after a command, and where its last event sits in tracking's log."""
 
     case_id: UUID
+    stage: str
+    round: int
+    position: int | None
+    n: int | None = None
+
+
+@dataclass(frozen=True)
+class UnitDone:
+    """A unit's procedure after a command, and where its last event sits in tracking's log."""
+
+    unit: str
+    year: int
     stage: str
     round: int
     position: int | None
@@ -240,6 +259,84 @@ class AccountabilityCommands(ServiceApplication):
             return found
 
         return self._change_procedure(case_id, command)
+
+    # --- a unit's procedure, opened by its assessment (004), not by a case -----------------
+
+    def unit_procedure(self, unit: str, year: int) -> UnitAccountabilityProcedure | None:
+        try:
+            found: object = self.repository.get(unit_procedure_id(unit, year))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, UnitAccountabilityProcedure) else None
+
+    def get_unit_procedure(self, unit: str, year: int) -> UnitAccountabilityProcedure:
+        found = self.unit_procedure(unit, year)
+        if found is None:
+            raise UnitProcedureNotFound(f"{unit}:{year}")
+        return found
+
+    def unit_triggered(
+        self, unit: str, year: int, group: str, actor: Actor
+    ) -> list[UnitAccountabilityProcedure]:
+        """Open the procedure for the unit's main leader that the year's assessment calls for
+        (last in its group two years running); nothing when it is open already — the same
+        trigger replayed opens nothing twice."""
+        if self.unit_procedure(unit, year) is not None:
+            return []
+        reason = f"{year}年度考核连续两年列{group}小组末位,对主要负责人启动问责程序"
+        return [
+            UnitAccountabilityProcedure.open_for_unit(
+                unit=unit,
+                year=year,
+                group=group,
+                trigger=AccountabilityTrigger.LAST_PLACE_TWICE.value,
+                reason=reason,
+                actor=actor,
+            )
+        ]
+
+    def record_unit_finding(
+        self, unit: str, year: int, record: dict[str, Any], actor: Actor
+    ) -> UnitDone:
+        """A decision about the unit's main leader (or its leadership team): the person's
+        unit is the procedure's."""
+        record = self._completed({**record, "unit": unit}, legacy=False)
+        return self._change_unit_procedure(
+            unit, year, lambda p: p.record_finding(record, legacy=False, actor=actor)
+        )
+
+    def correct_unit_finding(
+        self, unit: str, year: int, n: int, record: dict[str, Any], reason: str, actor: Actor
+    ) -> UnitDone:
+        record = self._completed({**record, "unit": unit}, legacy=False)
+        return self._change_unit_procedure(
+            unit, year, lambda p: p.correct_finding(n, record, reason, actor=actor)
+        )
+
+    def find_no_one_accountable_in_unit(
+        self, unit: str, year: int, *, reason: str, decided_by: str, decided_on: date, actor: Actor
+    ) -> UnitDone:
+        def command(p: Decisions) -> None:
+            p.find_no_one_accountable(
+                reason=reason, decided_by=decided_by, decided_on=decided_on, actor=actor
+            )
+
+        return self._change_unit_procedure(unit, year, command)
+
+    def _change_unit_procedure(
+        self, unit: str, year: int, command: Callable[[UnitAccountabilityProcedure], Any]
+    ) -> UnitDone:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            found = self.get_unit_procedure(unit, year)
+            answer = command(found)
+            try:
+                recordings = self.save(found)
+            except IntegrityError:
+                continue
+            position = recordings[-1].notification.id if recordings else None
+            n = answer if isinstance(answer, int) else None
+            return UnitDone(unit, year, found.stage, found.round, position, n)
+        raise RuntimeError(f"accountability procedure of {unit} {year} kept changing under us")
 
     # --- the office's tables ----------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The procedure's domain events → integration events (``shared.contracts.tracking``).
-Every event of a procedure is published (read models see its versions without gaps); the
-supervision tally stays inside tracking."""
+Every event of a procedure — a case's or a unit's — is published (read models see its
+versions without gaps); the supervision tally stays inside tracking."""
 
 from __future__ import annotations
 
@@ -109,6 +109,35 @@ def _report_back_missed(e: Any) -> Contract:
     return c.ReportBackMissed(**_same(e), due=e.due)
 
 
+def _unit_same(e: Any) -> dict[str, Any]:
+    return {"unit": e.unit, "year": e.year, "stage": e.stage, "round": e.round}
+
+
+def _unit_opened(e: Any) -> Contract:
+    return c.UnitAccountabilityProcedureOpened(
+        unit=e.unit, year=e.year, stage="open", group=e.group, trigger=e.trigger, reason=e.reason
+    )
+
+
+def _unit_finding(e: Any) -> Contract:
+    record = {k: e.record.get(k) for k in FINDING_FIELDS if k != "unit"}
+    return c.UnitAccountabilityFindingRecorded(
+        **_unit_same(e), n=e.n, corrects=e.corrects, **record
+    )
+
+
+def _unit_no_one(e: Any) -> Contract:
+    return c.UnitNoAccountabilityFound(
+        **_unit_same(e), reason=e.reason, decided_by=e.decided_by, decided_on=e.decided_on
+    )
+
+
+def _unit_decided(e: Any) -> Contract:
+    return c.UnitAccountabilityDecided(
+        **_unit_same(e), findings=e.findings, no_accountability=e.no_accountability
+    )
+
+
 # domain event class (by qualified name) → its integration event
 TRANSLATIONS: dict[str, Callable[[Any], Contract]] = {
     "AccountabilityProcedure.Opened": _opened,
@@ -121,6 +150,13 @@ TRANSLATIONS: dict[str, Callable[[Any], Contract]] = {
     "AccountabilityProcedure.TypicalCasePublished": _typical,
     "AccountabilityProcedure.ReportBackApproaching": _report_back_approaching,
     "AccountabilityProcedure.ReportBackMissed": _report_back_missed,
+    "UnitAccountabilityProcedure.Opened": _unit_opened,
+    "UnitAccountabilityProcedure.FindingRecorded": _unit_finding,
+    "UnitAccountabilityProcedure.NoAccountabilityFound": _unit_no_one,
+    "UnitAccountabilityProcedure.Decided": _unit_decided,
+    "UnitAccountabilityProcedure.Closed": lambda e: c.UnitAccountabilityProcedureClosed(
+        **_unit_same(e)
+    ),
 }
 
 

@@ -10,8 +10,9 @@ later finding that ``corrects`` an earlier one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -37,7 +38,120 @@ def procedure_id(case_id: UUID) -> UUID:
     return uuid5(NAMESPACE, f"procedure:{case_id}")
 
 
-class AccountabilityProcedure(Aggregate):
+class Decisions:
+    """问责程序's decision steps, whatever opened it: findings per target (or a reasoned
+    finding that no one is accountable) → decided → closed once nothing more is owed. A
+    mixin of each procedure aggregate, which records the events (``_finding_recorded``,
+    ``_no_one_accountable``, ``_decided``, ``_closed``) with its own subject in them
+    (:meth:`_subject`): a case's (``AccountabilityProcedure``, its events as released) or a
+    unit's (``UnitAccountabilityProcedure``)."""
+
+    if TYPE_CHECKING:  # set by each aggregate's opening event
+        findings: list[dict[str, Any]]
+        no_accountability: dict[str, Any] | None
+        reported: dict[str, Any] | None
+        report_back_required: bool
+        stage: str
+        round: int
+
+        # each aggregate's own events, named by its subject
+        _finding_recorded: Callable[..., None]
+        _no_one_accountable: Callable[..., None]
+        _decided: Callable[..., None]
+        _closed: Callable[..., None]
+
+    def _subject(self) -> dict[str, Any]:
+        """What every event of the procedure names: its case, or its unit and year."""
+        raise NotImplementedError
+
+    def _same(self) -> dict[str, Any]:
+        return {**self._subject(), "stage": self.stage, "round": self.round}
+
+    def current(self) -> list[dict[str, Any]]:
+        """This round's findings as they stand (each correction replacing what it corrects)."""
+        latest: dict[int, dict[str, Any]] = {}
+        for finding in self.findings:
+            if finding["round"] == self.round:
+                latest[finding.get("corrects") or finding["n"]] = finding
+        return list(latest.values())
+
+    def record_finding(self, record: dict[str, Any], *, legacy: bool, actor: Actor) -> int:
+        problems = finding_problems(record, legacy=legacy)
+        if problems:
+            raise InvalidFinding(problems)
+        if self.no_accountability is not None:
+            raise DecisionConflict(
+                "本轮已认定无人应被问责,不能再记录问责决定 (no one was found accountable in "
+                "this round; record a new trigger first)"
+            )
+        n = len(self.findings) + 1
+        self._finding_recorded(
+            n=n,
+            corrects=None,
+            record={**record, "round": self.round},
+            legacy=legacy,
+            **self._same(),
+            actor=actor,
+        )
+        self._advance(actor)
+        return n
+
+    def correct_finding(self, n: int, record: dict[str, Any], reason: str, *, actor: Actor) -> int:
+        earlier = next((f for f in self.findings if f["n"] == n), None)
+        if earlier is None or earlier.get("corrects"):
+            raise NoSuchFinding(f"没有第 {n} 项问责决定 (no finding {n} to correct)", n=n)
+        problems = finding_problems(record, legacy=False)
+        if problems:
+            raise InvalidFinding(problems)
+        new = len(self.findings) + 1
+        self._finding_recorded(
+            n=new,
+            corrects=n,
+            record={**record, "correction_reason": reason, "round": earlier["round"]},
+            legacy=False,
+            **self._same(),
+            actor=actor,
+        )
+        return new
+
+    def find_no_one_accountable(
+        self, *, reason: str, decided_by: str, decided_on: date, actor: Actor
+    ) -> None:
+        if self.current():
+            raise DecisionConflict(
+                "本轮已有问责决定,不能再认定无人应被问责 (this round has findings already; "
+                "correct them instead)"
+            )
+        if self.no_accountability is not None:
+            raise DecisionConflict("本轮已认定无人应被问责 (already found for this round)")
+        self._no_one_accountable(
+            reason=reason,
+            decided_by=decided_by,
+            decided_on=decided_on,
+            **self._same(),
+            actor=actor,
+        )
+        self._advance(actor)
+
+    @property
+    def report_back_owed(self) -> bool:
+        return self.report_back_required and self.reported is None
+
+    def _advance(self, actor: Actor) -> None:
+        if self.stage == OPEN and (self.current() or self.no_accountability):
+            self._decided(
+                findings=len(self.current()),
+                no_accountability=self.no_accountability is not None,
+                **self._subject(),
+                stage=DECIDED,
+                round=self.round,
+                actor=actor,
+            )
+        if self.stage == DECIDED and not self.report_back_owed:
+            self._closed(**self._subject(), stage=CLOSED, round=self.round, actor=actor)
+
+
+class AccountabilityProcedure(Decisions, Aggregate):
     """问责程序 — opened by a trigger (上级来源, 督办问题, 二次办理/一案双查, 二次不满意,
     多次督办, or the office), decided by findings per target or a finding that no one is
     accountable, reported back (回告) when the source was a higher level's, then closed."""
@@ -147,53 +261,6 @@ class AccountabilityProcedure(Aggregate):
 
     # --- findings -----------------------------------------------------------------------
 
-    def current(self) -> list[dict[str, Any]]:
-        """This round's findings as they stand (each correction replacing what it corrects)."""
-        latest: dict[int, dict[str, Any]] = {}
-        for finding in self.findings:
-            if finding["round"] == self.round:
-                latest[finding.get("corrects") or finding["n"]] = finding
-        return list(latest.values())
-
-    def record_finding(self, record: dict[str, Any], *, legacy: bool, actor: Actor) -> int:
-        problems = finding_problems(record, legacy=legacy)
-        if problems:
-            raise InvalidFinding(problems)
-        if self.no_accountability is not None:
-            raise DecisionConflict(
-                "本轮已认定无人应被问责,不能再记录问责决定 (no one was found accountable in "
-                "this round; record a new trigger first)"
-            )
-        n = len(self.findings) + 1
-        self._finding_recorded(
-            n=n,
-            corrects=None,
-            record={**record, "round": self.round},
-            legacy=legacy,
-            **self._same(),
-            actor=actor,
-        )
-        self._advance(actor)
-        return n
-
-    def correct_finding(self, n: int, record: dict[str, Any], reason: str, *, actor: Actor) -> int:
-        earlier = next((f for f in self.findings if f["n"] == n), None)
-        if earlier is None or earlier.get("corrects"):
-            raise NoSuchFinding(f"没有第 {n} 项问责决定 (no finding {n} to correct)", n=n)
-        problems = finding_problems(record, legacy=False)
-        if problems:
-            raise InvalidFinding(problems)
-        new = len(self.findings) + 1
-        self._finding_recorded(
-            n=new,
-            corrects=n,
-            record={**record, "correction_reason": reason, "round": earlier["round"]},
-            legacy=False,
-            **self._same(),
-            actor=actor,
-        )
-        return new
-
     @event("FindingRecorded")
     def _finding_recorded(
         self,
@@ -207,25 +274,6 @@ class AccountabilityProcedure(Aggregate):
         actor: Actor,
     ) -> None:
         self.findings.append({**record, "n": n, "corrects": corrects, "legacy": legacy})
-
-    def find_no_one_accountable(
-        self, *, reason: str, decided_by: str, decided_on: date, actor: Actor
-    ) -> None:
-        if self.current():
-            raise DecisionConflict(
-                "本轮已有问责决定,不能再认定无人应被问责 (this round has findings already; "
-                "correct them instead)"
-            )
-        if self.no_accountability is not None:
-            raise DecisionConflict("本轮已认定无人应被问责 (already found for this round)")
-        self._no_one_accountable(
-            reason=reason,
-            decided_by=decided_by,
-            decided_on=decided_on,
-            **self._same(),
-            actor=actor,
-        )
-        self._advance(actor)
 
     @event("NoAccountabilityFound")
     def _no_one_accountable(
@@ -246,23 +294,6 @@ class AccountabilityProcedure(Aggregate):
         }
 
     # --- decided, reported back, closed ---------------------------------------------------
-
-    @property
-    def report_back_owed(self) -> bool:
-        return self.report_back_required and self.reported is None
-
-    def _advance(self, actor: Actor) -> None:
-        if self.stage == OPEN and (self.current() or self.no_accountability):
-            self._decided(
-                findings=len(self.current()),
-                no_accountability=self.no_accountability is not None,
-                case_id=self.case_id,
-                stage=DECIDED,
-                round=self.round,
-                actor=actor,
-            )
-        if self.stage == DECIDED and not self.report_back_owed:
-            self._closed(case_id=self.case_id, stage=CLOSED, round=self.round, actor=actor)
 
     @event("Decided")
     def _decided(
@@ -323,8 +354,8 @@ class AccountabilityProcedure(Aggregate):
     def _closed(self, case_id: UUID, stage: str, round: int, actor: Actor) -> None:
         self.stage = stage
 
-    def _same(self) -> dict[str, Any]:
-        return {"case_id": self.case_id, "stage": self.stage, "round": self.round}
+    def _subject(self) -> dict[str, Any]:
+        return {"case_id": self.case_id}
 
     # --- 催办 / 督办 on the report-back deadline (issue 18, ADR 32) ---------------------------
 
@@ -433,3 +464,103 @@ class AccountabilityProcedure(Aggregate):
                 }
             ]
         return []
+
+
+# --- 问责程序 of a unit, opened by its assessment (004), not by a case ---------------------------
+
+
+def unit_procedure_id(unit: str, year: int) -> UUID:
+    """One procedure per unit and assessment year (a case's is :func:`procedure_id`)."""
+    return uuid5(NAMESPACE, f"procedure:unit:{unit}:{year}")
+
+
+class UnitAccountabilityProcedure(Decisions, Aggregate):
+    """问责程序 for a unit's main leader (主要负责人), opened by the unit's annual assessment —
+    last in its assessment group two years running (004: 连续两年考核列小组末位的, 对主要负责人
+    要启动问责程序) — not by a case. The same decision steps as a case's procedure: findings
+    per target (or a reasoned finding that no one is accountable) → decided → closed. No
+    report back is owed (the source is the office's own assessment) and nothing else joins
+    it: one procedure per unit and year, whatever replays its trigger."""
+
+    id: UUID
+
+    @classmethod
+    def open_for_unit(
+        cls, *, unit: str, year: int, group: str, trigger: str, reason: str, actor: Actor
+    ) -> UnitAccountabilityProcedure:
+        return cls(  # type: ignore[call-arg]  # the library takes id= for any aggregate
+            id=unit_procedure_id(unit, year),
+            unit=unit,
+            year=year,
+            group=group,
+            trigger=trigger,
+            reason=reason,
+            actor=actor,
+        )
+
+    @event("Opened")
+    def __init__(
+        self, *, unit: str, year: int, group: str, trigger: str, reason: str, actor: Actor
+    ) -> None:
+        self.unit, self.year, self.group = unit, year, group
+        self.triggers: list[dict[str, Any]] = [{"trigger": trigger, "reason": reason, "round": 1}]
+        self.report_back_required = False
+        self.stage = OPEN
+        self.round = 1
+        self.findings: list[dict[str, Any]] = []  # every finding, corrections included
+        self.no_accountability: dict[str, Any] | None = None
+        self.reported: dict[str, Any] | None = None
+
+    def _subject(self) -> dict[str, Any]:
+        return {"unit": self.unit, "year": self.year}
+
+    @event("FindingRecorded")
+    def _finding_recorded(
+        self,
+        n: int,
+        corrects: int | None,
+        record: dict[str, Any],
+        legacy: bool,
+        unit: str,
+        year: int,
+        stage: str,
+        round: int,
+        actor: Actor,
+    ) -> None:
+        self.findings.append({**record, "n": n, "corrects": corrects, "legacy": legacy})
+
+    @event("NoAccountabilityFound")
+    def _no_one_accountable(
+        self,
+        reason: str,
+        decided_by: str,
+        decided_on: date,
+        unit: str,
+        year: int,
+        stage: str,
+        round: int,
+        actor: Actor,
+    ) -> None:
+        self.no_accountability = {
+            "reason": reason,
+            "decided_by": decided_by,
+            "decided_on": decided_on,
+            "round": self.round,
+        }
+
+    @event("Decided")
+    def _decided(
+        self,
+        findings: int,
+        no_accountability: bool,
+        unit: str,
+        year: int,
+        stage: str,
+        round: int,
+        actor: Actor,
+    ) -> None:
+        self.stage = stage
+
+    @event("Closed")
+    def _closed(self, unit: str, year: int, stage: str, round: int, actor: Actor) -> None:
+        self.stage = stage

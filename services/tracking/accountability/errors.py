@@ -14,6 +14,10 @@ class ProcedureNotFound(Exception):
     """The case has no accountability procedure (or no such case)."""
 
 
+class UnitProcedureNotFound(Exception):
+    """No procedure was opened for that unit by that year's assessment."""
+
+
 class ProcedureError(Exception):
     """A command the procedure refuses; ``details`` say what stands in the way."""
 

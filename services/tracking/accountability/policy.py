@@ -16,7 +16,9 @@ slip in between.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from services.tracking.accountability.application import HIGHER_CHANNELS, AccountabilityCommands
 from services.tracking.accountability.tally import SupervisionTally
@@ -39,31 +41,47 @@ def origin_text(origin: dict[str, Any]) -> str:
     return f"{level}{origin.get('body') or ''}"
 
 
-def accountability_handlers(app: AccountabilityCommands) -> dict[type, Reaction]:
-    def on_tip(envelope: Envelope) -> Sequence[Any]:
-        tip = envelope.event
-        assert isinstance(tip, i.TipRegistered)
-        if tip.channel not in HIGHER_CHANNELS:
-            return ()
-        reason = HIGHER_CHANNELS[tip.channel] + ",启动问责程序并向上级回告"
-        return app.triggered(tip.case_id, T.HIGHER_SOURCE, reason, SYSTEM_ACTOR)
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger an event carries for a case's procedure."""
 
-    def on_origin(envelope: Envelope) -> Sequence[Any]:
-        event = envelope.event
-        assert isinstance(event, i.TipOriginRecorded | d.CaseOriginRecorded)
+    case_id: UUID
+    trigger: str
+    reason: str
+    actor: dict[str, Any]
+    origin: dict[str, Any] | None = None
+
+
+def trigger_of(app: AccountabilityCommands, envelope: Envelope) -> Trigger | None:
+    """The trigger an intake or dispatch event carries by itself (the supervision notices'
+    needs a count: :func:`accountability_handlers`)."""
+    event = envelope.event
+    if isinstance(event, i.TipRegistered):
+        if event.channel not in HIGHER_CHANNELS:
+            return None
+        reason = HIGHER_CHANNELS[event.channel] + ",启动问责程序并向上级回告"
+        return Trigger(event.case_id, T.HIGHER_SOURCE, reason, SYSTEM_ACTOR)
+    if isinstance(event, i.TipOriginRecorded | d.CaseOriginRecorded):
         if not app.is_higher(event.origin):
-            return ()
+            return None
         reason = f"来源为{origin_text(event.origin)},启动问责程序并向上级回告"
         actor = envelope.actor or SYSTEM_ACTOR
-        return app.triggered(event.case_id, T.HIGHER_SOURCE, reason, actor, event.origin)
+        return Trigger(event.case_id, T.HIGHER_SOURCE, reason, actor, event.origin)
+    if isinstance(event, d.CaseTriaged):
+        if event.track != Track.SUPERVISED:
+            return None
+        return Trigger(
+            event.case_id, T.SUPERVISED_TRACK, "列为督办问题,按问责规定调查处理", SYSTEM_ACTOR
+        )
+    return None
 
-    def on_triaged(envelope: Envelope) -> Sequence[Any]:
-        triaged = envelope.event
-        assert isinstance(triaged, d.CaseTriaged)
-        if triaged.track != Track.SUPERVISED:
+
+def accountability_handlers(app: AccountabilityCommands) -> dict[type, Reaction]:
+    def on_trigger(envelope: Envelope) -> Sequence[Any]:
+        found = trigger_of(app, envelope)
+        if found is None:
             return ()
-        reason = "列为督办问题,按问责规定调查处理"
-        return app.triggered(triaged.case_id, T.SUPERVISED_TRACK, reason, SYSTEM_ACTOR)
+        return app.triggered(found.case_id, found.trigger, found.reason, found.actor, found.origin)
 
     def on_supervision(envelope: Envelope) -> Sequence[Any]:
         notice = envelope.event
@@ -72,16 +90,20 @@ def accountability_handlers(app: AccountabilityCommands) -> dict[type, Reaction]
         count = tally.count(notice.unit, SYSTEM_ACTOR)
         if count != app.rules.supervision_notices_to_open:
             return (tally,)
-        reason = f"{notice.unit} 承办的案件已被督办 {count} 次"
+        reason = supervision_reason(notice.unit, count)
         return (tally, *app.triggered(notice.case_id, T.SUPERVISION_NOTICES, reason, SYSTEM_ACTOR))
 
     return {
-        i.TipRegistered: on_tip,
-        i.TipOriginRecorded: on_origin,
-        d.CaseOriginRecorded: on_origin,
-        d.CaseTriaged: on_triaged,
+        i.TipRegistered: on_trigger,
+        i.TipOriginRecorded: on_trigger,
+        d.CaseOriginRecorded: on_trigger,
+        d.CaseTriaged: on_trigger,
         d.SupervisionNoticeIssued: on_supervision,
     }
+
+
+def supervision_reason(unit: str, count: int) -> str:
+    return f"{unit} 承办的案件已被督办 {count} 次"
 
 
 def app_tally(app: AccountabilityCommands, case_id: Any) -> SupervisionTally:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from services.tracking.accountability.domain import AccountabilityProcedure
+from services.tracking.accountability.domain import (
+    AccountabilityProcedure,
+    UnitAccountabilityProcedure,
+)
 from shared.contracts.vocabulary import (
     CIRCUMSTANCE_LABELS,
     DECIDING_BODY_LABELS,
@@ -56,4 +59,31 @@ def procedure_view(case_id: UUID, p: AccountabilityProcedure) -> dict[str, Any]:
         "all_findings": [finding_view(f) for f in p.findings],
         "no_accountability": p.no_accountability,
         "missing": p.missing_for_close_out(),
+    }
+
+
+UNIT_STAGE_LABELS = {"open": "待决定", "decided": "已决定", "closed": "已办结"}
+
+
+def unit_procedure_view(p: UnitAccountabilityProcedure) -> dict[str, Any]:
+    """A unit's procedure: its source is the unit's assessment (004), not a case."""
+    return {
+        "unit": p.unit,
+        "year": p.year,
+        "group": p.group,
+        "source": {
+            "kind": "assessment",
+            "unit": p.unit,
+            "year": p.year,
+            "label": f"{p.year}年度考核:连续两年列{p.group}小组末位",
+        },
+        "stage": p.stage,
+        "stage_label": UNIT_STAGE_LABELS[p.stage],
+        "round": p.round,
+        "triggers": [
+            {**t, "label": TRIGGER_LABELS[AccountabilityTrigger(t["trigger"])]} for t in p.triggers
+        ],
+        "findings": [finding_view(f) for f in p.current()],
+        "all_findings": [finding_view(f) for f in p.findings],
+        "no_accountability": p.no_accountability,
     }

@@ -91,3 +91,15 @@ class ProcedureAnswer(BaseModel):
     n: int | None = None
     status: str | None = None
     pass_no: int | None = None
+
+
+class UnitProcedureAnswer(BaseModel):
+    """A unit's procedure (opened by its assessment) after a command; ``position`` is where
+    its event sits in tracking's log."""
+
+    unit: str
+    year: int
+    stage: str
+    round: int
+    position: int | None
+    n: int | None = None

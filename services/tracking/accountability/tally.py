@@ -33,6 +33,12 @@ class SupervisionTally(Aggregate):
         self._counted(unit=unit, count=self.by_unit.get(unit, 0) + 1, actor=actor)
         return self.by_unit[unit]
 
+    def catch_up(self, unit: str, count: int, actor: dict[str, Any]) -> None:
+        """Bring the unit's count up to the notices the log holds (an upgrade's backfill:
+        notices issued before the tally existed); never down."""
+        if count > self.by_unit.get(unit, 0):
+            self._counted(unit=unit, count=count, actor=actor)
+
     @event("Counted")
     def _counted(self, unit: str, count: int, actor: dict[str, Any]) -> None:
         self.by_unit[unit] = count

@@ -34,6 +34,7 @@ from services.tracking.assessment.domain import (
     HonourRules,
     HonoursNotPublished,
     NoticeNotFound,
+    NoticeReminders,
     Round,
     RoundAlreadyOpen,
     RoundNotFound,
@@ -45,6 +46,8 @@ from services.tracking.assessment.domain import (
     circular_id,
     honours,
     last_place,
+    notice_owes_reply,
+    notice_reminders_id,
     periods_around,
     rank,
     round_id,
@@ -118,7 +121,11 @@ class AssessmentOffice:
         timezone: str = "Asia/Shanghai",
         now: Callable[[], datetime] | None = None,
         honour_rules: HonourRules | None = None,
+        consequences: Callable[[AssessmentYear], Sequence[Any]] | None = None,
     ) -> None:
+        """``consequences``: other aggregates a year's pending decisions change, saved in the
+        same transaction (``tracking/service.py``: the procedure a trigger opens, 004)."""
+        self.consequences = consequences or (lambda _: ())
         self.now = now or (lambda: datetime.now(ZoneInfo(timezone)))
         self.store = store
         self.timezone = timezone
@@ -206,7 +213,9 @@ class AssessmentOffice:
         d = c.decisions
         notice = _plain(d.notices.get(code)) if d else None
         if notice is not None:  # tracked like any deadline: overdue once past, unanswered
-            notice["overdue"] = notice["reply"] is None and self.now() > notice["reply_deadline"]
+            notice["overdue"] = notice_owes_reply(notice, self.now())
+            dunned = await asyncio.to_thread(self._notice_reminders, year, notice["number"])
+            notice["reminders"] = list(dunned.reminders) if dunned else []
         view["notice"] = notice
         view["mark"] = _plain(d.marks.get(code)) if d else None
         return view
@@ -242,7 +251,7 @@ class AssessmentOffice:
         return await self.decisions(year) or AssessmentYear(year)
 
     async def _save(self, aggregate: AssessmentYear) -> None:
-        await asyncio.to_thread(self.store.save, aggregate)
+        await asyncio.to_thread(self.store.save, aggregate, *self.consequences(aggregate))
 
     async def give_mark(
         self, year: int, code: str, mark: float, reason: str, actor: Actor, at: datetime
@@ -413,6 +422,52 @@ class AssessmentOffice:
             except IntegrityError:
                 continue  # another replica's pass reminded it a moment ago
             reminded.append((kind, period, units))
+        return reminded
+
+    def _notice_reminders(self, year: int, number: str) -> NoticeReminders | None:
+        try:
+            found: NoticeReminders = self.store.repository.get(notice_reminders_id(year, number))
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    async def remind_notices(
+        self, actor: Actor, at: datetime, every_working_days: int
+    ) -> list[tuple[int, str, str]]:
+        """督办 by the calendar of rectification notices not replied to by their deadline
+        (002 第二十九条): once on falling due, then again each ``every_working_days`` after the
+        last reminder, until the unit replies. Notices of this year and the two before are
+        looked at (three lookups: a year's notices live on its ``AssessmentYear``). A
+        replica that reminded the same notice first wins; this pass leaves it."""
+        reminded = []
+        this_year = at.astimezone(ZoneInfo(self.timezone)).year
+        for year in (this_year - 2, this_year - 1, this_year):
+            decisions = await self.decisions(year)
+            for unit, notice in (decisions.notices if decisions else {}).items():
+                if not notice_owes_reply(notice, at):
+                    continue
+                number = notice["number"]
+                found = await asyncio.to_thread(self._notice_reminders, year, number)
+                if found is None:
+                    found = NoticeReminders(
+                        year=year,
+                        unit=unit,
+                        notice_number=number,
+                        due=notice["reply_deadline"],
+                        actor=actor,
+                        at=at,
+                    )
+                elif at < await self.sources.reply_deadline(
+                    found.last_reminded(), every_working_days
+                ):
+                    continue
+                else:
+                    found.remind_again(actor, at)
+                try:
+                    await asyncio.to_thread(self.store.save, found)
+                except IntegrityError:
+                    continue  # another replica's pass reminded it a moment ago
+                reminded.append((year, unit, number))
         return reminded
 
     async def change_round(self, kind: str, period: str, command: Any) -> tuple[Round, Any]:

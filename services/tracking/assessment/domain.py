@@ -368,6 +368,65 @@ class LiaisonOfAnotherUnit(AssessmentError):
     pass
 
 
+# --- 督办 of a rectification notice past its reply deadline -----------------------------------
+
+
+def notice_reminders_id(year: int, number: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"taizhang:notice-reminders:{year}:{number}")
+
+
+def notice_owes_reply(notice: Mapping[str, Any], now: datetime) -> bool:
+    """A notice is owed a reply (按时限回告, 002 第二十九条) once its deadline has passed."""
+    return notice["reply"] is None and now > notice["reply_deadline"]
+
+
+class NoticeReminders(Aggregate):
+    """督办 of one rectification notice (《告知与整改通知书》) whose reply deadline has passed:
+    begun by the first reminder, then one more every few working days until the unit replies.
+    An aggregate of its own, every event published (the year's other decisions are not, so
+    its versions could not reach a read model without gaps)."""
+
+    @staticmethod
+    def create_id(year: int, notice_number: str, **_: Any) -> uuid.UUID:
+        return notice_reminders_id(year, notice_number)
+
+    @event("Reminded")
+    def __init__(
+        self, year: int, unit: str, notice_number: str, due: datetime, actor: Actor, at: datetime
+    ) -> None:
+        self.year, self.unit, self.notice_number, self.due = year, unit, notice_number, due
+        self.reminders: list[dict[str, Any]] = [{"at": at, "by": actor}]
+
+    def remind_again(self, actor: Actor, at: datetime) -> None:
+        self._reminded_again(
+            year=self.year,
+            unit=self.unit,
+            notice_number=self.notice_number,
+            due=self.due,
+            count=len(self.reminders) + 1,
+            actor=actor,
+            at=at,
+        )
+
+    # year, unit, number and due ride along so that the published reminder names the notice
+    @event("RemindedAgain")
+    def _reminded_again(
+        self,
+        year: int,
+        unit: str,
+        notice_number: str,
+        due: datetime,
+        count: int,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        self.reminders.append({"at": at, "by": actor})
+
+    def last_reminded(self) -> datetime:
+        at: datetime = self.reminders[-1]["at"]
+        return at
+
+
 # --- the monthly circular, frozen when issued -------------------------------------------------
 
 

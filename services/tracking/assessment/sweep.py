@@ -1,7 +1,8 @@
-"""The periodic duties' 督办 by the calendar (issue 19): every scheduler interval, each round
-past its due moment with units that have not reported is reminded — at once, then every
-``ROUND_REMIND_WORKING_DAYS`` working days — as the system. The round records each reminder
-(the office's own 督办 from the page included), so a restart reminds no one twice."""
+"""The office's deadlines 督办'd by the calendar (issue 19): every scheduler interval, each round
+past its due moment with units that have not reported, and each rectification notice past its
+reply deadline with no reply, is reminded — at once, then every ``ROUND_REMIND_WORKING_DAYS``
+working days — as the system. The round (the office's own 督办 from the page included) and the
+notice's ``NoticeReminders`` record each reminder, so a restart reminds no one twice."""
 
 from __future__ import annotations
 
@@ -39,3 +40,5 @@ class RoundReminders(Periodic):
             SYSTEM_ACTOR, self.now(), self.every
         ):
             log.info("round_reminded", kind=kind, period=period, units=len(units))
+        for year, unit, _ in await self.office.remind_notices(SYSTEM_ACTOR, self.now(), self.every):
+            log.info("rectification_notice_reminded", year=year, unit=unit)

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from openpyxl import Workbook
 from pydantic import Field
 
-from services.tracking.ledger import audit
+from services.tracking.ledger import audit, unit_procedures
 from services.tracking.ledger.deps import LedgerDep, ReadSession
 from services.tracking.ledger.tables import ledger
 from services.tracking.ledger.workbook import XLSX
@@ -29,6 +29,7 @@ from shared.contracts.vocabulary import (
     LIABILITY_LABELS,
     MEASURE_LABELS,
     TARGET_LABELS,
+    TRIGGER_LABELS,
     AccountabilityTarget,
     AccountabilityTrigger,
     DecidingBody,
@@ -67,6 +68,46 @@ def bars_awards(record: dict[str, Any], measures: set[str]) -> bool:
     return not record.get("exempted") and bool(measures & set(record.get("measures") or []))
 
 
+def item(
+    record: dict[str, Any],
+    case_id: Any,
+    number: str | None,
+    unit: str | None,
+    measures: set[str],
+    triggers: list[str],
+    source: dict[str, Any],
+) -> dict[str, Any]:
+    """One decision as the list shows it: a case's (``case_id``, ``number``) or a unit's
+    procedure's (both None; ``source`` says which assessment opened it)."""
+    target = record["target_kind"]
+    liability = record.get("liability")
+    decided_by = record.get("decided_by")
+    return {
+        "case_id": case_id,
+        "number": number,
+        "name": record["name"],
+        "unit": record.get("unit") or unit,
+        "position": record.get("position"),
+        "target_kind": target,
+        "target_label": TARGET_LABELS[AccountabilityTarget(target)],
+        "liability": liability,
+        "liability_label": LIABILITY_LABELS[Liability(liability)] if liability else None,
+        "measures": record.get("measures") or [],
+        "measure_labels": [MEASURE_LABELS[Measure(m)] for m in record["measures"]],
+        "circumstances": record.get("circumstances"),
+        "exempted": bool(record.get("exempted")),
+        "decided_by": decided_by,
+        "decided_by_label": DECIDING_BODY_LABELS[DecidingBody(decided_by)]
+        if decided_by
+        else "未注明",
+        "decided_on": record.get("decided_on"),
+        "year": year_of(record),
+        "award_bar": bars_awards(record, measures),
+        "triggers": triggers,
+        "source": source,
+    }
+
+
 async def decisions(session: Any, measures: set[str]) -> list[dict[str, Any]]:
     found = await session.execute(
         sa.select(L.case_id, L.number, L.lead_unit, L.accountability, L.accountability_procedure)
@@ -76,38 +117,27 @@ async def decisions(session: Any, measures: set[str]) -> list[dict[str, Any]]:
     items = []
     for row in found:
         triggers = (row.accountability_procedure or {}).get("triggers") or []
+        source = {"kind": "case", "label": f"案件 {row.number}"}
         for record in row.accountability or []:
-            target = record["target_kind"]
-            liability = record.get("liability")
-            decided_by = record.get("decided_by")
             items.append(
-                {
-                    "case_id": row.case_id,
-                    "number": row.number,
-                    "name": record["name"],
-                    "unit": record.get("unit") or row.lead_unit,
-                    "position": record.get("position"),
-                    "target_kind": target,
-                    "target_label": TARGET_LABELS[AccountabilityTarget(target)],
-                    "liability": liability,
-                    "liability_label": LIABILITY_LABELS[Liability(liability)]
-                    if liability
-                    else None,
-                    "measures": record.get("measures") or [],
-                    "measure_labels": [MEASURE_LABELS[Measure(m)] for m in record["measures"]],
-                    "circumstances": record.get("circumstances"),
-                    "exempted": bool(record.get("exempted")),
-                    "decided_by": decided_by,
-                    "decided_by_label": DECIDING_BODY_LABELS[DecidingBody(decided_by)]
-                    if decided_by
-                    else "未注明",
-                    "decided_on": record.get("decided_on"),
-                    "year": year_of(record),
-                    "award_bar": bars_awards(record, measures),
-                    "triggers": triggers,
-                }
+                item(record, row.case_id, row.number, row.lead_unit, measures, triggers, source)
             )
+    for p in await unit_procedures.listed(session):
+        source, triggers = unit_source(p), [p["trigger"]]
+        for record in p["decisions"]:
+            items.append(item(record, None, None, p["unit"], measures, triggers, source))
     return items
+
+
+def unit_source(procedure: dict[str, Any]) -> dict[str, Any]:
+    """Where a unit's procedure came from: its assessment (004), not a case."""
+    year, group = procedure["year"], procedure["assessment_group"]
+    return {
+        "kind": "assessment",
+        "unit": procedure["unit"],
+        "year": year,
+        "label": f"{year}年度考核:连续两年列{group}小组末位",
+    }
 
 
 def matches(item: dict[str, Any], q: ListQuery) -> bool:
@@ -146,7 +176,7 @@ async def accountability_workbook(
     sheet.title = "问责清单"
     sheet.append(
         [
-            "案件编号",
+            "案件编号/来源",
             "姓名",
             "单位",
             "职务",
@@ -161,7 +191,7 @@ async def accountability_workbook(
     for i in await listed(session, reader, q):
         sheet.append(
             [
-                i["number"],
+                i["number"] or i["source"]["label"],
                 i["name"],
                 i["unit"],
                 i["position"],
@@ -314,5 +344,63 @@ async def accountability_checks(
         .order_by(L.number)
     )
     items = [item for row in found for item in check_items(row, now, rules.floors, decision_due)]
+    for p in await unit_procedures.listed(session):
+        items += unit_check_items(p, now, rules.floors, decision_due)
     await audit.record(reader, who, audit.ACCOUNTABILITY_LISTED, asked={"list": "checks"})
+    return {"items": items, "total": len(items)}
+
+
+def unit_check_items(
+    p: dict[str, Any], now: datetime, floors: dict[str, str], decision_due: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    """该问不问 and 问责畸轻 for a unit's procedure (it owes no report back)."""
+    base = {"case_id": None, "number": None, "unit": p["unit"], "source": unit_source(p)}
+    found = []
+    due = decision_due(p["opened_at"].isoformat())
+    if p["stage"] == "open" and datetime.fromisoformat(due) < now:
+        found.append({**base, "check": "unasked", "label": "该问不问", "due": due})
+    for record in p["decisions"]:
+        floor = too_light(record, [p["trigger"]], floors)
+        if floor is not None:
+            found.append(
+                {
+                    **base,
+                    "check": "too_light",
+                    "label": "问责畸轻",
+                    "name": record["name"],
+                    "floor": floor,
+                    "floor_label": MEASURE_LABELS[Measure(floor)],
+                }
+            )
+    return found
+
+
+UNIT_STAGE_LABELS = {"open": "待决定", "decided": "已决定", "closed": "已办结"}
+
+
+@router.get("/accountability/units", summary="问责程序 opened by units' assessments (004)")
+async def unit_procedure_list(
+    reader: LedgerDep, session: ReadSession, who: Reader
+) -> dict[str, Any]:
+    """Each procedure a unit's annual assessment opened for its main leader (连续两年考核列
+    小组末位, 004) — not a case's: its source, stage and decisions so far. Its steps are taken
+    at ``/api/v1/accountability/units/{unit}/{year}``."""
+    items = [
+        {
+            "unit": p["unit"],
+            "year": p["year"],
+            "group": p["assessment_group"],
+            "trigger": p["trigger"],
+            "trigger_label": TRIGGER_LABELS[AccountabilityTrigger(p["trigger"])],
+            "reason": p["reason"],
+            "source": unit_source(p),
+            "stage": p["stage"],
+            "stage_label": UNIT_STAGE_LABELS.get(p["stage"], p["stage"]),
+            "opened_at": p["opened_at"],
+            "decided_at": p["decided_at"],
+            "decisions": len(p["decisions"]),
+            "no_accountability": p["no_accountability"],
+        }
+        for p in await unit_procedures.listed(session)
+    ]
     return {"items": items, "total": len(items)}

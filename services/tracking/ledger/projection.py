@@ -1,6 +1,6 @@
 """The ledger projection: every integration event of intake, dispatch and tracking into the
-read tables — the case's ledger row, the audit trail, unit names, calendar years and the office's
-changes to the category catalogue.
+read tables — the case's ledger row, the audit trail, unit names, calendar years, the office's
+changes to the category catalogue and the procedures units' assessments opened.
 
 Rows are built by :mod:`services.tracking.ledger.rows`; here a batch of events is written with a
 few bulk statements (:func:`project_batch`), in the transaction that advances the
@@ -17,7 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.tracking.ledger import rows
+from services.tracking.ledger import rows, unit_procedures
 from services.tracking.ledger.tables import (
     calendar_years,
     case_history,
@@ -74,6 +74,9 @@ async def project_batch(session: AsyncSession, envelopes: Sequence[Envelope]) ->
             change = {"change": event.change, "code": event.code}
             await _upsert(session, category_changes, key, change | _named(event))
     await _write_cases(session, case_ids, stored, folded)
+    procedures = [e for e in envelopes if isinstance(e.event, tracking.UnitProcedureEvent)]
+    if procedures:
+        await unit_procedures.project(session, procedures)
 
 
 async def _write_cases(

@@ -7,6 +7,8 @@
 ``units``         the directory's unit names (and each unit's responsible person)
 ``calendar_years`` years of the official calendar loaded by the office
 ``early_warnings`` the 苗头预警 insight raised, for the monthly circular (ADR 32)
+``unit_procedures`` the 问责程序 a unit's assessment opened (004), one row per unit and year:
+                  its stage and decisions, as the 问责清单 shows them beside the cases'
 ``read_audit``    who read protected data: case views, histories, searches, exports (ADR 26);
                   not derived from events, so a rebuild keeps it (not in ``READ_TABLES``)
 On SQLite, ``ledger_fts`` (FTS5, trigram) mirrors ``ledger.search_text`` by triggers.
@@ -228,5 +230,31 @@ early_warnings = sa.Table(
     sa.Column("raised_at", Moment(), nullable=False),
 )
 
+# 问责程序 opened by a unit's assessment (004: 连续两年考核列小组末位), not by a case; keyed by
+# the procedure (the envelopes' stream id). ``decisions`` as the ledger's ``accountability``.
+unit_procedures = sa.Table(
+    "unit_procedures",
+    metadata,
+    sa.Column("procedure_id", sa.Uuid, primary_key=True),
+    sa.Column("unit", sa.String(64), nullable=False, index=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("assessment_group", sa.String(64), nullable=False),
+    sa.Column("trigger", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("opened_at", Moment(), nullable=False),
+    sa.Column("decided_at", Moment()),
+    sa.Column("decisions", sa.JSON, nullable=False),
+    sa.Column("no_accountability", Json),
+)
+
 # Rebuilt from events by services.ops.rebuild; read_audit is not (it records reads, no event).
-READ_TABLES = (ledger, case_units, case_history, units, calendar_years, category_changes)
+READ_TABLES = (
+    ledger,
+    case_units,
+    case_history,
+    units,
+    calendar_years,
+    category_changes,
+    unit_procedures,
+)

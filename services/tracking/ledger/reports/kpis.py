@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from services.tracking.ledger import unit_procedures
 from services.tracking.ledger.presentation import HANDLING
 from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.rows import SATISFIED
@@ -387,6 +388,12 @@ async def accountability_against_units(
             at = datetime.fromisoformat(record["at"])
             if start <= at < end:
                 found.append({**record, "unit": record.get("unit") or unit, "case_number": number})
+    # and those of the procedures units' assessments opened (004), named by their source
+    for procedure in await unit_procedures.listed(session):
+        label = f"{procedure['year']}年度考核问责"
+        for record in procedure["decisions"]:
+            if start <= datetime.fromisoformat(record["at"]) < end:
+                found.append({**record, "unit": procedure["unit"], "case_number": label})
     return found
 
 
