@@ -136,7 +136,7 @@ class Weights:
     same_category: float = 0.05
     within_30_days: float = 0.05
     other_unit: float = 0.10  # both name a unit and they differ
-    conflict: float = 0.20  # per particular both name differently
+    conflict: float = 0.40  # per particular both name differently
     agreement: float = 0.0  # per particular both name alike
     threshold: float = 0.45
 
