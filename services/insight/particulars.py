@@ -15,7 +15,7 @@ import re
 _DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
 _DIGIT |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _UNIT = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-NUMERAL = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)"
+NUMERAL = r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?[百千万]?|[零〇一二两三四五六七八九十百千万]+)"
 
 # Common surnames (百家姓 as used today) that are not also everyday words before a title
 # (向工作人员反映, 担任主任, 治安民警: 向 任 安 … are left out): an official is one + a title.
@@ -34,27 +34,27 @@ _TRIPS = re.compile(rf"({NUMERAL})\s*(?:趟|回|次)")
 
 
 def number(text: str) -> str:
-    """二百五十 → 250, 3.5 → 3.5, 十二 → 12: a numeral as digits (unparsable: as written)."""
+    """二百五十 → 250, 1,500 → 1500, 1.5万 → 15000, 十二 → 12: a numeral as digits."""
     if text[0].isdigit():
-        return text
+        scale = _UNIT.get(text[-1], 1)
+        value = float(text.rstrip("百千万").replace(",", "")) * scale
+        return f"{value:g}" if value != int(value) else str(int(value))
     total = section = digit = 0
     for ch in text:
         if ch in _DIGIT:
             digit = _DIGIT[ch]
         elif ch == "万":
             total, section, digit = (total + section + digit) * 10000, 0, 0
-        elif ch in _UNIT:
+        else:
             section += (digit or 1) * _UNIT[ch]
             digit = 0
-        else:
-            return text
     return str(total + section + digit)
 
 
 def particulars(text: str) -> dict[str, set[str]]:
     """Facts a telling names exactly: sums of money, named officials, window numbers, trips."""
     return {
-        "金额": {number(m) + "元" for m in _AMOUNT.findall(text)},
+        "金额": {number(m) + "元" for m in _AMOUNT.findall(text) if number(m) != "0"},
         "涉及人员": {a + b for a, b in _OFFICIAL.findall(text) if a in SURNAMES},
         "窗口": {number(m) + "号窗口" for m in _WINDOW.findall(text)},
         "次数": {number(m) + "次" for m in _TRIPS.findall(text) if number(m) not in ("0", "1")},

@@ -8,7 +8,7 @@ from services.insight.particulars import agreements, conflicts, number, particul
 
 def test_chinese_numerals_read_as_digits() -> None:
     cases = {"三": "3", "十二": "12", "二十": "20", "二百五十": "250", "两千": "2000"}
-    cases |= {"一万二千": "12000", "300": "300", "3.5": "3.5"}
+    cases |= {"一万二千": "12000", "300": "300", "3.5": "3.5", "1,500": "1500", "1.5万": "15000"}
     assert {k: number(k) for k in cases} == cases
 
 
@@ -38,3 +38,12 @@ def test_sums_and_trips_compare_across_forms() -> None:
 def test_everyday_words_before_a_title_name_nobody() -> None:
     text = "向工作人员反映后，担任主任的那位让找治安民警。"
     assert particulars(text)["涉及人员"] == set()
+
+
+def test_a_sum_in_ten_thousands_or_with_a_separator_is_one_sum() -> None:
+    a = "工程款被卡，要交1.5万元好处费。"
+    b = "要一万五千块好处费才签字，另收1,500元。"
+    assert particulars(a)["金额"] == {"15000元"}
+    assert particulars(b)["金额"] == {"15000元", "1500元"}
+    assert conflicts(a, b) == [] and agreements(a, b) == ["金额相同（15000元）"]
+    assert particulars("交了300,跑了5次")["次数"] == {"5次"}  # a comma between clauses
