@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
+from services.insight.particulars import agreements, conflicts
+
 # Words every tip uses: they say nothing about which problem it is.
 STOPWORDS = frozenset(
     [
@@ -125,36 +127,6 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(x * b.get(w, 0.0) for w, x in a.items())
 
 
-_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:元|块)")
-_OFFICIAL = re.compile(r"([\u4e00-\u9fff])(科长|所长|队长|主任|局长|站长|书记|窗口人员|工作人员)")
-_NUMBER = re.compile(r"([\u4e00-\u9fff\d]{1,2})号窗口")
-
-
-def particulars(text: str) -> dict[str, set[str]]:
-    """Facts a telling names exactly: sums of money, named officials, window numbers."""
-    return {
-        "金额": {m + "元" for m in _AMOUNT.findall(text)},
-        "涉及人员": {a + b for a, b in _OFFICIAL.findall(text)},
-        "窗口": {m + "号窗口" for m in _NUMBER.findall(text)},
-    }
-
-
-def agreements(a: str, b: str) -> list[str]:
-    """Particulars both tellings name alike: the same sum, the same official, the same window."""
-    pa, pb = particulars(a), particulars(b)
-    return [f"{k}相同（{'、'.join(sorted(pa[k] & pb[k]))}）" for k in pa if pa[k] & pb[k]]
-
-
-def conflicts(a: str, b: str) -> list[str]:
-    """Particulars both tellings name and that differ: two problems, not one."""
-    pa, pb = particulars(a), particulars(b)
-    return [
-        f"{k}不同（{'、'.join(sorted(pa[k]))}／{'、'.join(sorted(pb[k]))}）"
-        for k in pa
-        if pa[k] and pb[k] and not (pa[k] & pb[k])
-    ]
-
-
 @dataclass(frozen=True)
 class Weights:
     """The score's parts; chosen on the tuning part only (docs/BENCHMARKS.md)."""
@@ -164,7 +136,7 @@ class Weights:
     same_category: float = 0.05
     within_30_days: float = 0.05
     other_unit: float = 0.10  # both name a unit and they differ
-    conflict: float = 0.20  # per particular both name differently
+    conflict: float = 0.40  # per particular both name differently
     agreement: float = 0.0  # per particular both name alike
     threshold: float = 0.45
 

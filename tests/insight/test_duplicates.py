@@ -86,15 +86,10 @@ def test_the_labelled_set_is_the_frozen_one() -> None:
     assert PAIRS.stat().st_size > 100_000
 
 
-def test_held_out_figures_beat_the_baseline() -> None:
-    """Deterministic figures on the held-out part at the default threshold.
-
-    Precision meets the 0.8 target; recall (0.675) does not yet — see docs/BENCHMARKS.md:
-    the held-out part holds the two categories (吃拿卡要, 门难进脸难看) the tuning part never
-    showed. The floor below is today's figure, so a change that loses recall fails here.
-    """
+def test_held_out_figures_meet_the_target_and_beat_the_baseline() -> None:
+    """Issue 25's target on the frozen held-out part at the default threshold: precision and
+    recall ≥ 0.8 each and above the baseline's (docs/BENCHMARKS.md, ADR 36)."""
     ours, base = evaluate("heldout")
-    assert ours.precision >= 0.8
-    assert ours.recall >= 0.67
+    assert ours.precision >= 0.8 and ours.recall >= 0.8
     assert ours.precision > base.precision
     assert ours.recall > base.recall
