@@ -40,6 +40,7 @@ REFUSALS: Refusals = {
 }
 
 router = APIRouter(prefix="/api/v1/tips", tags=["intake"])
+POSITION_HEADER = "Taizhang-Log-Position"
 
 Registrant = Annotated[Principal, Depends(require(Action.REGISTER_TIP))]
 Reader = Annotated[Principal, Depends(require(Action.READ_TIP))]
@@ -55,7 +56,18 @@ IdempotencyKeyHeader = Annotated[
     response_model=TipCreated,
     response_model_exclude_none=True,
     summary="Register a tip (登记线索)",
-    responses={200: {"model": TipCreated, "description": "Replay: the first answer again"}},
+    responses={
+        201: {
+            "headers": {
+                "Taizhang-Log-Position": {
+                    "description": "Where intake's log holds the registration: "
+                    "GET /api/v1/ledger/positions tells when the ledger has read that far",
+                    "schema": {"type": "integer"},
+                }
+            }
+        },
+        200: {"model": TipCreated, "description": "Replay: the first answer again"},
+    },
 )
 async def register_tip(
     body: TipIn,
@@ -71,6 +83,10 @@ async def register_tip(
     registration = await intake.register(replace(submission, category=category))
     if registration.replayed:
         response.status_code = 200
+    if registration.position is not None:
+        # Where intake's log holds it (``GET /api/v1/ledger/positions`` tells when the ledger
+        # has read that far). A header, not the body: a replay answers the same body.
+        response.headers[POSITION_HEADER] = str(registration.position)
     return TipCreated(
         case_id=registration.case_id,
         number=registration.number,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -66,6 +66,9 @@ class Registration:
     receipt_code: str | None
     replayed: bool
     status: str = "registered"
+    # Where intake's log holds the registration (its last event): a client (the workbench)
+    # waits until the ledger has read that far. None on a replay.
+    position: int | None = None
 
 
 class IdempotencyConflict(Exception):
@@ -158,9 +161,13 @@ class RegisteringMixin:
             if submission.idempotency_key:
                 claims.append(self._claim(submission, tip.id))
             answers.append(Registration(tip.id, number, receipt_code, replayed=False))
-        self.save(sequence, *tips, *claims, also=also)
+        recordings = self.save(sequence, *tips, *claims, also=also)
         self._sequences[year] = sequence  # saved: its state is the store's
-        return answers
+        positions: dict[UUID, int] = {}
+        for recording in recordings:
+            case_id = recording.domain_event.originator_id
+            positions[case_id] = max(positions.get(case_id, 0), recording.notification.id)
+        return [replace(a, position=positions.get(a.case_id)) for a in answers]
 
     def _claim(self, submission: TipSubmission, case_id: UUID) -> IdempotencyKey:
         assert submission.idempotency_key is not None

@@ -157,7 +157,7 @@ async def register(request: Request, viewer: CurrentViewer) -> Response:
     form = {k: str(v).strip() for k, v in (await read_form(request)).items()}
     mark = await viewer.api.mark()
     try:
-        created = await viewer.api.send("POST", "/api/v1/tips", _tip(form))
+        created, position = await viewer.api.register(_tip(form))
     except ApiRefusal as refusal:
         if refusal.status == 401:
             raise
@@ -170,7 +170,7 @@ async def register(request: Request, viewer: CurrentViewer) -> Response:
             form=form,
             error=refusal.detail,
         )
-    await viewer.api.wait_for_registration(str(created["case_id"]), mark)
+    await viewer.api.wait_for_registration(str(created["case_id"]), mark, position)
     return page(request, "registered.html", viewer, status=201, created=created)
 
 

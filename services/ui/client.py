@@ -114,6 +114,14 @@ class Api:
             raise ApiRefusal.of(response)
         return response.json() if response.content else {}
 
+    async def register(self, body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """A tip registered, with where intake's log holds it (None: not said)."""
+        response = await self._http.post("/api/v1/tips", json=body)
+        if response.status_code >= 400:
+            raise ApiRefusal.of(response)
+        position = response.headers.get("Taizhang-Log-Position", "")
+        return response.json(), int(position) if position.isdigit() else None
+
     async def upload(self, path: str, file: tuple[str, bytes, str], fields: dict[str, str]) -> Any:
         """A multipart upload (an attachment), answered like :meth:`send`."""
         response = await self._http.post(path, files={"file": file}, data=fields)
@@ -137,15 +145,25 @@ class Api:
         target = int(position) if isinstance(position, int) else mark.get(source, 0) + 1
 
         async def caught_up() -> bool:
-            reached = await self.mark()
-            return not reached or reached.get(source, 0) >= target  # {}: cannot tell, go on
+            found = await self.raw("/api/v1/ledger/positions")
+            if found.status_code != 200:
+                return True  # cannot tell: go on
+            # a fresh ledger that has read nothing yet answers {}: wait on
+            return int(found.json().get(source, 0)) >= target
 
         await _until(caught_up)
 
-    async def wait_for_registration(self, case_id: str, mark: dict[str, int]) -> None:
-        """Until the ledger shows a new tip's registration (its number and time). The case is
-        read (an audited view) only when the ledger has read more of intake's log since the
-        last look; in between, the unaudited positions are polled."""
+    async def wait_for_registration(
+        self, case_id: str, mark: dict[str, int], position: int | None = None
+    ) -> None:
+        """Until the ledger shows a new tip's registration (its number and time). Given where
+        intake's log holds it, the unaudited positions are polled until the ledger has read
+        that far — no look at the case, which nobody saw yet. Without (a replay), the case
+        is read (an audited view) only when the ledger has read more of intake's log since
+        the last look."""
+        if position is not None:
+            await self.wait_for_position(mark, {"position": position}, source="intake")
+            return
         seen = mark.get("intake", 0)
 
         async def registered() -> bool:

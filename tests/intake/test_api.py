@@ -59,6 +59,9 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(
     again = api.post("/api/v1/tips", json=body, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
+    # where intake's log holds it, for a client that waits for the ledger; none on a replay
+    assert int(first.headers["Taizhang-Log-Position"]) > 0
+    assert "Taizhang-Log-Position" not in again.headers
     changed = api.post("/api/v1/tips", json=body | {"content": "别的事"}, headers=headers)
     assert "Idempotency-Key" in problem(changed, 409)["detail"]
     assert count_topic(stored_notifications(settings, "intake"), "Tip.Registered") == 1
