@@ -339,6 +339,23 @@ class DispatchApplication(DirectoryCommands, CalendarYears):
             case_id, lambda c: c.attach(**stored, purpose=purpose, now=now, actor=actor)
         )[1]
 
+    def attach_tip_evidence(
+        self, case_id: UUID, files: list[dict[str, Any]], at: datetime, actor: Actor
+    ) -> list[Case]:
+        """线索证据 that came with the tip (the caller saves, with the message's tracking
+        record); a file already on the case as evidence is not added again."""
+        case = self.get_case(case_id)
+        for f in files:
+            case.attach(
+                digest=f["digest"],
+                media_type=f["media_type"],
+                size=f["size"],
+                purpose="evidence",
+                now=at.astimezone(self.tz),
+                actor=actor,
+            )
+        return [case]
+
     def record_download(self, case_id: UUID, digest: str, actor: Actor) -> dict[str, Any]:
         now = self.now()
         return self._change(

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 
 from services.dispatch.case_attachments import PURPOSES
 from services.dispatch.deps import DispatchDep
-from shared.platform.attachments import ALLOWED_TYPES, AttachmentTooLarge
+from shared.platform.attachments import ALLOWED_TYPES
+from shared.web.attachments import read_upload
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
 
@@ -50,12 +51,7 @@ def upload(
     file: Annotated[UploadFile, File(description="The file (JPEG/PNG/WebP/PDF/MP4/MP3)")],
     purpose: Annotated[str, Form(description=f"One of {', '.join(PURPOSES)}")] = "result",
 ) -> dict[str, Any]:
-    limit = dispatch.store.max_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        error = AttachmentTooLarge(f"附件超过 {limit} 字节上限 (the file is over {limit} bytes)")
-        error.details = {"max_bytes": limit}
-        raise error
+    data = read_upload(file, dispatch.store.max_bytes)
     return _view(case_id, dispatch.attach(case_id, who, purpose, data))
 
 

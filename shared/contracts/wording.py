@@ -104,6 +104,7 @@ EVENT_LABELS = {
     "CaseClosedOut": "销号",
     "CaseOriginRecorded": "记录来源层级",
     "TipOriginRecorded": "记录来源层级",
+    "TipEvidenceAttached": "随登记提交证据",
     "UnitRegistered": "新增责任单位",
     "UnitUpdated": "修改责任单位",
     "CalendarYearLoaded": "载入年度日历",
