@@ -356,6 +356,19 @@ class DispatchApplication(DirectoryCommands, CalendarYears):
             )
         return [case]
 
+    def show_in_public(
+        self, case_id: UUID, digest: str, shown: bool, actor: Actor
+    ) -> dict[str, Any]:
+        """The office approves an image for the public portal, or withdraws it."""
+        now = self.now()
+        if shown:
+            return self._change(
+                case_id, lambda c: c.approve_for_public(digest=digest, now=now, actor=actor)
+            )[1]
+        return self._change(
+            case_id, lambda c: c.withdraw_from_public(digest=digest, now=now, actor=actor)
+        )[1]
+
     def record_download(self, case_id: UUID, digest: str, actor: Actor) -> dict[str, Any]:
         now = self.now()
         return self._change(

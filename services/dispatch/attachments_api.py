@@ -20,6 +20,7 @@ router = APIRouter()
 
 Attacher = Annotated[Principal, Depends(require(Action.ATTACH_FILE))]
 Reader = Annotated[Principal, Depends(require(Action.READ_CASE))]
+Publisher = Annotated[Principal, Depends(require(Action.PUBLISH_IMAGE))]
 
 
 def _view(case_id: UUID, attachment: dict[str, Any]) -> dict[str, Any]:
@@ -35,6 +36,9 @@ def _view(case_id: UUID, attachment: dict[str, Any]) -> dict[str, Any]:
         "attached_at": attachment["at"],
         "attached_by": {"name": by.get("name"), "role": by.get("role"), "unit": by.get("unit")},
         "downloads": attachment["downloads"],
+        "public": attachment.get("public", False),
+        "public_changed_by": (attachment.get("public_by") or {}).get("name"),
+        "public_changed_at": attachment.get("public_at"),
         "url": f"/api/v1/cases/{case_id}/attachments/{attachment['digest']}",
     }
 
@@ -78,3 +82,23 @@ def download(case_id: UUID, digest: str, dispatch: DispatchDep, who: Reader) -> 
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@router.put(
+    "/cases/{case_id}/attachments/{digest}/public",
+    summary="Approve an image for the public portal (公开; shown while the result is published)",
+)
+def approve_for_public(
+    case_id: UUID, digest: str, dispatch: DispatchDep, who: Publisher
+) -> dict[str, Any]:
+    return _view(case_id, dispatch.show_in_public(case_id, who, digest, shown=True))
+
+
+@router.delete(
+    "/cases/{case_id}/attachments/{digest}/public",
+    summary="Withdraw an image from the public portal (撤回公开)",
+)
+def withdraw_from_public(
+    case_id: UUID, digest: str, dispatch: DispatchDep, who: Publisher
+) -> dict[str, Any]:
+    return _view(case_id, dispatch.show_in_public(case_id, who, digest, shown=False))

@@ -53,6 +53,7 @@ async def _case_page(
         procedure=procedure,
         attachments=files.json()["items"] if files.status_code == 200 else None,
         may_attach=allowed(viewer.principal, Action.ATTACH_FILE),
+        may_publish=allowed(viewer.principal, Action.PUBLISH_IMAGE),
         deliveries=deliveries,
         actions=offered(viewer.principal, case | {"procedure": procedure}),
         units=units.json()["items"] if units.status_code == 200 else [],

@@ -89,6 +89,8 @@ EVENT_LABELS = {
     "DeadlinesRecalculated": "时限重算",
     "CaseAttachmentAdded": "上传附件",
     "CaseAttachmentDownloaded": "下载附件",
+    "CaseAttachmentApprovedForPublic": "批准图片在公众门户公开",
+    "CaseAttachmentWithdrawnFromPublic": "撤回公开的图片",
     "DeadlineApproaching": "催办提醒",
     "DeadlineMissed": "超期",
     "SupervisionNoticeIssued": "督办通知",
