@@ -20,8 +20,14 @@ RETRY_AFTER_SECONDS = 5
 
 # Room for a multipart upload's boundaries and part headers beside the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-# The paths whose bodies are uploads: a case's attachments, a tip with its files (ADR 22).
-UPLOAD_PATHS = ("/attachments", "/api/v1/tips/with-attachments")
+# The paths whose bodies are uploads: a case's attachments, a tip with its files, an Open311
+# request with its photos (ADR 22).
+UPLOAD_PATHS = (
+    "/attachments",
+    "/api/v1/tips/with-attachments",
+    "/open311/v2/requests.xml",
+    "/open311/v2/requests.json",
+)
 
 
 class BodySizeLimit:

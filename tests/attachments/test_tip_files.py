@@ -119,3 +119,44 @@ def test_a_refused_file_registers_no_tip_and_keeps_no_file(api: Api) -> None:
 
     assert len(stored_notifications(api.settings, "intake")) == before_events  # no tip, no number
     assert blobs(api.settings) == before_blobs  # not even the good file of a refused request
+
+
+def test_an_open311_request_with_a_photo_keeps_it_as_the_cases_evidence(api: Api) -> None:
+    from shared.platform.readmodel import create_engine, run_sync
+    from shared.web.auth import Role, create_api_key
+
+    async def make() -> tuple[str, str]:
+        engine = create_engine(api.settings)
+        try:
+            return await create_api_key(engine, role=Role.OPERATOR, name="市民App")
+        finally:
+            await engine.dispose()
+
+    _, secret = run_sync(make())
+    form = {"api_key": secret, "service_code": "arbitrary_charges", "description": "办证多收费"}
+    form |= {"address_string": "积玉桥街道和平大道 1 号", "attribute[subject_unit]": "某局"}
+    before_blobs = blobs(api.settings)
+    refused = api.post(
+        "/open311/v2/requests.json",
+        data=form,
+        files=[("media", ("a.jpg", jpeg_with_gps())), ("media", ("b.jpg", renamed_executable()))],
+    )
+    assert refused.status_code == 400, refused.text
+    assert "media 第 2 个文件" in refused.json()[0]["description"]
+    assert blobs(api.settings) == before_blobs  # the good photo of the refused request: not kept
+
+    r = api.post(
+        "/open311/v2/requests.json", data=form, files=[("media", ("a.jpg", jpeg_with_gps()))]
+    )
+    assert r.status_code == 201, r.text
+    number = r.json()[0]["service_request_id"]
+
+    def by_number() -> dict[str, Any] | None:
+        r = api.get(f"/api/v1/cases/by-number/{number}", headers=api.auth("office"))
+        return r.json() if r.status_code == 200 else None
+
+    case_id = wait_for(by_number, 30, "the ledger has the request")["case_id"]
+    wait_for(lambda: len(attachments(api, case_id)) == 1, 30, "the case lists the photo")
+    (photo,) = attachments(api, case_id)
+    assert (photo["purpose"], photo["media_type"]) == ("evidence", "image/jpeg")
+    assert photo["attached_by"]["name"] == "市民App"
