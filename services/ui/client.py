@@ -7,6 +7,7 @@ calling over HTTP: a refusal the page shows is the API's own problem+json ``deta
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -117,6 +118,19 @@ class Api:
     async def upload(self, path: str, file: tuple[str, bytes, str], fields: dict[str, str]) -> Any:
         """A multipart upload (an attachment), answered like :meth:`send`."""
         response = await self._http.post(path, files={"file": file}, data=fields)
+        if response.status_code >= 400:
+            raise ApiRefusal.of(response)
+        return response.json()
+
+    async def register_with_files(
+        self, tip: dict[str, Any], files: list[tuple[str, bytes, str]]
+    ) -> Any:
+        """登记 with the tip's evidence in one request (multipart: the tip's JSON and files)."""
+        response = await self._http.post(
+            "/api/v1/tips/with-attachments",
+            data={"tip": json.dumps(tip, ensure_ascii=False)},
+            files=[("files", f) for f in files],
+        )
         if response.status_code >= 400:
             raise ApiRefusal.of(response)
         return response.json()

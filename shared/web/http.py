@@ -27,6 +27,7 @@ UPLOAD_PATHS = (
     "/api/v1/tips/with-attachments",
     "/open311/v2/requests.xml",
     "/open311/v2/requests.json",
+    "/ui/intake",  # the workbench's 登记 form, with the tip's files
 )
 
 
