@@ -105,7 +105,7 @@ async def register_tip_with_attachments(
     evidence.check_count(len(files))  # before a byte of them is read
     category = intake.app.resolve_category(body.category)  # refused before any file is kept
     limit = intake.store.max_bytes
-    parts = [read_upload(f, limit) for f in files]
+    parts = await asyncio.to_thread(lambda: [read_upload(f, limit) for f in files])
     prepared = await asyncio.to_thread(evidence.prepare, intake.store, parts)
     kept = await asyncio.to_thread(evidence.keep, intake.store, prepared)
     submission = submission_of(body, principal, idempotency_key)
