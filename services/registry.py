@@ -86,6 +86,7 @@ REGISTRY: dict[str, Registered] = {
             reports_api.router,
             reports_answers.router,
             public_api.router,
+            public_api.images,
             followup_api.public,
             ledger_open311.router,
             assessment_api.router,

@@ -29,7 +29,7 @@ from services.dispatch.schemas import (
     ReviewIn,
     TriageIn,
 )
-from shared.platform import attachments as files
+from shared.web.attachments import ATTACHMENT_REFUSALS
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
 from shared.web.problems import not_found
@@ -47,17 +47,7 @@ REFUSALS: Refusals = {
     errors.NoSuchUnit: Refusal(404, "no_such_unit", "没有该单位", detail=not_found("unit").detail),
     errors.NoSuchYear: Refusal(404, "no_such_year", "尚无该年的官方日历"),
     errors.Busy: Refusal(503, "busy", "案件正被同时修改,请重试"),
-    files.AttachmentEmpty: Refusal(422, "attachment_empty", "附件为空"),
-    files.AttachmentTooLarge: Refusal(413, "attachment_too_large", "附件超过大小上限"),
-    files.AttachmentTypeRefused: Refusal(
-        415, "attachment_type_refused", "附件类型不允许(按内容识别)"
-    ),
-    files.AttachmentUnreadable: Refusal(422, "attachment_unreadable", "图片无法解码"),
-    files.AttachmentInfected: Refusal(422, "attachment_infected", "附件未通过病毒扫描"),
-    files.ScannerUnavailable: Refusal(503, "scanner_unavailable", "病毒扫描不可用"),
-    files.AttachmentMissing: Refusal(
-        404, "no_such_attachment", "没有该附件", detail=not_found("attachment").detail
-    ),
+    **ATTACHMENT_REFUSALS,
 }
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"], responses=documented(REFUSALS))

@@ -339,6 +339,36 @@ class DispatchApplication(DirectoryCommands, CalendarYears):
             case_id, lambda c: c.attach(**stored, purpose=purpose, now=now, actor=actor)
         )[1]
 
+    def attach_tip_evidence(
+        self, case_id: UUID, files: list[dict[str, Any]], at: datetime, actor: Actor
+    ) -> list[Case]:
+        """线索证据 that came with the tip (the caller saves, with the message's tracking
+        record); a file already on the case as evidence is not added again."""
+        case = self.get_case(case_id)
+        for f in files:
+            case.attach(
+                digest=f["digest"],
+                media_type=f["media_type"],
+                size=f["size"],
+                purpose="evidence",
+                now=at.astimezone(self.tz),
+                actor=actor,
+            )
+        return [case]
+
+    def show_in_public(
+        self, case_id: UUID, digest: str, shown: bool, actor: Actor
+    ) -> dict[str, Any]:
+        """The office approves an image for the public portal, or withdraws it."""
+        now = self.now()
+        if shown:
+            return self._change(
+                case_id, lambda c: c.approve_for_public(digest=digest, now=now, actor=actor)
+            )[1]
+        return self._change(
+            case_id, lambda c: c.withdraw_from_public(digest=digest, now=now, actor=actor)
+        )[1]
+
     def record_download(self, case_id: UUID, digest: str, actor: Actor) -> dict[str, Any]:
         now = self.now()
         return self._change(

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 
 from services.dispatch.case_attachments import PURPOSES
 from services.dispatch.deps import DispatchDep
-from shared.platform.attachments import ALLOWED_TYPES, AttachmentTooLarge
+from shared.platform.attachments import ALLOWED_TYPES
+from shared.web.attachments import read_upload
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
 
@@ -19,6 +20,7 @@ router = APIRouter()
 
 Attacher = Annotated[Principal, Depends(require(Action.ATTACH_FILE))]
 Reader = Annotated[Principal, Depends(require(Action.READ_CASE))]
+Publisher = Annotated[Principal, Depends(require(Action.PUBLISH_IMAGE))]
 
 
 def _view(case_id: UUID, attachment: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +36,9 @@ def _view(case_id: UUID, attachment: dict[str, Any]) -> dict[str, Any]:
         "attached_at": attachment["at"],
         "attached_by": {"name": by.get("name"), "role": by.get("role"), "unit": by.get("unit")},
         "downloads": attachment["downloads"],
+        "public": attachment.get("public", False),
+        "public_changed_by": (attachment.get("public_by") or {}).get("name"),
+        "public_changed_at": attachment.get("public_at"),
         "url": f"/api/v1/cases/{case_id}/attachments/{attachment['digest']}",
     }
 
@@ -50,12 +55,7 @@ def upload(
     file: Annotated[UploadFile, File(description="The file (JPEG/PNG/WebP/PDF/MP4/MP3)")],
     purpose: Annotated[str, Form(description=f"One of {', '.join(PURPOSES)}")] = "result",
 ) -> dict[str, Any]:
-    limit = dispatch.store.max_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        error = AttachmentTooLarge(f"附件超过 {limit} 字节上限 (the file is over {limit} bytes)")
-        error.details = {"max_bytes": limit}
-        raise error
+    data = read_upload(file, dispatch.store.max_bytes)
     return _view(case_id, dispatch.attach(case_id, who, purpose, data))
 
 
@@ -82,3 +82,23 @@ def download(case_id: UUID, digest: str, dispatch: DispatchDep, who: Reader) -> 
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@router.put(
+    "/cases/{case_id}/attachments/{digest}/public",
+    summary="Approve an image for the public portal (公开; shown while the result is published)",
+)
+def approve_for_public(
+    case_id: UUID, digest: str, dispatch: DispatchDep, who: Publisher
+) -> dict[str, Any]:
+    return _view(case_id, dispatch.show_in_public(case_id, who, digest, shown=True))
+
+
+@router.delete(
+    "/cases/{case_id}/attachments/{digest}/public",
+    summary="Withdraw an image from the public portal (撤回公开)",
+)
+def withdraw_from_public(
+    case_id: UUID, digest: str, dispatch: DispatchDep, who: Publisher
+) -> dict[str, Any]:
+    return _view(case_id, dispatch.show_in_public(case_id, who, digest, shown=False))

@@ -10,12 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from services.dispatch.errors import Invalid, NoSuchItem
+from services.dispatch.errors import Invalid, NoSuchItem, Refused
 
 if TYPE_CHECKING:
     from services.dispatch.domain import Case
 
 Actor = dict[str, Any]
+
+# What the public portal may show, once the office approved it (issue 21 point 4).
+PUBLIC_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 # What a file is attached as → its label (the result's 佐证材料, the signed form, …).
 PURPOSES: dict[str, str] = {
@@ -67,6 +70,36 @@ class CaseAttachments:
         case._attachment_downloaded(
             n=attachment["n"], digest=digest, downloaded_at=now, actor=actor, **case._same()
         )
+        return attachment
+
+    def approve_for_public(self, *, digest: str, now: datetime, actor: Actor) -> dict[str, Any]:
+        """公开: the office lets the public portal show this image with the published result
+        (it shows nothing of a case that is not published). Approving it again changes
+        nothing."""
+        case = cast("Case", self)
+        attachment = self.attachment(digest)
+        if attachment["media_type"] not in PUBLIC_TYPES:
+            raise Refused("只有图片可以在公众门户公开 (only images may be shown to the public)")
+        if not attachment.get("public"):
+            case._attachment_approved(
+                n=attachment["n"],
+                digest=digest,
+                media_type=attachment["media_type"],
+                approved_at=now,
+                actor=actor,
+                **case._same(),
+            )
+        return attachment
+
+    def withdraw_from_public(self, *, digest: str, now: datetime, actor: Actor) -> dict[str, Any]:
+        """撤回公开: the portal stops showing the image at once. Withdrawing one that is not
+        shown changes nothing."""
+        case = cast("Case", self)
+        attachment = self.attachment(digest)
+        if attachment.get("public"):
+            case._attachment_withdrawn(
+                n=attachment["n"], digest=digest, withdrawn_at=now, actor=actor, **case._same()
+            )
         return attachment
 
     def attachment(self, digest: str) -> dict[str, Any]:

@@ -181,6 +181,12 @@ TRANSLATIONS: dict[str, Callable[[Any], Contract]] = {
     "Case.AttachmentDownloaded": lambda e: _case(
         c.CaseAttachmentDownloaded, e, n=e.n, digest=e.digest
     ),
+    "Case.AttachmentApprovedForPublic": lambda e: _case(
+        c.CaseAttachmentApprovedForPublic, e, n=e.n, digest=e.digest, media_type=e.media_type
+    ),
+    "Case.AttachmentWithdrawnFromPublic": lambda e: _case(
+        c.CaseAttachmentWithdrawnFromPublic, e, n=e.n, digest=e.digest
+    ),
     "Case.DeadlineApproaching": _announced(c.DeadlineApproaching),
     "Case.DeadlineMissed": _announced(c.DeadlineMissed),
     "Case.SupervisionNoticeIssued": _announced(c.SupervisionNoticeIssued),

@@ -349,11 +349,20 @@ class Case(UnitWork, DeadlineWatch, CaseAttachments, Aggregate):
         self.attachments.append(
             {"n": n, "digest": digest, "media_type": media_type, "size": size}
             | {"purpose": purpose, "by": actor, "at": attached_at, "downloads": 0}
+            | {"public": False, "public_by": None, "public_at": None}
         )
 
     @event("AttachmentDownloaded")
     def _attachment_downloaded(self, n, digest, downloaded_at, actor, status, pass_no) -> None:
         self.attachments[n - 1]["downloads"] += 1
+
+    @event("AttachmentApprovedForPublic")
+    def _attachment_approved(self, n, digest, media_type, approved_at, actor, status, pass_no):
+        self.attachments[n - 1] |= {"public": True, "public_by": actor, "public_at": approved_at}
+
+    @event("AttachmentWithdrawnFromPublic")
+    def _attachment_withdrawn(self, n, digest, withdrawn_at, actor, status, pass_no) -> None:
+        self.attachments[n - 1] |= {"public": False, "public_by": actor, "public_at": withdrawn_at}
 
     # --- the system's events (its commands: ``case_deadlines.DeadlineWatch``) ----------
 

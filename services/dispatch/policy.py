@@ -1,6 +1,6 @@
 """Dispatch's reactions to other services' events: a registered tip opens a case (and is
-routed at once when a rule matches); the office's catalogue changes are copied; tracking's
-second pass reopens it for the lead unit."""
+routed at once when a rule matches) and its files become the case's evidence; the office's
+catalogue changes are copied; tracking's second pass reopens it for the lead unit."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import structlog
 from services.dispatch.application import DispatchApplication
 from services.dispatch.errors import DispatchError
 from shared.contracts import SYSTEM_ACTOR, Envelope
-from shared.contracts.intake import CategoryCatalogueChanged, TipRegistered
+from shared.contracts.intake import CategoryCatalogueChanged, TipEvidenceAttached, TipRegistered
 from shared.contracts.tracking import SecondPassStarted
 from shared.platform.messaging.policy import ApplicationPolicy, NotYet, Reaction
 
@@ -26,6 +26,17 @@ def policies(app: DispatchApplication) -> list[ApplicationPolicy]:
         if app.find_case(tip.case_id) is not None:
             return ()
         return app.open_case(tip, envelope.actor or {})
+
+    def on_tip_evidence(envelope: Envelope) -> Sequence[Any]:
+        """The files that came with the tip become the case's ``evidence`` attachments, as
+        attached by the registrant at the registration's moment."""
+        attached = envelope.event
+        assert isinstance(attached, TipEvidenceAttached)
+        if app.find_case(attached.case_id) is None:
+            raise NotYet  # the tip's own registration has not reached dispatch yet
+        return app.attach_tip_evidence(
+            attached.case_id, attached.files, envelope.occurred_at, envelope.actor or {}
+        )
 
     def on_second_pass_started(envelope: Envelope) -> Sequence[Any]:
         started = envelope.event
@@ -48,6 +59,7 @@ def policies(app: DispatchApplication) -> list[ApplicationPolicy]:
     handlers: dict[type, Reaction] = {
         CategoryCatalogueChanged: on_catalogue_changed,
         TipRegistered: on_tip_registered,
+        TipEvidenceAttached: on_tip_evidence,
         SecondPassStarted: on_second_pass_started,
     }
     return [ApplicationPolicy("dispatch", ("intake", "tracking"), app, handlers)]

@@ -168,6 +168,14 @@ class DispatchService(ServiceBase[DispatchApplication]):
             attachment = self.app.record_download(case_id, digest, principal.actor())
         return attachment, data
 
+    def show_in_public(
+        self, case_id: UUID, principal: Principal, digest: str, *, shown: bool
+    ) -> dict[str, Any]:
+        """The office approves an image of the case for the public portal, or withdraws it."""
+        check = lambda case: check_access(case, principal, Action.PUBLISH_IMAGE)  # noqa: E731
+        with self.app.guarded(case_id, check):
+            return self.app.show_in_public(case_id, digest, shown, principal.actor())
+
     async def recount_now(self) -> None:
         """After a year was loaded: count provisional deadlines again without waiting."""
         if self._scheduler is not None:

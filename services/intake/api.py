@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, File, Form, Header, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
+from services.intake import evidence
 from services.intake.application import IdempotencyConflict, TipNotFound, TipSubmission
 from services.intake.cataloguing import CatalogueError, UnknownCategory
 from services.intake.deps import IntakeDep
@@ -20,6 +24,7 @@ from services.intake.schemas import (
     TipIn,
     TipRecord,
 )
+from shared.web.attachments import ATTACHMENT_REFUSALS, read_upload
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
 from shared.web.problems import COMMON_RESPONSES, not_found
@@ -37,6 +42,8 @@ REFUSALS: Refusals = {
         "身份信息已按保存期限销毁",
         detail="举报人身份信息已按保存期限销毁 (identity destroyed after its retention period)",
     ),
+    evidence.TooManyFiles: Refusal(422, "too_many_files", "随登记上传的文件过多"),
+    **ATTACHMENT_REFUSALS,
 }
 
 router = APIRouter(prefix="/api/v1/tips", tags=["intake"])
@@ -80,7 +87,47 @@ async def register_tip(
     # (The fingerprint stays that of the request as sent.)
     submission = submission_of(body, principal, idempotency_key)
     category = intake.app.resolve_category(body.category)
-    registration = await intake.register(replace(submission, category=category))
+    return await _register(intake, replace(submission, category=category), response)
+
+
+@router.post(
+    "/with-attachments",
+    status_code=201,
+    response_model=TipCreated,
+    response_model_exclude_none=True,
+    summary="Register a tip with its files in one request (登记线索并上传证据)",
+    description=(
+        "Multipart: `tip` is the same JSON as `POST /api/v1/tips` takes; `files` are the "
+        f"tip's evidence (1–{evidence.MAX_TIP_FILES}; JPEG/PNG/WebP/PDF/MP4/MP3 by content, "
+        "images without EXIF; together within the attachment limit). Every file is checked "
+        "before anything is kept: a refused file registers no tip. The files become the "
+        "case's attachments (purpose `evidence`) once dispatch opens it."
+    ),
+    responses={200: {"model": TipCreated, "description": "Replay: the first answer again"}},
+)
+async def register_tip_with_attachments(
+    response: Response,
+    intake: IntakeDep,
+    principal: Registrant,
+    tip: Annotated[str, Form(description="The tip, as JSON (the body of POST /api/v1/tips)")],
+    files: Annotated[list[UploadFile], File(description="The tip's evidence")],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> TipCreated:
+    body = _tip_of(tip)
+    evidence.check_count(len(files))  # before a byte of them is read
+    category = intake.app.resolve_category(body.category)  # refused before any file is kept
+    limit = intake.store.max_bytes
+    parts = await asyncio.to_thread(lambda: [read_upload(f, limit) for f in files])
+    prepared = await asyncio.to_thread(evidence.prepare, intake.store, parts)
+    kept = await asyncio.to_thread(evidence.keep, intake.store, prepared)
+    submission = submission_of(body, principal, idempotency_key)
+    fingerprint = evidence.fingerprint(submission.fingerprint, kept)
+    submission = replace(submission, category=category, evidence=kept, fingerprint=fingerprint)
+    return await _register(intake, submission, response)
+
+
+async def _register(intake: IntakeDep, submission: TipSubmission, response: Response) -> TipCreated:
+    registration = await intake.register(submission)
     if registration.replayed:
         response.status_code = 200
     if registration.position is not None:
@@ -93,6 +140,15 @@ async def register_tip(
         status=registration.status,
         receipt_code=registration.receipt_code,
     )
+
+
+def _tip_of(text: str) -> TipIn:
+    """The multipart's ``tip`` part, validated as the JSON endpoint's body is."""
+    try:
+        return TipIn.model_validate_json(text)
+    except ValidationError as e:
+        errors = [dict(err) | {"loc": ("body", "tip", *err["loc"])} for err in e.errors()]
+        raise RequestValidationError(errors) from None
 
 
 @router.get(

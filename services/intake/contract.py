@@ -13,6 +13,7 @@ from shared.contracts import Contract
 from shared.contracts.intake import (
     CategoryCatalogueChanged,
     ReporterIdentityViewed,
+    TipEvidenceAttached,
     TipOriginRecorded,
     TipRecordViewed,
     TipRegistered,
@@ -49,6 +50,10 @@ def _origin(event: Any) -> Contract:
     return TipOriginRecorded(case_id=event.originator_id, origin=event.origin)
 
 
+def _evidence(event: Any) -> Contract:
+    return TipEvidenceAttached(case_id=event.originator_id, files=event.files)
+
+
 def _catalogue(event: Any) -> Contract:
     return CategoryCatalogueChanged(
         change=event.change,
@@ -65,6 +70,7 @@ TRANSLATIONS = {
     "Tip.ReporterIdentityViewed": _identity_viewed,
     "Tip.RecordViewed": _record_viewed,
     "Tip.OriginRecorded": _origin,
+    "Tip.EvidenceAttached": _evidence,
     # every event of the catalogue, its first included (ADR 25)
     "CategoryCatalogue.Started": _catalogue,
     "CategoryCatalogue.Changed": _catalogue,

@@ -69,6 +69,7 @@ class Tip(Aggregate):
         self.fingerprint = fingerprint
         self.registered_by = actor
         self.identity_views: list[dict[str, Any]] = []
+        self.evidence: list[dict[str, Any]] = []  # 线索证据 that came with the tip
 
     def record_origin(self, origin: dict[str, Any], actor: dict[str, Any]) -> None:
         """来源: the level and body a tip came from (a higher level's 暗访, 转办, exposure)."""
@@ -77,6 +78,16 @@ class Tip(Aggregate):
     @event("OriginRecorded")
     def _origin_recorded(self, origin: dict[str, Any], actor: dict[str, Any]) -> None:
         self.origin = origin
+
+    def attach_evidence(self, files: list[dict[str, Any]], actor: dict[str, Any]) -> None:
+        """线索证据: the files that came with the tip, as the attachment store keeps them
+        (``{digest, media_type, size}`` each: no bytes, no name)."""
+        if files:
+            self._evidence_attached(files=files, actor=actor)
+
+    @event("EvidenceAttached")
+    def _evidence_attached(self, files: list[dict[str, Any]], actor: dict[str, Any]) -> None:
+        self.evidence.extend(files)
 
     @property
     def named(self) -> bool:

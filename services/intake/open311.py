@@ -6,12 +6,14 @@ Following requests is tracking's (``services/tracking/ledger/open311.py``).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from services.intake import evidence
 from services.intake.api import submission_of
 from services.intake.application import IdempotencyConflict, Registration
 from services.intake.deps import IntakeDep
@@ -20,6 +22,7 @@ from services.intake.open311_form import attributes_of, external_ref, tip_from_f
 from services.intake.service import IntakeService
 from shared.contracts.categories import TipCategory
 from shared.contracts.vocabulary import Channel
+from shared.platform.attachments import AttachmentError, ScannerUnavailable
 from shared.web.auth import Principal
 from shared.web.authz import Action, allowed
 from shared.web.open311 import (
@@ -30,7 +33,7 @@ from shared.web.open311 import (
     Open311Route,
     bad_request,
     forbidden,
-    form_fields,
+    form_with_media,
     not_found,
     render,
     response_format,
@@ -62,6 +65,16 @@ _FORM = {
     "schema": {
         "type": "object",
         "properties": {name: {"type": "string"} for name in _FORM_FIELDS},
+        "required": ["api_key", "service_code"],
+    }
+}
+# The same fields as multipart/form-data, with the request's photos as files named ``media``
+# (an extension some GeoReport clients use beside media_url; ADR 22): kept with the tip.
+_MULTIPART = {
+    "schema": {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in _FORM_FIELDS}
+        | {"media": {"type": "array", "items": {"type": "string", "format": "binary"}}},
         "required": ["api_key", "service_code"],
     }
 }
@@ -116,7 +129,14 @@ async def service_definition(service_code: str, format: Format, intake: IntakeDe
 @router.post(
     "/requests.{format}",
     summary="Open311: file a service request (a tip on channel open311)",
-    openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": _FORM}}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": _FORM,
+                "multipart/form-data": _MULTIPART,
+            }
+        }
+    },
 )
 async def file_request(
     request: Request,
@@ -125,7 +145,9 @@ async def file_request(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     fmt = response_format(format)
-    fields, attributes = await form_fields(request)
+    fields, attributes, media = await form_with_media(
+        request, max_media=evidence.MAX_TIP_FILES, media_limit=intake.store.max_bytes
+    )
     principal = await _registrant(request, fields.get("api_key"))
     if not fields.get("service_code"):
         raise bad_request("service_code 必填 (service_code was not provided)")
@@ -133,6 +155,10 @@ async def file_request(
     ref = external_ref(principal, fields, idempotency_key or None)
     tip = tip_from_form(category, fields, attributes, ref)
     submission = submission_of(tip, principal, idempotency_key or None)
+    if media:  # every photo checked before any is kept: a refused one files no request
+        kept = await asyncio.to_thread(_kept_media, intake, media)
+        fingerprint = evidence.fingerprint(submission.fingerprint, kept)
+        submission = replace(submission, evidence=kept, fingerprint=fingerprint)
     try:
         registration = await intake.register(submission)
     except IdempotencyConflict as e:
@@ -201,6 +227,17 @@ async def _registrant(request: Request, api_key: str | None) -> Principal:
             f"该 api_key 的角色 {principal.role.value} 无权登记 (role may not register tips)"
         )
     return principal
+
+
+def _kept_media(intake: IntakeService, media: list[bytes]) -> tuple[dict[str, Any], ...]:
+    """The request's photos by the attachment store's rules, refused in the spec's shape."""
+    try:
+        return evidence.keep(intake.store, evidence.prepare(intake.store, media))
+    except ScannerUnavailable as e:
+        raise bad_request(str(e), code=503) from None
+    except AttachmentError as e:
+        n = (e.details or {}).get("file")
+        raise bad_request(f"media 第 {n} 个文件:{e}" if n else f"media: {e}") from None
 
 
 def _notice(registration: Registration) -> str:

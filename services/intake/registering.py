@@ -55,6 +55,8 @@ class TipSubmission:
     reporter: dict[str, Any] | None = None  # None: anonymous
     origin: dict[str, Any] | None = None  # {level, body}: a higher level's source (issue 18)
     idempotency_key: str | None = None
+    # 线索证据 already kept in the attachment store: ``{digest, media_type, size}`` each.
+    evidence: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ class RegisteringMixin:
         )
         if submission.origin:
             tip.record_origin(submission.origin, submission.actor)
+        tip.attach_evidence(list(submission.evidence), submission.actor)
         return tip, receipt_code
 
     def _prior_answer(self, submission: TipSubmission) -> Registration | None:

@@ -15,6 +15,7 @@ from services.intake.fingerprints import rewrite_unkeyed_fingerprints
 from services.intake.groupcommit import GroupCommitter
 from services.intake.keyvault import KeyVault
 from shared.contracts import Contract
+from shared.platform.attachments import AttachmentStore, attachment_store
 from shared.platform.clock import Clock, clock_for
 from shared.platform.protection import Fingerprinter, Sealer
 from shared.platform.service import ServiceBase
@@ -40,6 +41,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
         self._committer: GroupCommitter[TipSubmission, Registration] | None = None
         self._keys: KeyVault | None = None
         self._retention: asyncio.Task[None] | None = None
+        self._store: AttachmentStore | None = None
 
     def build(self, env: dict[str, str]) -> IntakeApplication:
         self._keys = key_vault(self.settings, self.secrets)
@@ -76,6 +78,13 @@ class IntakeService(ServiceBase[IntakeApplication]):
         await super().stop()
         if self._keys is not None:
             self._keys.close()
+
+    @property
+    def store(self) -> AttachmentStore:
+        """The attachment store every service reaches (ADR 22): a tip's own files."""
+        if self._store is None:
+            self._store = attachment_store(self.settings, self.secrets.receipt_secret)
+        return self._store
 
     def translate(self, event: Any) -> Contract | None:
         return to_contract(event)

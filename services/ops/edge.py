@@ -29,6 +29,9 @@ DOCS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
 PROCESSES = (*AVAILABLE, FRONT)
 PARAMETER = re.compile(r"\{[^}]+\}")
 UPLOAD_MAX = "21m"  # TAIZHANG_ATTACHMENT_MAX_BYTES (20 MiB) and the form around it
+# The workbench's forms that carry files (a case's attachments, 登记 with its evidence): the
+# attachment limit, like the API paths they call, ahead of their page tree's location.
+PAGE_UPLOADS = {"ui": ("^/ui/cases/[^/]+/attachments$", "^/ui/intake$")}
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,19 @@ def _path_location(path: ApiPath) -> str:
     return "\n".join(lines)
 
 
+def _upload_location(regex: str, owner: str) -> str:
+    return "\n".join(
+        [
+            f'location ~ "{regex}" {{',
+            f"  client_max_body_size {UPLOAD_MAX};",
+            "  proxy_request_buffering off;",
+            f"  set $tz_upstream {owner};",
+            f"  proxy_pass http://{owner};",
+            "}",
+        ]
+    )
+
+
 def nginx_routes() -> str:
     """deploy/nginx/routes.conf: the pages, the documents, readiness, then every API path."""
     out = [HEADER.format(processes=", ".join(PROCESSES))]
@@ -198,7 +214,9 @@ def nginx_routes() -> str:
     out.append("\n# The merged OpenAPI document and its viewers (the front process, ADR 27).")
     out += [_location(f"= {d}", FRONT) for d in DOCS]
     out.append("\n# Page trees (not in the OpenAPI documents).")
-    out += [_location(f'~ "^/{tree}(/|$)"', p) for tree, p in PAGES.items()]
+    for tree, process in PAGES.items():
+        out += [_upload_location(regex, process) for regex in PAGE_UPLOADS.get(tree, ())]
+        out.append(_location(f'~ "^/{tree}(/|$)"', process))
     out.append("\n# The API, path by path; the most literal first.")
     out += [_path_location(p) for p in table()]
     return "\n".join(out) + "\n" + FOOTER

@@ -114,6 +114,33 @@ async def results(request: Request, page: int = 1) -> Response:
     return render(request, "results.html", items=items, page=page, pages=pages)
 
 
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+DIGEST = re.compile(r"[0-9a-f]{64}")
+NUMBER = re.compile(r"\d{4}-\d{6}")
+
+
+@router.get("/results/{number}/images/{digest}")
+async def result_image(request: Request, number: str, digest: str) -> Response:
+    """An image of a published result, only as the office approved it (the public API
+    answers 404 for any other file, and so does this page)."""
+    if not (NUMBER.fullmatch(number) and DIGEST.fullmatch(digest)):
+        return Response(status_code=404)
+    async with public_api(request) as api:
+        r = await api.get(f"/public/v1/results/{number}/images/{digest}")
+    kind = r.headers.get("content-type", "")
+    if r.status_code != 200 or kind not in IMAGE_TYPES:
+        return Response(status_code=404 if r.status_code in (200, 404) else r.status_code)
+    return Response(
+        content=r.content,
+        media_type=kind,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": r.headers.get("cache-control", "public, max-age=300"),
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
 @router.get("/typical-cases", response_class=HTMLResponse)
 async def typical_cases(request: Request) -> Response:
     """典型案例 and 标杆案例 as the office published them, masked once more by pattern."""
@@ -223,7 +250,11 @@ async def _receipt_page(
 def _published(item: dict[str, Any]) -> dict[str, Any]:
     summary = redact(item.get("summary"))
     publications = [redact(p["content"]).text for p in item.get("publications") or []]
-    return item | {"summary": summary.text, "publications": publications}
+    images = [
+        f"/portal/results/{item['number']}/images/{i['url'].rsplit('/', 1)[-1]}"
+        for i in item.get("images") or []
+    ]
+    return item | {"summary": summary.text, "publications": publications, "images": images}
 
 
 def _day(value: str | None, zone: ZoneInfo) -> str | None:

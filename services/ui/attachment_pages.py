@@ -43,6 +43,24 @@ async def upload(case_id: UUID, request: Request, viewer: CurrentViewer) -> Resp
     return RedirectResponse(f"/ui/cases/{case_id}?done={FORM_KEY}#attachments", status_code=303)
 
 
+@router.post("/cases/{case_id}/attachments/{digest}/public")
+async def public(case_id: UUID, digest: str, request: Request, viewer: CurrentViewer) -> Response:
+    """公开 / 撤回公开: the office's button beside an image (``shown`` is 1 or 0)."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    request.state.form = ImmutableMultiDict(fields)
+    await check_csrf(request)
+    method = "PUT" if fields.get("shown") == "1" else "DELETE"
+    try:
+        await viewer.api.send(method, f"/api/v1/cases/{case_id}/attachments/{digest}/public")
+    except ApiRefusal as refusal:
+        if refusal.status in (401, 404):
+            raise
+        errors = {FORM_KEY: refusal.detail}
+        return await case_page_with_errors(request, viewer, case_id, errors, refusal.status)
+    return RedirectResponse(f"/ui/cases/{case_id}?done=public#attachments", status_code=303)
+
+
 @router.get("/cases/{case_id}/attachments/{digest}")
 async def download(case_id: UUID, digest: str, viewer: CurrentViewer) -> Response:
     return await viewer.api.document(f"/api/v1/cases/{case_id}/attachments/{digest}")

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import ImmutableMultiDict, UploadFile
 
 from services.ui.actions import BY_KEY, api_path, offered
 from services.ui.client import ApiRefusal, source_of
@@ -53,6 +54,7 @@ async def _case_page(
         procedure=procedure,
         attachments=files.json()["items"] if files.status_code == 200 else None,
         may_attach=allowed(viewer.principal, Action.ATTACH_FILE),
+        may_publish=allowed(viewer.principal, Action.PUBLISH_IMAGE),
         deliveries=deliveries,
         actions=offered(viewer.principal, case | {"procedure": procedure}),
         units=units.json()["items"] if units.status_code == 200 else [],
@@ -152,12 +154,24 @@ def _tip(form: dict[str, str]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-@router.post("/intake", response_class=HTMLResponse, dependencies=[Checked])
+@router.post("/intake", response_class=HTMLResponse)
 async def register(request: Request, viewer: CurrentViewer) -> Response:
-    form = {k: str(v).strip() for k, v in (await read_form(request)).items()}
+    """登记, with the tip's evidence when files are chosen (one request: a refused file
+    registers nothing)."""
+    posted = await request.form()
+    fields = {k: v for k, v in posted.multi_items() if isinstance(v, str)}
+    request.state.form = ImmutableMultiDict(fields)  # the CSRF check reads the text fields
+    await check_csrf(request)
+    form = {k: v.strip() for k, v in fields.items()}
+    files = [
+        v
+        for k, v in posted.multi_items()
+        if k == "files" and isinstance(v, UploadFile) and v.filename
+    ]
     mark = await viewer.api.mark()
     try:
-        created, position = await viewer.api.register(_tip(form))
+        parts = [(f.filename or "file", await f.read(), "application/octet-stream") for f in files]
+        created, position = await viewer.api.register(_tip(form), parts)
     except ApiRefusal as refusal:
         if refusal.status == 401:
             raise

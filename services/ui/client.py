@@ -7,6 +7,7 @@ calling over HTTP: a refusal the page shows is the API's own problem+json ``deta
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -114,20 +115,30 @@ class Api:
             raise ApiRefusal.of(response)
         return response.json() if response.content else {}
 
-    async def register(self, body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
-        """A tip registered, with where intake's log holds it (None: not said)."""
-        response = await self._http.post("/api/v1/tips", json=body)
-        if response.status_code >= 400:
-            raise ApiRefusal.of(response)
-        position = response.headers.get("Taizhang-Log-Position", "")
-        return response.json(), int(position) if position.isdigit() else None
-
     async def upload(self, path: str, file: tuple[str, bytes, str], fields: dict[str, str]) -> Any:
         """A multipart upload (an attachment), answered like :meth:`send`."""
         response = await self._http.post(path, files={"file": file}, data=fields)
         if response.status_code >= 400:
             raise ApiRefusal.of(response)
         return response.json()
+
+    async def register(
+        self, tip: dict[str, Any], files: list[tuple[str, bytes, str]] | None = None
+    ) -> tuple[dict[str, Any], int | None]:
+        """登记 — with the tip's evidence in the same request when there are files (multipart:
+        the tip's JSON and files) — and where intake's log holds it (None: not said)."""
+        if files:
+            response = await self._http.post(
+                "/api/v1/tips/with-attachments",
+                data={"tip": json.dumps(tip, ensure_ascii=False)},
+                files=[("files", f) for f in files],
+            )
+        else:
+            response = await self._http.post("/api/v1/tips", json=tip)
+        if response.status_code >= 400:
+            raise ApiRefusal.of(response)
+        position = response.headers.get("Taizhang-Log-Position", "")
+        return response.json(), int(position) if position.isdigit() else None
 
     async def mark(self) -> dict[str, int]:
         """How far the ledger has read each service's events, before a command: the cheap,

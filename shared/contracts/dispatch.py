@@ -218,6 +218,26 @@ class CaseAttachmentDownloaded(CaseEvent):
 
 
 @contract
+class CaseAttachmentApprovedForPublic(CaseEvent):
+    """公开: the office let the public portal show this image of the case (the actor is the
+    envelope's); the portal shows it only while the case's result is published."""
+
+    type = "CaseAttachmentApprovedForPublic"
+    n: int
+    digest: str
+    media_type: str
+
+
+@contract
+class CaseAttachmentWithdrawnFromPublic(CaseEvent):
+    """撤回公开: the office withdrew an image from the public portal."""
+
+    type = "CaseAttachmentWithdrawnFromPublic"
+    n: int
+    digest: str
+
+
+@contract
 class CaseReopenedForSecondPass(CaseEvent):
     """二次办理: back to the lead unit with a new handling deadline (status ``in_progress``)."""
 

@@ -66,6 +66,20 @@ class TipOriginRecorded(Contract):
 
 
 @contract
+class TipEvidenceAttached(Contract):
+    """The files a tip came with, in the registration's own request (线索证据, ADR 22): each
+    ``{digest, media_type, size}`` — the keyed digest of the cleaned file in the shared
+    attachment store, its type by content and its size. Never the bytes, never a name.
+    Recorded with the registration; dispatch puts them on the case as its ``evidence``."""
+
+    type = "TipEvidenceAttached"
+    version = 1
+
+    case_id: UUID
+    files: list[dict[str, Any]]
+
+
+@contract
 class CategoryCatalogueChanged(Contract):
     """The office changed the category catalogue (问题分类): ``change`` is ``added``,
     ``renamed``, ``retired``, ``reinstated`` or ``moved``. The catalogue's seed is static data

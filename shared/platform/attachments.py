@@ -27,7 +27,7 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import filetype
@@ -100,6 +100,14 @@ class Stored:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A file checked and cleaned, not kept yet: what it will be stored as, and its bytes."""
+
+    stored: Stored
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class ScanHook:
     """A virus scanner run as a command on a file (ClamAV: ``clamdscan --no-summary``): the
     file's path is appended; exit 0 is clean, 1 is infected, anything else is unavailable."""
@@ -159,15 +167,25 @@ class AttachmentStore:
 
     def put(self, data: bytes) -> Stored:
         """Check, clean and keep ``data``; the same cleaned content is kept once."""
+        return self.keep(self.prepare(data))
+
+    def prepare(self, data: bytes) -> Prepared:
+        """Check and clean ``data`` without keeping it: a request carrying several files
+        checks them all before it keeps any (a refused one leaves nothing behind)."""
         media_type = self.check(data)
         if self.scanner is not None:
             self._scan(data)
         cleaned = strip_metadata(data, media_type)
-        digest = self.digest(cleaned)
+        stored = Stored(digest=self.digest(cleaned), media_type=media_type, size=len(cleaned))
+        return Prepared(stored, cleaned)
+
+    def keep(self, prepared: Prepared) -> Stored:
+        """Keep a prepared file under its keyed digest (once, whoever sends it again)."""
+        digest = prepared.stored.digest
         path = self._path(digest)
         if not path.exists():
-            self._write(path, digest, cleaned)
-        return Stored(digest=digest, media_type=media_type, size=len(cleaned))
+            self._write(path, digest, prepared.content)
+        return prepared.stored
 
     def check(self, data: bytes) -> str:
         """The allowed type ``data``'s content shows, or the refusal."""

@@ -45,6 +45,7 @@ class Action(StrEnum):
     REPORT_PROGRESS = "report_progress"
     SUBMIT_RESULT = "submit_result"
     ATTACH_FILE = "attach_file"  # 附件 on a case (its purpose by role: dispatch's scope)
+    PUBLISH_IMAGE = "publish_image"  # let the public portal show a case's image, or withdraw it
     # directory
     READ_DIRECTORY = "read_directory"
     MANAGE_DIRECTORY = "manage_directory"  # units, routing rules, the year calendar
@@ -97,6 +98,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REPORT_PROGRESS: frozenset({LIAISON}),
     Action.SUBMIT_RESULT: frozenset({LIAISON}),
     Action.ATTACH_FILE: frozenset({OFFICE, SUPERVISOR, LIAISON, OPERATOR}),
+    Action.PUBLISH_IMAGE: frozenset({OFFICE}),
     Action.READ_DIRECTORY: frozenset({OFFICE, SUPERVISOR, ADMIN, LIAISON, OPERATOR}),
     Action.MANAGE_DIRECTORY: frozenset({ADMIN}),
     Action.MANAGE_CATALOGUE: frozenset({OFFICE, ADMIN}),

@@ -20,11 +20,21 @@ RETRY_AFTER_SECONDS = 5
 
 # Room for a multipart upload's boundaries and part headers beside the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# The paths whose bodies are uploads: a case's attachments, a tip with its files, an Open311
+# request with its photos (ADR 22).
+UPLOAD_PATHS = (
+    "/attachments",
+    "/api/v1/tips/with-attachments",
+    "/open311/v2/requests.xml",
+    "/open311/v2/requests.json",
+    "/ui/intake",  # the workbench's 登记 form, with the tip's files
+)
 
 
 class BodySizeLimit:
     """Refuse bodies over ``max_bytes`` with 413 before they are read whole; an upload (a path
-    ending in ``/attachments``) may carry up to ``upload_bytes`` plus its multipart framing."""
+    ending in one of :data:`UPLOAD_PATHS`) may carry up to ``upload_bytes`` plus its multipart
+    framing."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
@@ -68,7 +78,7 @@ class BodySizeLimit:
 
     def _limit(self, scope: Scope) -> int:
         path = str(scope.get("path", ""))
-        if self.upload_bytes is not None and path.rstrip("/").endswith("/attachments"):
+        if self.upload_bytes is not None and path.rstrip("/").endswith(UPLOAD_PATHS):
             return max(self.max_bytes, self.upload_bytes + MULTIPART_OVERHEAD_BYTES)
         return self.max_bytes
 

@@ -135,18 +135,56 @@ def listed(value: str | None) -> list[str]:
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 
 
-async def form_fields(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """A form-encoded POST: its plain fields (empty ones dropped, as the spec's "optional"
-    means) and its ``attribute[CODE]`` / ``attribute[CODE][]`` values."""
+async def form_with_media(
+    request: Request, *, max_media: int, media_limit: int
+) -> tuple[dict[str, str], dict[str, list[str]], list[bytes]]:
+    """The form's fields and attributes, and its ``media`` files: form-encoded as the spec
+    says, or ``multipart/form-data`` carrying up to ``max_media`` photos (each read no
+    further than ``media_limit`` bytes) beside the same fields."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data" and max_media:
+        return await _multipart(request, max_media, media_limit)
     if kind not in ("", "application/x-www-form-urlencoded"):
         raise bad_request(
             "请求体应为 application/x-www-form-urlencoded (form-encoded body required)"
+            if not max_media
+            else "请求体应为 application/x-www-form-urlencoded 或 multipart/form-data "
+            "(form-encoded or multipart body required)"
         )
     try:
         pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
         raise bad_request("请求体应为 UTF-8 编码 (body must be UTF-8)") from None
+    fields, attributes = _fields(pairs)
+    return fields, attributes, []
+
+
+async def _multipart(
+    request: Request, max_media: int, limit: int
+) -> tuple[dict[str, str], dict[str, list[str]], list[bytes]]:
+    try:
+        form = await request.form(max_files=max_media + 1, max_fields=1000)
+    except (StarletteHTTPException, ValueError):
+        raise bad_request("multipart 请求体无法解析 (malformed multipart body)") from None
+    pairs: list[tuple[str, str]] = []
+    media: list[bytes] = []
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            pairs.append((key, value))
+        elif key != "media":
+            raise bad_request(f"{key}: 只有 media 可以是文件 (only media may be a file)")
+        elif len(media) >= max_media:
+            raise bad_request(f"media: 最多 {max_media} 个文件 (at most {max_media} files)")
+        else:
+            data = await value.read(limit + 1)
+            if len(data) > limit:
+                raise bad_request(f"media: 文件超过 {limit} 字节上限 (over {limit} bytes)")
+            media.append(data)
+    fields, attributes = _fields(pairs)
+    return fields, attributes, media
+
+
+def _fields(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
     fields: dict[str, str] = {}
     attributes: dict[str, list[str]] = {}
     for key, value in pairs:

@@ -78,6 +78,10 @@ def every_case_event() -> list[Any]:
     file = {"digest": digest, "media_type": "application/pdf", "size": 10, "purpose": "result"}
     case.attach(**file, now=handle["at"], actor=LIAISON)
     case.record_download(digest=digest, now=handle["at"], actor=OFFICE)
+    photo = {"digest": "cd" * 32, "media_type": "image/jpeg", "size": 10, "purpose": "result"}
+    case.attach(**photo, now=handle["at"], actor=LIAISON)
+    case.approve_for_public(digest=photo["digest"], now=handle["at"], actor=OFFICE)
+    case.withdraw_from_public(digest=photo["digest"], now=handle["at"], actor=OFFICE)
     late = datetime(2026, 12, 28, 10, tzinfo=CST)
     case.reopen_for_second_pass(pass_no=2, now=late, rules=RULES, actor=SYSTEM_ACTOR)
     loaded = WorkingCalendar([YearCalendar(2027, frozenset({date(2027, 1, 1)}), frozenset())])

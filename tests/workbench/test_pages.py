@@ -615,3 +615,39 @@ def test_the_case_page_shows_the_procedure_and_takes_its_decision_and_report_bac
     assert "赵某(某局 科员)" in person.text and "2026年度不得评优评先" in person.text
     liaison = signed_in(api, "unit_liaison", LEAD).page("/ui/accountability")
     assert liaison.status_code == 403
+
+
+def test_the_office_registers_a_tip_with_its_photo_and_a_refused_file_registers_nothing(
+    api: Api,
+) -> None:
+    from tests.support.files import jpeg_with_gps, renamed_executable
+
+    bench = signed_in(api, "office", name="办公室登记员")
+    bench.page("/ui/intake")
+    fields = {"csrf": bench.csrf, "channel": "inspection", "content": "巡查发现某所违规收费"}
+    before = api.get("/api/v1/ledger", headers=api.auth("office")).json()["total"]
+    refused = bench.post(
+        "/ui/intake",
+        data=fields,
+        files=[
+            ("files", ("现场.jpg", jpeg_with_gps(), "image/jpeg")),
+            ("files", ("现场2.jpg", renamed_executable(), "image/jpeg")),
+        ],
+    )
+    assert refused.status_code == 415 and "按文件内容识别" in html.unescape(refused.text)
+    assert "巡查发现某所违规收费" in refused.text  # the form comes back as typed
+
+    answer = bench.post(
+        "/ui/intake", data=fields, files=[("files", ("现场.jpg", jpeg_with_gps(), "image/jpeg"))]
+    )
+    assert answer.status_code == 201, answer.text
+    case_id = re.search(r"/ui/cases/([0-9a-f-]{36})", answer.text)
+    assert case_id is not None
+    assert api.get("/api/v1/ledger", headers=api.auth("office")).json()["total"] == before + 1
+
+    def listed() -> list[dict[str, object]]:
+        r = api.get(f"/api/v1/cases/{case_id.group(1)}/attachments", headers=api.auth("office"))
+        return list(r.json()["items"]) if r.status_code == 200 else []
+
+    (photo,) = wait_for(listed, 30, "the case lists the photo")
+    assert (photo["purpose"], photo["media_type"]) == ("evidence", "image/jpeg")

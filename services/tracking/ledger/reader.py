@@ -16,6 +16,7 @@ from services.tracking.ledger.audit import ReadAudit
 from services.tracking.ledger.presentation import Context
 from services.tracking.ledger.rows import Row
 from services.tracking.ledger.tables import ledger
+from shared.platform.attachments import AttachmentStore, attachment_store
 from shared.platform.clock import Clock
 from shared.platform.protection import receipt_digest
 from shared.platform.settings import AccountabilityRules, Secrets, Settings
@@ -34,8 +35,17 @@ class Ledger:
     # Who read what (ADR 26); written as each read comes until the service starts its task.
     read_audit: ReadAudit = field(init=False)
 
+    # The attachment store every service reaches (ADR 22): the portal's approved images.
+    _attachments: AttachmentStore | None = field(init=False, default=None)
+
     def __post_init__(self) -> None:
         self.read_audit = ReadAudit(self.writes)
+
+    @property
+    def attachments(self) -> AttachmentStore:
+        if self._attachments is None:
+            self._attachments = attachment_store(self.settings, self.secrets.receipt_secret)
+        return self._attachments
 
     async def accountability(self) -> AccountabilityRules:
         if self.accountability_rules is None:

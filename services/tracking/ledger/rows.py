@@ -258,6 +258,15 @@ def _fill(row: Row, **values: Any) -> None:
             row[column] = value
 
 
+def _image_approved(row: Row, e: d.CaseAttachmentApprovedForPublic, _: Envelope) -> None:
+    shown = [i for i in row.get("public_images") or [] if i["digest"] != e.digest]
+    row["public_images"] = [*shown, {"n": e.n, "digest": e.digest, "media_type": e.media_type}]
+
+
+def _image_withdrawn(row: Row, e: d.CaseAttachmentWithdrawnFromPublic, _: Envelope) -> None:
+    row["public_images"] = [i for i in row.get("public_images") or [] if i["digest"] != e.digest]
+
+
 def _counted(counts: dict[str, int], unit: str) -> dict[str, int]:
     return {**counts, unit: counts.get(unit, 0) + 1}
 
@@ -280,6 +289,8 @@ FOLDS: dict[type, Fold] = {
     d.ResultReviewed: _result_reviewed,
     d.CaseReopenedForSecondPass: _reopened,
     d.DeadlinesRecalculated: _recalculated,
+    d.CaseAttachmentApprovedForPublic: _image_approved,
+    d.CaseAttachmentWithdrawnFromPublic: _image_withdrawn,
     d.DeadlineApproaching: _count("reminders"),
     d.SupervisionNoticeIssued: _count("supervision_notices"),
     t.FollowUpStarted: _follow_up_started,
@@ -339,12 +350,14 @@ def new_row(case_id: UUID) -> Row:
     }
 
 
-# A file attached or downloaded, or a look at the record or the reporter, is not the case
-# moving on: the ledger's (and Open311's public) "updated" time stays where the case's last
-# step put it, so a download or a look shows nowhere public.
+# A file attached, downloaded or approved for the public, or a look at the record or the
+# reporter, is not the case moving on: the ledger's (and Open311's public) "updated" time stays
+# where the case's last step put it, so a download or a look shows nowhere public.
 NOT_STEPS = (
     d.CaseAttachmentAdded,
     d.CaseAttachmentDownloaded,
+    d.CaseAttachmentApprovedForPublic,
+    d.CaseAttachmentWithdrawnFromPublic,
     i.ReporterIdentityViewed,
     i.TipRecordViewed,
 )

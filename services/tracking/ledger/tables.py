@@ -111,6 +111,8 @@ ledger = sa.Table(
     sa.Column("accountability", Json),
     sa.Column("accountability_procedure", Json),  # its stage, triggers, report back (ADR 19)
     sa.Column("typical_case", Json),  # 典型案例/标杆案例 as published, redacted (ADR 19)
+    # Images the office approved for the portal ({n, digest, media_type}; shown once published)
+    sa.Column("public_images", Json),
     sa.Column("closed_out_at", Moment()),
     # each producer's view of the status (ADR 5) and the status shown
     sa.Column("dispatch_status", sa.String(32)),

@@ -7,15 +7,17 @@ with the same body, so no answer tells whether a case number exists.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.tracking.ledger.deps import LedgerDep, ReadSession
 from services.tracking.ledger.public import results
 from services.tracking.ledger.schemas import PublicPage
 from services.tracking.ledger.tables import ledger
+from shared.platform.attachments import ALLOWED_TYPES, AttachmentMissing
 from shared.web.problems import not_found
 from shared.web.ratelimit import public_rate_limit
 
@@ -24,7 +26,13 @@ router = APIRouter(
     prefix="/public/v1", tags=["public portal"], dependencies=[Depends(public_rate_limit)]
 )
 
+# The images the office approved: addressed by the case number and the 64-hex keyed digest,
+# nothing to guess, so not in the receipt look-ups' rate limit (a page of results shows many).
+images = APIRouter(prefix="/public/v1", tags=["public portal"])
+
 ReceiptCode = Annotated[str, Path(max_length=64)]
+CaseNumber = Annotated[str, Path(max_length=20)]
+Digest = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/results", summary="Published results (网上公示), redacted")
@@ -39,6 +47,37 @@ async def published_results(
         "page": page.page,
         "page_size": page.page_size,
     }
+
+
+@images.get(
+    "/results/{number}/images/{digest}",
+    summary="An image of a published result, as the office approved it for the public",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+)
+async def published_image(
+    number: CaseNumber, digest: Digest, reader: LedgerDep, session: ReadSession
+) -> Response:
+    """Only an image the office approved, of a case whose result is published: anything else
+    (an unapproved or withdrawn image, another case's file, an unpublished case) is 404."""
+    image = await results.published_image(session, number, digest)
+    if image is None:
+        raise not_found("attachment")
+    try:
+        data = await asyncio.to_thread(reader.attachments.get, digest)
+    except AttachmentMissing:
+        raise not_found("attachment") from None
+    extension = ALLOWED_TYPES[image["media_type"]]
+    return Response(
+        content=data,
+        media_type=image["media_type"],
+        headers={
+            "Content-Disposition": f'inline; filename="image-{image["n"]}.{extension}"',
+            "X-Content-Type-Options": "nosniff",
+            # A withdrawal shows within minutes in any cache between.
+            "Cache-Control": "public, max-age=300",
+        },
+    )
 
 
 @router.get("/receipts/{code}", summary="Follow a case by its receipt code")

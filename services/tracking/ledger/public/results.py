@@ -68,7 +68,35 @@ def published_result(row: Row, ctx: Context) -> dict[str, Any]:
         "rating_label": _rating(row),
         "accountability": [_measures_only(r) for r in row.get("accountability") or []],
         "closed_out_at": row.get("closed_out_at"),
+        "images": public_images(row),
     }
+
+
+def public_images(row: Row) -> list[dict[str, Any]]:
+    """The images the office approved for the public, each by its address under the
+    published result (the case number and the keyed digest; never a name)."""
+    number = row.get("number")
+    return [
+        {
+            "n": i["n"],
+            "media_type": i["media_type"],
+            "url": f"/public/v1/results/{number}/images/{i['digest']}",
+        }
+        for i in row.get("public_images") or []
+    ]
+
+
+async def published_image(session: AsyncSession, number: str, digest: str) -> Row | None:
+    """The approved image ``digest`` of the published case ``number``; None for anything
+    else — an unpublished case, an image not (or no longer) approved, another case's file."""
+    found = await session.execute(
+        sa.select(ledger.c.public_images).where(ledger.c.number == number, PUBLISHED)
+    )
+    for images in found.scalars():
+        for image in images or []:
+            if image["digest"] == digest:
+                return dict(image)
+    return None
 
 
 def receipt_status(row: Row, original: Row | None = None) -> dict[str, Any]:

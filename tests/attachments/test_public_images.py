@@ -1,0 +1,131 @@
+"""The public portal shows a published case's photos only after the office approves them
+(issue 21 point 4), on SQLite and PostgreSQL: approval and withdrawal are events on the case
+with who and when; the portal's results page and its image address show an approved image of
+a published case and nothing else — an approved image before publication, an unapproved
+image, a PDF, another case's file, a withdrawn image all answer 404."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared.platform.settings import Settings
+from tests.support.api import Api, problem
+from tests.support.dispatch import act, add_units, case_events, ok, open_case
+from tests.support.files import GPS_IFD, exif_of, jpeg_with_gps, pdf
+from tests.support.infra import ServerThread, wait_for
+from tests.support.workbench import case_in_ledger
+
+LEAD = "PI-LEAD"
+RESULT = {
+    "findings": "经查属实,窗口人员上班时间玩手机",
+    "rectification": "已批评教育并调整岗位",
+    "proposal": {"kind": "rectification", "text": "加强窗口管理"},
+    "signed_off_by": "主任 李某",
+}
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    from services.app import create_app
+
+    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
+        yield client
+
+
+def upload(api: Api, case_id: str, data: bytes) -> dict[str, Any]:
+    r = api.post(
+        f"/api/v1/cases/{case_id}/attachments",
+        files={"file": ("整改后.jpg", data, "image/jpeg")},
+        data={"purpose": "result"},
+        headers=api.auth("unit_liaison", unit=LEAD),
+    )
+    return ok(r, 201)
+
+
+def public(api: Api, case_id: str, digest: str, shown: bool, **who: Any) -> Any:
+    path = f"/api/v1/cases/{case_id}/attachments/{digest}/public"
+    headers = api.auth(**({"role": "office", "name": "纠风办王某"} | who))
+    return api.put(path, headers=headers) if shown else api.delete(path, headers=headers)
+
+
+def accepted(api: Api) -> tuple[str, str, list[dict[str, Any]]]:
+    """A case whose result was accepted (not yet published), with two photos and a PDF."""
+    add_units(api, LEAD)
+    case_id = open_case(api, summary="窗口人员玩手机")
+    ok(act(api, case_id, "triage", "office", track="general"))
+    ok(act(api, case_id, "dispatch", "office", lead_unit=LEAD, co_units=[]))
+    ok(act(api, case_id, "sign", "unit_liaison", LEAD))
+    files = [upload(api, case_id, jpeg_with_gps()), upload(api, case_id, jpeg_with_gps((9, 9, 9)))]
+    files.append(upload(api, case_id, pdf()))
+    ok(act(api, case_id, "results", "unit_liaison", LEAD, **RESULT), 201)
+    ok(act(api, case_id, "results/1/review", "office", accepted=True))
+    number = ok(api.get(f"/api/v1/cases/{case_id}/dispatch", headers=api.auth("office")))["number"]
+    return case_id, number, files
+
+
+def recorded(api: Api, case_id: str, event: str) -> None:
+    """Wait until the ledger has the event (the public endpoints are rate limited: not polled)."""
+
+    def count() -> int:
+        r = api.get(f"/api/v1/cases/{case_id}/history", headers=api.auth("supervisor"))
+        return [e["type"] for e in ok(r)["items"]].count(event) if r.status_code == 200 else 0
+
+    wait_for(lambda: count() >= 1, 30, f"the ledger has {event}")
+
+
+def portal_images(api: Api, number: str) -> list[str]:
+    items = ok(api.get("/public/v1/results"))["items"]
+    return [i["url"] for item in items if item["number"] == number for i in item["images"]]
+
+
+def test_only_an_approved_image_of_a_published_case_is_public(api: Api) -> None:
+    case_id, number, (photo, other, paper) = accepted(api)
+    image = f"/portal/results/{number}/images/{photo['digest']}"
+    api_image = f"/public/v1/results/{number}/images/{photo['digest']}"
+
+    # A liaison may not approve; a PDF cannot be shown; the office approves the photo.
+    assert problem(public(api, case_id, photo["digest"], True, role="unit_liaison", unit=LEAD), 403)
+    assert "图片" in problem(public(api, case_id, paper["digest"], True), 409)["detail"]
+    approved = ok(public(api, case_id, photo["digest"], True))
+    assert approved["public"] is True and approved["public_changed_by"] == "纠风办王某"
+    assert ok(public(api, case_id, photo["digest"], True))["public"] is True  # again: no event
+    assert case_events(api, case_id).count("Case.AttachmentApprovedForPublic") == 1
+
+    # Approved, but the result is not published yet: nothing is public.
+    recorded(api, case_id, "CaseAttachmentApprovedForPublic")
+    assert api.get(image).status_code == 404 and problem(api.get(api_image), 404)
+
+    case_in_ledger(api, case_id, "awaiting_feedback")
+    fed = act(api, case_id, "feedback", "office", channel="online_publication", content="已整改")
+    ok(fed, 201)
+    recorded(api, case_id, "FeedbackDelivered")  # published
+    assert portal_images(api, number) == [api_image]
+    shown = api.get(image)
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+    assert exif_of(shown.content) == {} and GPS_IFD not in exif_of(shown.content)
+    assert "filename" not in shown.headers.get("content-disposition", "")
+    page = api.get("/portal/results")
+    assert image in page.text and other["digest"] not in page.text
+
+    # The other photo, the PDF, an unknown digest, a wrong number: 404 at both doors.
+    for digest in (other["digest"], paper["digest"], "0" * 64):
+        assert api.get(f"/portal/results/{number}/images/{digest}").status_code == 404
+        assert problem(api.get(f"/public/v1/results/{number}/images/{digest}"), 404)
+    assert api.get(f"/portal/results/2000-000001/images/{photo['digest']}").status_code == 404
+    assert api.get(f"/portal/results/{number}/images/..%2f..%2fsecrets").status_code == 404
+
+    # Withdrawn: gone from the portal, and both steps are on the case with who did them.
+    ok(public(api, case_id, photo["digest"], False))
+    recorded(api, case_id, "CaseAttachmentWithdrawnFromPublic")
+    assert portal_images(api, number) == []
+    assert api.get(image).status_code == 404
+    r = api.get(f"/api/v1/cases/{case_id}/history", headers=api.auth("supervisor"))
+    steps = [e for e in ok(r)["items"] if "Public" in e["type"]]
+    assert [e["type"] for e in steps] == [
+        "CaseAttachmentApprovedForPublic",
+        "CaseAttachmentWithdrawnFromPublic",
+    ]
+    assert all("纠风办王某" in str(e) for e in steps)
