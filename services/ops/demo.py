@@ -24,7 +24,15 @@ from typing import Any
 
 import httpx
 
-from services.ops.demo_plan import DISTRICT_RULES, DISTRICT_UNITS, Step, Tip, plan
+from services.ops.demo_plan import (
+    DEMO_SURNAMES,
+    DISTRICT_RULES,
+    DISTRICT_UNITS,
+    HEAD_TITLES,
+    Step,
+    Tip,
+    plan,
+)
 from shared.contracts.vocabulary import required_feedback
 from shared.platform.clock import set_clock
 from shared.platform.settings import Settings, load_secrets
@@ -115,6 +123,22 @@ class Driver:
                 "数据目录中已有案件,演示数据只写入全新的数据目录 (already holds cases)"
             )
 
+    async def heads(self, units: list[dict[str, Any]]) -> None:
+        """A 单位负责人 for each unit without one (the Excel ledger prints it beside the lead
+        unit): invented, as every name in the demo is."""
+        for n, unit in enumerate(u for u in units if not u.get("responsible_person")):
+            body = {
+                "name": unit["name"],
+                "kind": unit["kind"],
+                "parent": unit.get("parent"),
+                "liaisons": [{"name": c["name"]} for c in unit.get("liaisons") or []],
+                "responsible_person": {
+                    "name": DEMO_SURNAMES[n % len(DEMO_SURNAMES)] + "某",
+                    "position": HEAD_TITLES.get(unit["kind"], "负责人"),
+                },
+            }
+            await self.put(f"/api/v1/units/{unit['code']}", body)
+
     async def district(self, as_of: datetime) -> list[str]:
         """The district's units (the seed's, on a fresh embedded data directory; else the
         demo's own, with their routing rules) and a calendar for the year's deadlines."""
@@ -134,6 +158,7 @@ class Driver:
             if found.status_code == 404:  # weekends only: better than no deadlines at all
                 await self.put(f"/api/v1/calendar/{year}", {"holidays": [], "workdays": []})
         active = [u for u in answer.json()["items"] if u.get("active", True)]
+        await self.heads(active)
         self.unit_names = {u["code"]: u["name"] for u in active}
         codes = list(self.unit_names)
         if not codes:

@@ -91,6 +91,9 @@ DISTRICT_UNITS: tuple[tuple[str, str, str], ...] = (
     ("DEMO-ZHL", "演示区中华路街道办事处", "street_office"),
     ("DEMO-GS", "演示区供水服务中心", "company"),
 )
+# The units' heads (单位负责人), invented as every name in the demo is.
+DEMO_SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡"
+HEAD_TITLES = {"department": "局长", "street_office": "主任", "company": "经理"}
 DISTRICT_RULES: tuple[dict[str, Any], ...] = (
     {
         "id": "r-demo-education",

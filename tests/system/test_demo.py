@@ -91,6 +91,9 @@ def test_the_demo_fills_a_fresh_data_directory_and_refuses_a_second_run(
         registered = sorted(r["registered_at"] for r in rows)
         assert registered[0] < "2026-03-01" and registered[-1] < NOW.isoformat()
         assert ledger(api, reporter="named")["total"] > 0
+        units = api.get("/api/v1/units", headers=api.auth("office")).json()["items"]
+        heads = [u["responsible_person"] for u in units if u.get("active", True)]
+        assert heads and all(h and h["name"].endswith("某") and h["position"] for h in heads)
         second = demo(settings)
         assert second.returncode == 2
         assert "已有案件" in second.stderr
