@@ -104,11 +104,14 @@ class CaseAction:
     body: Callable[[Form], Body]
     unit: str | None = None  # "lead": the lead unit's liaison only; "assigned": lead or co-unit
     # the case's accountability procedure (``case["procedure"]``) offers it too: "undecided"
-    # while it waits for a decision, "owed" (only then) while a report back is owed
+    # while it waits for a decision, "owed" (only then) while a report back is owed; "none"
+    # only while the case has none
     procedure: str | None = None
 
     def offered_to(self, principal: Principal, case: Mapping[str, Any]) -> bool:
         if not allowed(principal, self.action):
+            return False
+        if self.procedure == "none" and case.get("procedure") is not None:
             return False
         missing = {m["code"] for m in (case.get("procedure") or {}).get("missing", [])}
         if self.procedure == "owed":
@@ -239,6 +242,17 @@ ACTIONS: tuple[CaseAction, ...] = (
         "accountability",
         _accountability,
         procedure="undecided",
+    ),
+    CaseAction(
+        # the office's own decision (a local 暗访 or exposure, a case it judges so): a
+        # higher level's source, the supervised track and a second pass open one by themselves
+        "open_procedure",
+        "启动问责程序",
+        Action.DECIDE_ACCOUNTABILITY,
+        FOLLOWED - {"closed_out"} | OPEN_DESK | HANDLING,
+        "accountability/open",
+        lambda f: _text(f, "reason"),
+        procedure="none",
     ),
     CaseAction(
         "report_back",

@@ -73,7 +73,7 @@ EVENT_LABELS = {
     "TipRecordViewed": "查看登记记录",
     "CaseOpened": "进入分办",
     "CaseTriaged": "分类处置",
-    "CaseFlaggedForAccountability": "启动问责程序",
+    "CaseFlaggedForAccountability": "暗访或曝光问题,提请问责",
     "CaseMerged": "合并",
     "RepeatReportLinked": "重复件关联",
     "CaseNotAccepted": "不予受理",

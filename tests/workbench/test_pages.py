@@ -177,8 +177,32 @@ def test_only_the_actions_the_viewer_may_take_now_are_offered(api: Api) -> None:
     office = set(forms.findall(signed_in(api, "office").page(f"/ui/cases/{case_id}").text))
     supervisor = set(forms.findall(signed_in(api, "supervisor").page(f"/ui/cases/{case_id}").text))
     assert lead == {"sign", "return", "progress"}
-    assert office == {"dispatch"}  # re-dispatch; triage and review are not for now
+    assert office == {"dispatch", "open_procedure"}  # re-dispatch; triage, review not for now
     assert supervisor == set()
+
+
+def test_a_local_undercover_finding_prompts_the_office_to_open_a_procedure(api: Api) -> None:
+    """ADR 19: a local 暗访 opens no procedure by itself (a higher level's does); dispatch
+    flags it, the case page says so and offers the office the form that opens one."""
+    tip = api.register(channel="undercover_visit", content="区治庸问责办暗访发现窗口人员脱岗")
+    assert tip.status_code == 201, tip.text
+    case_id = tip.json()["case_id"]
+    path = f"/ui/cases/{case_id}"
+    office = signed_in(api, "office")
+
+    def prompted() -> httpx.Response | None:
+        page = office.page(path)
+        return page if 'id="accountability-prompt"' in page.text else None
+
+    page = wait_for(prompted, 15, "the case flagged in the ledger")
+    assert 'id="form-open_procedure"' in page.text and "按治庸问责规定调查处理" in page.text
+    supervisor = signed_in(api, "supervisor").page(path).text
+    assert 'id="form-open_procedure"' not in supervisor  # the office decides
+    opened = office.submit(f"{path}/actions/open_procedure", reason="暗访发现窗口人员脱岗")
+    assert opened.status_code == 200, opened.text
+    assert 'id="procedure"' in opened.text and "暗访发现窗口人员脱岗" in opened.text
+    assert 'id="accountability-prompt"' not in opened.text
+    assert 'id="form-open_procedure"' not in opened.text
 
 
 def test_a_refusal_shows_the_apis_message_next_to_the_form(api: Api) -> None:
