@@ -49,6 +49,10 @@ class Moment(sa.TypeDecorator[datetime]):
 Json = sa.JSON(none_as_null=True)
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 
+# the rows of the two deadline indexes (t0016); queries.overdue_clause reads them
+UNSIGNED = "dispatch_status = 'dispatched' AND signed_at IS NULL"
+IN_HANDLING = "dispatch_status IN ('dispatched', 'in_progress')"
+
 ledger = sa.Table(
     "ledger",
     metadata,
@@ -121,6 +125,25 @@ ledger = sa.Table(
     # the frequent pairs of filters, so a capped count reads its matches only (migration t0004)
     sa.Index("ix_ledger_status_channel", "status", "channel"),
     sa.Index("ix_ledger_track_status", "track", "status"),
+    # the overdue cases in the order of the deadline they missed, counted from the indexes
+    # alone on PostgreSQL (t0016, ADR 33): unsigned ones by the sign-for deadline, the rest
+    # of the cases in handling by the handling deadline
+    sa.Index(
+        "ix_ledger_unsigned_deadline",
+        "sign_deadline",
+        "number",
+        postgresql_where=sa.text(UNSIGNED),
+        sqlite_where=sa.text(UNSIGNED),
+        postgresql_include=["handle_deadline", "registered_at"],
+    ),
+    sa.Index(
+        "ix_ledger_handle_deadline",
+        "handle_deadline",
+        "number",
+        postgresql_where=sa.text(IN_HANDLING),
+        sqlite_where=sa.text(IN_HANDLING),
+        postgresql_include=["dispatch_status", "signed_at", "sign_deadline", "registered_at"],
+    ),
 )
 
 case_units = sa.Table(

@@ -11,14 +11,16 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.tracking.ledger.presentation import (
+    HANDLING,
     Context,
     accountability_summary,
     countdown,
     label,
 )
-from services.tracking.ledger.queries import overdue_clause, visible_to
+from services.tracking.ledger.queries import visible_to
 from services.tracking.ledger.reports import kpis as stats
 from services.tracking.ledger.tables import ledger
 from services.tracking.ledger.warnings import raised_between
@@ -42,6 +44,7 @@ class Section:
     heading: str
     columns: list[Column]
     rows: list[list[Any]]
+    note: str | None = None  # a line under the heading, before the table
 
 
 @dataclass
@@ -182,19 +185,81 @@ async def _kpi_sections(
     ]
 
 
+OVERDUE_LISTED = 200  # the longest overdue cases a circular lists (ADR 33)
+OVERDUE_COLUMNS = (
+    L.case_id,
+    L.number,
+    L.summary,
+    L.content,
+    L.lead_unit,
+    L.track,
+    L.status,
+    L.dispatch_status,
+    L.signed_at,
+    L.sign_deadline,
+    L.handle_deadline,
+)
+
+
+def _shown_by_sign() -> ColumnElement[bool]:
+    """The cases whose missed deadline is the sign-for one (``presentation.countdown``)."""
+    return sa.and_(
+        L.dispatch_status == CaseStatus.DISPATCHED.value,
+        L.signed_at.is_(None),
+        L.sign_deadline.is_not(None),
+    )
+
+
+def overdue_statements(
+    principal: Principal, end: datetime, now: datetime, limit: int
+) -> list[sa.Select[Any]]:
+    """(count, page) of each of the two disjoint parts of the cases registered before ``end``
+    and overdue ``now``: those waiting unsigned, by the sign-for deadline, and the other
+    cases in handling, by the handling deadline — each page in the order of its own index
+    (t0016), stopping after ``limit`` rows; on PostgreSQL each count reads its index alone."""
+    scope = [visible_to(principal), L.registered_at < end]
+    by_sign = sa.and_(_shown_by_sign(), sa.or_(L.sign_deadline < now, L.handle_deadline < now))
+    by_handling = sa.and_(
+        L.dispatch_status.in_(HANDLING), L.handle_deadline < now, sa.not_(_shown_by_sign())
+    )
+    statements: list[sa.Select[Any]] = []
+    for part, deadline in ((by_sign, L.sign_deadline), (by_handling, L.handle_deadline)):
+        statements.append(sa.select(sa.func.count()).where(*scope, part))
+        statements.append(
+            sa.select(*OVERDUE_COLUMNS, deadline.label("missed"))
+            .where(*scope, part)
+            .order_by(deadline, L.number)
+            .limit(limit)
+        )
+    return statements
+
+
+async def overdue_cases(
+    session: AsyncSession, principal: Principal, end: datetime, now: datetime, limit: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many cases registered before ``end`` are overdue ``now``, and the ``limit`` longest
+    overdue of them: the earliest missed deadline first, then by number (the two parts'
+    pages of :func:`overdue_statements`, merged)."""
+    total, found = 0, []
+    statements = overdue_statements(principal, end, now, limit)
+    for count, page in zip(statements[::2], statements[1::2], strict=True):
+        total += int((await session.execute(count)).scalar_one())
+        found += [dict(r) for r in (await session.execute(page)).mappings()]
+    found.sort(key=lambda r: (r["missed"], r["number"] or ""))
+    return total, found[:limit]
+
+
 async def _overdue_section(
     session: AsyncSession, principal: Principal, end: datetime, ctx: Context
 ) -> Section:
-    """Each overdue case with the deadline it missed — the sign-for deadline for a case still
-    unsigned (its handling deadline may lie ahead), else the handling one — and how late."""
-    found = await session.execute(
-        sa.select(ledger)
-        .where(visible_to(principal), overdue_clause(ctx.now), L.registered_at < end)
-        .order_by(L.handle_deadline, L.number)
-    )
+    """The longest overdue cases (at most :data:`OVERDUE_LISTED`), each with the deadline it
+    missed — the sign-for deadline for a case still unsigned (its handling deadline may lie
+    ahead), else the handling one — and how late; and how many are overdue in all, with where
+    to find every one of them (ADR 33)."""
+    total, found = await overdue_cases(session, principal, end, ctx.now, OVERDUE_LISTED)
     rows = []
-    for r in found.mappings():
-        shown = countdown(dict(r), ctx.now, ctx.calendar)
+    for r in found:
+        shown = countdown(r, ctx.now, ctx.calendar)
         unsigned = shown is not None and shown["deadline"] == "sign"
         rows.append(
             [
@@ -216,7 +281,18 @@ async def _overdue_section(
         ("超期", 14),
         ("办理状态", 11),
     ]
-    return Section("超期未办结问题", columns, rows)
+    return Section("超期未办结问题", columns, rows, overdue_note(total, len(rows)))
+
+
+def overdue_note(total: int, listed: int) -> str:
+    """The line under the overdue section's heading: the count of all, and when the list is
+    cut, which ones it shows and where the rest are."""
+    if total <= listed:
+        return f"截至生成时，超期未办结问题共 {total} 件。"
+    return (
+        f"截至生成时，超期未办结问题共 {total} 件，以下列出超期最久的 {listed} 件；"
+        "全部超期问题请在台账中按“超期：仅超期”筛选查看，或从台账导出 Excel。"
+    )
 
 
 def _excerpt(content: str | None, size: int = 40) -> str:
