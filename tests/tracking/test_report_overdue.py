@@ -116,8 +116,8 @@ def test_the_note_gives_the_count_and_where_the_rest_are_in_every_form() -> None
 async def test_the_longest_overdue_are_read_in_deadline_order_from_the_indexes(
     engine: AsyncEngine,
 ) -> None:
-    """Each part of the list walks its index in order and stops, and its count reads only
-    the index; nothing sorts the overdue cases of the whole history."""
+    """Each part of the list walks its index in order and stops, and each count reads an
+    index alone; nothing sorts the overdue cases of the whole history."""
     queries = summaries.overdue_statements(OFFICE, NOW, NOW, 200)
     plans = []
     async with engine.connect() as conn:
@@ -126,12 +126,11 @@ async def test_the_longest_overdue_are_read_in_deadline_order_from_the_indexes(
             sql = statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
             plan = await conn.execute(sa.text(f"EXPLAIN {sql}"))
             plans.append("\n".join(str(r[0]) for r in plan))
-    (count_sign, page_sign), (count_handling, page_handling) = plans[:2], plans[2:]
+    count_sign, page_sign, count_handling, page_handling = plans
     for plan, index in (
-        (count_sign, "ix_ledger_unsigned_deadline"),
         (page_sign, "ix_ledger_unsigned_deadline"),
-        (count_handling, "ix_ledger_handle_deadline"),
         (page_handling, "ix_ledger_handle_deadline"),
     ):
         assert index in plan and "Sort" not in plan, plan
-    assert "Index Only Scan" in count_sign and "Index Only Scan" in count_handling
+    for plan in (count_sign, count_handling):  # from one of the partial indexes alone
+        assert "Index Only Scan" in plan and "Seq Scan" not in plan, plan

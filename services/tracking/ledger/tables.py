@@ -6,6 +6,7 @@
 ``case_history``  every integration event, for the audit trail and time travel
 ``units``         the directory's unit names (and each unit's responsible person)
 ``calendar_years`` years of the official calendar loaded by the office
+``ledger_tallies`` what the KPIs count, per registration day and group (ADR 33)
 ``early_warnings`` the 苗头预警 insight raised, for the monthly circular (ADR 32)
 ``read_audit``    who read protected data: case views, histories, searches, exports (ADR 26);
                   not derived from events, so a rebuild keeps it (not in ``READ_TABLES``)
@@ -109,6 +110,10 @@ ledger = sa.Table(
     sa.Column("evaluations_total", sa.Integer, nullable=False),
     sa.Column("evaluations_satisfied", sa.Integer, nullable=False),
     sa.Column("latest_evaluation", Json),
+    # per case, what the KPIs split (t0017): {"complainant"|"third_party": [satisfied, total]}
+    # and {unit: returns the office overruled}
+    sa.Column("evaluations_by_kind", Json),
+    sa.Column("overruled_by_unit", Json),
     sa.Column("escalated", sa.Boolean, nullable=False),
     sa.Column("accountability", Json),
     sa.Column("accountability_procedure", Json),  # its stage, triggers, report back (ADR 19)
@@ -135,6 +140,24 @@ ledger = sa.Table(
         postgresql_where=sa.text(UNSIGNED),
         sqlite_where=sa.text(UNSIGNED),
         postgresql_include=["handle_deadline", "registered_at"],
+    ),
+    # the cases in handling by registration: the deadlines missed by now (t0017, ADR 33)
+    sa.Index(
+        "ix_ledger_in_handling",
+        "registered_at",
+        postgresql_where=sa.text(IN_HANDLING),
+        sqlite_where=sa.text(IN_HANDLING),
+        postgresql_include=[
+            "lead_unit",
+            "channel",
+            "category",
+            "status",
+            "dispatch_status",
+            "signed_at",
+            "sign_deadline",
+            "handle_deadline",
+            "result_submitted_at",
+        ],
     ),
     sa.Index(
         "ix_ledger_handle_deadline",
@@ -251,5 +274,47 @@ early_warnings = sa.Table(
     sa.Column("raised_at", Moment(), nullable=False),
 )
 
+# What the KPIs count, per registration day (UTC), kept by the ledger projection in the
+# transaction of the ledger rows (t0017, ADR 33, services.tracking.ledger.tallies): a
+# period's statistics add up a few rows per day instead of reading each case of the period.
+TALLY_COUNTS = (
+    "cases",
+    "merged",
+    "signed",
+    "signed_on_time",
+    "completed",
+    "completed_on_time",
+    "evaluations",
+    "satisfied",
+    "evaluated_cases",
+    "second_pass",
+    "extensions",
+    "closed_out",
+    "dispatches",
+    "returns",
+    "overruled_returns",
+    "unit_rows",
+    "complainant_evaluations",
+    "complainant_satisfied",
+    "third_party_evaluations",
+    "third_party_satisfied",
+)
+ledger_tallies = sa.Table(
+    "ledger_tallies",
+    metadata,
+    sa.Column("dim", sa.String(16), primary_key=True),  # all | unit | channel | category | status
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),  # "" for none
+    *(sa.Column(name, sa.BigInteger, nullable=False, server_default="0") for name in TALLY_COUNTS),
+)
+
 # Rebuilt from events by services.ops.rebuild; read_audit is not (it records reads, no event).
-READ_TABLES = (ledger, case_units, case_history, units, calendar_years, category_changes)
+READ_TABLES = (
+    ledger,
+    case_units,
+    case_history,
+    units,
+    calendar_years,
+    category_changes,
+    ledger_tallies,
+)

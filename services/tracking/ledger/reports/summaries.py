@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.tracking.ledger.presentation import (
-    HANDLING,
     Context,
     accountability_summary,
     countdown,
@@ -22,7 +21,7 @@ from services.tracking.ledger.presentation import (
 )
 from services.tracking.ledger.queries import visible_to
 from services.tracking.ledger.reports import kpis as stats
-from services.tracking.ledger.tables import ledger
+from services.tracking.ledger.tables import IN_HANDLING, UNSIGNED, ledger
 from services.tracking.ledger.warnings import raised_between
 from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
@@ -218,10 +217,13 @@ def overdue_statements(
     cases in handling, by the handling deadline — each page in the order of its own index
     (t0016), stopping after ``limit`` rows; on PostgreSQL each count reads its index alone."""
     scope = [visible_to(principal), L.registered_at < end]
-    by_sign = sa.and_(_shown_by_sign(), sa.or_(L.sign_deadline < now, L.handle_deadline < now))
-    by_handling = sa.and_(
-        L.dispatch_status.in_(HANDLING), L.handle_deadline < now, sa.not_(_shown_by_sign())
+    # each part in its index's own words, so the planner knows the index holds its rows
+    by_sign = sa.and_(
+        sa.text(UNSIGNED),
+        L.sign_deadline.is_not(None),
+        sa.or_(L.sign_deadline < now, L.handle_deadline < now),
     )
+    by_handling = sa.and_(sa.text(IN_HANDLING), L.handle_deadline < now, sa.not_(_shown_by_sign()))
     statements: list[sa.Select[Any]] = []
     for part, deadline in ((by_sign, L.sign_deadline), (by_handling, L.handle_deadline)):
         statements.append(sa.select(sa.func.count()).where(*scope, part))
