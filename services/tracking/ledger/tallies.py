@@ -183,21 +183,14 @@ def recount(conn: Connection, chunk: int = 20_000) -> int:
     """The counters from scratch, from the ledger as it stands (a migration, a generated
     ledger): the table emptied and filled again. Returns the rows written."""
     conn.execute(ledger_tallies.delete())
-    columns = [ledger.c.case_id, *(ledger.c[name] for name in READ)]
     total: dict[Key, Counts] = defaultdict(dict)
-    last = None
-    while True:
-        query = sa.select(*columns).order_by(ledger.c.case_id).limit(chunk)
-        if last is not None:
-            query = query.where(ledger.c.case_id > last)
-        found = [dict(r) for r in conn.execute(query).mappings()]
-        if not found:
-            break
-        for key, counts in totals(found).items():
+    read = sa.select(*(ledger.c[name] for name in READ))
+    found = conn.execute(read, execution_options={"stream_results": True, "yield_per": chunk})
+    for part in found.mappings().partitions():
+        for key, counts in totals(dict(row) for row in part).items():
             into = total[key]
             for name, n in counts.items():
                 into[name] = into.get(name, 0) + n
-        last = found[-1]["case_id"]
     ordered = sorted(total.items())
     for start in range(0, len(ordered), chunk):
         conn.execute(*upsert(conn.dialect.name, dict(ordered[start : start + chunk])))

@@ -290,10 +290,10 @@ def overdue_note(total: int, listed: int) -> str:
     """The line under the overdue section's heading: the count of all, and when the list is
     cut, which ones it shows and where the rest are."""
     if total <= listed:
-        return f"截至生成时，超期未办结问题共 {total} 件。"
+        return f"截至生成时，超期案件共 {total} 件。"
     return (
-        f"截至生成时，超期未办结问题共 {total} 件，以下列出超期最久的 {listed} 件；"
-        "全部超期问题请在台账中按“超期：仅超期”筛选查看，或从台账导出 Excel。"
+        f"截至生成时，超期案件共 {total} 件，以下列出超期最久的 {listed} 件；"
+        "全部超期案件请在台账中按“超期：仅超期”筛选查看，或从台账导出 Excel。"
     )
 
 
