@@ -53,6 +53,7 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincremen
 # the rows of the two deadline indexes (t0016); queries.overdue_clause reads them
 UNSIGNED = "dispatch_status = 'dispatched' AND signed_at IS NULL"
 IN_HANDLING = "dispatch_status IN ('dispatched', 'in_progress')"
+PUBLISHED = "typical_case IS NOT NULL"
 
 ledger = sa.Table(
     "ledger",
@@ -140,6 +141,13 @@ ledger = sa.Table(
         postgresql_where=sa.text(UNSIGNED),
         sqlite_where=sa.text(UNSIGNED),
         postgresql_include=["handle_deadline", "registered_at"],
+    ),
+    # the cases published as typical, for the circular (t0016, ADR 33)
+    sa.Index(
+        "ix_ledger_typical",
+        "number",
+        postgresql_where=sa.text(PUBLISHED),
+        sqlite_where=sa.text(PUBLISHED),
     ),
     # the cases in handling by registration: the deadlines missed by now (t0017, ADR 33)
     sa.Index(

@@ -21,7 +21,7 @@ from services.tracking.ledger.presentation import (
 )
 from services.tracking.ledger.queries import visible_to
 from services.tracking.ledger.reports import kpis as stats
-from services.tracking.ledger.tables import IN_HANDLING, UNSIGNED, ledger
+from services.tracking.ledger.tables import IN_HANDLING, PUBLISHED, UNSIGNED, ledger
 from services.tracking.ledger.warnings import raised_between
 from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
@@ -345,7 +345,9 @@ async def _typical_section(session: AsyncSession, start: datetime, end: datetime
     published them: its title and text, names only where it kept them — already public on
     the portal, so every reader of the circular may see them."""
     found = await session.execute(
-        sa.select(L.number, L.typical_case).where(L.typical_case.is_not(None)).order_by(L.number)
+        sa.select(L.number, L.typical_case)
+        .where(sa.text(PUBLISHED))  # ix_ledger_typical's own words
+        .order_by(L.number)
     )
     rows = []
     for r in found:

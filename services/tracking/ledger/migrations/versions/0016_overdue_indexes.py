@@ -1,9 +1,13 @@
-"""The overdue cases in the order of the deadline they missed (ADR 33): the monthly circular
-lists the longest overdue and counts all of them, at any size of the ledger.
+"""What the monthly circular reads, by index (ADR 33): the overdue cases in the order of the
+deadline they missed (it lists the longest overdue and counts all of them), and the published
+typical cases.
 
 - ``ix_ledger_unsigned_deadline``: cases dispatched and not signed for, by their sign-for
   deadline (the one the ledger shows for them);
 - ``ix_ledger_handle_deadline``: cases in handling, by their handling deadline.
+
+- ``ix_ledger_typical``: the cases the office published as 典型案例/标杆案例 (a few a month),
+  which the circular's section 典型案例通报 reads instead of the whole ledger.
 
 A page of the longest overdue walks each index in order and stops; on PostgreSQL each index
 also carries (``INCLUDE``) the columns the overdue clause and the circular's period read, so
@@ -39,7 +43,14 @@ INDEXES = [
 ]
 
 
+PUBLISHED = "typical_case IS NOT NULL"  # tables.PUBLISHED
+
+
 def upgrade() -> None:
+    rows = sa.text(PUBLISHED)
+    op.create_index(
+        "ix_ledger_typical", "ledger", ["number"], postgresql_where=rows, sqlite_where=rows
+    )
     for name, columns, where, include in INDEXES:
         rows = sa.text(where)
         op.create_index(
@@ -53,5 +64,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ledger_typical", table_name="ledger")
     for name, *_ in INDEXES:
         op.drop_index(name, table_name="ledger")
