@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.tracking.ledger import projection, rows, tallies
-from services.tracking.ledger.reports import kpis
+from services.tracking.ledger.reports import kpis, summaries
 from services.tracking.ledger.tables import MIGRATIONS, TALLY_COUNTS, case_history, ledger_tallies
 from shared.platform.readmodel import create_engine, ensure_schema, migrate
 from shared.platform.settings import Settings
@@ -188,7 +188,7 @@ async def test_the_counters_equal_a_count_from_scratch_and_the_statistics_counte
         async with AsyncSession(engine) as session, session.begin():
             await walk.batch(session, 12)
     kept = await counters(engine)
-    assert {dim for dim, _, _ in kept} == {"all", "unit", "channel", "category", "status"}
+    assert {dim for dim, _, _ in kept} == {"all", "unit", "channel", "category", "status", "due"}
 
     async with engine.begin() as conn:
         await conn.run_sync(tallies.recount)
@@ -207,5 +207,10 @@ async def test_the_counters_equal_a_count_from_scratch_and_the_statistics_counte
         statuses = await kpis.by_status(session, OFFICE, start, end)
         assert statuses == await kpis._statuses(session, OFFICE, start, end)
         assert "merged" in statuses
+        # the circular's count of overdue cases from the ``due`` counters
+        for before in (start, end):
+            counted = summaries.overdue_statements(OFFICE, before, NOW, 1)[::2]
+            by_case = sum([(await session.execute(c)).scalar_one() for c in counted])
+            assert await summaries.overdue_count(session, before, NOW) == by_case
     overdue = sum(u["overdue"] for u in read)
     assert overdue > 0, "the walk left no case past its deadline"

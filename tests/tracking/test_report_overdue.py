@@ -7,14 +7,14 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.tracking.ledger import rows
+from services.tracking.ledger import rows, tallies
 from services.tracking.ledger.presentation import is_overdue
 from services.tracking.ledger.reports import documents, summaries
 from services.tracking.ledger.tables import MIGRATIONS, ledger
@@ -82,8 +82,13 @@ async def test_the_circular_lists_the_longest_overdue_and_counts_all_of_them(
     engine: AsyncEngine,
 ) -> None:
     cases = walk(300)
+    midnight = NOW.astimezone(UTC).replace(hour=0, minute=0)  # NOW is 02:00 UTC
+    for row, minutes in zip(cases[:: len(cases) // 6], (0, 1, 60, 119, 120, 121), strict=False):
+        if row["dispatch_status"] is not None:  # deadlines falling due today, before and after
+            row["handle_deadline"] = midnight + timedelta(minutes=minutes)
     async with engine.begin() as conn:
         await conn.execute(ledger.insert(), cases)
+        await conn.run_sync(tallies.recount)  # the rows went round the projection
     end = NOW - timedelta(days=30)  # the circular of a month past: cases registered before it
     due = [c for c in cases if is_overdue(c, NOW) and c["registered_at"] < end]
     expected = sorted(due, key=lambda c: (missed(c), c["number"]))
@@ -92,7 +97,9 @@ async def test_the_circular_lists_the_longest_overdue_and_counts_all_of_them(
     async with AsyncSession(engine) as session:
         total, listed = await summaries.overdue_cases(session, OFFICE, end, NOW, 25)
         _, everyone = await summaries.overdue_cases(session, OFFICE, end, NOW, 1000)
-    assert total == len(due)
+        counted = summaries.overdue_statements(OFFICE, end, NOW, 25)[::2]  # case by case
+        by_case = sum([(await session.execute(c)).scalar_one() for c in counted])
+    assert total == by_case == len(due)  # from the counters, and counted case by case
     assert [r["number"] for r in listed] == [c["number"] for c in expected[:25]]
     assert [r["number"] for r in everyone] == [c["number"] for c in expected]
 

@@ -54,6 +54,7 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincremen
 UNSIGNED = "dispatch_status = 'dispatched' AND signed_at IS NULL"
 IN_HANDLING = "dispatch_status IN ('dispatched', 'in_progress')"
 PUBLISHED = "typical_case IS NOT NULL"
+NOTABLE = "(pass_no > 1 OR escalated OR CAST(accountability AS TEXT) != '[]')"
 
 ledger = sa.Table(
     "ledger",
@@ -142,12 +143,19 @@ ledger = sa.Table(
         sqlite_where=sa.text(UNSIGNED),
         postgresql_include=["handle_deadline", "registered_at"],
     ),
-    # the cases published as typical, for the circular (t0016, ADR 33)
+    # the cases published as typical, and the notable ones by registration, for the
+    # circular (t0016, ADR 33)
     sa.Index(
         "ix_ledger_typical",
         "number",
         postgresql_where=sa.text(PUBLISHED),
         sqlite_where=sa.text(PUBLISHED),
+    ),
+    sa.Index(
+        "ix_ledger_notable",
+        "registered_at",
+        postgresql_where=sa.text(NOTABLE),
+        sqlite_where=sa.text(NOTABLE),
     ),
     # the cases in handling by registration: the deadlines missed by now (t0017, ADR 33)
     sa.Index(

@@ -1,20 +1,21 @@
 """Counters of the KPIs per registration day, kept by the ledger projection (ADR 33).
 
 A case counts in one row per dimension — ``all``, ``unit`` (its lead unit, and every unit it
-was dispatched to for the returns), ``channel``, ``category`` and ``status`` — of the UTC day it
-was registered: what :mod:`services.tracking.ledger.reports.kpis` would count for it, except
-the figures that depend on the moment they are read (past a deadline now). When a batch moves
-a case, its old contribution is taken off and its new one added
-(:func:`delta`), in the transaction that writes the ledger rows, so the counters always equal
-a count from scratch (:func:`recount`): statistics for a period read the period's days (a few
-rows each) instead of its cases.
+was dispatched to for the returns), ``channel``, ``category`` and ``status`` — of the UTC day
+it was registered, and, while it runs a deadline, in the ``due`` row of the UTC day it falls
+overdue (the circular counts every overdue case from these): what
+:mod:`services.tracking.ledger.reports.kpis` would count for it, except the figures that
+depend on the moment they are read (past a deadline now). When a batch moves a case, its old
+contribution is taken off and its new one added (:func:`delta`), in the transaction that
+writes the ledger rows, so the counters always equal a count from scratch (:func:`recount`):
+statistics for a period read the period's days (a few rows each) instead of its cases.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.tracking.ledger.presentation import HANDLING
 from services.tracking.ledger.tables import TALLY_COUNTS, ledger, ledger_tallies
 from shared.contracts.vocabulary import CaseStatus, Rating
 
@@ -32,6 +34,9 @@ GROUPED = ("all", "channel", "category")  # a group from the ledger row itself
 # the columns a contribution reads (a recount reads no more)
 READ = (
     "registered_at",
+    "dispatch_status",
+    "sign_deadline",
+    "handle_deadline",
     "status",
     "lead_unit",
     "channel",
@@ -68,6 +73,9 @@ def contribution(row: Mapping[str, Any]) -> dict[Key, Counts]:
                 into[name] = into.get(name, 0) + n
 
     add("status", row["status"], {"cases": 1})
+    due = due_at(row)
+    if due is not None:  # keyed by the day it falls overdue, not by registration
+        out[("due", due.astimezone(UTC).date(), "")]["cases"] = 1
     groups = {
         "all": "all",
         "channel": row.get("channel") or "",
@@ -99,6 +107,19 @@ def contribution(row: Mapping[str, Any]) -> dict[Key, Counts]:
     for dim in GROUPED:
         add(dim, groups[dim], whole)
     return _nonzero(out)
+
+
+def due_at(row: Mapping[str, Any]) -> datetime | None:
+    """The moment the case falls overdue (``queries.overdue_clause``): the earlier of its
+    sign-for deadline while it waits unsigned and its handling deadline while in handling."""
+    status = row.get("dispatch_status")
+    found = []
+    if status == CaseStatus.DISPATCHED and row.get("signed_at") is None:
+        found.append(row.get("sign_deadline"))
+    if status in HANDLING:
+        found.append(row.get("handle_deadline"))
+    deadlines = [d for d in found if d is not None]
+    return min(deadlines) if deadlines else None
 
 
 def _measures(row: Mapping[str, Any]) -> Counts:

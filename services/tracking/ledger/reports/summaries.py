@@ -19,9 +19,16 @@ from services.tracking.ledger.presentation import (
     countdown,
     label,
 )
-from services.tracking.ledger.queries import visible_to
+from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.reports import kpis as stats
-from services.tracking.ledger.tables import IN_HANDLING, PUBLISHED, UNSIGNED, ledger
+from services.tracking.ledger.tables import (
+    IN_HANDLING,
+    NOTABLE,
+    PUBLISHED,
+    UNSIGNED,
+    ledger,
+    ledger_tallies,
+)
 from services.tracking.ledger.warnings import raised_between
 from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
@@ -32,7 +39,7 @@ from shared.contracts.vocabulary import (
     Measure,
 )
 from shared.web.auth import Principal
-from shared.web.authz import Action, allowed
+from shared.web.authz import STAFF, Action, allowed
 
 L = ledger.c
 Column = tuple[str, int]  # header, width in characters
@@ -242,13 +249,43 @@ async def overdue_cases(
     """How many cases registered before ``end`` are overdue ``now``, and the ``limit`` longest
     overdue of them: the earliest missed deadline first, then by number (the two parts'
     pages of :func:`overdue_statements`, merged)."""
-    total, found = 0, []
     statements = overdue_statements(principal, end, now, limit)
-    for count, page in zip(statements[::2], statements[1::2], strict=True):
-        total += int((await session.execute(count)).scalar_one())
+    counts, pages = statements[::2], statements[1::2]
+    found = []
+    for page in pages:
         found += [dict(r) for r in (await session.execute(page)).mappings()]
     found.sort(key=lambda r: (r["missed"], r["number"] or ""))
+    if principal.role in STAFF:
+        total = await overdue_count(session, end, now)
+    else:
+        total = sum([int((await session.execute(c)).scalar_one()) for c in counts])
     return total, found[:limit]
+
+
+async def overdue_count(session: AsyncSession, end: datetime, now: datetime) -> int:
+    """Every case registered before ``end`` and overdue ``now``, from the ``due`` counters
+    (ADR 33): the cases fallen overdue on UTC days before today's, those fallen overdue since
+    its midnight, less those registered from ``end`` on — a count that reads today's
+    deadlines and the cases since ``end``, not every overdue case in history."""
+    midnight = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+    t = ledger_tallies.c
+    before = sa.select(sa.func.coalesce(sa.func.sum(t.cases), 0)).where(
+        t.dim == "due", t.day < midnight.date()
+    )
+    today = sa.select(sa.func.count()).where(
+        L.registered_at.is_not(None),
+        sa.or_(  # the deadlines that fell today, each from its index
+            sa.and_(sa.text(UNSIGNED), L.sign_deadline >= midnight, L.sign_deadline < now),
+            sa.and_(sa.text(IN_HANDLING), L.handle_deadline >= midnight, L.handle_deadline < now),
+        ),
+        overdue_clause(now),
+        sa.not_(sa.func.coalesce(overdue_clause(midnight), False)),
+    )
+    since_end = sa.select(sa.func.count()).where(
+        sa.text(IN_HANDLING), L.registered_at >= end, overdue_clause(now)
+    )
+    found = [int((await session.execute(q)).scalar_one()) for q in (before, today, since_end)]
+    return found[0] + found[1] - found[2]
 
 
 async def _overdue_section(
@@ -305,11 +342,7 @@ def _excerpt(content: str | None, size: int = 40) -> str:
 async def _follow_up_section(
     session: AsyncSession, principal: Principal, start: datetime, end: datetime, ctx: Context
 ) -> Section:
-    notable = sa.or_(
-        L.pass_no > 1,
-        L.escalated.is_(True),
-        sa.cast(L.accountability, sa.Text) != "[]",
-    )
+    notable = sa.text(NOTABLE)  # a second pass, escalated, accountability: ix_ledger_notable
     found = await session.execute(
         sa.select(L.number, L.summary, L.lead_unit, L.pass_no, L.escalated, L.accountability)
         .where(visible_to(principal), notable, L.registered_at >= start, L.registered_at < end)

@@ -7,7 +7,9 @@ typical cases.
 - ``ix_ledger_handle_deadline``: cases in handling, by their handling deadline.
 
 - ``ix_ledger_typical``: the cases the office published as 典型案例/标杆案例 (a few a month),
-  which the circular's section 典型案例通报 reads instead of the whole ledger.
+  which the circular's section 典型案例通报 reads instead of the whole ledger;
+- ``ix_ledger_notable``: by registration, the cases with a second pass, escalated or with an
+  accountability record — the month's 二次办理与问责 section, instead of the month's cases.
 
 A page of the longest overdue walks each index in order and stops; on PostgreSQL each index
 also carries (``INCLUDE``) the columns the overdue clause and the circular's period read, so
@@ -44,13 +46,16 @@ INDEXES = [
 
 
 PUBLISHED = "typical_case IS NOT NULL"  # tables.PUBLISHED
+NOTABLE = "(pass_no > 1 OR escalated OR CAST(accountability AS TEXT) != '[]')"  # tables.NOTABLE
 
 
 def upgrade() -> None:
-    rows = sa.text(PUBLISHED)
-    op.create_index(
-        "ix_ledger_typical", "ledger", ["number"], postgresql_where=rows, sqlite_where=rows
-    )
+    for name, column, where in (
+        ("ix_ledger_typical", "number", PUBLISHED),
+        ("ix_ledger_notable", "registered_at", NOTABLE),
+    ):
+        rows = sa.text(where)
+        op.create_index(name, "ledger", [column], postgresql_where=rows, sqlite_where=rows)
     for name, columns, where, include in INDEXES:
         rows = sa.text(where)
         op.create_index(
@@ -65,5 +70,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_ledger_typical", table_name="ledger")
+    op.drop_index("ix_ledger_notable", table_name="ledger")
     for name, *_ in INDEXES:
         op.drop_index(name, table_name="ledger")
