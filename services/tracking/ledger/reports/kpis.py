@@ -39,7 +39,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.tracking.ledger import tallies
 from services.tracking.ledger.presentation import HANDLING
 from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.rows import SATISFIED
@@ -140,19 +139,22 @@ async def kpis(
     A unit that returned cases it no longer leads still gets a row: returns are its own.
 
     For staff and a bounded period, the whole UTC days inside it are read from the counters
-    the projection keeps (:mod:`services.tracking.ledger.tallies`, ADR 33), the hours before
-    the first and after the last whole day (the office's midnight is not UTC's) from their
-    cases' rows as the projection counts them, and the deadlines missed by now from the
-    period's cases in handling. Otherwise every figure is counted from the cases
-    (:func:`_counted`, the reference the counters are tested against)."""
+    the projection keeps (:mod:`services.tracking.ledger.tallies`, ADR 33) plus the deadlines
+    missed by now, from the period's cases in handling; the hours before the first and after
+    the last whole day (the office's midnight is not UTC's) are counted from their cases.
+    Otherwise every figure is counted from the cases (:func:`_counted`)."""
     days = _whole_days(start, end) if principal.role in STAFF else None
     if days is None:
         return _finished(await _counted(session, principal, by, now, start, end), by, principal)
+    first, last = days
     assert start is not None
     assert end is not None
-    raw = await _tallied(session, by, *days)
-    _merge(raw, await _edges(session, by, start, days, end))
-    _merge(raw, await _deadlines(session, by, now, start, end))
+    raw = await _tallied(session, by, first, last)
+    first_at, last_at = _midnight(first), _midnight(last)
+    _merge(raw, await _deadlines(session, by, now, first_at, last_at))
+    for edge_start, edge_end in ((start, first_at), (last_at, end)):
+        if edge_start < edge_end:
+            _merge(raw, await _counted(session, principal, by, now, edge_start, edge_end))
     return _finished(raw, by, principal)
 
 
@@ -168,38 +170,6 @@ def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date, dat
         first += timedelta(days=1)
     last = end.astimezone(UTC).date()
     return (first, last) if first < last else None
-
-
-async def _edges(
-    session: AsyncSession, by: str, start: datetime, days: tuple[date, date], end: datetime
-) -> Raw:
-    """The counters of the cases registered in [start, end) outside its whole UTC days,
-    counted from their rows as the projection counts them (``tallies.totals``)."""
-    return {
-        _group(by, key): counts
-        for (dim, _, key), counts in (await _edge_totals(session, start, days, end)).items()
-        if dim == by
-    }
-
-
-async def _edge_totals(
-    session: AsyncSession, start: datetime, days: tuple[date, date], end: datetime
-) -> dict[tallies.Key, dict[str, int]]:
-    first_at, last_at = _midnight(days[0]), _midnight(days[1])
-    found = await session.execute(
-        sa.select(*(L[name] for name in tallies.READ)).where(
-            sa.or_(
-                sa.and_(L.registered_at >= start, L.registered_at < first_at),
-                sa.and_(L.registered_at >= last_at, L.registered_at < end),
-            )
-        )
-    )
-    return tallies.totals(dict(r) for r in found.mappings())
-
-
-def _group(by: str, key: str) -> Any:
-    """A counter's group as the KPIs name it: no channel or category is None, not ""."""
-    return key or None if by in ("channel", "category") else key
 
 
 def _midnight(day: date) -> datetime:
@@ -230,9 +200,11 @@ async def _tallied(session: AsyncSession, by: str, first: date, last: date) -> R
         .where(t.dim == by, t.day >= first, t.day < last)
         .group_by(t.key)
     )
-    return {
-        _group(by, r["key"]): {n: int(r[n] or 0) for n in TALLY_COUNTS} for r in found.mappings()
-    }
+    raw: Raw = {}
+    for r in found.mappings():
+        key = r["key"] or None if by in ("channel", "category") else r["key"]
+        raw[key] = {n: int(r[n] or 0) for n in TALLY_COUNTS}
+    return raw
 
 
 async def _deadlines(
@@ -365,9 +337,11 @@ async def by_status(
         .group_by(t.key)
     )
     counts = {status: int(n or 0) for status, n in found}
-    for (dim, _, status), n in (await _edge_totals(session, start, days, end)).items():
-        if dim == "status":
-            counts[status] = counts.get(status, 0) + n["cases"]
+    first_at, last_at = _midnight(days[0]), _midnight(days[1])
+    for edge_start, edge_end in ((start, first_at), (last_at, end)):
+        if edge_start < edge_end:
+            for status, n in (await _statuses(session, principal, edge_start, edge_end)).items():
+                counts[status] = counts.get(status, 0) + n
     return {status: n for status, n in counts.items() if n}
 
 
