@@ -290,9 +290,10 @@ early_warnings = sa.Table(
     sa.Column("raised_at", Moment(), nullable=False),
 )
 
-# What the KPIs count, per registration day (UTC), kept by the ledger projection in the
-# transaction of the ledger rows (t0017, ADR 33, services.tracking.ledger.tallies): a
-# period's statistics add up a few rows per day instead of reading each case of the period.
+# What the KPIs count, per registration day (UTC) — and, in the ``due`` rows, the cases per
+# day they fall overdue — kept by the ledger projection in the transaction of the ledger rows
+# (t0017, ADR 33, services.tracking.ledger.tallies): a period's statistics add up a few rows
+# per day instead of reading each case of the period.
 TALLY_COUNTS = (
     "cases",
     "merged",
@@ -318,7 +319,7 @@ TALLY_COUNTS = (
 ledger_tallies = sa.Table(
     "ledger_tallies",
     metadata,
-    sa.Column("dim", sa.String(16), primary_key=True),  # all | unit | channel | category | status
+    sa.Column("dim", sa.String(16), primary_key=True),  # all|unit|channel|category|status|due
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("key", sa.String(64), primary_key=True),  # "" for none
     *(sa.Column(name, sa.BigInteger, nullable=False, server_default="0") for name in TALLY_COUNTS),
