@@ -18,11 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.tracking.ledger import projection, rows, tallies
 from services.tracking.ledger.reports import kpis, summaries
-from services.tracking.ledger.tables import MIGRATIONS, TALLY_COUNTS, case_history, ledger_tallies
+from services.tracking.ledger.tables import (
+    MIGRATIONS,
+    TALLY_COUNTS,
+    Moment,
+    case_history,
+    ledger,
+    ledger_tallies,
+)
 from shared.platform.readmodel import create_engine, ensure_schema, migrate
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
 from tests.support.pinned import NOW, SHANGHAI
+from tests.tracking.test_ledger_order import alembic
 
 OFFICE = Principal(id="office:test", name="test", role=Role.OFFICE, unit=None)
 UNITS = ["WC-JYQ", "WC-CZJ", "WC-GAJ"]
@@ -214,3 +222,52 @@ async def test_the_counters_equal_a_count_from_scratch_and_the_statistics_counte
             assert await summaries.overdue_count(session, before, NOW) == by_case
     overdue = sum(u["overdue"] for u in read)
     assert overdue > 0, "the walk left no case past its deadline"
+
+
+async def test_the_migration_fills_the_split_evaluations_and_counts_the_ledger(
+    settings: Settings,
+) -> None:
+    """t0017 on a populated ledger: each case's evaluations by kind and overruled returns come
+    from its history, and the counters from its row, as the projection would keep them."""
+    await ensure_schema(settings)
+    engine = create_engine(settings, writer=True)
+    try:
+        await alembic(engine, "upgrade", "t0016")
+        case = uuid.UUID(int=7, version=4)
+        walk = Walk(seed=17)
+        walk.event(
+            case, "EvaluationRecorded", {"evaluator_kind": "complainant", "rating": "satisfied"}
+        )
+        walk.event(
+            case, "EvaluationRecorded", {"evaluator_kind": "cppcc_member", "rating": "dissatisfied"}
+        )
+        walk.event(case, "ReturnOverruled", {"unit": "WC-JYQ"})
+        async with engine.begin() as conn:
+            await conn.execute(  # the columns of t0016's ledger
+                sa.text(
+                    "INSERT INTO ledger (case_id, number, registered_at, status, lead_unit, "
+                    "channel, evaluations_total, evaluations_satisfied, extensions_requested, "
+                    "extensions_granted, returns, repeats, flagged_for_accountability, "
+                    "reminders, supervision_notices, escalated, pass_no, updated_at) VALUES "
+                    "(:c, 'N1', :at, 'awaiting_evaluation', 'WC-JYQ', 'petition', 2, 1, "
+                    "0, 0, 0, 0, false, 0, 0, false, 1, :at)"
+                ).bindparams(sa.bindparam("c", type_=sa.Uuid), sa.bindparam("at", type_=Moment())),
+                {"c": case, "at": NOW},
+            )
+            await conn.execute(case_history.insert(), walk.history)
+
+        await alembic(engine, "upgrade", "head")
+        async with engine.connect() as conn:
+            row = (await conn.execute(sa.select(ledger).where(ledger.c.case_id == case))).one()
+        assert row.evaluations_by_kind == {"complainant": [1, 1], "third_party": [0, 1]}
+        assert row.overruled_by_unit == {"WC-JYQ": 1}
+        counted = await counters(engine)
+        day = NOW.astimezone(UTC).date()
+        unit = dict(zip(TALLY_COUNTS, counted[("unit", day, "WC-JYQ")], strict=True))
+        assert (unit["cases"], unit["overruled_returns"], unit["unit_rows"]) == (1, 1, 1)
+        assert (unit["complainant_satisfied"], unit["third_party_evaluations"]) == (1, 1)
+        async with engine.begin() as conn:
+            await conn.run_sync(tallies.recount)
+        assert await counters(engine) == counted
+    finally:
+        await engine.dispose()
