@@ -247,7 +247,7 @@ def _fill(report: Report, d: Deployment, total: int, already: int) -> None:
     report.note(
         f"generated {made.rows:,} ledger rows in {made.seconds:.1f} s "
         f"({made.rows / made.seconds:,.0f} rows/s; "
-        f"indexes, VACUUM and ANALYZE {made.index_seconds:.1f} s)"
+        f"indexes, KPI counters, VACUUM and ANALYZE {made.index_seconds:.1f} s)"
     )
 
 

@@ -341,6 +341,7 @@ class LedgerSources:
                     "columns": [h for h, _ in s.columns],
                     "rows": [[text(v, ctx) for v in row] for row in s.rows],
                 }
+                | ({"note": s.note} if s.note else {})
                 for s in report.sections
             ],
         }

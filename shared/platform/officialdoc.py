@@ -29,6 +29,7 @@ class Table:
     heading: str
     columns: Sequence[str]
     rows: Sequence[Sequence[str]]
+    note: str | None = None  # a line under the heading, before the table
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def to_docx(doc: OfficialDocument) -> bytes:
         _font(paragraph.add_run(text), "仿宋", 16)
     for table in doc.tables:
         _font(document.add_paragraph().add_run(table.heading), "黑体", 16)
+        if table.note:
+            _font(document.add_paragraph().add_run(table.note), "仿宋", 14)
         if not table.rows:
             _font(document.add_paragraph().add_run("(无)"), "仿宋", 14)
             continue
@@ -134,6 +137,8 @@ def to_html(doc: OfficialDocument) -> str:
     parts += [f'<p class="body">{e(text)}</p>' for text in doc.body]
     for table in doc.tables:
         parts.append(f"<h2>{e(table.heading)}</h2>")
+        if table.note:
+            parts.append(f"<p>{e(table.note)}</p>")
         if not table.rows:
             parts.append("<p>(无)</p>")
             continue

@@ -28,7 +28,7 @@ def circular(c: Circular, timezone: str) -> OfficialDocument:
         issuer=ISSUER,
         addressee="各责任单位",
         body=[f"现将{c.period}纠风问题办理情况通报如下。"],
-        tables=[Table(s["heading"], s["columns"], s["rows"]) for s in c.sections],
+        tables=[Table(s["heading"], s["columns"], s["rows"], s.get("note")) for s in c.sections],
         charts=_unit_charts(c.sections),
     )
 

@@ -17,7 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.tracking.ledger import rows, unit_procedures
+from services.tracking.ledger import rows, tallies, unit_procedures
 from services.tracking.ledger.tables import (
     calendar_years,
     case_history,
@@ -85,8 +85,8 @@ async def _write_cases(
     stored: dict[UUID, rows.Row],
     folded: dict[UUID, rows.Row],
 ) -> None:
-    """The folded rows back: new ones in one insert, changed ones in one update, and the
-    units of those whose units or status moved."""
+    """The folded rows back: new ones in one insert, changed ones in one update, the
+    units of those whose units or status moved, and the change to the KPIs' counters."""
     new = [folded[c] for c in case_ids if c not in stored]
     changed = [folded[c] for c in case_ids if c in stored and folded[c] != stored[c]]
     await insert_rows(session, ledger, [_full(row) for row in new])
@@ -104,6 +104,8 @@ async def _write_cases(
     if replaced:
         await session.execute(case_units.delete().where(case_units.c.case_id.in_(replaced)))
     await insert_rows(session, case_units, [e for found in rewritten.values() for e in found])
+    moved = [(stored.get(r["case_id"]), r) for r in (*new, *changed)]
+    await tallies.add(session, tallies.delta(moved))  # the KPIs' counters (ADR 33)
 
 
 async def _lock_rows(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID, rows.Row]:

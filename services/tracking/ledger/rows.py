@@ -17,7 +17,7 @@ from shared.contracts import Contract, Envelope
 from shared.contracts import dispatch as d
 from shared.contracts import intake as i
 from shared.contracts import tracking as t
-from shared.contracts.vocabulary import CaseStatus, FeedbackChannel, Rating
+from shared.contracts.vocabulary import CaseStatus, EvaluatorKind, FeedbackChannel, Rating
 
 Row = dict[str, Any]
 Fold = Callable[[Row, Any, Envelope], None]
@@ -84,6 +84,8 @@ def _returned(row: Row, e: d.CaseReturned, _: Envelope) -> None:
 
 
 def _overruled(row: Row, e: d.ReturnOverruled, _: Envelope) -> None:
+    overruled = row.get("overruled_by_unit") or {}
+    row["overruled_by_unit"] = {**overruled, e.unit: overruled.get(e.unit, 0) + 1}
     row.update(
         sign_deadline=e.sign_deadline,
         sign_deadline_provisional=e.sign_deadline_provisional,
@@ -178,6 +180,12 @@ def _feedback(row: Row, e: t.FeedbackDelivered, envelope: Envelope) -> None:
 def _evaluated(row: Row, e: t.EvaluationRecorded, envelope: Envelope) -> None:
     row["evaluations_total"] += 1
     row["evaluations_satisfied"] += 1 if e.rating in SATISFIED else 0
+    # [satisfied, evaluations] by the complainant and by third parties, for the KPIs
+    who = "complainant" if e.evaluator_kind == EvaluatorKind.COMPLAINANT else "third_party"
+    by_kind = dict(row.get("evaluations_by_kind") or {})
+    satisfied, total = by_kind.get(who, (0, 0))
+    by_kind[who] = [satisfied + (1 if e.rating in SATISFIED else 0), total + 1]
+    row["evaluations_by_kind"] = by_kind
     row["latest_evaluation"] = {
         "rating": e.rating,
         "evaluator_kind": e.evaluator_kind,

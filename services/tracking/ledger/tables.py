@@ -6,6 +6,7 @@
 ``case_history``  every integration event, for the audit trail and time travel
 ``units``         the directory's unit names (and each unit's responsible person)
 ``calendar_years`` years of the official calendar loaded by the office
+``ledger_tallies`` what the KPIs count, per registration day and group (ADR 33)
 ``early_warnings`` the 苗头预警 insight raised, for the monthly circular (ADR 32)
 ``unit_procedures`` the 问责程序 a unit's assessment opened (004), one row per unit and year:
                   its stage and decisions, as the 问责清单 shows them beside the cases'
@@ -50,6 +51,12 @@ class Moment(sa.TypeDecorator[datetime]):
 # A Python None is SQL NULL, not JSON 'null': the projection writes whole rows, None included.
 Json = sa.JSON(none_as_null=True)
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+# the rows of the two deadline indexes (t0018); queries.overdue_clause reads them
+UNSIGNED = "dispatch_status = 'dispatched' AND signed_at IS NULL"
+IN_HANDLING = "dispatch_status IN ('dispatched', 'in_progress')"
+PUBLISHED = "typical_case IS NOT NULL"
+NOTABLE = "(pass_no > 1 OR escalated OR CAST(accountability AS TEXT) != '[]')"
 
 ledger = sa.Table(
     "ledger",
@@ -107,6 +114,10 @@ ledger = sa.Table(
     sa.Column("evaluations_total", sa.Integer, nullable=False),
     sa.Column("evaluations_satisfied", sa.Integer, nullable=False),
     sa.Column("latest_evaluation", Json),
+    # per case, what the KPIs split (t0019): {"complainant"|"third_party": [satisfied, total]}
+    # and {unit: returns the office overruled}
+    sa.Column("evaluations_by_kind", Json),
+    sa.Column("overruled_by_unit", Json),
     sa.Column("escalated", sa.Boolean, nullable=False),
     sa.Column("accountability", Json),
     sa.Column("accountability_procedure", Json),  # its stage, triggers, report back (ADR 19)
@@ -125,6 +136,57 @@ ledger = sa.Table(
     # the frequent pairs of filters, so a capped count reads its matches only (migration t0004)
     sa.Index("ix_ledger_status_channel", "status", "channel"),
     sa.Index("ix_ledger_track_status", "track", "status"),
+    # the overdue cases in the order of the deadline they missed, counted from the indexes
+    # alone on PostgreSQL (t0018, ADR 33): unsigned ones by the sign-for deadline, the rest
+    # of the cases in handling by the handling deadline
+    sa.Index(
+        "ix_ledger_unsigned_deadline",
+        "sign_deadline",
+        "number",
+        postgresql_where=sa.text(UNSIGNED),
+        sqlite_where=sa.text(UNSIGNED),
+        postgresql_include=["handle_deadline", "registered_at"],
+    ),
+    # the cases published as typical, and the notable ones by registration, for the
+    # circular (t0018, ADR 33)
+    sa.Index(
+        "ix_ledger_typical",
+        "number",
+        postgresql_where=sa.text(PUBLISHED),
+        sqlite_where=sa.text(PUBLISHED),
+    ),
+    sa.Index(
+        "ix_ledger_notable",
+        "registered_at",
+        postgresql_where=sa.text(NOTABLE),
+        sqlite_where=sa.text(NOTABLE),
+    ),
+    # the cases in handling by registration: the deadlines missed by now (t0019, ADR 33)
+    sa.Index(
+        "ix_ledger_in_handling",
+        "registered_at",
+        postgresql_where=sa.text(IN_HANDLING),
+        sqlite_where=sa.text(IN_HANDLING),
+        postgresql_include=[
+            "lead_unit",
+            "channel",
+            "category",
+            "status",
+            "dispatch_status",
+            "signed_at",
+            "sign_deadline",
+            "handle_deadline",
+            "result_submitted_at",
+        ],
+    ),
+    sa.Index(
+        "ix_ledger_handle_deadline",
+        "handle_deadline",
+        "number",
+        postgresql_where=sa.text(IN_HANDLING),
+        sqlite_where=sa.text(IN_HANDLING),
+        postgresql_include=["dispatch_status", "signed_at", "sign_deadline", "registered_at"],
+    ),
 )
 
 case_units = sa.Table(
@@ -250,6 +312,41 @@ unit_procedures = sa.Table(
     sa.Column("no_accountability", Json),
 )
 
+# What the KPIs count, per registration day (UTC) — and, in the ``due`` rows, the cases per
+# day they fall overdue — kept by the ledger projection in the transaction of the ledger rows
+# (t0019, ADR 33, services.tracking.ledger.tallies): a period's statistics add up a few rows
+# per day instead of reading each case of the period.
+TALLY_COUNTS = (
+    "cases",
+    "merged",
+    "signed",
+    "signed_on_time",
+    "completed",
+    "completed_on_time",
+    "evaluations",
+    "satisfied",
+    "evaluated_cases",
+    "second_pass",
+    "extensions",
+    "closed_out",
+    "dispatches",
+    "returns",
+    "overruled_returns",
+    "unit_rows",
+    "complainant_evaluations",
+    "complainant_satisfied",
+    "third_party_evaluations",
+    "third_party_satisfied",
+)
+ledger_tallies = sa.Table(
+    "ledger_tallies",
+    metadata,
+    sa.Column("dim", sa.String(16), primary_key=True),  # all|unit|channel|category|status|due
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),  # "" for none
+    *(sa.Column(name, sa.BigInteger, nullable=False, server_default="0") for name in TALLY_COUNTS),
+)
+
 # Rebuilt from events by services.ops.rebuild; read_audit is not (it records reads, no event).
 READ_TABLES = (
     ledger,
@@ -259,4 +356,5 @@ READ_TABLES = (
     calendar_years,
     category_changes,
     unit_procedures,
+    ledger_tallies,
 )

@@ -50,6 +50,8 @@ def markdown(report: Report, ctx: Context) -> str:
     ]
     for section in report.sections:
         lines += ["", f"## {section.heading}", ""]
+        if section.note:
+            lines += [section.note, ""]
         if not section.rows:
             lines.append("(无)")
             continue
@@ -78,6 +80,8 @@ def html_page(report: Report, ctx: Context) -> str:
     ]
     for section in report.sections:
         parts.append(f"<h2>{html.escape(section.heading)}</h2>")
+        if section.note:
+            parts.append(f"<p>{html.escape(section.note)}</p>")
         parts.append(_html_table(section, ctx) if section.rows else "<p>(无)</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -99,7 +103,10 @@ def workbook(report: Report, ctx: Context) -> Path:
     book = Workbook(write_only=True)
     for index, section in enumerate(report.sections, start=1):
         name = f"{index}.{section.heading.split('、')[-1]}"[:31]
-        sheet = new_sheet(book, name, f"{report.title} — {section.heading}", section.columns)
+        title = f"{report.title} — {section.heading}"
+        if section.note:  # in the title row: above the frozen header, on every printed page
+            title = f"{title}({section.note})"
+        sheet = new_sheet(book, name, title, section.columns)
         for row in section.rows:
             sheet.append([cell(sheet, v, ctx) for v in row])
     book.save(path)

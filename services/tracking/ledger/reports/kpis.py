@@ -32,7 +32,7 @@ within [0, 1] otherwise. :func:`by_status` counts the same population per status
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,9 +43,18 @@ from services.tracking.ledger import unit_procedures
 from services.tracking.ledger.presentation import HANDLING
 from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.rows import SATISFIED
-from services.tracking.ledger.tables import case_history, case_units, ledger, units
+from services.tracking.ledger.tables import (
+    IN_HANDLING,
+    TALLY_COUNTS,
+    case_history,
+    case_units,
+    ledger,
+    ledger_tallies,
+    units,
+)
 from shared.contracts.vocabulary import CaseStatus, EvaluatorKind
 from shared.web.auth import Principal, Role
+from shared.web.authz import STAFF
 
 L = ledger.c
 
@@ -128,31 +137,146 @@ async def kpis(
 ) -> list[dict[str, Any]]:
     """KPIs grouped ``by`` "unit" (the lead unit), "channel", "category" or "all" (one total).
 
-    A unit that returned cases it no longer leads still gets a row: returns are its own."""
-    everyone = _population(principal, start, end)
-    where = [*everyone, L.status != CaseStatus.MERGED.value]
-    key = {
+    A unit that returned cases it no longer leads still gets a row: returns are its own.
+
+    For staff and a bounded period, the whole UTC days inside it are read from the counters
+    the projection keeps (:mod:`services.tracking.ledger.tallies`, ADR 33) plus the deadlines
+    missed by now, from the period's cases in handling; the hours before the first and after
+    the last whole day (the office's midnight is not UTC's) are counted from their cases.
+    Otherwise every figure is counted from the cases (:func:`_counted`)."""
+    days = _whole_days(start, end) if principal.role in STAFF else None
+    if days is None:
+        return _finished(await _counted(session, principal, by, now, start, end), by, principal)
+    first, last = days
+    assert start is not None
+    assert end is not None
+    raw = await _tallied(session, by, first, last)
+    first_at, last_at = _midnight(first), _midnight(last)
+    _merge(raw, await _deadlines(session, by, now, first_at, last_at))
+    for edge_start, edge_end in ((start, first_at), (last_at, end)):
+        if edge_start < edge_end:
+            _merge(raw, await _counted(session, principal, by, now, edge_start, edge_end))
+    return _finished(raw, by, principal)
+
+
+Raw = dict[Any, dict[str, int]]
+
+
+def _whole_days(start: datetime | None, end: datetime | None) -> tuple[date, date] | None:
+    """[first, last) of the UTC days wholly inside [start, end), or None for none."""
+    if start is None or end is None:
+        return None
+    first = start.astimezone(UTC).date()
+    if _midnight(first) < start:
+        first += timedelta(days=1)
+    last = end.astimezone(UTC).date()
+    return (first, last) if first < last else None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _merge(into: Raw, more: Raw) -> None:
+    for key, counts in more.items():
+        found = into.setdefault(key, {})
+        for name, n in counts.items():
+            found[name] = found.get(name, 0) + n
+
+
+def _group_key(by: str) -> ColumnElement[Any]:
+    return {
         "unit": L.lead_unit,
         "channel": L.channel,
         "category": L.category,
         "all": sa.literal("all"),
     }[by]
+
+
+async def _tallied(session: AsyncSession, by: str, first: date, last: date) -> Raw:
+    """The counters of the days [first, last), summed per group."""
+    t = ledger_tallies.c
+    found = await session.execute(
+        sa.select(t.key, *(sa.func.sum(t[n]).label(n) for n in TALLY_COUNTS))
+        .where(t.dim == by, t.day >= first, t.day < last)
+        .group_by(t.key)
+    )
+    raw: Raw = {}
+    for r in found.mappings():
+        key = r["key"] or None if by in ("channel", "category") else r["key"]
+        raw[key] = {n: int(r[n] or 0) for n in TALLY_COUNTS}
+    return raw
+
+
+async def _deadlines(
+    session: AsyncSession, by: str, now: datetime, start: datetime, end: datetime
+) -> Raw:
+    """The figures that change with the moment they are read — unsigned past the sign-for
+    deadline, past the handling deadline without a result, overdue — from the cases of
+    [start, end) in handling (the only ones they can count; ``ix_ledger_in_handling``)."""
+    key = _group_key(by)
+    where: list[Any] = [
+        sa.text(IN_HANDLING),  # the index's own words: its rows, whatever the plan's values
+        L.registered_at >= start,
+        L.registered_at < end,
+        L.status != CaseStatus.MERGED.value,
+    ]
+    if by == "unit":
+        where.append(L.lead_unit.is_not(None))
+    found = await session.execute(
+        sa.select(
+            key.label("key"),
+            _count(_unsigned_past_deadline(now)).label("unsigned_past_deadline"),
+            _count(_late_without_result(now)).label("late_without_result"),
+            _count(overdue_clause(now)).label("overdue"),
+        )
+        .where(*where)
+        .group_by(key)
+    )
+    return {r.key: {k: int(v) for k, v in r._mapping.items() if k != "key"} for r in found}
+
+
+async def _counted(
+    session: AsyncSession,
+    principal: Principal,
+    by: str,
+    now: datetime,
+    start: datetime | None,
+    end: datetime | None,
+) -> Raw:
+    """Every figure counted from the cases registered in [start, end) the caller may see."""
+    everyone = _population(principal, start, end)
+    where = [*everyone, L.status != CaseStatus.MERGED.value]
+    key = _group_key(by)
     led = [*where, L.lead_unit.is_not(None)] if by == "unit" else where
     grouped = await session.execute(
         sa.select(key.label("key"), *_measures(now)).where(*led).group_by(key)
     )
-    measured = {r.key: dict(r._mapping) for r in grouped}
-    returns = await _returns(session, by, where)
-    for missing in returns.keys() - measured.keys():
-        measured[missing] = {"key": missing} | dict.fromkeys(_NAMES, 0)
-    if by == "unit" and principal.role == Role.UNIT_LIAISON:
-        measured = {k: v for k, v in measured.items() if k == principal.unit}
-    merged = await _merged(session, key, everyone)
-    by_kind = await _evaluations_by_kind(session, key, led)
-    return [
-        _with_rates(m, returns.get(k, (0, 0, 0)), by_kind.get(k, {})) | {"merged": merged.get(k, 0)}
-        for k, m in sorted(measured.items(), key=lambda km: str(km[0]))
-    ]
+    raw: Raw = {r.key: {k: int(v) for k, v in r._mapping.items() if k != "key"} for r in grouped}
+    _merge(raw, await _returns(session, by, where))
+    _merge(raw, {k: {"merged": n} for k, n in (await _merged(session, key, everyone)).items()})
+    for k, split in (await _evaluations_by_kind(session, key, led)).items():
+        for who, (satisfied, total) in split.items():
+            _merge(raw, {k: {f"{who}_satisfied": satisfied, f"{who}_evaluations": total}})
+    return raw
+
+
+def _finished(raw: Raw, by: str, principal: Principal) -> list[dict[str, Any]]:
+    """The groups with cases (or, by unit, with cases dispatched to the unit), with rates."""
+    found = []
+    for k, m in raw.items():
+        if not (m.get("cases") or m.get("unit_rows")):
+            continue
+        if by == "unit" and principal.role == Role.UNIT_LIAISON and k != principal.unit:
+            continue
+        measured = {"key": k} | {n: m.get(n, 0) for n in _NAMES}
+        returns = (m.get("dispatches", 0), m.get("returns", 0), m.get("overruled_returns", 0))
+        by_kind = {
+            who: (m.get(f"{who}_satisfied", 0), m.get(f"{who}_evaluations", 0))
+            for who in ("complainant", "third_party")
+        }
+        found.append((k, _with_rates(measured, returns, by_kind) | {"merged": m.get("merged", 0)}))
+    return [kpi for _, kpi in sorted(found, key=lambda kk: str(kk[0]))]
 
 
 async def _merged(
@@ -199,7 +323,32 @@ async def by_status(
     end: datetime | None = None,
 ) -> dict[str, int]:
     """Cases per status, exact: one ``GROUP BY`` over the cases the caller may see (the
-    ledger list's ``total`` stops counting at its limit, ADR 13)."""
+    ledger list's ``total`` stops counting at its limit, ADR 13) — for staff, the whole UTC
+    days of a bounded period from the counters (ADR 33), the hours around them from the
+    cases."""
+    days = _whole_days(start, end) if principal.role in STAFF else None
+    if days is None:
+        return await _statuses(session, principal, start, end)
+    assert start is not None
+    assert end is not None
+    t = ledger_tallies.c
+    found = await session.execute(
+        sa.select(t.key, sa.func.sum(t.cases))
+        .where(t.dim == "status", t.day >= days[0], t.day < days[1])
+        .group_by(t.key)
+    )
+    counts = {status: int(n or 0) for status, n in found}
+    first_at, last_at = _midnight(days[0]), _midnight(days[1])
+    for edge_start, edge_end in ((start, first_at), (last_at, end)):
+        if edge_start < edge_end:
+            for status, n in (await _statuses(session, principal, edge_start, edge_end)).items():
+                counts[status] = counts.get(status, 0) + n
+    return {status: n for status, n in counts.items() if n}
+
+
+async def _statuses(
+    session: AsyncSession, principal: Principal, start: datetime | None, end: datetime | None
+) -> dict[str, int]:
     found = await session.execute(
         sa.select(L.status, sa.func.count())
         .where(*_population(principal, start, end))
@@ -208,11 +357,9 @@ async def by_status(
     return {status: int(cases) for status, cases in found}
 
 
-async def _returns(
-    session: AsyncSession, by: str, where: list[ColumnElement[bool]]
-) -> dict[Any, tuple[int, int, int]]:
-    """(dispatches, returns, overruled returns) per group: by unit, those to and by the unit
-    itself."""
+async def _returns(session: AsyncSession, by: str, where: list[ColumnElement[bool]]) -> Raw:
+    """Dispatches, returns and overruled returns per group, and how many ``case_units`` rows
+    the group has (``unit_rows``): by unit, those to and by the unit itself."""
     key = {
         "unit": case_units.c.unit,
         "channel": L.channel,
@@ -224,13 +371,22 @@ async def _returns(
             key.label("key"),
             sa.func.sum(case_units.c.dispatches),
             sa.func.sum(case_units.c.returns),
+            sa.func.count(),
         )
         .select_from(case_units.join(ledger, case_units.c.case_id == L.case_id))
         .where(*where)
         .group_by(key)
     )
     overruled = await _overruled(session, by, where)
-    return {k: (int(d or 0), int(r or 0), overruled.get(k, 0)) for k, d, r in found}
+    return {
+        k: {
+            "dispatches": int(d or 0),
+            "returns": int(r or 0),
+            "overruled_returns": overruled.get(k, 0),
+            "unit_rows": int(n),
+        }
+        for k, d, r, n in found
+    }
 
 
 async def _overruled(

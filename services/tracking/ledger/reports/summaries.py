@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.tracking.ledger.presentation import (
     Context,
@@ -20,7 +21,14 @@ from services.tracking.ledger.presentation import (
 )
 from services.tracking.ledger.queries import overdue_clause, visible_to
 from services.tracking.ledger.reports import kpis as stats
-from services.tracking.ledger.tables import ledger
+from services.tracking.ledger.tables import (
+    IN_HANDLING,
+    NOTABLE,
+    PUBLISHED,
+    UNSIGNED,
+    ledger,
+    ledger_tallies,
+)
 from services.tracking.ledger.warnings import raised_between
 from shared.contracts.vocabulary import (
     CHANNEL_LABELS,
@@ -31,7 +39,7 @@ from shared.contracts.vocabulary import (
     Measure,
 )
 from shared.web.auth import Principal
-from shared.web.authz import Action, allowed
+from shared.web.authz import STAFF, Action, allowed
 
 L = ledger.c
 Column = tuple[str, int]  # header, width in characters
@@ -42,6 +50,7 @@ class Section:
     heading: str
     columns: list[Column]
     rows: list[list[Any]]
+    note: str | None = None  # a line under the heading, before the table
 
 
 @dataclass
@@ -182,19 +191,114 @@ async def _kpi_sections(
     ]
 
 
+OVERDUE_LISTED = 200  # the longest overdue cases a circular lists (ADR 33)
+OVERDUE_COLUMNS = (
+    L.case_id,
+    L.number,
+    L.summary,
+    L.content,
+    L.lead_unit,
+    L.track,
+    L.status,
+    L.dispatch_status,
+    L.signed_at,
+    L.sign_deadline,
+    L.handle_deadline,
+)
+
+
+def _shown_by_sign() -> ColumnElement[bool]:
+    """The cases whose missed deadline is the sign-for one (``presentation.countdown``)."""
+    return sa.and_(
+        L.dispatch_status == CaseStatus.DISPATCHED.value,
+        L.signed_at.is_(None),
+        L.sign_deadline.is_not(None),
+    )
+
+
+def overdue_statements(
+    principal: Principal, end: datetime, now: datetime, limit: int
+) -> list[sa.Select[Any]]:
+    """(count, page) of each of the two disjoint parts of the cases registered before ``end``
+    and overdue ``now``: those waiting unsigned, by the sign-for deadline, and the other
+    cases in handling, by the handling deadline — each page in the order of its own index
+    (t0018), stopping after ``limit`` rows; on PostgreSQL each count reads its index alone."""
+    scope = [visible_to(principal), L.registered_at < end]
+    # each part in its index's own words, so the planner knows the index holds its rows
+    by_sign = sa.and_(
+        sa.text(UNSIGNED),
+        L.sign_deadline.is_not(None),
+        sa.or_(L.sign_deadline < now, L.handle_deadline < now),
+    )
+    by_handling = sa.and_(sa.text(IN_HANDLING), L.handle_deadline < now, sa.not_(_shown_by_sign()))
+    statements: list[sa.Select[Any]] = []
+    for part, deadline in ((by_sign, L.sign_deadline), (by_handling, L.handle_deadline)):
+        statements.append(sa.select(sa.func.count()).where(*scope, part))
+        statements.append(
+            sa.select(*OVERDUE_COLUMNS, deadline.label("missed"))
+            .where(*scope, part)
+            .order_by(deadline, L.number)
+            .limit(limit)
+        )
+    return statements
+
+
+async def overdue_cases(
+    session: AsyncSession, principal: Principal, end: datetime, now: datetime, limit: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many cases registered before ``end`` are overdue ``now``, and the ``limit`` longest
+    overdue of them: the earliest missed deadline first, then by number (the two parts'
+    pages of :func:`overdue_statements`, merged)."""
+    statements = overdue_statements(principal, end, now, limit)
+    counts, pages = statements[::2], statements[1::2]
+    found = []
+    for page in pages:
+        found += [dict(r) for r in (await session.execute(page)).mappings()]
+    found.sort(key=lambda r: (r["missed"], r["number"] or ""))
+    if principal.role in STAFF:
+        total = await overdue_count(session, end, now)
+    else:
+        total = sum([int((await session.execute(c)).scalar_one()) for c in counts])
+    return total, found[:limit]
+
+
+async def overdue_count(session: AsyncSession, end: datetime, now: datetime) -> int:
+    """Every case registered before ``end`` and overdue ``now``, from the ``due`` counters
+    (ADR 33): the cases fallen overdue on UTC days before today's, those fallen overdue since
+    its midnight, less those registered from ``end`` on — a count that reads today's
+    deadlines and the cases since ``end``, not every overdue case in history."""
+    midnight = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+    t = ledger_tallies.c
+    before = sa.select(sa.func.coalesce(sa.func.sum(t.cases), 0)).where(
+        t.dim == "due", t.day < midnight.date()
+    )
+    today = sa.select(sa.func.count()).where(
+        L.registered_at.is_not(None),
+        sa.or_(  # the deadlines that fell today, each from its index
+            sa.and_(sa.text(UNSIGNED), L.sign_deadline >= midnight, L.sign_deadline < now),
+            sa.and_(sa.text(IN_HANDLING), L.handle_deadline >= midnight, L.handle_deadline < now),
+        ),
+        overdue_clause(now),
+        sa.not_(sa.func.coalesce(overdue_clause(midnight), False)),
+    )
+    since_end = sa.select(sa.func.count()).where(
+        sa.text(IN_HANDLING), L.registered_at >= end, overdue_clause(now)
+    )
+    found = [int((await session.execute(q)).scalar_one()) for q in (before, today, since_end)]
+    return found[0] + found[1] - found[2]
+
+
 async def _overdue_section(
     session: AsyncSession, principal: Principal, end: datetime, ctx: Context
 ) -> Section:
-    """Each overdue case with the deadline it missed — the sign-for deadline for a case still
-    unsigned (its handling deadline may lie ahead), else the handling one — and how late."""
-    found = await session.execute(
-        sa.select(ledger)
-        .where(visible_to(principal), overdue_clause(ctx.now), L.registered_at < end)
-        .order_by(L.handle_deadline, L.number)
-    )
+    """The longest overdue cases (at most :data:`OVERDUE_LISTED`), each with the deadline it
+    missed — the sign-for deadline for a case still unsigned (its handling deadline may lie
+    ahead), else the handling one — and how late; and how many are overdue in all, with where
+    to find every one of them (ADR 33)."""
+    total, found = await overdue_cases(session, principal, end, ctx.now, OVERDUE_LISTED)
     rows = []
-    for r in found.mappings():
-        shown = countdown(dict(r), ctx.now, ctx.calendar)
+    for r in found:
+        shown = countdown(r, ctx.now, ctx.calendar)
         unsigned = shown is not None and shown["deadline"] == "sign"
         rows.append(
             [
@@ -216,7 +320,18 @@ async def _overdue_section(
         ("超期", 14),
         ("办理状态", 11),
     ]
-    return Section("超期未办结问题", columns, rows)
+    return Section("超期未办结问题", columns, rows, overdue_note(total, len(rows)))
+
+
+def overdue_note(total: int, listed: int) -> str:
+    """The line under the overdue section's heading: the count of all, and when the list is
+    cut, which ones it shows and where the rest are."""
+    if total <= listed:
+        return f"截至生成时，超期案件共 {total} 件。"
+    return (
+        f"截至生成时，超期案件共 {total} 件，以下列出超期最久的 {listed} 件；"
+        "全部超期案件请在台账中按“超期：仅超期”筛选查看，或从台账导出 Excel。"
+    )
 
 
 def _excerpt(content: str | None, size: int = 40) -> str:
@@ -227,11 +342,7 @@ def _excerpt(content: str | None, size: int = 40) -> str:
 async def _follow_up_section(
     session: AsyncSession, principal: Principal, start: datetime, end: datetime, ctx: Context
 ) -> Section:
-    notable = sa.or_(
-        L.pass_no > 1,
-        L.escalated.is_(True),
-        sa.cast(L.accountability, sa.Text) != "[]",
-    )
+    notable = sa.text(NOTABLE)  # a second pass, escalated, accountability: ix_ledger_notable
     found = await session.execute(
         sa.select(L.number, L.summary, L.lead_unit, L.pass_no, L.escalated, L.accountability)
         .where(visible_to(principal), notable, L.registered_at >= start, L.registered_at < end)
@@ -267,7 +378,9 @@ async def _typical_section(session: AsyncSession, start: datetime, end: datetime
     published them: its title and text, names only where it kept them — already public on
     the portal, so every reader of the circular may see them."""
     found = await session.execute(
-        sa.select(L.number, L.typical_case).where(L.typical_case.is_not(None)).order_by(L.number)
+        sa.select(L.number, L.typical_case)
+        .where(sa.text(PUBLISHED))  # ix_ledger_typical's own words
+        .order_by(L.number)
     )
     rows = []
     for r in found:
