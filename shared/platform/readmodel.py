@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, event, text
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -32,6 +34,9 @@ from shared.platform.settings import Settings, postgres_params
 
 # The tables shared owns: API keys (credentials) and the projections' marks.
 SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+START_PATIENCE_SECONDS = 60.0  # then a start fails, as it should with no database
+
+log = structlog.get_logger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -123,8 +128,28 @@ async def session_scope(
         yield session
 
 
+async def reachable(engine: AsyncEngine, patience: float = START_PATIENCE_SECONDS) -> None:
+    """Wait for the database to take a connection, for a while: a loaded server once took
+    over the 5 s connect timeout (or had no connection slot free) as a service started, and
+    the start failed. Only connecting is retried; what is done with the connection is not."""
+    waited = 0.0
+    while True:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return
+        except (TimeoutError, OSError, OperationalError):
+            if waited >= patience:
+                raise
+            log.warning("database_not_reachable_yet", waited=round(waited, 1))
+            delay = min(5.0, 0.5 + waited / 2)
+            await asyncio.sleep(delay)
+            waited += delay
+
+
 async def migrate(engine: AsyncEngine, script_location: Path, version_table: str) -> None:
     """Bring one owner's tables to the newest revision; replicas starting together wait in turn."""
+    await reachable(engine)
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key()})
