@@ -15,6 +15,7 @@ import pytest
 
 from services.app import create_app
 from shared.platform.settings import Settings
+from tests.conftest import make_settings
 from tests.support.api import Api
 from tests.support.infra import PostgresProcess, ServerThread
 from tests.support.pinned import NOW
@@ -33,6 +34,18 @@ EVERY_STATE = {
     "awaiting_evaluation",
     "closed_out",
 }
+
+
+SOAK = os.environ.get("TAIZHANG_SOAK") == "1"
+
+
+@pytest.fixture(
+    params=["sqlite", *([pytest.param("postgres", marks=pytest.mark.postgres)] if SOAK else [])]
+)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The demo is the embedded default's first step: in CI on SQLite (the demo's own district
+    on PostgreSQL, 24 s and a server of its own, under TAIZHANG_SOAK=1 — the suite's budget)."""
+    return make_settings(request.param, tmp_path / "data", request)
 
 
 @pytest.fixture(scope="module")
