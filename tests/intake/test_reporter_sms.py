@@ -160,3 +160,60 @@ def test_notices_are_the_office_s_to_read(api: Api) -> None:
     assert ok(api.get(path, headers=api.auth("supervisor")))["consent"] is True
     missing = "/api/v1/tips/00000000-0000-4000-8000-000000000000/reporter-notices"
     assert problem(api.get(missing, headers=api.auth("office")), 404)["code"] == "no_such_tip"
+
+
+def sent_steps(api: Api, case_id: str) -> dict[str, str]:
+    items = notices(api, case_id)["items"]
+    return {n["step"]: n["text"] for n in items if n["status"] == "sent"}
+
+
+def test_not_accepted_merged_and_replied_are_told_in_plain_words(
+    api: Api, gateway: WebhookReceiver
+) -> None:
+    refused = named_tip(api, consent=True)
+    refused_id = str(refused["case_id"])
+    wait_for(
+        lambda: (
+            act(
+                api, refused_id, "not-accepted", "office", reason="不属于本机关受理范围。"
+            ).status_code
+            == 200
+        ),
+        30,
+        "the case on dispatch's desk",
+    )
+    original = named_tip(api, consent=False, phone="+8613900007777")
+    duplicate = named_tip(api, consent=True)
+    duplicate_id = str(duplicate["case_id"])
+    wait_for(
+        lambda: (
+            act(api, duplicate_id, "merge", "office", into=str(original["case_id"])).status_code
+            == 200
+        ),
+        30,
+        "both cases on dispatch's desk",
+    )
+    reply = {"channel": "direct_reply", "content": "已电话告知不予受理的理由"}
+    wait_for(
+        lambda: (
+            api.post(
+                f"/api/v1/cases/{refused_id}/feedback", json=reply, headers=api.auth("office")
+            ).status_code
+            == 201
+        ),
+        30,
+        "tracking to know the case was not accepted",
+    )
+
+    wait_for(lambda: len(sent_steps(api, refused_id)) == 2, 30, "two steps texted")
+    wait_for(lambda: len(sent_steps(api, duplicate_id)) == 1, 30, "the merge texted")
+    told = sent_steps(api, refused_id)
+    number = refused["number"]
+    assert told == {
+        "not_accepted": f"您反映的问题(编号{number})经审查不予受理,理由:不属于本机关受理范围。详询12388。",
+        "replied": f"您反映的问题(编号{number})我办已向您直接反馈办理情况。详询12388。",
+    }
+    merged = sent_steps(api, duplicate_id)["merged"]
+    assert f"与编号{original['number']}的案件反映同一问题,已合并办理" in merged
+    assert len(gateway.calls) == 3 and len(set(gateway.keys())) == 3  # the original: none
+    assert all(NAME not in body["message"] for _, body in gateway.calls)
