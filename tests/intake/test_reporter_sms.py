@@ -72,7 +72,7 @@ def notices(api: Api, case_id: str) -> dict[str, Any]:
 
 
 def test_a_consenting_reporter_is_texted_once_per_step_with_nothing_personal(
-    api: Api, gateway: WebhookReceiver
+    api: Api, gateway: WebhookReceiver, capfd: pytest.CaptureFixture[str]
 ) -> None:
     add_units(api, UNIT)
     texted = named_tip(api, consent=True)
@@ -109,10 +109,16 @@ def test_a_consenting_reporter_is_texted_once_per_step_with_nothing_personal(
     quiet = notices(api, str(silent["case_id"]))
     assert quiet == {"case_id": silent["case_id"], "consent": False, "items": [], "total": 0}
 
-    # a re-dispatch (same step) texts nothing more
+    # a re-dispatch is the same step under the same notice id: nothing more is texted
     ok(act(api, case_id, "return", "unit_liaison", unit=UNIT, reason="不属于本单位职责"))
     ok(act(api, case_id, "dispatch", "office", lead_unit=UNIT, co_units=[]))
-    assert len(gateway.calls) == 1
+    time.sleep(0.5)  # five passes of the texter
+    assert len(gateway.calls) == 1 and notices(api, case_id)["total"] == 1
+
+    # the logs say which notice went and how, never to whom or what
+    logged = "".join(capfd.readouterr())
+    assert "reporter_sms_sent" in logged and notice["id"] in logged
+    assert "13800005555" not in logged and "已受理,并交" not in logged
 
 
 def test_a_step_at_night_waits_for_the_morning(
