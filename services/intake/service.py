@@ -118,7 +118,11 @@ class IntakeService(ServiceBase[IntakeApplication]):
         return to_contract(event)
 
     def consumers(self) -> Sequence[Consumer]:
-        """Dispatch's and tracking's steps, for the reporters who agreed to SMS (ADR 37)."""
+        """Dispatch's and tracking's steps, for the reporters who agreed to SMS (ADR 37) —
+        only where the deployment sends SMS: without ``sms_url`` intake follows no other
+        service and runs alone (embedded) as before."""
+        if self.settings.notify.sms_url is None:
+            return []
         texted = reporter_sms_projection(
             self.writes, self.app.texted_number, self.settings.notify, self.quiet, self.clock.now
         )

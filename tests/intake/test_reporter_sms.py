@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +19,7 @@ from pydantic import SecretStr
 from services.app import create_app
 from shared.platform.clock import set_clock
 from shared.platform.settings import NotifySettings, Settings
+from tests.conftest import make_settings
 from tests.support.api import Api, problem
 from tests.support.dispatch import UNROUTED, act, add_units, ok
 from tests.support.infra import ServerThread, wait_for
@@ -107,7 +109,13 @@ def test_a_consenting_reporter_is_texted_once_per_step_with_nothing_personal(
 
     # the reporter who did not agree: no notice, no text
     quiet = notices(api, str(silent["case_id"]))
-    assert quiet == {"case_id": silent["case_id"], "consent": False, "items": [], "total": 0}
+    assert quiet == {
+        "case_id": silent["case_id"],
+        "consent": False,
+        "sms_configured": True,
+        "items": [],
+        "total": 0,
+    }
 
     # a re-dispatch is the same step under the same notice id: nothing more is texted
     ok(act(api, case_id, "return", "unit_liaison", unit=UNIT, reason="不属于本单位职责"))
@@ -223,3 +231,27 @@ def test_not_accepted_merged_and_replied_are_told_in_plain_words(
     assert f"与编号{original['number']}的案件反映同一问题,已合并办理" in merged
     assert len(gateway.calls) == 3 and len(set(gateway.keys())) == 3  # the original: none
     assert all(NAME not in body["message"] for _, body in gateway.calls)
+
+
+def test_sms_turned_on_later_texts_no_stale_news(
+    tmp_path: Path, request: pytest.FixtureRequest, gateway: WebhookReceiver
+) -> None:
+    """Without ``sms_url`` intake follows no other service (it runs alone, embedded, as
+    before). Turned on days later, its projection reads the whole history: steps older than
+    three days are not texted, the next one is. (SQLite only: nothing store-specific.)"""
+    settings = make_settings("sqlite", tmp_path / "data", request)
+    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
+        add_units(client, UNIT)
+        old = named_tip(client, consent=True)
+        dispatched(client, str(old["case_id"]))
+        assert notices(client, str(old["case_id"]))["sms_configured"] is False
+    assert settings.clock_file is not None
+    set_clock(settings.clock_file, NOW + timedelta(days=4), running=True)
+    configured = settings.model_copy(update={"notify": notify_settings(gateway)})
+    with ServerThread(create_app(configured)) as server, Api(server.url, configured) as client:
+        new = named_tip(client, consent=True)
+        dispatched(client, str(new["case_id"]))  # after the old step on dispatch's log
+        wait_for(lambda: notices(client, str(new["case_id"]))["total"] == 1, 30, "the new step")
+        assert notices(client, str(old["case_id"]))["items"] == []
+    wait_for(lambda: len(gateway.calls) == 1, 30, "the new step texted")
+    assert new["number"] in gateway.calls[0][1]["message"]

@@ -47,6 +47,7 @@ class ReporterNotice(BaseModel):
 class ReporterNotices(BaseModel):
     case_id: UUID
     consent: bool = Field(description="Whether the reporter agreed to SMS notices")
+    sms_configured: bool = Field(description="Whether this deployment sends SMS (sms_url)")
     items: list[ReporterNotice]
     total: int
 
@@ -65,7 +66,13 @@ async def reporter_notices(
     async with intake.reads() as session:
         rows = (await session.execute(query)).all()
     items = [_notice(dict(row._mapping)) for row in rows]
-    return ReporterNotices(case_id=case_id, consent=consent, items=items, total=len(items))
+    return ReporterNotices(
+        case_id=case_id,
+        consent=consent,
+        sms_configured=intake.settings.notify.sms_url is not None,
+        items=items,
+        total=len(items),
+    )
 
 
 def _notice(row: dict[str, object]) -> ReporterNotice:

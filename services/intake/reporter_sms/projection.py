@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,9 @@ from shared.platform.settings import NotifySettings
 
 NAME = "reporter_sms"
 SOURCES = ("dispatch", "tracking")
+# A step read this long after it happened is not texted: SMS turned on later (the projection
+# then reads the whole history) or an outage of days must not send stale news.
+STALE_AFTER = timedelta(days=3)
 
 # A case's number when its reporter agreed to SMS notices, else None (the Application's).
 ConsentLookup = Callable[[UUID], str | None]
@@ -61,10 +64,12 @@ def _recording(
         case_id = getattr(event, "case_id", None)
         if found is None or case_id is None:
             return
+        now = clock()
+        if now - envelope.occurred_at > STALE_AFTER:
+            return
         number = await asyncio.to_thread(texted_number, case_id)
         if number is None:
             return  # anonymous, no consent, or not a tip of this office: nobody is texted
-        now = clock()
         row = {
             "id": notice_id(case_id, found.step, found.pass_no),
             "case_id": case_id,
