@@ -127,7 +127,8 @@ class NotifySettings(BaseModel):
     """Notifications (ADR 21); set as JSON in ``TAIZHANG_NOTIFY``. E-mail goes out only
     when ``smtp_host`` is set; robots are each person's Apprise URL in the directory; SMS
     only when ``sms_url`` is set (an Apprise URL holding ``{phone}``, checked at start by
-    ``services.notify.delivery.check_sms_url``)."""
+    ``shared.platform.apprise_channel.check_sms_url``, by notify and by intake, which texts
+    reporters who agreed to it: ADR 37)."""
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
