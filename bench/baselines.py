@@ -65,6 +65,7 @@ def sample_tip(n: int) -> Tip:
         receipt_digest="d" * 64 if n % 3 else None,
         fingerprint="f" * 64,
         actor={"id": "operator:压测", "name": "压测", "role": "operator", "unit": None},
+        sms_consent=False,
     )
 
 

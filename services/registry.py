@@ -21,6 +21,7 @@ from services.intake import api as intake_api
 from services.intake import catalogue_api as intake_catalogue_api
 from services.intake import open311 as intake_open311
 from services.intake.keyvault import KeyVault
+from services.intake.reporter_sms import api as intake_reporter_sms
 from services.intake.service import IntakeService, key_vault
 from services.notify import api as notify_api
 from services.notify.service import NotifyService
@@ -69,7 +70,12 @@ class Registered:
 REGISTRY: dict[str, Registered] = {
     "intake": Registered(
         IntakeService,
-        (intake_api.router, intake_catalogue_api.router, intake_open311.router),
+        (
+            intake_api.router,
+            intake_catalogue_api.router,
+            intake_open311.router,
+            intake_reporter_sms.router,
+        ),
         intake_api.REFUSALS,
     ),
     "dispatch": Registered(DispatchService, (dispatch_api.router,), dispatch_api.REFUSALS),

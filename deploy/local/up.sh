@@ -45,10 +45,10 @@ export TAIZHANG_NATS_URL="${TAIZHANG_NATS_URL:-nats://127.0.0.1:4222}"
 export TAIZHANG_NATS_NAMESPACE="${TAIZHANG_NATS_NAMESPACE:-tz}"
 export TAIZHANG_DATA_DIR="${TAIZHANG_DATA_DIR:-$run_dir/data}"
 # Each process with a store takes its share of the server's connections, in percent (the
-# portal holds none); the 29 % left are headroom for the taizhang commands, psql, backups and
+# portal holds none); the 25 % left are headroom for the taizhang commands, psql, backups and
 # whoever else uses the server. docs/SCALING.md, "Connection budget".
 max_connections="${TAIZHANG_LOCAL_MAX_CONNECTIONS:-100}"
-declare -A shares=([intake]=15 [dispatch]=18 [tracking]=18 [notify]=10 [insight]=10)
+declare -A shares=([intake]=19 [dispatch]=18 [tracking]=18 [notify]=10 [insight]=10)
 budget_of() { echo "${TAIZHANG_DB_CONNECTION_BUDGET:-$(( max_connections * shares[$1] / 100 ))}"; }
 # The workbench (/ui/, served by tracking) and the portal reach the other services through
 # the base URL.

@@ -107,6 +107,27 @@ class IntakeApplication(CataloguingMixin, RegisteringMixin, ServiceApplication):
 
     # --- queries -------------------------------------------------------------------------
 
+    def texted_number(self, case_id: UUID) -> str | None:
+        """The case's number if its reporter agreed to SMS notices (ADR 37), else None.
+        Both are fixed at registration: the first version of the tip is enough."""
+        try:
+            tip = self.repository.get(case_id, version=1)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(tip, Tip) or not tip.sms_consent:
+            return None
+        return tip.number
+
+    def reporter_phone(self, case_id: UUID) -> str | None:
+        """The consenting reporter's phone, unsealed in memory for the moment of sending
+        (``CaseKeyDestroyed`` after the retention period). Never stored, never logged."""
+        tip = self.get_tip(case_id)
+        if tip.reporter_sealed is None:
+            return None
+        identity = self.keys.sealer(case_id).open(tip.reporter_sealed, tip.id)
+        phone = identity.get("phone") if isinstance(identity, dict) else None
+        return str(phone) if phone else None
+
     def visible_tip(self, case_id: UUID, viewer: dict[str, Any]) -> Tip:
         """The tip, if this viewer may see it; else :class:`TipNotFound`."""
         try:

@@ -52,6 +52,10 @@ class Tip(Aggregate):
         receipt_digest: str | None,
         fingerprint: str,
         actor: dict[str, Any],
+        # 同意短信告知办理进展: the named reporter agreed to be told of progress by SMS (ADR
+        # 37). The library asks for every keyword-only argument of a new tip; the default is
+        # for events recorded before consent was asked: nobody is texted unasked.
+        sms_consent: bool = False,
     ) -> None:
         self.number = number
         self.channel = channel
@@ -68,6 +72,7 @@ class Tip(Aggregate):
         self.receipt_digest = receipt_digest
         self.fingerprint = fingerprint
         self.registered_by = actor
+        self.sms_consent = sms_consent
         self.identity_views: list[dict[str, Any]] = []
         self.evidence: list[dict[str, Any]] = []  # 线索证据 that came with the tip
 

@@ -53,6 +53,7 @@ class TipSubmission:
     location: dict[str, Any] | None = None
     subject: dict[str, Any] | None = None
     reporter: dict[str, Any] | None = None  # None: anonymous
+    sms_consent: bool = False  # the named reporter agreed to SMS progress notices (ADR 37)
     origin: dict[str, Any] | None = None  # {level, body}: a higher level's source (issue 18)
     idempotency_key: str | None = None
     # 线索证据 already kept in the attachment store: ``{digest, media_type, size}`` each.
@@ -205,6 +206,7 @@ class RegisteringMixin:
             ),
             fingerprint=self.fingerprints.sign(submission.fingerprint),
             actor=submission.actor,
+            sms_consent=submission.sms_consent and submission.reporter is not None,
         )
         if submission.origin:
             tip.record_origin(submission.origin, submission.actor)

@@ -80,6 +80,9 @@ class Reporter(Strict):
     phone: Annotated[Text32, _pattern(_PHONE, "电话")] | None = None
     id_number: Annotated[Text18, _pattern(_ID_NUMBER, "身份证号")] | None = None
     email: Annotated[Text200, _pattern(_EMAIL, "邮箱")] | None = None
+    # 同意短信告知办理进展 (ADR 37): off unless the reporter says so — a text can tell whoever
+    # holds the phone that a report was made. Kept by intake alone, never in the identity.
+    sms_consent: StrictBool = False
 
     @model_validator(mode="after")
     def _identity_matches_anonymity(self) -> Self:
@@ -96,12 +99,16 @@ class Reporter(Strict):
                 "实名举报须至少留下姓名、电话或邮箱之一 (a named reporter needs a name, a phone "
                 "or an e-mail)"
             )
+        if self.sms_consent and not self.phone:
+            raise ValueError(
+                "同意短信告知须留下举报人的电话 (sms_consent needs the reporter's phone)"
+            )
         return self
 
     def identity(self) -> dict[str, Any] | None:
         if self.anonymous:
             return None
-        return self.model_dump(exclude={"anonymous"}, exclude_none=True)
+        return self.model_dump(exclude={"anonymous", "sms_consent"}, exclude_none=True)
 
 
 class TipIn(Strict):
@@ -141,8 +148,14 @@ class TipIn(Strict):
 
     def fingerprint(self) -> str:
         """Same request ⇔ same fingerprint (used to tell a replay from a reused key)."""
-        # A tip without an origin hashes as before origin existed (keys stored then still match).
-        dumped = self.model_dump(mode="json", exclude={"origin"} if self.origin is None else None)
+        # A tip without an origin, or whose reporter gave no SMS consent, hashes as before
+        # they existed (keys stored then still match).
+        exclude: dict[str, Any] = {}
+        if self.origin is None:
+            exclude["origin"] = True
+        if self.reporter is not None and not self.reporter.sms_consent:
+            exclude["reporter"] = {"sms_consent"}
+        dumped = self.model_dump(mode="json", exclude=exclude or None)
         canonical = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -4,6 +4,7 @@ registration goes through, its key vault, and the hourly shredding of expired id
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,14 +15,20 @@ from services.intake.contract import to_contract
 from services.intake.fingerprints import rewrite_unkeyed_fingerprints
 from services.intake.groupcommit import GroupCommitter
 from services.intake.keyvault import KeyVault
+from services.intake.reporter_sms.delivery import ReporterTexter
+from services.intake.reporter_sms.projection import QuietHours, reporter_sms_projection
+from services.intake.reporter_sms.tables import MIGRATIONS
 from shared.contracts import Contract
+from shared.platform.apprise_channel import check_sms_url
 from shared.platform.attachments import AttachmentStore, attachment_store
 from shared.platform.clock import Clock, clock_for
+from shared.platform.messaging import Consumer
 from shared.platform.protection import Fingerprinter, Sealer
 from shared.platform.service import ServiceBase
 from shared.platform.settings import Secrets, Settings
 
 REGISTER_TIMEOUT_SECONDS = 10.0
+STOP_TIMEOUT_SECONDS = 15.0
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +41,8 @@ def key_vault(settings: Settings, secrets: Secrets) -> KeyVault:
 class IntakeService(ServiceBase[IntakeApplication]):
     name = "intake"
     extra_connections = 2  # the reporter key vault's own pool (keyvault.py)
+    read_migrations = MIGRATIONS  # the SMS notices to reporters (ADR 37)
+    read_pool_size = 1  # a row per step told: small and rarely busy
 
     def __init__(self, settings: Settings, secrets: Secrets) -> None:
         super().__init__(settings, secrets)
@@ -42,6 +51,10 @@ class IntakeService(ServiceBase[IntakeApplication]):
         self._keys: KeyVault | None = None
         self._retention: asyncio.Task[None] | None = None
         self._store: AttachmentStore | None = None
+        self._texter: ReporterTexter | None = None
+        self._texting: asyncio.Task[None] | None = None
+        self.quiet = QuietHours(settings.notify, settings.timezone)
+        check_sms_url(settings.notify)
 
     def build(self, env: dict[str, str]) -> IntakeApplication:
         self._keys = key_vault(self.settings, self.secrets)
@@ -67,10 +80,25 @@ class IntakeService(ServiceBase[IntakeApplication]):
     async def started(self) -> None:
         if self.settings.reporter_retention_days and self.background:
             self._retention = asyncio.create_task(self._shred_expired_hourly())
+        self._texter = ReporterTexter(
+            self.writes,
+            self.settings.notify,
+            self.app.reporter_phone,
+            self.quiet,
+            self.clock.now,
+            self.settings.faults,
+        )
+        if self.background:
+            self._texting = asyncio.create_task(self._texter.run())
 
     async def stopping(self) -> None:
         if self._retention is not None:
             self._retention.cancel()
+        if self._texter is not None and self._texting is not None:
+            self._texter.stop()
+            _, pending = await asyncio.wait({self._texting}, timeout=STOP_TIMEOUT_SECONDS)
+            for task in pending:
+                task.cancel()
         if self._committer is not None:
             await asyncio.to_thread(self._committer.stop)
 
@@ -88,6 +116,23 @@ class IntakeService(ServiceBase[IntakeApplication]):
 
     def translate(self, event: Any) -> Contract | None:
         return to_contract(event)
+
+    def consumers(self) -> Sequence[Consumer]:
+        """Dispatch's and tracking's steps, for the reporters who agreed to SMS (ADR 37) —
+        only where the deployment sends SMS: without ``sms_url`` intake follows no other
+        service and runs alone (embedded) as before."""
+        if self.settings.notify.sms_url is None:
+            return []
+        texted = reporter_sms_projection(
+            self.writes, self.app.texted_number, self.settings.notify, self.quiet, self.clock.now
+        )
+        return [texted]
+
+    @property
+    def texter(self) -> ReporterTexter:
+        if self._texter is None:
+            raise RuntimeError("intake service is not started")
+        return self._texter
 
     async def register(self, submission: TipSubmission) -> Registration:
         assert self._committer is not None

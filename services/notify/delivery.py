@@ -17,36 +17,28 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import quote
 
-import apprise
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify import digest
-from services.notify.domain import DIGEST_EVENT, Channel, backoff
+from services.notify.domain import DIGEST_EVENT, Channel
 from services.notify.tables import messages, persons
+from shared.platform.apprise_channel import check_sms_url, through_apprise
+from shared.platform.apprise_channel import send_sms as sms
 from shared.platform.faults import NOTIFY_EXIT_AFTER_SEND, crash_if
-from shared.platform.settings import ConfigurationError, NotifySettings
+from shared.platform.sending import DeliveryFailed, backoff
+from shared.platform.settings import NotifySettings
+
+__all__ = ["Deliverer", "DeliveryFailed", "check_sms_url", "send_email", "send_sms", "sms_text"]
 
 log = structlog.get_logger(__name__)
 
 BATCH = 20
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-PHONE = "{phone}"  # where ``sms_url`` takes the person's number
-SAMPLE_PHONE = "+8613800000000"  # what the start-up check instantiates the template with
 # Codes no retry can cure: the message fails at once.
 FINAL_CODES = frozenset({"no_address", "sms_not_configured", "sms_url_invalid"})
-
-
-class DeliveryFailed(Exception):
-    """The channel did not take the message; ``code`` is what the delivery log shows."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def send_email(config: NotifySettings, message: Any, person: dict[str, Any], body: str) -> None:
@@ -80,35 +72,21 @@ def send_robot(config: NotifySettings, message: Any, person: dict[str, Any], bod
     url = person.get("robot_url")
     if not url:
         raise DeliveryFailed("no_address")
-    _through_apprise(config, url, message, "robot", body=body, title=message.title)
-
-
-def _through_apprise(
-    config: NotifySettings, url: str, message: Any, channel: str, *, body: str, title: str
-) -> None:
-    """One message through an Apprise URL, under its one id where the plugin sends HTTP
-    headers; ``<channel>_url_invalid`` / ``<channel>_refused`` when it cannot."""
-    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-    if plugin is None:
-        raise DeliveryFailed(f"{channel}_url_invalid")
-    headers = getattr(plugin, "headers", None)
-    if isinstance(headers, dict):
-        headers[IDEMPOTENCY_HEADER] = str(message.id)
-    plugin.socket_read_timeout = config.send_timeout_seconds
-    if not plugin.notify(body=body, title=title):
-        raise DeliveryFailed(f"{channel}_refused")
+    through_apprise(
+        url,
+        str(message.id),
+        "robot",
+        body=body,
+        title=message.title,
+        timeout=config.send_timeout_seconds,
+    )
 
 
 def send_sms(config: NotifySettings, message: Any, person: dict[str, Any], body: str) -> None:
     """A text message through the Apprise URL of ``sms_url`` with the person's phone in it
     (a provider's plugin, or a gateway's ``json://`` with the idempotency key as a header).
     Short and with nothing personal: the title and the case number, never ``body``."""
-    if config.sms_url is None:
-        raise DeliveryFailed("sms_not_configured")
-    if not person.get("phone"):
-        raise DeliveryFailed("no_address")
-    url = config.sms_url.get_secret_value().replace(PHONE, quote(person["phone"], safe=""))
-    _through_apprise(config, url, message, "sms", body=sms_text(message), title="")
+    sms(config, str(message.id), person.get("phone"), sms_text(message))
 
 
 def sms_text(message: Any) -> str:
@@ -117,25 +95,6 @@ def sms_text(message: Any) -> str:
     if number and number not in message.title:
         return f"{message.title}(案件编号 {number})"
     return str(message.title)
-
-
-def check_sms_url(config: NotifySettings) -> None:
-    """Refuse at start an ``sms_url`` without ``{phone}`` or one Apprise cannot read (the
-    message says which, never the URL: it holds the provider's credentials)."""
-    if config.sms_url is None:
-        return
-    template = config.sms_url.get_secret_value()
-    if PHONE not in template:
-        raise ConfigurationError(
-            "TAIZHANG_NOTIFY sms_url must hold {phone} where the person's number goes, "
-            "e.g. json://sms-gw.example/send?-to={phone}"
-        )
-    sample = template.replace(PHONE, quote(SAMPLE_PHONE, safe=""))
-    if apprise.Apprise.instantiate(sample, suppress_exceptions=True) is None:
-        raise ConfigurationError(
-            "TAIZHANG_NOTIFY sms_url is not an Apprise URL it can send with "
-            "(check its scheme, credentials and sender number)"
-        )
 
 
 def _body(message: Any) -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from shared.contracts.wording import ROUND_LABELS
+from shared.platform.sending import backoff as backoff  # re-exported: notify says when
+from shared.platform.sending import quiet_until as quiet_until
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://taizhang.example/notify")
 
@@ -146,28 +148,6 @@ def channels_for(person: Mapping[str, Any], sms: bool = False) -> list[Channel]:
     if sms and person.get("phone") and person.get("sms_enabled", False):
         chosen.append(Channel.SMS)
     return chosen
-
-
-def backoff(attempts: int, base_seconds: float, cap_seconds: float) -> timedelta:
-    """How long to wait after the ``attempts``-th failed attempt: doubling, capped."""
-    return timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1)))
-
-
-def quiet_until(moment: datetime, start: time | None, end: time | None) -> datetime | None:
-    """When a person's quiet hours (免打扰) around ``moment`` (local, aware) end, or None when
-    ``moment`` is not in them. Hours may run past midnight (22:00–07:00)."""
-    if start is None or end is None or start == end:
-        return None
-    clock = moment.timetz().replace(tzinfo=None)
-    if start < end:
-        inside = start <= clock < end
-        ends_on = moment.date()
-    else:
-        inside = clock >= start or clock < end
-        ends_on = moment.date() + timedelta(days=1) if clock >= start else moment.date()
-    if not inside:
-        return None
-    return datetime.combine(ends_on, end, moment.tzinfo)
 
 
 # --- the daily digest (每日汇总) ---------------------------------------------------------------

@@ -42,6 +42,11 @@ async def _case_page(
     if allowed(viewer.principal, Action.READ_ACCOUNTABILITY):
         found = await viewer.api.raw(f"/api/v1/cases/{case_id}/accountability")
         procedure = found.json() if found.status_code == 200 else None
+    may_reveal = case.get("named") and allowed(viewer.principal, Action.VIEW_REPORTER)
+    sms_notices = None
+    if may_reveal:  # whether the reporter was texted: the office sees it, never the phone
+        found = await viewer.api.raw(f"/api/v1/tips/{case_id}/reporter-notices")
+        sms_notices = found.json() if found.status_code == 200 else None
     done = request.query_params.get("done")
     return page(
         request,
@@ -60,8 +65,9 @@ async def _case_page(
         units=units.json()["items"] if units.status_code == 200 else [],
         errors=errors or {},
         drafts=drafts or {},
-        may_reveal=case.get("named") and allowed(viewer.principal, Action.VIEW_REPORTER),
+        may_reveal=may_reveal,
         reporter=reporter,
+        sms_notices=sms_notices,
         done=done,
         done_label=BY_KEY[done].label if done in BY_KEY else None,
     )
@@ -151,6 +157,8 @@ def _tip(form: dict[str, str]) -> dict[str, Any]:
     body["reporter"] = {"anonymous": not named}
     if named:
         body["reporter"] |= _part(form, "reporter_", "name", "phone") or {}
+        if form.get("reporter_sms_consent") == "true":  # 同意短信告知 (ADR 37): never assumed
+            body["reporter"]["sms_consent"] = True
     return {k: v for k, v in body.items() if v is not None}
 
 

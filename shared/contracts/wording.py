@@ -63,6 +63,23 @@ REPORT_FORMAT_LABELS = {"md": "文本(Markdown)", "html": "网页", "xlsx": "Exc
 DOCUMENT_FORMAT_LABELS = {"docx": "Word文档(可编辑)", "pdf": "PDF文件(可打印)"}
 # Who reported, as the ledger filters it (issue 22 point 3).
 REPORTER_KIND_LABELS = {"named": "实名", "anonymous": "匿名"}
+# 短信告知举报人 (ADR 37): the steps a consenting reporter is texted, how each text fared, and
+# why one was not sent — what the office reads in a case's SMS log.
+REPORTER_NOTICE_STEP_LABELS = {
+    "accepted": "受理交办",
+    "not_accepted": "不予受理",
+    "merged": "合并办理",
+    "replied": "直接反馈",
+    "closed": "办结销号",
+}
+REPORTER_NOTICE_STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "未能发送"}
+SMS_ERROR_LABELS = {
+    "sms_not_configured": "本系统未开通短信",
+    "sms_url_invalid": "短信通道配置有误",
+    "sms_refused": "短信通道未接收",
+    "no_address": "举报人未留电话",
+    "identity_destroyed": "举报人信息已按期限销毁",
+}
 
 
 # How the timeline names the integration events of a case (``shared.contracts``); a type not

@@ -10,7 +10,16 @@ import sys
 RELAY_EXIT_AFTER_PUBLISH = "relay_exit_after_publish"  # published + acked, position not saved
 CONSUMER_EXIT_AFTER_COMMIT = "consumer_exit_after_commit"  # effect committed, message not acked
 NOTIFY_EXIT_AFTER_SEND = "notify_exit_after_send"  # message sent, its delivery not recorded
-KNOWN = frozenset({RELAY_EXIT_AFTER_PUBLISH, CONSUMER_EXIT_AFTER_COMMIT, NOTIFY_EXIT_AFTER_SEND})
+# intake's text to a reporter sent, its delivery not recorded (ADR 37)
+REPORTER_SMS_EXIT_AFTER_SEND = "reporter_sms_exit_after_send"
+KNOWN = frozenset(
+    {
+        RELAY_EXIT_AFTER_PUBLISH,
+        CONSUMER_EXIT_AFTER_COMMIT,
+        NOTIFY_EXIT_AFTER_SEND,
+        REPORTER_SMS_EXIT_AFTER_SEND,
+    }
+)
 
 
 def crash_if(point: str, armed: frozenset[str]) -> None:

@@ -34,6 +34,9 @@ class ServiceBase(Generic[AppT]):
     # own pool …), and an event store pool of fixed size (None: it follows the setting).
     extra_connections: ClassVar[int] = 0
     fixed_store_connections: ClassVar[int | None] = None
+    # Read engines' pool size when the service's read tables are small and rarely busy
+    # (None: it follows the setting, as the store's does).
+    read_pool_size: ClassVar[int | None] = None
 
     def __init__(self, settings: Settings, secrets: Secrets) -> None:
         self.settings = settings
@@ -73,7 +76,8 @@ class ServiceBase(Generic[AppT]):
         """The most PostgreSQL connections this service holds with pools of ``pool_size``
         (each pool may overflow by as many again), its relay's leadership session included."""
         store = cls.fixed_store_connections or 2 * pool_size
-        reads = 4 * pool_size if cls.read_migrations is not None else 0  # reader + writer
+        read_pool = min(cls.read_pool_size or pool_size, pool_size)
+        reads = 4 * read_pool if cls.read_migrations is not None else 0  # reader + writer
         return store + reads + cls.extra_connections + 1
 
     # --- the lifecycle ---------------------------------------------------------------------
@@ -97,8 +101,12 @@ class ServiceBase(Generic[AppT]):
     async def start(self, background: bool = True) -> None:
         self.background = background
         if self.read_migrations is not None:
-            self._reader = create_engine(self.settings)
-            self._writer = create_engine(self.settings, writer=True)
+            reading = self.settings
+            if self.read_pool_size is not None:
+                size = min(self.read_pool_size, self.settings.db_pool_size)
+                reading = self.settings.model_copy(update={"db_pool_size": size})
+            self._reader = create_engine(reading)
+            self._writer = create_engine(reading, writer=True)
             self._reads, self._writes = sessionmaker(self._reader), sessionmaker(self._writer)
             await migrate(self._writer, self.read_migrations, f"alembic_version_{self.name}")
         env = application_env(self.settings, self.name)

@@ -127,7 +127,8 @@ class NotifySettings(BaseModel):
     """Notifications (ADR 21); set as JSON in ``TAIZHANG_NOTIFY``. E-mail goes out only
     when ``smtp_host`` is set; robots are each person's Apprise URL in the directory; SMS
     only when ``sms_url`` is set (an Apprise URL holding ``{phone}``, checked at start by
-    ``services.notify.delivery.check_sms_url``)."""
+    ``shared.platform.apprise_channel.check_sms_url``, by notify and by intake, which texts
+    reporters who agreed to it: ADR 37)."""
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -152,6 +153,13 @@ class NotifySettings(BaseModel):
     audiences: dict[str, list[str]] = Field(default_factory=dict)
     # Local hour at which a person who chose the daily digest gets it.
     digest_hour: int = Field(default=8, ge=0, le=23)
+    # Reporters who gave a phone and agreed to be told by SMS (ADR 37; intake sends, as the
+    # holder of the phone): never texted between these local times — held until the end.
+    reporter_quiet_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    reporter_quiet_end: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # The last words of a reporter's text: where to look or ask (a named reporter has no
+    # receipt code). Short: an SMS is 70 characters.
+    reporter_where: str = Field(default="详情请留意我办答复。", min_length=1, max_length=30)
 
 
 class Settings(BaseSettings):

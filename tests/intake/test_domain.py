@@ -54,6 +54,7 @@ def _tip(**overrides) -> Tip:
         receipt_digest=None,
         fingerprint="f",
         actor={"id": "u", "name": "n", "role": "operator", "unit": None},
+        sms_consent=False,
     )
     return Tip(id=uuid.uuid4(), **(fields | overrides))  # type: ignore[call-arg]
 

@@ -675,3 +675,36 @@ def test_the_office_registers_a_tip_with_its_photo_and_a_refused_file_registers_
 
     (photo,) = wait_for(listed, 30, "the case lists the photo")
     assert (photo["purpose"], photo["media_type"]) == ("evidence", "image/jpeg")
+
+
+def test_the_registration_form_asks_the_reporters_sms_consent_and_the_case_page_shows_it(
+    api: Api,
+) -> None:
+    """同意短信告知办理进展 (ADR 37): a box on 登记, refused in Chinese without a phone; the case
+    page tells the office whether the reporter was texted — here, that this deployment sends
+    no SMS — and never shows the phone for it."""
+    bench = signed_in(api, "office")
+    form = bench.page("/ui/intake")
+    assert 'name="reporter_sms_consent"' in form.text and "同意短信告知办理进展" in form.text
+    tip = {
+        "channel": "inspection",
+        "content": "巡查发现某所窗口工作人员脱岗",
+        "reporter_named": "true",
+    }
+    refused = bench.submit("/ui/intake", **tip, reporter_name="孙某", reporter_sms_consent="true")
+    assert refused.status_code == 422 and "同意短信告知须留下举报人的电话" in refused.text
+    answer = bench.submit(
+        "/ui/intake",
+        **tip,
+        reporter_name="孙某",
+        reporter_phone="+8613800009999",
+        reporter_sms_consent="true",
+    )
+    assert answer.status_code == 201, answer.text
+    found = re.search(r'href="/ui/cases/([0-9a-f-]+)"', answer.text)
+    assert found is not None
+    case_id = found.group(1)
+    page = bench.page(f"/ui/cases/{case_id}")
+    assert 'id="reporter-sms"' in page.text and "举报人已同意短信告知办理进展" in page.text
+    assert "本系统未开通短信" in page.text  # this deployment has no sms_url
+    assert "13800009999" not in page.text

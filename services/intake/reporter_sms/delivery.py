@@ -1,0 +1,149 @@
+"""The texter: sends the due notices to reporters, at least once, each under its one id.
+
+As notify's deliverer does: a pass claims due notices (a claim pushes ``next_attempt_at`` a
+lease ahead, so replicas do not send one at once), unseals each reporter's phone in memory,
+sends through the deployment's ``sms_url`` with the notice's id as the idempotency key, then
+records the outcome. A process that dies after sending and before recording leaves the claim
+to lapse: the same notice goes again **under the same id**. Nothing goes out in the
+reporters' quiet hours; a failure waits a doubling backoff, the last one is ``failed``.
+Logs carry the notice's id and the outcome only — never the phone or the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.intake.keyvault import CaseKeyDestroyed
+from services.intake.reporter_sms.projection import QuietHours
+from services.intake.reporter_sms.tables import notices
+from shared.platform.apprise_channel import send_sms
+from shared.platform.faults import REPORTER_SMS_EXIT_AFTER_SEND, crash_if
+from shared.platform.sending import DeliveryFailed, backoff
+from shared.platform.settings import NotifySettings
+
+log = structlog.get_logger(__name__)
+
+BATCH = 20
+# Codes no retry can cure: the notice fails at once.
+FINAL_CODES = frozenset(
+    {"no_address", "sms_not_configured", "sms_url_invalid", "identity_destroyed"}
+)
+
+PhoneLookup = Callable[[UUID], str | None]  # the Application's, unsealing
+
+
+class ReporterTexter:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        config: NotifySettings,
+        phone_of: PhoneLookup,
+        quiet: QuietHours,
+        clock: Callable[[], datetime],
+        faults: frozenset[str] = frozenset(),
+    ) -> None:
+        self.sessions = sessions
+        self.config = config
+        self.phone_of = phone_of
+        self.quiet = quiet
+        self.clock = clock
+        self.faults = faults
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = await self.deliver_due()
+            except Exception:
+                log.exception("reporter_sms_pass_failed")
+                sent = 0
+            if sent < BATCH:
+                waiter = asyncio.ensure_future(self._stop.wait())
+                await asyncio.wait({waiter}, timeout=self.config.interval_seconds)
+                waiter.cancel()
+
+    async def deliver_due(self) -> int:
+        """One pass: claim what is due, send each, record each. How many were attempted."""
+        claimed = await self._claim()
+        for notice in claimed:
+            await self._deliver(notice)
+        return len(claimed)
+
+    async def _claim(self) -> list[Any]:
+        now = self.clock()
+        if self.quiet.until(now) is not None:
+            return []  # a lapsed claim or a retry waits for the morning too
+        lease = timedelta(seconds=self.config.lease_seconds)
+        due = (notices.c.status == "pending") & (notices.c.next_attempt_at <= now)
+        query = (
+            sa.select(notices)
+            .where(due)
+            .order_by(notices.c.next_attempt_at, notices.c.created_at)
+            .limit(BATCH)
+        )
+        claimed = []
+        async with self.sessions() as session, session.begin():
+            for notice in (await session.execute(query)).all():
+                taken = await session.execute(
+                    notices.update()
+                    .where(
+                        notices.c.id == notice.id,
+                        notices.c.status == "pending",
+                        notices.c.next_attempt_at == notice.next_attempt_at,
+                    )
+                    .values(next_attempt_at=now + lease)
+                )
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(notice)
+        return claimed
+
+    async def _deliver(self, notice: Any) -> None:
+        try:
+            await asyncio.to_thread(self._send, notice)
+        except DeliveryFailed as failure:
+            await self._failed(notice, failure.code)
+            return
+        crash_if(REPORTER_SMS_EXIT_AFTER_SEND, self.faults)
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                notices.update()
+                .where(notices.c.id == notice.id)
+                .values(status="sent", sent_at=self.clock(), attempts=notice.attempts + 1)
+            )
+        log.info("reporter_sms_sent", notice=str(notice.id), step=notice.step)
+
+    def _send(self, notice: Any) -> None:
+        try:
+            phone = self.phone_of(notice.case_id)
+        except CaseKeyDestroyed:
+            raise DeliveryFailed("identity_destroyed") from None
+        send_sms(self.config, str(notice.id), phone, notice.text)
+
+    async def _failed(self, notice: Any, code: str) -> None:
+        attempts = notice.attempts + 1
+        last = attempts >= self.config.max_attempts or code in FINAL_CODES
+        wait = backoff(attempts, self.config.backoff_seconds, self.config.backoff_cap_seconds)
+        later = None if last else self.quiet.first_attempt(self.clock() + wait)
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                notices.update()
+                .where(notices.c.id == notice.id)
+                .values(
+                    status="failed" if last else "pending",
+                    attempts=attempts,
+                    last_error=code,
+                    next_attempt_at=later,
+                )
+            )
+        log.warning("reporter_sms_failed", notice=str(notice.id), step=notice.step, error=code)

@@ -1,0 +1,103 @@
+"""Events in, notices out: the one transaction that records a notice for a consenting
+reporter (before anything is sent) with the projection's mark.
+
+Follows dispatch's and tracking's streams (``shared.contracts`` only) — in one process through
+the in-process followers, apart through NATS — like every other projection. A redelivered
+event changes nothing (the mark), and were it applied twice its notice keeps its id
+(``steps.notice_id``), so a reporter is never told one step twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.intake.reporter_sms.steps import STEPS, notice_id, sms_text, step_of
+from services.intake.reporter_sms.tables import notices
+from shared.contracts import Contract, Envelope
+from shared.platform.projection import Handler, SqlProjection
+from shared.platform.sending import quiet_until
+from shared.platform.settings import NotifySettings
+
+NAME = "reporter_sms"
+SOURCES = ("dispatch", "tracking")
+# A step read this long after it happened is not texted: SMS turned on later (the projection
+# then reads the whole history) or an outage of days must not send stale news.
+STALE_AFTER = timedelta(days=3)
+
+# A case's number when its reporter agreed to SMS notices, else None (the Application's).
+ConsentLookup = Callable[[UUID], str | None]
+
+
+class QuietHours:
+    """免打扰 for reporters: no text between ``start`` and ``end``, local time."""
+
+    def __init__(self, config: NotifySettings, timezone: str) -> None:
+        self.start = time.fromisoformat(config.reporter_quiet_start)
+        self.end = time.fromisoformat(config.reporter_quiet_end)
+        self.zone = ZoneInfo(timezone)
+
+    def until(self, now: datetime) -> datetime | None:
+        """When the quiet hours around ``now`` end, or None outside them."""
+        return quiet_until(now.astimezone(self.zone), self.start, self.end)
+
+    def first_attempt(self, now: datetime) -> datetime:
+        return self.until(now) or now
+
+
+def _recording(
+    texted_number: ConsentLookup,
+    config: NotifySettings,
+    quiet: QuietHours,
+    clock: Callable[[], datetime],
+) -> Handler:
+    async def record(session: AsyncSession, envelope: Envelope) -> None:
+        event = envelope.event
+        found = step_of(event)
+        case_id = getattr(event, "case_id", None)
+        if found is None or case_id is None:
+            return
+        now = clock()
+        if now - envelope.occurred_at > STALE_AFTER:
+            return
+        number = await asyncio.to_thread(texted_number, case_id)
+        if number is None:
+            return  # anonymous, no consent, or not a tip of this office: nobody is texted
+        row = {
+            "id": notice_id(case_id, found.step, found.pass_no),
+            "case_id": case_id,
+            "number": number,
+            "step": found.step.value,
+            "pass_no": found.pass_no,
+            "text": sms_text(number, found.words, config.reporter_where)[:200],
+            "created_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": quiet.first_attempt(now),
+            "sent_at": None,
+            "last_error": None,
+        }
+        dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        await session.execute(insert(notices).values(row).on_conflict_do_nothing())
+
+    return record
+
+
+def reporter_sms_projection(
+    sessions: async_sessionmaker[AsyncSession],
+    texted_number: ConsentLookup,
+    config: NotifySettings,
+    quiet: QuietHours,
+    clock: Callable[[], datetime],
+) -> SqlProjection:
+    handler = _recording(texted_number, config, quiet, clock)
+    handlers: dict[type[Contract], Handler] = dict.fromkeys(STEPS, handler)
+    return SqlProjection(NAME, SOURCES, sessions, handlers)

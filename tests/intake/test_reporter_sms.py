@@ -1,0 +1,257 @@
+"""A named reporter who agreed to SMS notices is texted by intake (the holder of the phone)
+at the steps the receipt page shows — once per step under the notice's stable id, with the
+case's number and nothing personal, never at night — and one who did not agree gets nothing
+(ADR 37). A real HTTP receiver stands in for the SMS gateway (Apprise's ``json://``); the clock
+is pinned. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from pydantic import SecretStr
+
+from services.app import create_app
+from shared.platform.clock import set_clock
+from shared.platform.settings import NotifySettings, Settings
+from tests.conftest import make_settings
+from tests.support.api import Api, problem
+from tests.support.dispatch import UNROUTED, act, add_units, ok
+from tests.support.infra import ServerThread, wait_for
+from tests.support.pinned import NOW
+from tests.support.receivers import WebhookReceiver
+
+UNIT = "SMS-LEAD"
+PHONE = "+8613800005555"
+NAME = "钱举报"
+CONTENT = "某局工作人员上班时间玩手机游戏,群众排队无人理会,已反映多次"
+
+
+@pytest.fixture
+def gateway() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+def notify_settings(gateway: WebhookReceiver) -> NotifySettings:
+    return NotifySettings(
+        sms_url=SecretStr(f"json://127.0.0.1:{gateway.port}/sms?-to={{phone}}"),
+        interval_seconds=0.1,
+        backoff_seconds=0.2,
+        reporter_where="详询12388。",
+    )
+
+
+@pytest.fixture
+def api(settings: Settings, gateway: WebhookReceiver) -> Iterator[Api]:
+    configured = settings.model_copy(update={"notify": notify_settings(gateway)})
+    with ServerThread(create_app(configured)) as server, Api(server.url, configured) as client:
+        yield client
+
+
+def named_tip(api: Api, consent: bool, **reporter: Any) -> dict[str, Any]:
+    who = {"anonymous": False, "name": NAME, "phone": PHONE, "sms_consent": consent} | reporter
+    r = api.register(**(UNROUTED | {"content": CONTENT, "reporter": who}))
+    return ok(r, 201)
+
+
+def dispatched(api: Api, case_id: str) -> None:
+    wait_for(
+        lambda: act(api, case_id, "triage", "office", track="general").status_code == 200,
+        30,
+        "the case on dispatch's desk",
+    )
+    ok(act(api, case_id, "dispatch", "office", lead_unit=UNIT, co_units=[]))
+
+
+def notices(api: Api, case_id: str) -> dict[str, Any]:
+    return ok(api.get(f"/api/v1/tips/{case_id}/reporter-notices", headers=api.auth("office")))
+
+
+def test_a_consenting_reporter_is_texted_once_per_step_with_nothing_personal(
+    api: Api, gateway: WebhookReceiver, capfd: pytest.CaptureFixture[str]
+) -> None:
+    add_units(api, UNIT)
+    texted = named_tip(api, consent=True)
+    silent = named_tip(api, consent=False, phone="+8613900006666")
+    for tip in (texted, silent):
+        dispatched(api, str(tip["case_id"]))
+    case_id = str(texted["case_id"])
+
+    wait_for(
+        lambda: [n["status"] for n in notices(api, case_id)["items"]] == ["sent"],
+        30,
+        "the acceptance texted and recorded",
+    )
+    log = notices(api, case_id)
+    assert log["consent"] is True
+    notice = log["items"][0]
+    assert (notice["step"], notice["step_label"], notice["status_label"]) == (
+        "accepted",
+        "受理交办",
+        "已发送",
+    )
+    assert notice["attempts"] == 1 and notice["sent_at"] is not None
+    assert "phone" not in notice and PHONE not in str(log)  # the office sees that, not where
+
+    # one request, under the notice's stable id, to the reporter's number only
+    assert gateway.keys() == [notice["id"]]
+    assert parse_qs(urlsplit(gateway.paths[0]).query) == {"to": [PHONE]}
+    body = gateway.calls[0][1]["message"]
+    assert body == f"您反映的问题(编号{texted['number']})已受理,并交有关单位办理。详询12388。"
+    assert NAME not in body and CONTENT[:6] not in body and "13800005555" not in body
+    assert len(body) <= 70  # one SMS
+
+    # the reporter who did not agree: no notice, no text
+    quiet = notices(api, str(silent["case_id"]))
+    assert quiet == {
+        "case_id": silent["case_id"],
+        "consent": False,
+        "sms_configured": True,
+        "items": [],
+        "total": 0,
+    }
+
+    # a re-dispatch is the same step under the same notice id: nothing more is texted
+    ok(act(api, case_id, "return", "unit_liaison", unit=UNIT, reason="不属于本单位职责"))
+    ok(act(api, case_id, "dispatch", "office", lead_unit=UNIT, co_units=[]))
+    time.sleep(0.5)  # five passes of the texter
+    assert len(gateway.calls) == 1 and notices(api, case_id)["total"] == 1
+
+    # the logs say which notice went and how, never to whom or what
+    logged = "".join(capfd.readouterr())
+    assert "reporter_sms_sent" in logged and notice["id"] in logged
+    assert "13800005555" not in logged and "已受理,并交" not in logged
+
+
+def test_a_step_at_night_waits_for_the_morning(
+    api: Api, gateway: WebhookReceiver, settings: Settings
+) -> None:
+    add_units(api, UNIT)
+    assert settings.clock_file is not None
+    night = NOW.replace(hour=22, minute=30)
+    set_clock(settings.clock_file, night, running=True)
+    tip = named_tip(api, consent=True)
+    case_id = str(tip["case_id"])
+    dispatched(api, case_id)
+    wait_for(lambda: notices(api, case_id)["total"] == 1, 30, "the notice recorded")
+    held = notices(api, case_id)["items"][0]
+    assert held["status"] == "pending"
+    morning = (night + timedelta(days=1)).replace(hour=8, minute=0)
+    assert held["next_attempt_at"].startswith(morning.date().isoformat())
+    set_clock(settings.clock_file, night + timedelta(hours=3), running=True)  # 01:30
+    time.sleep(1.0)  # ten passes of the texter
+    assert gateway.calls == [] and notices(api, case_id)["items"][0]["status"] == "pending"
+
+    set_clock(settings.clock_file, morning + timedelta(minutes=1), running=True)
+    wait_for(
+        lambda: notices(api, case_id)["items"][0]["status"] == "sent", 30, "sent in the morning"
+    )
+    assert gateway.keys() == [held["id"]]
+
+
+def test_consent_needs_a_phone_and_is_refused_in_chinese(api: Api) -> None:
+    who = {"anonymous": False, "name": NAME, "sms_consent": True}
+    body = problem(api.register(**(UNROUTED | {"reporter": who})), 422)
+    assert "同意短信告知须留下举报人的电话" in body["detail"]
+    assert body["code"]
+    anonymous = {"anonymous": True, "sms_consent": True}
+    problem(api.register(**(UNROUTED | {"reporter": anonymous})), 422)
+    wrong = {"anonymous": False, "phone": PHONE, "sms_consent": "yes"}
+    problem(api.register(**(UNROUTED | {"reporter": wrong})), 422)
+
+
+def test_notices_are_the_office_s_to_read(api: Api) -> None:
+    tip = named_tip(api, consent=True)
+    path = f"/api/v1/tips/{tip['case_id']}/reporter-notices"
+    problem(api.get(path, headers=api.auth("unit_liaison", unit=UNIT)), 403)
+    problem(api.get(path, headers=api.auth("operator")), 403)
+    assert ok(api.get(path, headers=api.auth("supervisor")))["consent"] is True
+    missing = "/api/v1/tips/00000000-0000-4000-8000-000000000000/reporter-notices"
+    assert problem(api.get(missing, headers=api.auth("office")), 404)["code"] == "no_such_tip"
+
+
+def sent_steps(api: Api, case_id: str) -> dict[str, str]:
+    items = notices(api, case_id)["items"]
+    return {n["step"]: n["text"] for n in items if n["status"] == "sent"}
+
+
+def test_not_accepted_merged_and_replied_are_told_in_plain_words(
+    api: Api, gateway: WebhookReceiver
+) -> None:
+    refused = named_tip(api, consent=True)
+    refused_id = str(refused["case_id"])
+    wait_for(
+        lambda: (
+            act(
+                api, refused_id, "not-accepted", "office", reason="不属于本机关受理范围。"
+            ).status_code
+            == 200
+        ),
+        30,
+        "the case on dispatch's desk",
+    )
+    original = named_tip(api, consent=False, phone="+8613900007777")
+    duplicate = named_tip(api, consent=True)
+    duplicate_id = str(duplicate["case_id"])
+    wait_for(
+        lambda: (
+            act(api, duplicate_id, "merge", "office", into=str(original["case_id"])).status_code
+            == 200
+        ),
+        30,
+        "both cases on dispatch's desk",
+    )
+    reply = {"channel": "direct_reply", "content": "已电话告知不予受理的理由"}
+    wait_for(
+        lambda: (
+            api.post(
+                f"/api/v1/cases/{refused_id}/feedback", json=reply, headers=api.auth("office")
+            ).status_code
+            == 201
+        ),
+        30,
+        "tracking to know the case was not accepted",
+    )
+
+    wait_for(lambda: len(sent_steps(api, refused_id)) == 2, 30, "two steps texted")
+    wait_for(lambda: len(sent_steps(api, duplicate_id)) == 1, 30, "the merge texted")
+    told = sent_steps(api, refused_id)
+    number = refused["number"]
+    assert told == {
+        "not_accepted": f"您反映的问题(编号{number})经审查不予受理,理由:不属于本机关受理范围。详询12388。",
+        "replied": f"您反映的问题(编号{number})我办已向您直接反馈办理情况。详询12388。",
+    }
+    merged = sent_steps(api, duplicate_id)["merged"]
+    assert f"与编号{original['number']}的案件反映同一问题,已合并办理" in merged
+    assert len(gateway.calls) == 3 and len(set(gateway.keys())) == 3  # the original: none
+    assert all(NAME not in body["message"] for _, body in gateway.calls)
+
+
+def test_sms_turned_on_later_texts_no_stale_news(
+    tmp_path: Path, request: pytest.FixtureRequest, gateway: WebhookReceiver
+) -> None:
+    """Without ``sms_url`` intake follows no other service (it runs alone, embedded, as
+    before). Turned on days later, its projection reads the whole history: steps older than
+    three days are not texted, the next one is. (SQLite only: nothing store-specific.)"""
+    settings = make_settings("sqlite", tmp_path / "data", request)
+    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
+        add_units(client, UNIT)
+        old = named_tip(client, consent=True)
+        dispatched(client, str(old["case_id"]))
+        assert notices(client, str(old["case_id"]))["sms_configured"] is False
+    assert settings.clock_file is not None
+    set_clock(settings.clock_file, NOW + timedelta(days=4), running=True)
+    configured = settings.model_copy(update={"notify": notify_settings(gateway)})
+    with ServerThread(create_app(configured)) as server, Api(server.url, configured) as client:
+        new = named_tip(client, consent=True)
+        dispatched(client, str(new["case_id"]))  # after the old step on dispatch's log
+        wait_for(lambda: notices(client, str(new["case_id"]))["total"] == 1, 30, "the new step")
+        assert notices(client, str(old["case_id"]))["items"] == []
+    wait_for(lambda: len(gateway.calls) == 1, 30, "the new step texted")
+    assert new["number"] in gateway.calls[0][1]["message"]

@@ -1,0 +1,135 @@
+"""Which steps a consenting reporter is texted and in what words, when a text may go, and
+that tips recorded before consent was asked still load (ADR 37). Pure: no infrastructure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.intake.contract import to_contract
+from services.intake.domain import Tip
+from services.intake.reporter_sms.projection import QuietHours
+from services.intake.reporter_sms.steps import Step, fit_reason, notice_id, sms_text, step_of
+from shared.contracts import dispatch as d
+from shared.contracts import tracking as t
+from shared.platform.settings import NotifySettings
+from tests.support.pinned import NOW, SHANGHAI
+
+CASE = uuid.uuid4()
+AT = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
+
+
+def dispatched(**extra: Any) -> d.CaseDispatched:
+    fields: dict[str, Any] = {
+        "case_id": CASE,
+        "status": "dispatched",
+        "lead_unit": "U1",
+        "co_units": [],
+        "track": "general",
+        "handle_working_days": 15,
+        "sign_deadline": AT,
+        "sign_deadline_provisional": False,
+        "handle_deadline": AT,
+        "handle_deadline_provisional": False,
+        "redispatch": False,
+    }
+    return d.CaseDispatched(**(fields | extra))
+
+
+def feedback(channel: str, pass_no: int = 1) -> t.FeedbackDelivered:
+    return t.FeedbackDelivered(
+        case_id=CASE,
+        status="awaiting_feedback",
+        pass_no=pass_no,
+        channel=channel,
+        content="张三说……",
+        delivered_feedback=[channel],
+    )
+
+
+def test_each_step_the_receipt_page_shows_has_plain_words_and_one_id() -> None:
+    accepted = step_of(dispatched())
+    assert accepted is not None and accepted.step is Step.ACCEPTED
+    again = step_of(dispatched(redispatch=True))
+    assert again is not None
+    assert notice_id(CASE, again.step, again.pass_no) == notice_id(CASE, Step.ACCEPTED)
+
+    merged = step_of(
+        d.CaseMerged(
+            case_id=CASE,
+            status="merged",
+            into_case_id=uuid.uuid4(),
+            into_number="2026-000007",
+            reason="同一问题",
+        )
+    )
+    assert merged is not None and "2026-000007" in merged.words
+
+    first, second = step_of(feedback("direct_reply")), step_of(feedback("direct_reply", 2))
+    assert first is not None and second is not None
+    assert notice_id(CASE, first.step, first.pass_no) != notice_id(CASE, second.step, 2)
+    assert "张三" not in first.words  # the reply's content is never texted
+    assert step_of(feedback("online_publication")) is None  # public, not to this reporter
+
+    closed = step_of(t.CaseClosedOut(case_id=CASE, status="closed_out", closed_at=AT))
+    assert closed is not None and closed.step is Step.CLOSED
+    assert sms_text("2026-000001", closed.words, "详情请留意我办答复。") == (
+        "您反映的问题(编号2026-000001)已办结。详情请留意我办答复。"
+    )
+    signed = d.CaseSigned(case_id=CASE, status="in_progress", unit="U1", on_time=True)
+    assert step_of(signed) is None
+
+
+def test_a_not_accepted_reason_is_texted_only_when_short_and_without_particulars() -> None:
+    assert fit_reason("不属于本机关受理范围。") == "不属于本机关受理范围"
+    assert fit_reason("举报人张三反映的问题已由法院受理") is None  # an introduced name
+    assert fit_reason("请致电13800001111了解") is None  # a number
+    assert fit_reason("该问题涉及的单位和人员已在另案中调查处理完毕无需重复办理") is None  # long
+    assert fit_reason("第一行\n第二行") is None
+    assert fit_reason(None) is None and fit_reason("  ") is None
+    refused = step_of(d.CaseNotAccepted(case_id=CASE, status="not_accepted", reason="x" * 40))
+    assert refused is not None and refused.words == "经审查不予受理,理由将另行告知"
+
+
+def test_no_text_goes_at_night_the_morning_takes_it() -> None:
+    quiet = QuietHours(NotifySettings(), "Asia/Shanghai")  # 21:00–08:00 by default
+    assert quiet.first_attempt(NOW) == NOW  # 10:00
+    night = NOW.replace(hour=21, minute=5)
+    morning = (night + timedelta(days=1)).replace(hour=8, minute=0)
+    assert quiet.first_attempt(night) == morning
+    early = NOW.replace(hour=7, minute=59)
+    assert quiet.first_attempt(early) == NOW.replace(hour=8, minute=0)
+    assert quiet.until(night.astimezone(UTC)) == morning.astimezone(SHANGHAI)
+    later = QuietHours(NotifySettings(reporter_quiet_start="22:00"), "Asia/Shanghai")
+    assert later.first_attempt(night) == night
+
+
+def test_tips_recorded_before_consent_was_asked_load_without_it() -> None:
+    tip = Tip(  # type: ignore[call-arg]
+        id=uuid.uuid4(),
+        number="2026-000001",
+        channel="hotline_12388",
+        content="x",
+        summary=None,
+        category=None,
+        external_ref=None,
+        occurred_at=None,
+        location=None,
+        subject=None,
+        anonymous=False,
+        reporter_sealed={"kid": "k1", "ct": "…"},
+        receipt_sealed=None,
+        receipt_digest=None,
+        fingerprint="f",
+        actor={"id": "u", "name": "n", "role": "operator", "unit": None},
+        sms_consent=True,
+    )
+    registered = tip.collect_events()[0]
+    state = {k: v for k, v in registered.__dict__.items() if k != "sms_consent"}
+    old = object.__new__(type(registered))  # as the mapper decodes a stored event
+    old.__dict__.update(state)
+    loaded = old.mutate(None)
+    assert loaded is not None and loaded.sms_consent is False  # nobody texted unasked
+    published = to_contract(old)
+    assert published is not None and "sms_consent" not in published.model_dump()
