@@ -67,6 +67,41 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return make_settings(request.param, tmp_path / "data", request)
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """One store for a whole module: for parametrized tests that only read, or whose writes
+    are all refused — a fresh app for each of 50 cases cost 2–10 s apiece on PostgreSQL."""
+    data_dir = tmp_path_factory.mktemp(request.param) / "data"
+    clock = pinned_clock(data_dir.parent / "data-clock")
+    if request.param == "sqlite":
+        yield Settings(data_dir=data_dir, api_key_cache_seconds=0, clock_file=clock)
+        return
+    pg_url = request.getfixturevalue("pg_url")
+    schema = f"tz_test_{uuid.uuid4().hex[:10]}"
+    yield Settings(
+        data_dir=data_dir,
+        api_key_cache_seconds=0,
+        clock_file=clock,
+        database_url=pg_url,
+        database_schema=schema,
+    )
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def module_api(module_settings: Settings) -> Iterator[Api]:
+    """``api`` over ``module_settings``: one served app for the module's tests."""
+    from services.app import create_app
+
+    with ServerThread(create_app(module_settings)) as server, Api(server.url, module_settings) as c:
+        yield c
+
+
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     """The all-in-one app served on a loopback port, with a client that can sign in as anyone."""

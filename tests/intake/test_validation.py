@@ -52,12 +52,15 @@ INVALID_BODIES = [
 @pytest.mark.parametrize(
     ("body", "field"), [(b, f) for _, b, f in INVALID_BODIES], ids=[i for i, _, _ in INVALID_BODIES]
 )
-def test_invalid_tip_is_refused_naming_the_field(api: Api, settings, body, field) -> None:
-    r = api.post("/api/v1/tips", json=body, headers=api.auth("operator"))
+def test_invalid_tip_is_refused_naming_the_field(
+    module_api: Api, module_settings, body, field
+) -> None:
+    """One app for all of them: each refusal must leave the store as empty as it found it."""
+    r = module_api.post("/api/v1/tips", json=body, headers=module_api.auth("operator"))
     details = problem(r, 422)
     assert field in [e["field"] for e in details["errors"]], details
     assert all(e["message"] for e in details["errors"])
-    assert stored_notifications(settings, "intake") == []
+    assert stored_notifications(module_settings, "intake") == []
 
 
 def test_malformed_json_is_400(api: Api, settings) -> None:

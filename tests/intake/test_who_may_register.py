@@ -14,6 +14,12 @@ from tests.support.api import Api, problem
 TIP = {"channel": "mayor_hotline", "content": "道路破损无人修"}
 
 
+@pytest.fixture(scope="module")
+def api(module_api: Api) -> Api:
+    """One app for the module: who may register does not depend on what is stored."""
+    return module_api
+
+
 def test_anonymous_callers_get_401(api: Api) -> None:
     body = problem(api.post("/api/v1/tips", json=TIP), 401)
     assert "Bearer" in body["detail"]
