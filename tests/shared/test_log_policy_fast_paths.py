@@ -1,0 +1,81 @@
+"""The logging policy's shortcuts (ADR 18, issue 24): the redaction net skips its seven
+substitutions only when none of its patterns matches, and an IPv4 client's network is read
+without building address objects — both answer exactly as the long way does."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from shared.platform import logpolicy
+from shared.platform.protection import new_receipt_code
+
+
+def _long_way_redact(text: str) -> str:
+    for pattern, replacement in logpolicy.PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _long_way_network(host: str | None) -> str:
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return "-"
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/api/v1/tips",
+        "2026-12-07 12:46:20",
+        "request",
+        "BEARER abc.def",
+        "bearer\tx",
+        "eyJa.b.",
+        "see tzk_abc_DEF",
+        "Code=x&y=1",
+        "receipt=1",
+        "+86 13811112222",
+        "86-13811112222",
+        "1381111222",
+        "42010619900101123x",
+        "1234567890123456789",
+        new_receipt_code(),
+        new_receipt_code().lower(),
+        f"-{new_receipt_code()}",
+        "中文 日志 ABCD-EFGH",
+        "",
+    ],
+)
+def test_the_net_answers_as_its_seven_substitutions_do(text: str) -> None:
+    assert logpolicy.redact(text) == _long_way_redact(text)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "203.0.113.77",
+        "0.0.0.0",
+        "255.255.255.255",
+        "256.1.1.1",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "1.2.3.4 ",
+        "1.2.3.4\n",
+        "١.2.3.4",
+        "::1",
+        "::ffff:1.2.3.4",
+        "2001:db8:1234:5678::1",
+        "testclient",
+        "",
+        None,
+    ],
+)
+def test_a_clients_network_is_the_one_ipaddress_gives(host: str | None) -> None:
+    assert logpolicy.truncated_address(host) == _long_way_network(host)
