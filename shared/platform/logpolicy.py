@@ -13,7 +13,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import MutableMapping
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -106,6 +108,35 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class SecondStamper:
+    """structlog's local ``TimeStamper`` for a format to the second (its default, as ours is):
+    the same text, formatted once a second rather than once a line (it was 8 % of a line)."""
+
+    def __init__(self, fmt: str, key: str) -> None:
+        self.fmt, self.key = fmt, key
+        self._last: tuple[int, str] = (-1, "")  # one tuple: threads read a matching pair
+
+    def __call__(
+        self, _logger: Any, _method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        second = int(time.time())
+        last = self._last
+        if last[0] != second:
+            stamp = datetime.fromtimestamp(second).astimezone().strftime(self.fmt)
+            last = self._last = (second, stamp)
+        event[self.key] = last[1]
+        return event
+
+
+def _to_the_second(processor: Any) -> Any:
+    """A local ``TimeStamper`` to the second as a :class:`SecondStamper`; any other as it is."""
+    stamper = structlog.processors.TimeStamper
+    if isinstance(processor, stamper) and not processor.utc and processor.fmt in SECOND_FORMATS:
+        return SecondStamper(processor.fmt, processor.key)
+    return processor
+
+
+SECOND_FORMATS = ("%Y-%m-%d %H:%M:%S",)  # structlog's default: no sub-second field
 _FILTER = RedactingFilter()
 STDLIB_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "fastapi")
 
@@ -118,6 +149,7 @@ def install() -> None:
     scrubs its message too; the console renderer then prints that text as it is."""
     processors = list(structlog.get_config()["processors"])
     if redact_event not in processors:
+        processors = [_to_the_second(p) for p in processors]
         renderer = processors.pop() if processors else structlog.dev.ConsoleRenderer()
         if isinstance(renderer, structlog.dev.ConsoleRenderer):
             renderer = structlog.dev.ConsoleRenderer(

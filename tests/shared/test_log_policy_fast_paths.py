@@ -1,14 +1,17 @@
 """The logging policy's shortcuts (ADR 18, issue 24): the redaction net skips its seven
-substitutions only when none of its patterns matches, and an IPv4 client's network is read
-without building address objects — both answer exactly as the long way does."""
+substitutions only when none of its patterns matches, an IPv4 client's network is read
+without building address objects, the timestamp is formatted once a second — each answers
+exactly as the long way does."""
 
 from __future__ import annotations
 
 import ipaddress
 
 import pytest
+import structlog
 
 from shared.platform import logpolicy
+from shared.platform.logpolicy import SecondStamper
 from shared.platform.protection import new_receipt_code
 
 
@@ -79,3 +82,15 @@ def test_the_net_answers_as_its_seven_substitutions_do(text: str) -> None:
 )
 def test_a_clients_network_is_the_one_ipaddress_gives(host: str | None) -> None:
     assert logpolicy.truncated_address(host) == _long_way_network(host)
+
+
+def test_the_timestamp_made_once_a_second_reads_as_structlogs_own() -> None:
+    logpolicy.install()
+    ours = [p for p in structlog.get_config()["processors"] if isinstance(p, SecondStamper)]
+    theirs = structlog.processors.TimeStamper(fmt=ours[0].fmt, utc=False)
+    before = theirs(None, "info", {})["timestamp"]
+    stamped = ours[0](None, "info", {})["timestamp"]
+    after = theirs(None, "info", {})["timestamp"]
+    assert stamped in (before, after)  # a second may turn between the two
+    processors = structlog.get_config()["processors"]
+    assert not any(isinstance(p, structlog.processors.TimeStamper) for p in processors)
