@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from fastapi import Request
+
 from shared.contracts.wording import ROLE_LABELS
-from shared.web.auth import CurrentPrincipal, Principal, Role
+from shared.web.auth import Principal, Role, current_principal
 from shared.web.problems import Problem
 
 OPERATOR, OFFICE, LIAISON, SUPERVISOR, EVALUATOR, ADMIN = (
@@ -137,10 +139,14 @@ def who_may(action: Action) -> str:
     return "、".join(ROLE_LABELS[r.value] for r in roles)
 
 
-def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
-    """A FastAPI dependency: the caller, if its role may perform ``action``; else 403."""
+def require(action: Action) -> Callable[[Request], Awaitable[Principal]]:
+    """A FastAPI dependency: the caller, if its role may perform ``action``; else 403.
 
-    async def dependency(principal: CurrentPrincipal) -> Principal:
+    It authenticates itself rather than depending on :data:`CurrentPrincipal`: one dependency
+    less for FastAPI to solve on every request (issue 24: 12 µs of intake's ~0.25 ms)."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await current_principal(request)
         if not allowed(principal, action):
             raise Problem(
                 403,
