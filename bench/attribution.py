@@ -10,8 +10,10 @@ storing nothing, the same building the submission, intake on PostgreSQL (and on 
 ``--sqlite``). Each prints its throughput and the **CPU it spent per request** (user + system
 time from /proc over the load) as a ratio to the ceiling's in the same round: on a busy
 machine throughput moves by 2× between minutes, CPU per request much less. With ``--before``
-intake from that directory runs right before this checkout's, in every round and store
-(``--before-pure-psycopg``: with ``PSYCOPG_IMPL=python`` there, as before psycopg[binary]).
+the HTTP stack (s) and intake from that directory run right before this checkout's, in every
+round and store (``--before-pure-psycopg``: with ``PSYCOPG_IMPL=python`` there, as before
+psycopg[binary]). ``--profile``: after the rounds, a py-spy profile (``--gil``) of the HTTP
+stack (s) under the same load, a separate run since sampling costs CPU.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import profile as profiling
 from bench.common import (
     BenchProcess,
     Deployment,
@@ -44,6 +47,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--before", type=Path, help="a checkout of an earlier commit")
     parser.add_argument("--before-pure-psycopg", action="store_true")
     parser.add_argument("--sqlite", action="store_true", help="intake on SQLite too")
+    parser.add_argument("--profile", action="store_true", help="py-spy the HTTP stack (s)")
     report_options(parser)
     return parser.parse_args(argv)
 
@@ -60,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
                 pg.create_schema()
                 lite = stack.enter_context(deployment(out, None, None)) if args.sqlite else None
                 measure(servers(pg, lite, args), args.seconds)
+        if args.profile:
+            with deployment(out, srv.pg_url, srv.nats_url) as pg:
+                pg.create_schema()
+                profile(pg, out, args.seconds)
 
     return run_bench("bench.attribution", argv, args, lambda srv: {}, body)
 
@@ -69,6 +77,12 @@ def servers(
 ) -> list[tuple[str, Deployment, Starter]]:
     found: list[tuple[str, Deployment, Starter]] = [
         ("(e) HTTP ceiling", pg, lambda: _module(pg, "bench.ceiling")),
+    ]
+    if args.before:
+        before = args.before.resolve()
+        stack_before = lambda: _module(pg, "bench.stack_ceiling", root=before)  # noqa: E731
+        found.append(("(s) services' HTTP stack, before", pg, stack_before))
+    found += [
         ("(s) services' HTTP stack", pg, lambda: _module(pg, "bench.stack_ceiling")),
         ("(s) + the submission", pg, lambda: _module(pg, "bench.stack_ceiling", "--submission")),
     ]
@@ -100,10 +114,29 @@ def measure(found: list[tuple[str, Deployment, Starter]], seconds: float) -> Non
         )
 
 
-def _module(d: Deployment, module: str, *extra: str) -> BenchProcess:
+def profile(d: Deployment, out: Path, seconds: float) -> None:
+    """Where the HTTP stack (s) spends the interpreter under load: py-spy, GIL samples."""
+    process = _module(d, "bench.stack_ceiling")
+    try:
+        post_tips(process.url, d.token(), seconds=2)
+        output = out / "stack-profile.txt"
+        sampler = profiling.record(process.pid, seconds, output)
+        result = post_tips(process.url, d.token(), seconds=seconds)
+        sampler.wait(timeout=seconds + 60)
+    finally:
+        process.stop()
+    say(f"profile of (s) at {result.rate:,.0f} req/s ({output}):")
+    say(profiling.summarise(output, top=40))
+
+
+def _module(d: Deployment, module: str, *extra: str, root: Path | None = None) -> BenchProcess:
+    """``python -m module`` on a port of its own; from the checkout ``root`` when given."""
     port = free_port()
     command = [sys.executable, "-m", module, "--port", str(port), *extra]
-    process = BenchProcess(module, d.env(), d.log_dir, port, command)
+    env = d.env(PYTHONPATH=str(root)) if root else d.env()
+    process = BenchProcess(module, env, d.log_dir, port, command)
+    if root:
+        process.cwd = root
     d.processes.append(process)
     return process.start(wait=True)
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import MutableMapping
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -39,16 +41,37 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def _scoped(pattern: str) -> str:
+    """A pattern as one branch of an alternation: a leading ``(?i)`` kept to its branch."""
+    return f"(?i:{pattern[4:]})" if pattern.startswith("(?i)") else f"(?:{pattern})"
+
+
+# Any of PATTERNS, in one pass: most values (route templates, ids, levels) match none, and
+# one search costs a seventh of the seven substitutions that would change nothing.
+_ANY = re.compile("|".join(_scoped(pattern.pattern) for pattern, _ in PATTERNS))
+
+
 def redact(text: str) -> str:
     """``text`` with whatever looks like a secret or a personal number replaced."""
+    if _ANY.search(text) is None:  # no pattern matches: no substitution would change it
+        return text
     for pattern, replacement in PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
 
+# A dotted IPv4 address as ``ipaddress`` accepts it: four decimal octets up to 255, no
+# leading zeros; group 1 is its first three octets with their dots.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4 = re.compile(rf"((?:{_OCTET}\.){{3}}){_OCTET}")
+
+
 def truncated_address(host: str | None) -> str:
     """A client address as logs may keep it: its /24 (IPv4) or /48 (IPv6) network, enough to
     see abuse from a network, not to name a citizen (the same as the nginx edge logs)."""
+    dotted = _IPV4.fullmatch(host or "")
+    if dotted is not None:  # the common case, without building address objects
+        return dotted[1] + "0"
     try:
         address = ipaddress.ip_address(host or "")
     except ValueError:
@@ -85,6 +108,35 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class SecondStamper:
+    """structlog's local ``TimeStamper`` for a format to the second (its default, as ours is):
+    the same text, formatted once a second rather than once a line (it was 8 % of a line)."""
+
+    def __init__(self, fmt: str, key: str) -> None:
+        self.fmt, self.key = fmt, key
+        self._last: tuple[int, str] = (-1, "")  # one tuple: threads read a matching pair
+
+    def __call__(
+        self, _logger: Any, _method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        second = int(time.time())
+        last = self._last
+        if last[0] != second:
+            stamp = datetime.fromtimestamp(second).astimezone().strftime(self.fmt)
+            last = self._last = (second, stamp)
+        event[self.key] = last[1]
+        return event
+
+
+def _to_the_second(processor: Any) -> Any:
+    """A local ``TimeStamper`` to the second as a :class:`SecondStamper`; any other as it is."""
+    stamper = structlog.processors.TimeStamper
+    if isinstance(processor, stamper) and not processor.utc and processor.fmt in SECOND_FORMATS:
+        return SecondStamper(processor.fmt, processor.key)
+    return processor
+
+
+SECOND_FORMATS = ("%Y-%m-%d %H:%M:%S",)  # structlog's default: no sub-second field
 _FILTER = RedactingFilter()
 STDLIB_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "fastapi")
 
@@ -97,6 +149,7 @@ def install() -> None:
     scrubs its message too; the console renderer then prints that text as it is."""
     processors = list(structlog.get_config()["processors"])
     if redact_event not in processors:
+        processors = [_to_the_second(p) for p in processors]
         renderer = processors.pop() if processors else structlog.dev.ConsoleRenderer()
         if isinstance(renderer, structlog.dev.ConsoleRenderer):
             renderer = structlog.dev.ConsoleRenderer(

@@ -307,11 +307,17 @@ async def _lookup_api_key(engine: AsyncEngine, digest: str) -> Principal | None:
 
 
 async def current_principal(request: Request) -> Principal:
+    """The caller, authenticated once a request: a second dependency that asks (``require``
+    and :data:`CurrentPrincipal` on one endpoint) gets the same principal."""
+    state = request.state
+    known: Principal | None = getattr(state, "principal", None)
+    if known is not None:
+        return known
     authenticator: Authenticator = request.app.state.authenticator
     principal = await authenticator.authenticate(
         request.headers.get("authorization"), request.headers.get("x-api-key")
     )
-    request.state.principal = principal
+    state.principal = principal
     if principal.via == "api_key":
         log.info("api_key_request", key=principal.name, route=route_template(request.scope))
     return principal

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from fastapi import Request
+
 from shared.contracts.wording import ROLE_LABELS
-from shared.web.auth import CurrentPrincipal, Principal, Role
+from shared.web.auth import Principal, Role, current_principal
 from shared.web.problems import Problem
 
 OPERATOR, OFFICE, LIAISON, SUPERVISOR, EVALUATOR, ADMIN = (
@@ -137,17 +139,25 @@ def who_may(action: Action) -> str:
     return "、".join(ROLE_LABELS[r.value] for r in roles)
 
 
-def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
-    """A FastAPI dependency: the caller, if its role may perform ``action``; else 403."""
+def permitted(principal: Principal, action: Action) -> Principal:
+    """``principal``, if its role may perform ``action``; else 403."""
+    if not allowed(principal, action):
+        raise Problem(
+            403,
+            "Forbidden",
+            f"角色“{ROLE_LABELS[principal.role.value]}”无权执行此操作,可由{who_may(action)}办理"
+            f" (role {principal.role.value} may not {action.value})",
+        )
+    return principal
 
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if not allowed(principal, action):
-            raise Problem(
-                403,
-                "Forbidden",
-                f"角色“{ROLE_LABELS[principal.role.value]}”无权执行此操作,可由{who_may(action)}办理"
-                f" (role {principal.role.value} may not {action.value})",
-            )
-        return principal
+
+def require(action: Action) -> Callable[[Request], Awaitable[Principal]]:
+    """A FastAPI dependency: the caller, if its role may perform ``action``; else 403.
+
+    It authenticates itself rather than depending on :data:`CurrentPrincipal`: one dependency
+    less for FastAPI to solve on every request (issue 24, ADR 38: 12–17 µs of ~250)."""
+
+    async def dependency(request: Request) -> Principal:
+        return permitted(await current_principal(request), action)
 
     return dependency

@@ -55,13 +55,21 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
         )
+        # the children of one method, route template and status (a bounded set: templates)
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.sampled: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, float]] = {}
         self.registry.register(_Sampled(self))
         self._server: Any = None
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:  # labels() takes a lock and builds its key: once per series
+            counter = self.requests.labels(method, route, str(status))
+            series = (counter, self.latency.labels(method, route))
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def record(self, samples: Iterable[Sample]) -> None:
         for name, help_text, labels, value in samples:

@@ -16,7 +16,7 @@ from services.tracking.assessment.domain import Grade, Round
 from shared.contracts.vocabulary import ROUND_LABELS, RoundKind
 from shared.platform.officialdoc import DOCX, PDF, OfficialDocument, to_docx, to_pdf
 from shared.web.auth import CurrentPrincipal, Principal
-from shared.web.authz import Action, allowed, require
+from shared.web.authz import Action, allowed, permitted, require
 from shared.web.ratelimit import public_rate_limit
 from shared.web.reads import ReadRecorder
 from shared.web.refusals import Refusal, Refusals, documented
@@ -59,7 +59,7 @@ Replier = Annotated[Principal, Depends(require(Action.REPLY_RECTIFICATION))]
 async def _round_reader(principal: CurrentPrincipal) -> Principal:
     if allowed(principal, Action.READ_REPORTS):
         return principal
-    return await require(Action.REPLY_RECTIFICATION)(principal)
+    return permitted(principal, Action.REPLY_RECTIFICATION)
 
 
 RoundReader = Annotated[Principal, Depends(_round_reader)]
