@@ -153,6 +153,20 @@ STORE_DOWN: tuple[type[Exception], ...] = (
 )
 
 
+# SQLSTATE classes of a database that cannot serve now: 08 connection exception, 53 insufficient
+# resources ("too many clients"), 57P01–57P03 shut down or starting up. asyncpg's errors reach
+# us as SQLAlchemy's plain DBAPIError (only some of its classes are translated), so a full
+# server answered 500 where it meant "retry later" — seen in a test run on a shared server.
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """A driver error carrying one of :data:`UNAVAILABLE_SQLSTATES`."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(UNAVAILABLE_SQLSTATES)
+
+
 def store_down() -> Problem:
     return unavailable("数据库暂不可用,请稍后重试 (database unavailable, retry later)")
 
@@ -185,8 +199,14 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
             request,
         )
 
+    async def on_driver_error(request: Request, exc: Exception) -> JSONResponse:
+        if store_unavailable(exc):
+            return await on_store_down(request, exc)
+        raise exc  # anything else stays the 500 it was (and is logged as one)
+
     handlers: list[tuple[Any, Any]] = [
         *((exc_class, on_store_down) for exc_class in STORE_DOWN),
+        (sa_exc.DBAPIError, on_driver_error),
         (TimeoutError, on_timeout),
         (sa_exc.DataError, on_bad_value),
     ]
