@@ -272,7 +272,7 @@ def test_sms_turned_on_later_texts_no_stale_news(
         dispatched(client, str(new["case_id"]))  # after the old step on dispatch's log
         wait_for(lambda: notices(client, str(new["case_id"]))["total"] == 1, 30, "the new step")
         assert notices(client, str(old["case_id"]))["items"] == []
-    wait_for(lambda: len(gateway.calls) == 1, 30, "the new step texted")
+        wait_for(lambda: len(gateway.calls) == 1, 30, "the new step texted")  # before it stops
     assert new["number"] in gateway.calls[0][1]["message"]
 
 
