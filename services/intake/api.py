@@ -15,7 +15,12 @@ from services.intake import evidence
 from services.intake.application import IdempotencyConflict, TipNotFound, TipSubmission
 from services.intake.cataloguing import CatalogueError, UnknownCategory
 from services.intake.deps import IntakeDep
-from services.intake.domain import AnonymousReporterError, Tip
+from services.intake.domain import (
+    AnonymousReporterError,
+    AnonymousSmsConsentError,
+    NoReporterPhoneError,
+    Tip,
+)
 from services.intake.keyvault import CaseKeyDestroyed
 from services.intake.schemas import (
     IdentityViewRequest,
@@ -34,6 +39,18 @@ REFUSALS: Refusals = {
     IdempotencyConflict: Refusal(409, "idempotency_conflict", "幂等键已用于另一份登记"),
     TipNotFound: Refusal(404, "no_such_tip", "没有该登记记录", detail=not_found("tip").detail),
     AnonymousReporterError: Refusal(404, "anonymous_reporter", "匿名举报,无身份信息"),
+    AnonymousSmsConsentError: Refusal(
+        409,
+        "sms_consent_anonymous",
+        "匿名举报不能设置短信告知",
+        detail="匿名举报没有可短信告知的举报人,不能同意或撤回短信告知",
+    ),
+    NoReporterPhoneError: Refusal(
+        409,
+        "sms_consent_needs_phone",
+        "举报人未留电话,不能同意短信告知",
+        detail="同意短信告知须留下举报人的电话:该举报人登记时未留电话",
+    ),
     UnknownCategory: Refusal(422, "unknown_category", "问题类别不在分类目录中"),
     CatalogueError: Refusal(422, "catalogue_change_refused", "分类目录不接受此项修改"),
     CaseKeyDestroyed: Refusal(

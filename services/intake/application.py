@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.intake.catalogue import CategoryCatalogue
 from services.intake.cataloguing import CataloguingMixin
-from services.intake.domain import CaseNumberSequence, Tip
+from services.intake.domain import CaseNumberSequence, NoReporterPhoneError, Tip
 from services.intake.keyvault import KeyVault
 from services.intake.registering import (
     IdempotencyConflict,
@@ -34,6 +34,7 @@ from shared.platform.recorders import with_also
 __all__ = [
     "IdempotencyConflict",
     "IntakeApplication",
+    "NoSmsConsent",
     "Registration",
     "TipNotFound",
     "TipSubmission",
@@ -42,6 +43,10 @@ __all__ = [
 
 class TipNotFound(Exception):
     """No tip with this id — or none this caller may see (an operator sees only its own)."""
+
+
+class NoSmsConsent(Exception):
+    """The reporter has not agreed to texts (or withdrew): nothing may be sent (ADR 37)."""
 
 
 OPERATOR = "operator"  # the role whose actors see only the tips they registered
@@ -88,10 +93,34 @@ class IntakeApplication(CataloguingMixin, RegisteringMixin, ServiceApplication):
     def read_tip(self, case_id: UUID, actor: dict[str, Any]) -> Tip:
         """The registration record, after recording who read it. A reveal saved meanwhile
         moves the tip on: the read is recorded on the newer version."""
+        return self._recorded(case_id, actor, lambda tip: tip.view_record(actor))
+
+    def set_sms_consent(
+        self, case_id: UUID, consent: bool, actor: dict[str, Any], reason: str | None
+    ) -> Tip:
+        """Record the reporter's consent to SMS notices withdrawn or given after registration
+        (ADR 37 addendum). Given again, the reporter must have left a phone: unsealed in
+        memory to check, never shown. Unchanged, nothing is recorded."""
+        now = self.clock()
+        if not consent:
+            return self._recorded(
+                case_id, actor, lambda t: t.withdraw_sms_consent(actor, reason, now)
+            )
+        tip = self.visible_tip(case_id, actor)
+        tip.check_sms_consent_changeable()
+        if not tip.sms_consent and self.reporter_phone(case_id, consented=False) is None:
+            raise NoReporterPhoneError(case_id)
+        return self._recorded(case_id, actor, lambda t: t.give_sms_consent(actor, reason, now))
+
+    def _recorded(
+        self, case_id: UUID, actor: dict[str, Any], command: Callable[[Tip], None]
+    ) -> Tip:
+        """``command`` on the tip, saved. A save meanwhile (a read, a reveal) moves the tip
+        on: the command is run again on the newer version."""
         attempts = 3
         while True:
             tip = self.visible_tip(case_id, actor)
-            tip.view_record(actor)
+            command(tip)
             try:
                 self.save(tip)
             except IntegrityError:
@@ -108,20 +137,21 @@ class IntakeApplication(CataloguingMixin, RegisteringMixin, ServiceApplication):
     # --- queries -------------------------------------------------------------------------
 
     def texted_number(self, case_id: UUID) -> str | None:
-        """The case's number if its reporter agreed to SMS notices (ADR 37), else None.
-        Both are fixed at registration: the first version of the tip is enough."""
+        """The case's number if its reporter agrees to SMS notices now (ADR 37: consent may
+        be withdrawn and given again later), else None."""
         try:
-            tip = self.repository.get(case_id, version=1)
+            tip = self.get_tip(case_id)
         except AggregateNotFoundError:
             return None
-        if not isinstance(tip, Tip) or not tip.sms_consent:
-            return None
-        return tip.number
+        return tip.number if tip.sms_consent else None
 
-    def reporter_phone(self, case_id: UUID) -> str | None:
+    def reporter_phone(self, case_id: UUID, *, consented: bool = True) -> str | None:
         """The consenting reporter's phone, unsealed in memory for the moment of sending
-        (``CaseKeyDestroyed`` after the retention period). Never stored, never logged."""
+        (``CaseKeyDestroyed`` after the retention period). Never stored, never logged.
+        Read again right before each text: consent withdrawn meanwhile → :class:`NoSmsConsent`."""
         tip = self.get_tip(case_id)
+        if consented and not tip.sms_consent:
+            raise NoSmsConsent(case_id)
         if tip.reporter_sealed is None:
             return None
         identity = self.keys.sealer(case_id).open(tip.reporter_sealed, tip.id)

@@ -13,6 +13,8 @@ from shared.contracts import Contract
 from shared.contracts.intake import (
     CategoryCatalogueChanged,
     ReporterIdentityViewed,
+    ReporterSmsConsentGiven,
+    ReporterSmsConsentWithdrawn,
     TipEvidenceAttached,
     TipOriginRecorded,
     TipRecordViewed,
@@ -46,6 +48,14 @@ def _record_viewed(event: Any) -> Contract:
     return TipRecordViewed(case_id=event.originator_id)
 
 
+def _sms_consent_withdrawn(event: Any) -> Contract:
+    return ReporterSmsConsentWithdrawn(case_id=event.originator_id, reason=event.reason)
+
+
+def _sms_consent_given(event: Any) -> Contract:
+    return ReporterSmsConsentGiven(case_id=event.originator_id, reason=event.reason)
+
+
 def _origin(event: Any) -> Contract:
     return TipOriginRecorded(case_id=event.originator_id, origin=event.origin)
 
@@ -69,6 +79,8 @@ TRANSLATIONS = {
     "Tip.Registered": _registered,
     "Tip.ReporterIdentityViewed": _identity_viewed,
     "Tip.RecordViewed": _record_viewed,
+    "Tip.SmsConsentWithdrawn": _sms_consent_withdrawn,
+    "Tip.SmsConsentGiven": _sms_consent_given,
     "Tip.OriginRecorded": _origin,
     "Tip.EvidenceAttached": _evidence,
     # every event of the catalogue, its first included (ADR 25)

@@ -73,6 +73,7 @@ class Tip(Aggregate):
         self.fingerprint = fingerprint
         self.registered_by = actor
         self.sms_consent = sms_consent
+        self.sms_consent_changes: list[dict[str, Any]] = []  # who changed it, when, why
         self.identity_views: list[dict[str, Any]] = []
         self.evidence: list[dict[str, Any]] = []  # 线索证据 that came with the tip
 
@@ -119,9 +120,52 @@ class Tip(Aggregate):
     def _record_viewed(self, actor: dict[str, Any]) -> None:
         pass
 
+    def withdraw_sms_consent(self, actor: dict[str, Any], reason: str | None, at: datetime) -> None:
+        """撤回短信告知同意: the reporter asked (by phone, in person) to be texted no more.
+        Already without consent, nothing is recorded: the wish is already honoured."""
+        self.check_sms_consent_changeable()
+        if self.sms_consent:
+            self._sms_consent_withdrawn(actor=actor, reason=reason, at=at)
+
+    @event("SmsConsentWithdrawn")
+    def _sms_consent_withdrawn(
+        self, actor: dict[str, Any], reason: str | None, at: datetime
+    ) -> None:
+        self._sms_consent_changed(False, actor, reason, at)
+
+    def give_sms_consent(self, actor: dict[str, Any], reason: str | None, at: datetime) -> None:
+        """同意短信告知, given after registration (the caller checks the reporter left a
+        phone: the aggregate holds only the seal). Given already, nothing is recorded."""
+        self.check_sms_consent_changeable()
+        if not self.sms_consent:
+            self._sms_consent_given(actor=actor, reason=reason, at=at)
+
+    @event("SmsConsentGiven")
+    def _sms_consent_given(self, actor: dict[str, Any], reason: str | None, at: datetime) -> None:
+        self._sms_consent_changed(True, actor, reason, at)
+
+    def _sms_consent_changed(
+        self, consent: bool, actor: dict[str, Any], reason: str | None, at: datetime
+    ) -> None:
+        self.sms_consent = consent
+        change = {"consent": consent, "actor": actor, "reason": reason, "at": at}
+        self.sms_consent_changes.append(change)
+
+    def check_sms_consent_changeable(self) -> None:
+        if self.reporter_sealed is None:
+            raise AnonymousSmsConsentError("匿名举报没有可短信告知的举报人 (anonymous reporter)")
+
 
 class AnonymousReporterError(Exception):
     pass
+
+
+class AnonymousSmsConsentError(Exception):
+    """An anonymous tip has nobody to text: its consent cannot be given or withdrawn."""
+
+
+class NoReporterPhoneError(Exception):
+    """Consent to texts from a reporter who left no phone."""
 
 
 class CaseNumberSequence(Aggregate):

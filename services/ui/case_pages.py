@@ -68,6 +68,7 @@ async def _case_page(
         may_reveal=may_reveal,
         reporter=reporter,
         sms_notices=sms_notices,
+        may_record_consent=may_reveal and allowed(viewer.principal, Action.RECORD_SMS_CONSENT),
         done=done,
         done_label=BY_KEY[done].label if done in BY_KEY else None,
     )
@@ -125,6 +126,23 @@ async def reveal_reporter(case_id: UUID, request: Request, viewer: CurrentViewer
         errors = {"reveal": refusal.detail}
         return await _case_page(request, viewer, case_id, errors=errors, status=refusal.status)
     return await _case_page(request, viewer, case_id, reporter=identity)
+
+
+@router.post("/cases/{case_id}/reporter-sms-consent", dependencies=[Checked])
+async def record_sms_consent(case_id: UUID, request: Request, viewer: CurrentViewer) -> Response:
+    """撤回/恢复短信告知: the reporter's later word (by phone), recorded on the tip by intake
+    with who and when; a refusal (anonymous, no phone) comes back beside the form."""
+    form = await read_form(request)
+    reason = str(form.get("reason", "")).strip() or None
+    body = {"consent": form.get("consent") == "true", "reason": reason}
+    try:
+        await viewer.api.send("PUT", f"/api/v1/tips/{case_id}/sms-consent", body)
+    except ApiRefusal as refusal:
+        if refusal.status in (401, 403, 404):
+            raise
+        errors = {"sms_consent": refusal.detail}
+        return await _case_page(request, viewer, case_id, errors=errors, status=refusal.status)
+    return RedirectResponse(f"/ui/cases/{case_id}#reporter-sms", status_code=303)
 
 
 # --- 登记: the office's own registrations (walk-ins, inspection findings) ------------------

@@ -53,6 +53,32 @@ class TipRecordViewed(Contract):
 
 
 @contract
+class ReporterSmsConsentWithdrawn(Contract):
+    """The office or an operator recorded that a named reporter asked to be texted no more
+    (撤回短信告知同意, ADR 37 addendum; who is in the envelope's actor). Only the fact and
+    the recorder's reason travel: whether a reporter agreed to texts is shown to those who may
+    reveal the reporter, never the phone."""
+
+    type = "ReporterSmsConsentWithdrawn"
+    version = 1
+
+    case_id: UUID
+    reason: str | None
+
+
+@contract
+class ReporterSmsConsentGiven(Contract):
+    """A named reporter who left a phone agreed to SMS notices after registration (ADR 37
+    addendum; who recorded it is in the envelope's actor)."""
+
+    type = "ReporterSmsConsentGiven"
+    version = 1
+
+    case_id: UUID
+    reason: str | None
+
+
+@contract
 class TipOriginRecorded(Contract):
     """Where a tip came from, when it came from a body at some level (``origin``:
     ``{level: district|city|province|central, body}``): a higher level's 暗访, 转办 or

@@ -71,8 +71,14 @@ REPORTER_NOTICE_STEP_LABELS = {
     "merged": "合并办理",
     "replied": "直接反馈",
     "closed": "办结销号",
+    "second_pass": "二次办理",
 }
-REPORTER_NOTICE_STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "未能发送"}
+REPORTER_NOTICE_STATUS_LABELS = {
+    "pending": "待发送",
+    "sent": "已发送",
+    "failed": "未能发送",
+    "withheld": "举报人已撤回同意,不再发送",
+}
 SMS_ERROR_LABELS = {
     "sms_not_configured": "本系统未开通短信",
     "sms_url_invalid": "短信通道配置有误",
@@ -88,6 +94,8 @@ EVENT_LABELS = {
     "TipRegistered": "登记",
     "ReporterIdentityViewed": "查看举报人身份",
     "TipRecordViewed": "查看登记记录",
+    "ReporterSmsConsentWithdrawn": "举报人撤回短信告知同意",
+    "ReporterSmsConsentGiven": "举报人同意短信告知",
     "CaseOpened": "进入分办",
     "CaseTriaged": "分类处置",
     "CaseFlaggedForAccountability": "暗访或曝光问题,提请问责",

@@ -32,6 +32,7 @@ class Action(StrEnum):
     REGISTER_TIP = "register_tip"
     READ_TIP = "read_tip"
     VIEW_REPORTER = "view_reporter"
+    RECORD_SMS_CONSENT = "record_sms_consent"  # a reporter's later 同意/撤回 of SMS notices
     # dispatch: the office
     TRIAGE = "triage"
     MERGE = "merge"
@@ -87,6 +88,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REGISTER_TIP: frozenset({OPERATOR, OFFICE}),
     Action.READ_TIP: frozenset({OPERATOR, OFFICE, SUPERVISOR}),
     Action.VIEW_REPORTER: frozenset({OFFICE, SUPERVISOR}),
+    Action.RECORD_SMS_CONSENT: frozenset({OFFICE, OPERATOR}),  # the hotline takes the call
     Action.TRIAGE: frozenset({OFFICE}),
     Action.MERGE: frozenset({OFFICE}),
     Action.MARK_NOT_ACCEPTED: frozenset({OFFICE}),

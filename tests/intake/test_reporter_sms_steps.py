@@ -7,8 +7,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from services.intake.contract import to_contract
-from services.intake.domain import Tip
+from services.intake.domain import AnonymousSmsConsentError, Tip
 from services.intake.reporter_sms.projection import QuietHours
 from services.intake.reporter_sms.steps import Step, fit_reason, notice_id, sms_text, step_of
 from shared.contracts import dispatch as d
@@ -105,26 +107,30 @@ def test_no_text_goes_at_night_the_morning_takes_it() -> None:
     assert later.first_attempt(night) == night
 
 
+def registered_tip(**changes: Any) -> Tip:
+    fields: dict[str, Any] = {
+        "number": "2026-000001",
+        "channel": "hotline_12388",
+        "content": "x",
+        "summary": None,
+        "category": None,
+        "external_ref": None,
+        "occurred_at": None,
+        "location": None,
+        "subject": None,
+        "anonymous": False,
+        "reporter_sealed": {"kid": "k1", "ct": "…"},
+        "receipt_sealed": None,
+        "receipt_digest": None,
+        "fingerprint": "f",
+        "actor": {"id": "u", "name": "n", "role": "operator", "unit": None},
+        "sms_consent": False,
+    }
+    return Tip(id=uuid.uuid4(), **(fields | changes))  # type: ignore[call-arg]
+
+
 def test_tips_recorded_before_consent_was_asked_load_without_it() -> None:
-    tip = Tip(  # type: ignore[call-arg]
-        id=uuid.uuid4(),
-        number="2026-000001",
-        channel="hotline_12388",
-        content="x",
-        summary=None,
-        category=None,
-        external_ref=None,
-        occurred_at=None,
-        location=None,
-        subject=None,
-        anonymous=False,
-        reporter_sealed={"kid": "k1", "ct": "…"},
-        receipt_sealed=None,
-        receipt_digest=None,
-        fingerprint="f",
-        actor={"id": "u", "name": "n", "role": "operator", "unit": None},
-        sms_consent=True,
-    )
+    tip = registered_tip(sms_consent=True)
     registered = tip.collect_events()[0]
     state = {k: v for k, v in registered.__dict__.items() if k != "sms_consent"}
     old = object.__new__(type(registered))  # as the mapper decodes a stored event
@@ -133,3 +139,35 @@ def test_tips_recorded_before_consent_was_asked_load_without_it() -> None:
     assert loaded is not None and loaded.sms_consent is False  # nobody texted unasked
     published = to_contract(old)
     assert published is not None and "sms_consent" not in published.model_dump()
+
+
+def test_a_second_pass_is_told_once_per_pass_without_its_reason() -> None:
+    started = t.SecondPassStarted(
+        case_id=CASE, status="second_pass", pass_no=2, reason="张三不满意:窗口仍然推诿"
+    )
+    found = step_of(started)
+    assert found is not None and (found.step, found.pass_no) == (Step.SECOND_PASS, 2)
+    assert found.words == "因评价不满意,已重新交有关单位办理"  # as the receipt page says it
+    again = step_of(started)  # a redelivery: the same notice
+    assert again is not None and notice_id(CASE, again.step, 2) == notice_id(CASE, found.step, 2)
+    assert notice_id(CASE, Step.SECOND_PASS, 2) != notice_id(CASE, Step.SECOND_PASS, 3)
+    assert len(sms_text("2026-000123", found.words, "详情请留意我办答复。")) <= 70
+
+
+def test_consent_withdrawn_and_given_again_is_recorded_once_each_with_who_and_when() -> None:
+    tip = registered_tip(sms_consent=True)
+    office = {"id": "office:王", "name": "王主任", "role": "office", "unit": None}
+    tip.withdraw_sms_consent(office, "来电要求不再发送", AT)
+    tip.withdraw_sms_consent(office, None, AT)  # already withdrawn: nothing more
+    assert tip.sms_consent is False
+    tip.give_sms_consent(office, None, AT)
+    events = [type(e).__qualname__ for e in tip.collect_events()]
+    assert events == ["Tip.Registered", "Tip.SmsConsentWithdrawn", "Tip.SmsConsentGiven"]
+    assert tip.sms_consent is True
+    assert [(c["consent"], c["actor"]["name"]) for c in tip.sms_consent_changes] == [
+        (False, "王主任"),
+        (True, "王主任"),
+    ]
+    anonymous = registered_tip(reporter_sealed=None, anonymous=True)
+    with pytest.raises(AnonymousSmsConsentError):
+        anonymous.withdraw_sms_consent(office, None, AT)

@@ -708,3 +708,38 @@ def test_the_registration_form_asks_the_reporters_sms_consent_and_the_case_page_
     assert 'id="reporter-sms"' in page.text and "举报人已同意短信告知办理进展" in page.text
     assert "本系统未开通短信" in page.text  # this deployment has no sms_url
     assert "13800009999" not in page.text
+
+
+def test_the_office_records_a_reporters_withdrawal_and_renewal_of_sms_on_the_case_page(
+    api: Api,
+) -> None:
+    """撤回/恢复短信告知 (ADR 37 addendum): the case page says whether the reporter agrees
+    now, offers the office the one change that is open, lists who recorded each and why, and
+    an anonymous case shows none of it."""
+    tip = {
+        "content": "巡查发现某所窗口工作人员推诿",
+        "reporter": {"anonymous": False, "name": "周某", "phone": "+8613800008888"},
+    }
+    registered = api.register("office", **(tip | {"channel": "inspection"}))
+    assert registered.status_code == 201, registered.text
+    case_id = registered.json()["case_id"]
+    case_in_ledger(api, case_id, "registered")
+    bench = signed_in(api, "office")
+    page = bench.page(f"/ui/cases/{case_id}")
+    assert 'data-consent="false"' in page.text and "举报人未同意短信告知" in page.text
+    assert "记录举报人同意短信告知" in page.text
+
+    given = bench.submit(f"/ui/cases/{case_id}/reporter-sms-consent", consent="true")
+    assert given.status_code == 200 and 'data-consent="true"' in given.text  # after 303
+    assert "记录举报人撤回短信告知" in given.text
+    withdrawn = bench.submit(
+        f"/ui/cases/{case_id}/reporter-sms-consent", consent="false", reason="来电要求不再发短信"
+    )
+    assert 'data-consent="false"' in withdrawn.text
+    changes = withdrawn.text.split('id="sms-consent-changes"')[1].split("</ul>")[0]
+    assert "举报人同意短信告知" in changes and "举报人撤回短信告知同意" in changes
+    assert "来电要求不再发短信" in changes and "13800008888" not in withdrawn.text
+
+    supervisor = signed_in(api, "supervisor")  # may read the state, not change it
+    seen = supervisor.page(f"/ui/cases/{case_id}")
+    assert 'data-consent="false"' in seen.text and 'id="form-sms-consent"' not in seen.text

@@ -3,8 +3,10 @@
 As notify's deliverer does: a pass claims due notices (a claim pushes ``next_attempt_at`` a
 lease ahead, so replicas do not send one at once), unseals each reporter's phone in memory,
 sends through the deployment's ``sms_url`` with the notice's id as the idempotency key, then
-records the outcome. A process that dies after sending and before recording leaves the claim
-to lapse: the same notice goes again **under the same id**. Nothing goes out in the
+records the outcome. Consent is read again right before each text: a notice whose reporter
+withdrew it meanwhile is ``withheld``, never sent (ADR 37 addendum). A process that dies
+after sending and before recording leaves the claim to lapse: the same notice goes again
+**under the same id**. Nothing goes out in the
 reporters' quiet hours; a failure waits a doubling backoff, the last one is ``failed``.
 Logs carry the notice's id and the outcome only — never the phone or the text.
 """
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.intake.application import NoSmsConsent
 from services.intake.keyvault import CaseKeyDestroyed
 from services.intake.reporter_sms.projection import QuietHours
 from services.intake.reporter_sms.tables import notices
@@ -37,7 +40,25 @@ FINAL_CODES = frozenset(
     {"no_address", "sms_not_configured", "sms_url_invalid", "identity_destroyed"}
 )
 
-PhoneLookup = Callable[[UUID], str | None]  # the Application's, unsealing
+PhoneLookup = Callable[[UUID], str | None]  # the Application's, unsealing; NoSmsConsent
+WITHHELD = "withheld"  # the reporter withdrew consent before it went: never sent
+
+
+async def withhold_pending(
+    sessions: async_sessionmaker[AsyncSession], case_id: UUID, notice: UUID | None = None
+) -> int:
+    """The case's notices not yet sent (or one of them) will not be: consent was withdrawn.
+    A notice the texter holds a claim on is withheld too: the texter reads consent again
+    right before sending, and a failure is not recorded over a withheld notice (no retry).
+    How many were withheld."""
+    where = [notices.c.case_id == case_id, notices.c.status == "pending"]
+    if notice is not None:
+        where.append(notices.c.id == notice)
+    async with sessions() as session, session.begin():
+        done = await session.execute(
+            notices.update().where(*where).values(status=WITHHELD, next_attempt_at=None)
+        )
+    return int(done.rowcount)  # type: ignore[attr-defined]
 
 
 class ReporterTexter:
@@ -111,6 +132,10 @@ class ReporterTexter:
     async def _deliver(self, notice: Any) -> None:
         try:
             await asyncio.to_thread(self._send, notice)
+        except NoSmsConsent:
+            await withhold_pending(self.sessions, notice.case_id, notice.id)
+            log.info("reporter_sms_withheld", notice=str(notice.id), step=notice.step)
+            return
         except DeliveryFailed as failure:
             await self._failed(notice, failure.code)
             return
@@ -120,12 +145,12 @@ class ReporterTexter:
                 notices.update()
                 .where(notices.c.id == notice.id)
                 .values(status="sent", sent_at=self.clock(), attempts=notice.attempts + 1)
-            )
+            )  # over a notice withheld meanwhile too: it went, and the log must say so
         log.info("reporter_sms_sent", notice=str(notice.id), step=notice.step)
 
     def _send(self, notice: Any) -> None:
         try:
-            phone = self.phone_of(notice.case_id)
+            phone = self.phone_of(notice.case_id)  # NoSmsConsent: withdrawn meanwhile
         except CaseKeyDestroyed:
             raise DeliveryFailed("identity_destroyed") from None
         send_sms(self.config, str(notice.id), phone, notice.text)
@@ -138,7 +163,7 @@ class ReporterTexter:
         async with self.sessions() as session, session.begin():
             await session.execute(
                 notices.update()
-                .where(notices.c.id == notice.id)
+                .where(notices.c.id == notice.id, notices.c.status == "pending")
                 .values(
                     status="failed" if last else "pending",
                     attempts=attempts,

@@ -1,9 +1,9 @@
 """Which steps of a case a consenting reporter is told of by SMS, and in what words.
 
-The steps are those the receipt page shows a reporter (受理/交办, 不予受理, 合并, 直接反馈,
-办结销号). A text says only the case's number, the step in words and where to look or ask —
-never the complaint's content, the reporter's name or anyone else's particulars: whoever
-holds the phone reads it. Pure: no I/O.
+The steps are those the receipt page shows a reporter (受理/交办, 不予受理, 合并,
+二次办理, 直接反馈, 办结销号). A text says only the case's number, the step in words and
+where to look or ask — never the complaint's content, the reporter's name or anyone else's
+particulars: whoever holds the phone reads it. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Step(StrEnum):
     NOT_ACCEPTED = "not_accepted"  # 不予受理
     MERGED = "merged"  # 合并办理
     REPLIED = "replied"  # 直接反馈 (once per pass)
+    SECOND_PASS = "second_pass"  # 二次办理 (once per pass it starts)
     CLOSED = "closed"  # 办结销号
 
 
@@ -40,7 +41,7 @@ class Found:
 
     step: Step
     words: str
-    pass_no: int = 0  # only a reply is per pass; every other step is told once
+    pass_no: int = 0  # a reply and a second pass are per pass; every other step is told once
 
 
 def notice_id(case_id: UUID, step: Step, pass_no: int = 0) -> UUID:
@@ -72,6 +73,12 @@ def _replied(event: Contract) -> Found | None:
     return Found(Step.REPLIED, "我办已向您直接反馈办理情况", event.pass_no)
 
 
+def _second_pass(event: Contract) -> Found:
+    assert isinstance(event, t.SecondPassStarted)
+    # As the receipt page says it; never the evaluation's or the office's reason.
+    return Found(Step.SECOND_PASS, "因评价不满意,已重新交有关单位办理", event.pass_no)
+
+
 def _closed(event: Contract) -> Found:
     return Found(Step.CLOSED, "已办结")
 
@@ -82,6 +89,7 @@ STEPS: dict[type[Contract], Callable[[Contract], Found | None]] = {
     d.CaseNotAccepted: _not_accepted,
     d.CaseMerged: _merged,
     t.FeedbackDelivered: _replied,
+    t.SecondPassStarted: _second_pass,  # the pass it starts: a redelivery is the same notice
     t.CaseClosedOut: _closed,
 }
 

@@ -193,7 +193,8 @@ async def read_history(
     if not visible:
         raise not_found()
     events = await queries.history(session, case_id)
-    return {"case_id": case_id, "items": [history.entry(e) for e in events]}
+    shown = history.shown_to(principal, events)
+    return {"case_id": case_id, "items": [history.entry(e) for e in shown]}
 
 
 @router.get("/audit", summary="Search the audit trail: events and reads (supervisors)")

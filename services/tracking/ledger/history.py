@@ -12,6 +12,20 @@ import sqlalchemy as sa
 
 from services.tracking.ledger import rows
 from shared.contracts import Envelope, UnknownContract, decode
+from shared.contracts import intake as i
+from shared.web.auth import Principal
+from shared.web.authz import Action, allowed
+
+# Whether a named reporter agreed to SMS notices is for those who may reveal the reporter
+# (ADR 37): a unit's liaison reading the case's history does not see these steps.
+REPORTER_ONLY = frozenset({i.ReporterSmsConsentWithdrawn.type, i.ReporterSmsConsentGiven.type})
+
+
+def shown_to(principal: Principal, events: Iterable[sa.Row[Any]]) -> list[sa.Row[Any]]:
+    """The case's events this reader may see in its history."""
+    if allowed(principal, Action.VIEW_REPORTER):
+        return list(events)
+    return [e for e in events if e.type not in REPORTER_ONLY]
 
 
 def entry(row: sa.Row[Any]) -> dict[str, Any]:

@@ -358,9 +358,10 @@ def new_row(case_id: UUID) -> Row:
     }
 
 
-# A file attached, downloaded or approved for the public, or a look at the record or the
-# reporter, is not the case moving on: the ledger's (and Open311's public) "updated" time stays
-# where the case's last step put it, so a download or a look shows nowhere public.
+# A file attached, downloaded or approved for the public, a look at the record or the
+# reporter, or the reporter's SMS consent changed, is not the case moving on: the ledger's (and
+# Open311's public) "updated" time stays where the case's last step put it, so a download or a
+# look shows nowhere public.
 NOT_STEPS = (
     d.CaseAttachmentAdded,
     d.CaseAttachmentDownloaded,
@@ -368,6 +369,8 @@ NOT_STEPS = (
     d.CaseAttachmentWithdrawnFromPublic,
     i.ReporterIdentityViewed,
     i.TipRecordViewed,
+    i.ReporterSmsConsentWithdrawn,
+    i.ReporterSmsConsentGiven,
 )
 
 
