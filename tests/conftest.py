@@ -48,6 +48,12 @@ def pg_schema(pg_url: str) -> Iterator[str]:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+# An all-in-one app on PostgreSQL holds ~36 connections with the default pools of 4, ~28 with
+# 2: two xdist workers, each with an app or two beside a deployment, met the machine's 100
+# ("too many clients", CI 2026-12-07). Tests send one request at a time.
+TEST_POOL_SIZE = 2
+
+
 def make_settings(store: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
     """Settings for one store, with the clock pinned at ``tests.support.pinned.NOW``."""
     clock = pinned_clock(data_dir.parent / f"{data_dir.name}-clock")
@@ -57,6 +63,7 @@ def make_settings(store: str, data_dir: Path, request: pytest.FixtureRequest) ->
         data_dir=data_dir,
         api_key_cache_seconds=0,
         clock_file=clock,
+        db_pool_size=TEST_POOL_SIZE,
         database_url=request.getfixturevalue("pg_url"),
         database_schema=request.getfixturevalue("pg_schema"),
     )
@@ -86,6 +93,7 @@ def module_settings(
         data_dir=data_dir,
         api_key_cache_seconds=0,
         clock_file=clock,
+        db_pool_size=TEST_POOL_SIZE,
         database_url=pg_url,
         database_schema=schema,
     )

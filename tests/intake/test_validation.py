@@ -49,31 +49,35 @@ INVALID_BODIES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def api(module_api: Api) -> Api:
+    """One app for the module (a fresh one for each of 50 refusals cost 2–10 s apiece): every
+    test here is refused and must leave the store as it found it."""
+    return module_api
+
+
 @pytest.mark.parametrize(
     ("body", "field"), [(b, f) for _, b, f in INVALID_BODIES], ids=[i for i, _, _ in INVALID_BODIES]
 )
-def test_invalid_tip_is_refused_naming_the_field(
-    module_api: Api, module_settings, body, field
-) -> None:
-    """One app for all of them: each refusal must leave the store as empty as it found it."""
-    r = module_api.post("/api/v1/tips", json=body, headers=module_api.auth("operator"))
+def test_invalid_tip_is_refused_naming_the_field(api: Api, module_settings, body, field) -> None:
+    r = api.post("/api/v1/tips", json=body, headers=api.auth("operator"))
     details = problem(r, 422)
     assert field in [e["field"] for e in details["errors"]], details
     assert all(e["message"] for e in details["errors"])
     assert stored_notifications(module_settings, "intake") == []
 
 
-def test_malformed_json_is_400(api: Api, settings) -> None:
+def test_malformed_json_is_400(api: Api, module_settings) -> None:
     r = api.post(
         "/api/v1/tips",
         content=b'{"channel": "media", "content": ',
         headers=api.auth("operator") | {"content-type": "application/json"},
     )
     assert "JSON" in problem(r, 400)["detail"]
-    assert stored_notifications(settings, "intake") == []
+    assert stored_notifications(module_settings, "intake") == []
 
 
-def test_oversize_body_is_413(api: Api, settings) -> None:
+def test_oversize_body_is_413(api: Api, module_settings) -> None:
     huge = GOOD | {"content": "x" * (api.settings.max_body_bytes + 1)}
     r = api.post("/api/v1/tips", json=huge, headers=api.auth("operator"))
     problem(r, 413)
@@ -83,10 +87,11 @@ def test_oversize_body_is_413(api: Api, settings) -> None:
         headers=api.auth("operator") | {"content-type": "application/json"},
     )
     problem(streamed, 413)
-    assert stored_notifications(settings, "intake") == []
+    assert stored_notifications(module_settings, "intake") == []
 
 
 def test_a_good_tip_after_bad_ones_gets_number_one(api: Api) -> None:
+    """Last in the module: every refusal above went to this store, and none took a number."""
     api.post("/api/v1/tips", json=GOOD | {"channel": "fax"}, headers=api.auth("operator"))
     r = api.register()
     assert r.json()["number"].endswith("-000001")
