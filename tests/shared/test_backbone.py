@@ -123,6 +123,8 @@ def test_a_tip_reaches_dispatch_and_the_ledger_once_in_one_embedded_process(api:
     assert [str(c) for c in opened] == [answer["case_id"]]
 
 
+# In CI: tests/faults/test_faults.py::test_nats_killed_and_restarted_then_stopped_for_a_while
+@pytest.mark.soak
 def test_intake_accepts_tips_while_nats_is_down_and_they_flow_on_when_it_returns(
     pg_url: str, pg_schema: str, own_nats: NatsProcess, tmp_path: Path
 ) -> None:
@@ -150,6 +152,9 @@ def test_intake_accepts_tips_while_nats_is_down_and_they_flow_on_when_it_returns
         deployment.close()
 
 
+# In CI: tests/faults/test_faults.py::test_each_service_killed_with_sigkill_in_turn_and_restarted
+# and ::test_consumers_crashing_after_commit_before_ack
+@pytest.mark.soak
 def test_a_consumer_killed_mid_batch_applies_each_event_once_after_restart(
     deployment: Deployment,
 ) -> None:
@@ -169,6 +174,9 @@ def test_a_consumer_killed_mid_batch_applies_each_event_once_after_restart(
     assert len({r["case_id"] for r in rows}) == 300
 
 
+# In CI: tests/faults/test_faults.py::test_every_consumer_replayed_from_the_start (verify
+# compares the replayed ledger with the stores) and tests/system/test_rebuild.py
+@pytest.mark.soak
 def test_replaying_the_whole_stream_to_a_fresh_consumer_yields_the_same_state(
     deployment: Deployment, pg_url: str, pg_schema: str
 ) -> None:
@@ -272,6 +280,9 @@ def _uuid(value: str):  # type: ignore[no-untyped-def]
 TIPS = 150
 
 
+# In CI: every scenario of tests/faults runs two replicas of dispatch and tracking and
+# verifies 0 duplicated; tests/dispatch/test_reminders.py's two schedulers
+@pytest.mark.soak
 def test_two_replicas_of_each_consumer_share_the_work_without_double_effects(
     deployment: Deployment,
 ) -> None:
