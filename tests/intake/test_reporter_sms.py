@@ -428,6 +428,8 @@ def test_consent_changes_are_refused_in_chinese_where_nobody_can_be_texted(api: 
     assert (unchanged["consent"], unchanged["consent_changes"]) == (False, [])
 
     problem(set_consent(api, phoneless_id, {"consent": "no"}), 422)
+    control = problem(set_consent(api, phoneless_id, {"consent": False, "reason": "a\x1bb"}), 422)
+    assert "控制字符" in str(control["errors"])  # the reason is a text field like any other
     missing = "00000000-0000-4000-8000-000000000000"
     assert problem(set_consent(api, missing, WITHDRAWN), 404)["code"] == "no_such_tip"
 

@@ -24,6 +24,7 @@ from shared.contracts.wording import (
 )
 from shared.web.auth import Principal
 from shared.web.authz import Action, require
+from shared.web.schemas import Text500
 
 router = APIRouter(prefix="/api/v1/tips", tags=["intake"])
 
@@ -93,8 +94,8 @@ async def reporter_notices(
 
 class SmsConsentIn(BaseModel):
     consent: StrictBool = Field(description="false: the reporter asked to be texted no more")
-    reason: str | None = Field(
-        None, max_length=500, description="How the reporter said it (来电要求…), for the trail"
+    reason: Text500 | None = Field(
+        None, description="How the reporter said it (来电要求…), for the trail"
     )
 
 
