@@ -18,10 +18,28 @@ from tests.support.deployment import Deployment
 from tests.support.infra import ServerThread, nats_server, postgres_server
 from tests.support.pinned import pinned_clock
 
+# The files that take longest, first: xdist hands whole files (``--dist loadfile``) to its two
+# workers in collection order (``--no-loadscope-reorder``; its default puts files with many
+# tests first), so a 70 s one-test module no longer starts last while the other worker idles.
+LONGEST_FIRST = (
+    "tests/faults/",
+    "tests/system/",
+    "tests/shared/test_backbone.py",
+    "tests/workbench/test_browser",
+)
+
+
+def _weight(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    starts = [i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)]
+    return starts[0] if starts else len(LONGEST_FIRST)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``@pytest.mark.soak`` tests run under ``TAIZHANG_SOAK=1`` only: deselected (not skipped)
-    in CI, whose 15 minutes they would pass — each says which CI test proves its property."""
+    """The longest files first; and ``@pytest.mark.soak`` tests run under ``TAIZHANG_SOAK=1``
+    only: deselected (not skipped) in CI, whose 15 minutes they would pass — each says which
+    CI test proves its property."""
+    items.sort(key=_weight)  # stable: each file's own order is kept
     if os.environ.get("TAIZHANG_SOAK") == "1":
         return
     soak = [item for item in items if item.get_closest_marker("soak")]
