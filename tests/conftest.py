@@ -21,9 +21,12 @@ from tests.support.pinned import pinned_clock
 # The files that take longest, first: xdist hands whole files (``--dist loadfile``) to its two
 # workers in collection order (``--no-loadscope-reorder``; its default puts files with many
 # tests first), so a 70 s one-test module no longer starts last while the other worker idles.
+# The fault modules are kept apart (each breaks a deployment of its own): one starts the run,
+# the others follow the system tests.
 LONGEST_FIRST = (
-    "tests/faults/",
+    "tests/faults/test_faults.py",
     "tests/system/",
+    "tests/faults/",
     "tests/shared/test_backbone.py",
     "tests/workbench/test_browser",
 )
