@@ -203,7 +203,7 @@ def submission_of(body: TipIn, principal: Principal, idempotency_key: str | None
         location=body.location.model_dump(exclude_none=True) if body.location else None,
         subject=body.subject.model_dump(exclude_none=True) if body.subject else None,
         reporter=reporter,
-        sms_consent=bool(reporter and body.reporter and body.reporter.sms_consent),
+        sms_consent=body.reporter is not None and body.reporter.sms_consent,
         origin=body.origin.model_dump(exclude_none=True) if body.origin else None,
         actor=principal.actor(),
         fingerprint=body.fingerprint(),

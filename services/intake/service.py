@@ -88,8 +88,9 @@ class IntakeService(ServiceBase[IntakeApplication]):
             self.clock.now,
             self.settings.faults,
         )
-        if self.background:
-            self._texting = asyncio.create_task(self._texter.run())
+        if self.background:  # without sms_url nothing new is recorded: no polling every 2 s
+            once = self.settings.notify.sms_url is None
+            self._texting = asyncio.create_task(self._texter.run(once=once))
 
     async def stopping(self) -> None:
         if self._retention is not None:

@@ -26,13 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.notify import digest
 from services.notify.domain import DIGEST_EVENT, Channel
 from services.notify.tables import messages, persons
-from shared.platform.apprise_channel import check_sms_url, through_apprise
 from shared.platform.apprise_channel import send_sms as sms
+from shared.platform.apprise_channel import through_apprise
 from shared.platform.faults import NOTIFY_EXIT_AFTER_SEND, crash_if
-from shared.platform.sending import DeliveryFailed, backoff
+from shared.platform.sending import DeliveryFailed, backoff, claim_due
 from shared.platform.settings import NotifySettings
-
-__all__ = ["Deliverer", "DeliveryFailed", "check_sms_url", "send_email", "send_sms", "sms_text"]
 
 log = structlog.get_logger(__name__)
 
@@ -170,33 +168,18 @@ class Deliverer:
             pass  # another replica made the same digest at the same moment: it stands
 
     async def _claim(self) -> list[tuple[Any, dict[str, Any]]]:
-        now = self.clock()
         lease = timedelta(seconds=self.config.lease_seconds)
-        due = (
-            (messages.c.status == "pending")
-            & (messages.c.next_attempt_at <= now)
-            & messages.c.channel.in_(list(SENDERS))
-        )
-        query = sa.select(messages).where(due).order_by(messages.c.next_attempt_at).limit(BATCH)
-        claimed = []
+        on_a_sender = messages.c.channel.in_(list(SENDERS))
         async with self.sessions() as session, session.begin():
-            for message in (await session.execute(query)).all():
-                taken = await session.execute(
-                    messages.update()
-                    .where(
-                        messages.c.id == message.id,
-                        messages.c.status == "pending",
-                        messages.c.next_attempt_at == message.next_attempt_at,
+            taken = await claim_due(session, messages, self.clock(), lease, BATCH, on_a_sender)
+            claimed = []
+            for message in taken:
+                person = (
+                    await session.execute(
+                        sa.select(persons).where(persons.c.id == message.person_id)
                     )
-                    .values(next_attempt_at=now + lease)
-                )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    person = (
-                        await session.execute(
-                            sa.select(persons).where(persons.c.id == message.person_id)
-                        )
-                    ).first()
-                    claimed.append((message, dict(person._mapping) if person else {}))
+                ).first()
+                claimed.append((message, dict(person._mapping) if person else {}))
         return claimed
 
     async def _deliver(self, message: Any, person: dict[str, Any]) -> None:

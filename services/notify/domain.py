@@ -15,8 +15,6 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from shared.contracts.wording import ROUND_LABELS
-from shared.platform.sending import backoff as backoff  # re-exported: notify says when
-from shared.platform.sending import quiet_until as quiet_until
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://taizhang.example/notify")
 

@@ -24,7 +24,6 @@ from services.notify.domain import (
     Rule,
     channels_for,
     message_id,
-    quiet_until,
     title,
 )
 from services.notify.tables import cases, messages, persons
@@ -32,6 +31,7 @@ from shared.contracts import Contract, Envelope, contract_class
 from shared.contracts import dispatch as c
 from shared.platform.messaging.policy import NotYet
 from shared.platform.projection import Handler, SqlProjection
+from shared.platform.sending import quiet_until
 
 NAME = "notify"
 # tracking: its reminders; insight: the 苗头预警 it raised (ADR 32)

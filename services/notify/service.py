@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.application import NotifyApplication
-from services.notify.delivery import Deliverer, check_sms_url
+from services.notify.delivery import Deliverer
 from services.notify.domain import rules
 from services.notify.projection import notify_projection
 from services.notify.tables import MIGRATIONS
 from shared.contracts import Contract
+from shared.platform.apprise_channel import check_sms_url
 from shared.platform.clock import Clock, clock_for
 from shared.platform.messaging import Consumer
 from shared.platform.service import ServiceBase

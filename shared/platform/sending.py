@@ -1,9 +1,14 @@
-"""When a message to a person goes out: retry waits and quiet hours, for every service that
-sends (notify to the office's people, intake to reporters). Pure: no I/O."""
+"""When a message to a person goes out: retry waits, quiet hours and the lease by which one
+sender claims a due message, for every service that sends (notify to the office's people,
+intake to reporters)."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class DeliveryFailed(Exception):
@@ -34,3 +39,30 @@ def quiet_until(moment: datetime, start: time | None, end: time | None) -> datet
     if not inside:
         return None
     return datetime.combine(ends_on, end, moment.tzinfo)
+
+
+async def claim_due(
+    session: AsyncSession,
+    outbox: sa.Table,
+    now: datetime,
+    lease: timedelta,
+    batch: int,
+    *where: sa.ColumnElement[bool],
+) -> list[Any]:
+    """Up to ``batch`` rows of ``outbox`` (``id``, ``status``, ``next_attempt_at``) pending and
+    due by ``now``, each claimed by pushing its ``next_attempt_at`` a lease ahead — only if no
+    other sender (a replica) moved it first, so one message goes out from one sender at a
+    time; a sender that dies leaves its claim to lapse. Oldest due first."""
+    c = outbox.c
+    due = sa.and_(c.status == "pending", c.next_attempt_at <= now, *where)
+    query = sa.select(outbox).where(due).order_by(c.next_attempt_at, c.created_at).limit(batch)
+    claimed = []
+    for row in (await session.execute(query)).all():
+        taken = await session.execute(
+            outbox.update()
+            .where(c.id == row.id, c.status == "pending", c.next_attempt_at == row.next_attempt_at)
+            .values(next_attempt_at=now + lease)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(row)
+    return claimed

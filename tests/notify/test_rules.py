@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from services.notify.delivery import check_sms_url, sms_text
+from services.notify.delivery import sms_text
 from services.notify.domain import (
     RULES,
     Audience,
     Channel,
-    backoff,
     channels_for,
     message_id,
-    quiet_until,
     rules,
     title,
 )
 from services.registry import build_service
+from shared.platform.apprise_channel import check_sms_url
+from shared.platform.sending import backoff, quiet_until
 from shared.platform.settings import ConfigurationError, NotifySettings, Settings, load_secrets
 
 CST = timezone(timedelta(hours=8))

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +28,7 @@ from services.intake.reporter_sms.projection import QuietHours
 from services.intake.reporter_sms.tables import notices
 from shared.platform.apprise_channel import send_sms
 from shared.platform.faults import REPORTER_SMS_EXIT_AFTER_SEND, crash_if
-from shared.platform.sending import DeliveryFailed, backoff
+from shared.platform.sending import DeliveryFailed, backoff, claim_due
 from shared.platform.settings import NotifySettings
 
 log = structlog.get_logger(__name__)
@@ -82,13 +81,17 @@ class ReporterTexter:
     def stop(self) -> None:
         self._stop.set()
 
-    async def run(self) -> None:
+    async def run(self, *, once: bool = False) -> None:
+        """Pass after pass until stopped; ``once``: a single pass (a deployment without
+        ``sms_url`` fails what was left pending, then polls nothing)."""
         while not self._stop.is_set():
             try:
                 sent = await self.deliver_due()
             except Exception:
                 log.exception("reporter_sms_pass_failed")
                 sent = 0
+            if once:
+                return
             if sent < BATCH:
                 waiter = asyncio.ensure_future(self._stop.wait())
                 await asyncio.wait({waiter}, timeout=self.config.interval_seconds)
@@ -106,28 +109,8 @@ class ReporterTexter:
         if self.quiet.until(now) is not None:
             return []  # a lapsed claim or a retry waits for the morning too
         lease = timedelta(seconds=self.config.lease_seconds)
-        due = (notices.c.status == "pending") & (notices.c.next_attempt_at <= now)
-        query = (
-            sa.select(notices)
-            .where(due)
-            .order_by(notices.c.next_attempt_at, notices.c.created_at)
-            .limit(BATCH)
-        )
-        claimed = []
         async with self.sessions() as session, session.begin():
-            for notice in (await session.execute(query)).all():
-                taken = await session.execute(
-                    notices.update()
-                    .where(
-                        notices.c.id == notice.id,
-                        notices.c.status == "pending",
-                        notices.c.next_attempt_at == notice.next_attempt_at,
-                    )
-                    .values(next_attempt_at=now + lease)
-                )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(notice)
-        return claimed
+            return await claim_due(session, notices, now, lease, BATCH)
 
     async def _deliver(self, notice: Any) -> None:
         try:
