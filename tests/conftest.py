@@ -71,13 +71,21 @@ def nats_url() -> Iterator[str]:
         yield url
 
 
+def new_schema() -> str:
+    return f"tz_test_{uuid.uuid4().hex[:10]}"
+
+
+def drop_schema(pg_url: str, schema: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 @pytest.fixture
 def pg_schema(pg_url: str) -> Iterator[str]:
     """A schema of this test's own, dropped afterwards."""
-    schema = f"tz_test_{uuid.uuid4().hex[:10]}"
+    schema = new_schema()
     yield schema
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    drop_schema(pg_url, schema)
 
 
 # An all-in-one app on PostgreSQL holds ~36 connections with the default pools of 4, ~28 with
@@ -86,19 +94,30 @@ def pg_schema(pg_url: str) -> Iterator[str]:
 TEST_POOL_SIZE = 2
 
 
-def make_settings(store: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
-    """Settings for one store, with the clock pinned at ``tests.support.pinned.NOW``."""
+def store_settings(
+    data_dir: Path, pg_url: str | None = None, schema: str | None = None
+) -> Settings:
+    """Settings on SQLite (no ``pg_url``) or on a PostgreSQL schema, with the clock pinned at
+    ``tests.support.pinned.NOW``."""
     clock = pinned_clock(data_dir.parent / f"{data_dir.name}-clock")
-    if store == "sqlite":
+    if pg_url is None:
         return Settings(data_dir=data_dir, api_key_cache_seconds=0, clock_file=clock)
     return Settings(
         data_dir=data_dir,
         api_key_cache_seconds=0,
         clock_file=clock,
         db_pool_size=TEST_POOL_SIZE,
-        database_url=request.getfixturevalue("pg_url"),
-        database_schema=request.getfixturevalue("pg_schema"),
+        database_url=pg_url,
+        database_schema=schema,
     )
+
+
+def make_settings(store: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for one store ("sqlite" or "postgres": a schema of the test's own)."""
+    if store == "sqlite":
+        return store_settings(data_dir)
+    pg_url = request.getfixturevalue("pg_url")
+    return store_settings(data_dir, pg_url, request.getfixturevalue("pg_schema"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -115,22 +134,12 @@ def module_settings(
     """One store for a whole module: for parametrized tests that only read, or whose writes
     are all refused — a fresh app for each of 50 cases cost 2–10 s apiece on PostgreSQL."""
     data_dir = tmp_path_factory.mktemp(request.param) / "data"
-    clock = pinned_clock(data_dir.parent / "data-clock")
     if request.param == "sqlite":
-        yield Settings(data_dir=data_dir, api_key_cache_seconds=0, clock_file=clock)
+        yield store_settings(data_dir)
         return
-    pg_url = request.getfixturevalue("pg_url")
-    schema = f"tz_test_{uuid.uuid4().hex[:10]}"
-    yield Settings(
-        data_dir=data_dir,
-        api_key_cache_seconds=0,
-        clock_file=clock,
-        db_pool_size=TEST_POOL_SIZE,
-        database_url=pg_url,
-        database_schema=schema,
-    )
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    pg_url, schema = request.getfixturevalue("pg_url"), new_schema()
+    yield store_settings(data_dir, pg_url, schema)
+    drop_schema(pg_url, schema)
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,11 @@ def redact(text: str) -> str:
     """``text`` with whatever looks like a secret or a personal number replaced."""
     if _ANY.search(text) is None:  # no pattern matches: no substitution would change it
         return text
+    return substituted(text)
+
+
+def substituted(text: str) -> str:
+    """``text`` through each of :data:`PATTERNS` in turn: the net's long way."""
     for pattern, replacement in PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -72,6 +77,11 @@ def truncated_address(host: str | None) -> str:
     dotted = _IPV4.fullmatch(host or "")
     if dotted is not None:  # the common case, without building address objects
         return dotted[1] + "0"
+    return network_of(host)
+
+
+def network_of(host: str | None) -> str:
+    """:func:`truncated_address` the long way, through ``ipaddress`` (any address form)."""
     try:
         address = ipaddress.ip_address(host or "")
     except ValueError:

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -26,7 +25,8 @@ from services.tracking.ledger.tables import MIGRATIONS, case_units, ledger
 from shared.platform.readmodel import create_engine, ensure_schema, migrate
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
-from tests.support.pinned import NOW, pinned_clock
+from tests.conftest import drop_schema, new_schema, store_settings
+from tests.support.pinned import NOW
 
 OFFICE = Principal(id="office:test", name="test", role=Role.OFFICE, unit=None)
 
@@ -158,13 +158,8 @@ COMBINED = [
 def generated(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The bench's generated ledger of 20,000 cases, COPYed once for the four filters (each
     filled its own: 10–15 s apiece)."""
-    data_dir = tmp_path_factory.mktemp("generated") / "data"
-    settings = Settings(
-        data_dir=data_dir,
-        clock_file=pinned_clock(data_dir.parent / "clock"),
-        database_url=pg_url,
-        database_schema=f"tz_test_{uuid.uuid4().hex[:10]}",
-    )
+    schema = new_schema()
+    settings = store_settings(tmp_path_factory.mktemp("generated") / "data", pg_url, schema)
 
     async def build() -> None:
         await ensure_schema(settings)
@@ -173,12 +168,11 @@ def generated(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             await migrate(engine, MIGRATIONS, "alembic_version_tracking")
         finally:
             await engine.dispose()
-        await ledgerdata.fill(pg_url, settings.database_schema, 20_000)
+        await ledgerdata.fill(pg_url, schema, 20_000)
 
     asyncio.run(build())
     yield settings
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE')
+    drop_schema(pg_url, schema)
 
 
 @pytest.mark.postgres
