@@ -11,7 +11,9 @@ an unkeyed hash of a reporter's photo would let whoever holds the photo confirm 
 (issue 16: nothing derived from identity without a key). Blobs are kept encrypted at rest
 (AES-256-GCM, bound to their digest), so a copy of the directory does not hold the photos in
 clear either. Embedded, the store is ``<data_dir>/attachments``; with services apart, every
-service mounts the same directory (an S3-compatible bucket is the ADR's option).
+service mounts the same directory, or all reach one S3-compatible bucket (ADR 39). Where the
+sealed bytes go is a backend's business (``shared.platform.blobs``); what is kept, and how,
+is decided here.
 
 Names are personal data: this module never sees one. Services seal them into their events.
 """
@@ -35,7 +37,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from shared.platform.settings import Settings
+from shared.platform.blobs import Blobs, DirectoryBlobs
+from shared.platform.settings import ConfigurationError, Settings
 
 # What may be attached, by the type its content shows → the extension it is served with.
 ALLOWED_TYPES: dict[str, str] = {
@@ -145,23 +148,30 @@ def derived_keys(secret: bytes) -> tuple[bytes, bytes]:
 
 
 class AttachmentStore:
-    """A directory of encrypted blobs named by their keyed digest."""
+    """Encrypted blobs named by their keyed digest, in a directory or a bucket (``blobs``)."""
 
     def __init__(
         self,
-        root: Path,
+        blobs: Blobs,
         secret: bytes,
         *,
         max_bytes: int,
         scanner: ScanHook | None = None,
+        scratch: Path | None = None,
     ) -> None:
         if len(secret) < 16:
             raise ValueError("the attachment secret is too short")
-        self.root = root
+        self.blobs = blobs
         self.max_bytes = max_bytes
         self.scanner = scanner
+        self.scratch = scratch  # where the scanner's private copy goes (None: the system's)
         self._digest_key, blob_key = derived_keys(secret)
         self._aead = AESGCM(blob_key)
+
+    def check_reachable(self) -> None:
+        """At start: the blobs' store can serve (a bucket that answers), else the
+        ``ConfigurationError`` that names the setting."""
+        self.blobs.check()
 
     # --- in ----------------------------------------------------------------------------
 
@@ -182,9 +192,11 @@ class AttachmentStore:
     def keep(self, prepared: Prepared) -> Stored:
         """Keep a prepared file under its keyed digest (once, whoever sends it again)."""
         digest = prepared.stored.digest
-        path = self._path(digest)
-        if not path.exists():
-            self._write(path, digest, prepared.content)
+        name = self._name(digest)
+        if not self.blobs.exists(name):
+            nonce = secrets.token_bytes(12)
+            sealed = nonce + self._aead.encrypt(nonce, prepared.content, digest.encode())
+            self.blobs.write(name, sealed)
         return prepared.stored
 
     def check(self, data: bytes) -> str:
@@ -214,46 +226,31 @@ class AttachmentStore:
     # --- out ---------------------------------------------------------------------------
 
     def get(self, digest: str) -> bytes:
-        path = self._path(digest)
-        try:
-            raw = path.read_bytes()
-        except (FileNotFoundError, ValueError):
-            raise AttachmentMissing("没有该附件 (no such attachment)") from None
+        raw = self.blobs.read(self._name(digest))
+        if raw is None:
+            raise AttachmentMissing("没有该附件 (no such attachment)")
         try:
             return self._aead.decrypt(raw[:12], raw[12:], digest.encode())
         except InvalidTag:
             raise AttachmentMissing("附件无法读取 (the attachment does not open)") from None
 
     def has(self, digest: str) -> bool:
-        return self._path(digest).exists()
+        return self.blobs.exists(self._name(digest))
 
     # --- inside ------------------------------------------------------------------------
 
-    def _path(self, digest: str) -> Path:
+    def _name(self, digest: str) -> str:
+        """A blob's name is its digest, and nothing else (no path a caller could steer)."""
         if len(digest) != DIGEST_LENGTH or any(c not in "0123456789abcdef" for c in digest):
             raise AttachmentMissing("没有该附件 (no such attachment)")
-        return self.root / digest[:2] / digest
-
-    def _write(self, path: Path, digest: str, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nonce = secrets.token_bytes(12)
-        sealed = nonce + self._aead.encrypt(nonce, data, digest.encode())
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(sealed)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)  # a reader sees the whole blob or none
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return digest
 
     def _scan(self, data: bytes) -> None:
         """The scanner reads the file as uploaded, from a private temporary file."""
         assert self.scanner is not None
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".scan-")
+        if self.scratch is not None:
+            self.scratch.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.scratch, prefix=".scan-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -286,8 +283,10 @@ def strip_metadata(data: bytes, media_type: str) -> bytes:
 
 
 def attachment_store(settings: Settings, receipt_secret: bytes) -> AttachmentStore:
-    """The deployment's store: ``<data_dir>/attachments``, keyed by the attachment secret (or,
-    when none is set, a key derived from the receipt secret)."""
+    """The deployment's store: ``<data_dir>/attachments``, or the S3-compatible bucket when
+    ``TAIZHANG_ATTACHMENT_S3_ENDPOINT`` is set (ADR 39); keyed by the attachment secret (or,
+    when none is set, a key derived from the receipt secret). Nothing is reached here:
+    :meth:`AttachmentStore.check_reachable` does that, at start."""
     configured = settings.attachment_secret
     secret = (
         configured.get_secret_value().encode()
@@ -297,9 +296,24 @@ def attachment_store(settings: Settings, receipt_secret: bytes) -> AttachmentSto
     scanner = ScanHook.from_setting(
         settings.attachment_scan_command, settings.attachment_scan_timeout_seconds
     )
+    blobs: Blobs
+    if settings.attachment_s3_endpoint is None:
+        scratch = settings.data_dir / "attachments"
+        blobs = DirectoryBlobs(scratch)
+    else:
+        scratch = settings.data_dir / "attachments-scan"
+        blobs = s3_blobs(settings)
     return AttachmentStore(
-        settings.data_dir / "attachments",
-        secret,
-        max_bytes=settings.attachment_max_bytes,
-        scanner=scanner,
+        blobs, secret, max_bytes=settings.attachment_max_bytes, scanner=scanner, scratch=scratch
     )
+
+
+def s3_blobs(settings: Settings) -> Blobs:
+    """The bucket; boto3 is the ``[s3]`` extra, imported only by a deployment that uses it."""
+    try:
+        from shared.platform.s3blobs import S3Blobs
+    except ImportError:
+        raise ConfigurationError(
+            "TAIZHANG_ATTACHMENT_S3_ENDPOINT 需要 boto3 (needs boto3): pip install 'taizhang[s3]'"
+        ) from None
+    return S3Blobs(settings)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.platform.blobs import BlobStoreUnavailable
 from shared.web.problems import PROBLEM_JSON, Problem, problem_response
 
 RETRY_AFTER_SECONDS = 5
@@ -131,11 +132,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def unavailable(detail: str) -> Problem:
+def unavailable(detail: str, code: str | None = None) -> Problem:
     return Problem(
         503,
         "Service Unavailable",
         detail,
+        code=code,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
@@ -171,11 +173,25 @@ def store_down() -> Problem:
     return unavailable("数据库暂不可用,请稍后重试 (database unavailable, retry later)")
 
 
+def attachments_down() -> Problem:
+    """The attachment store (a directory or a bucket, ADR 39) did not keep or give a file;
+    every service that reaches it answers alike. Files are kept before the event that names
+    them, so nothing was registered: the same request may be sent again."""
+    return unavailable(
+        "附件存储暂不可用,请稍后重试 (attachment store unavailable, retry later)",
+        code="attachment_store_unavailable",
+    )
+
+
 def install_infrastructure_handlers(app: FastAPI) -> None:
-    """A database that is down or slow is a 503 with Retry-After, never a 500 or a hang."""
+    """A database or an attachment store that is down or slow is a 503 with Retry-After,
+    never a 500 or a hang."""
 
     async def on_store_down(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(store_down(), request.url.path, request)
+
+    async def on_attachments_down(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(attachments_down(), request.url.path, request)
 
     async def on_timeout(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
@@ -209,6 +225,7 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
         (sa_exc.DBAPIError, on_driver_error),
         (TimeoutError, on_timeout),
         (sa_exc.DataError, on_bad_value),
+        (BlobStoreUnavailable, on_attachments_down),
     ]
     for exc_class, handler in handlers:
         app.add_exception_handler(exc_class, handler)

@@ -24,7 +24,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.web.http import STORE_DOWN, store_down
+from shared.platform.blobs import BlobStoreUnavailable
+from shared.web.http import STORE_DOWN, attachments_down, store_down
 from shared.web.problems import Problem, validation_problem
 
 PREFIX = "/open311/v2"
@@ -213,6 +214,8 @@ class Open311Route(APIRoute):
                 return error_response(_format_of(request), _from_problem(e))
             except STORE_DOWN:  # a 311 client gets the spec's shape for this 503 too
                 return error_response(_format_of(request), _from_problem(store_down()))
+            except BlobStoreUnavailable:  # a request's photos not kept: nothing registered
+                return error_response(_format_of(request), _from_problem(attachments_down()))
             except RequestValidationError as e:
                 problem = validation_problem(list(e.errors()))
                 return error_response(_format_of(request), bad_request(problem.detail))
