@@ -50,6 +50,8 @@ class DispatchService(ServiceBase[DispatchApplication]):
         return app
 
     async def started(self) -> None:
+        if self.background:  # a bucket that does not answer is refused at start (ADR 39)
+            await asyncio.to_thread(self.store.check_reachable)
         self._scheduler = Scheduler(self.app, self.reads, self.settings.scheduler_interval_seconds)
         if self.background:
             self._scheduler_task = asyncio.create_task(self._scheduler.run())

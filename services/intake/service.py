@@ -78,6 +78,8 @@ class IntakeService(ServiceBase[IntakeApplication]):
         return app
 
     async def started(self) -> None:
+        if self.background:  # a bucket that does not answer is refused at start (ADR 39)
+            await asyncio.to_thread(self.store.check_reachable)
         if self.settings.reporter_retention_days and self.background:
             self._retention = asyncio.create_task(self._shred_expired_hourly())
         self._texter = ReporterTexter(

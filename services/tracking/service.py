@@ -147,6 +147,8 @@ class TrackingService(ServiceBase[TrackingApplication]):
     async def started(self) -> None:
         self._ledger = Ledger(self.settings, self.secrets, self.clock, self.reads, self.writes)
         self._ledger.read_audit.start()
+        if self.background:  # the portal's images: a bucket that does not answer is refused
+            await asyncio.to_thread(self._ledger.attachments.check_reachable)
         store = self.app
         if isinstance(store, TrackingStore):
             self._ledger.accountability_rules = store.tables

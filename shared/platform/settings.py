@@ -215,6 +215,20 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024**3)
     attachment_scan_command: str | None = None
     attachment_scan_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # Attachments on an S3-compatible bucket (ADR 39: MinIO, a city cloud's object store) for
+    # services apart that share no volume; no endpoint → <data_dir>/attachments. Encrypted by
+    # us before upload either way. The secret key is a secret: never logged, never echoed.
+    attachment_s3_endpoint: str | None = None  # "https://minio.example.org:9000"
+    attachment_s3_bucket: str | None = None
+    attachment_s3_access_key: str | None = None
+    attachment_s3_secret_key: SecretStr | None = None
+    attachment_s3_region: str = "us-east-1"  # MinIO's default; a cloud's own name otherwise
+    # "path" (MinIO, Ceph: host/bucket/key) or "virtual" (bucket.host/key: Aliyun OSS, COS).
+    attachment_s3_addressing: Literal["path", "virtual"] = "path"
+    # Objects are "<prefix><digest>"; a prefix lets deployments share a bucket ("tz-prod/").
+    attachment_s3_prefix: str = Field(default="", pattern=r"^([A-Za-z0-9._-]+/)*$")
+    # Per request, connecting and waiting for an answer (one retry): past it, a 503.
+    attachment_s3_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # A result must carry the signed form (主要领导签字) as an attachment; off keeps SPEC §6.
     require_signed_form: bool = False
     # HMAC keys for request fingerprints (ADR 18), "kid:secret,…" newest first, each secret at
