@@ -17,6 +17,7 @@ from tests.support.api import Api
 from tests.support.deployment import Deployment
 from tests.support.infra import ServerThread, nats_server, postgres_server
 from tests.support.pinned import pinned_clock
+from tests.support.s3 import S3Emulator
 
 # The files that take longest, first: xdist hands whole files (``--dist loadfile``) to its two
 # workers in collection order (``--no-loadscope-reorder``; its default puts files with many
@@ -78,6 +79,13 @@ def new_schema() -> str:
 def drop_schema(pg_url: str, schema: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def s3_emulator() -> Iterator[S3Emulator]:
+    """An S3 emulator (moto's server) for a module's tests, each in a bucket of its own."""
+    with S3Emulator() as emulator:
+        yield emulator
 
 
 @pytest.fixture

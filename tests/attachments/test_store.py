@@ -1,14 +1,18 @@
 """The attachment store on its own: types by content, limits, EXIF gone, keyed digests, the
-virus-scan hook, blobs encrypted at rest."""
+virus-scan hook, blobs encrypted at rest — on both backends: the directory, and a bucket of
+an S3 emulator (moto's server, started once for this module; ADR 39)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from pydantic import SecretStr
 
 from shared.platform.attachments import (
     AttachmentInfected,
@@ -19,7 +23,10 @@ from shared.platform.attachments import (
     AttachmentUnreadable,
     ScanHook,
     ScannerUnavailable,
+    attachment_store,
 )
+from shared.platform.blobs import DirectoryBlobs
+from shared.platform.settings import Settings
 from tests.support.files import (
     EICAR_MARKER,
     GPS_IFD,
@@ -29,18 +36,49 @@ from tests.support.files import (
     pdf,
     renamed_executable,
 )
+from tests.support.s3 import S3Emulator
 
 SECRET = b"s" * 32
 
 
+@dataclass
+class Backend:
+    """A store on one backend, and what that backend holds, as stored (sealed)."""
+
+    make: Callable[[bytes], AttachmentStore]
+    held: Callable[[], list[bytes]]
+
+
+@pytest.fixture(params=["directory", "s3_emulator"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    root = tmp_path / "att"
+    if request.param == "directory":
+        return Backend(
+            lambda secret: AttachmentStore(DirectoryBlobs(root), secret, max_bytes=100_000),
+            lambda: [p.read_bytes() for p in root.rglob("*") if p.is_file()],
+        )
+    emulator: S3Emulator = request.getfixturevalue("s3_emulator")
+    bucket = emulator.new_bucket()
+    base = Settings(data_dir=tmp_path / "data", attachment_max_bytes=100_000)
+    settings = emulator.settings(base, bucket)
+    return Backend(
+        lambda secret: attachment_store(
+            settings.model_copy(update={"attachment_secret": SecretStr(secret.decode())}), b""
+        ),
+        lambda: list(emulator.objects(bucket).values()),
+    )
+
+
 def store(root: Path, **kw: object) -> AttachmentStore:
-    return AttachmentStore(root / "att", SECRET, max_bytes=100_000, **kw)  # type: ignore[arg-type]
+    return AttachmentStore(
+        DirectoryBlobs(root / "att"), SECRET, max_bytes=100_000, scratch=root / "att", **kw
+    )  # type: ignore[arg-type]
 
 
-def test_a_jpeg_comes_back_upright_and_without_exif_gps_or_comment(tmp_path: Path) -> None:
+def test_a_jpeg_comes_back_upright_and_without_exif_gps_or_comment(backend: Backend) -> None:
     photo = jpeg_with_gps()
     assert GPS_IFD in exif_of(photo) and -1 in exif_of(photo)
-    s = store(tmp_path)
+    s = backend.make(SECRET)
     stored = s.put(photo)
     back = s.get(stored.digest)
     assert stored.media_type == "image/jpeg" and stored.size == len(back)
@@ -50,21 +88,24 @@ def test_a_jpeg_comes_back_upright_and_without_exif_gps_or_comment(tmp_path: Pat
         assert image.size == (64, 48)
 
 
-def test_the_digest_is_keyed_and_the_blob_is_not_in_clear(tmp_path: Path) -> None:
+def test_the_digest_is_keyed_and_the_blob_is_not_in_clear(backend: Backend) -> None:
     document = pdf()
-    s = store(tmp_path)
+    s = backend.make(SECRET)
     stored = s.put(document)
     assert stored.digest != hashlib.sha256(document).hexdigest()
-    other = AttachmentStore(tmp_path / "other", b"t" * 32, max_bytes=100_000).put(document)
-    assert other.digest != stored.digest  # another deployment's key, another name
-    on_disk = b"".join(p.read_bytes() for p in (tmp_path / "att").rglob("*") if p.is_file())
-    assert b"signed form" not in on_disk
+    assert s.has(stored.digest)
+    held = backend.held()
+    assert len(held) == 1 and b"signed form" not in held[0]
     assert s.get(stored.digest) == document  # a PDF is kept as it came
-    assert s.put(document) == stored  # the same content is kept once
+    assert s.put(document) == stored and backend.held() == held  # the same content: kept once
+    other = backend.make(b"t" * 32)  # another deployment's key: another name, nothing opens
+    assert other.put(document).digest != stored.digest
+    with pytest.raises(AttachmentMissing):
+        other.get(stored.digest)
 
 
-def test_types_are_judged_by_content_and_size_by_the_limit(tmp_path: Path) -> None:
-    s = store(tmp_path)
+def test_types_are_judged_by_content_and_size_by_the_limit(backend: Backend) -> None:
+    s = backend.make(SECRET)
     with pytest.raises(AttachmentTypeRefused):
         s.put(renamed_executable())
     with pytest.raises(AttachmentTypeRefused):
@@ -77,6 +118,7 @@ def test_types_are_judged_by_content_and_size_by_the_limit(tmp_path: Path) -> No
         s.get("../../etc/passwd")
     with pytest.raises(AttachmentMissing):
         s.get("0" * 64)
+    assert backend.held() == [] and not s.has("0" * 64)  # nothing refused was kept
 
 
 def test_the_scan_hook_refuses_what_the_scanner_flags(tmp_path: Path) -> None:

@@ -64,6 +64,8 @@ def test_compose_runs_every_part_of_the_system(compose: dict[str, Any]) -> None:
         assert env["TAIZHANG_METRICS_PORT"] == "9100"  # what deploy/prometheus scrapes
         # the operator's notification settings (SMS credentials) from deploy/.env, optional
         assert env["TAIZHANG_NOTIFY"] == "${TAIZHANG_NOTIFY:-}"
+        # the attachments' bucket (ADR 39), optional; its secret key from deploy/.env too
+        assert env["TAIZHANG_ATTACHMENT_S3_SECRET_KEY"] == "${TAIZHANG_ATTACHMENT_S3_SECRET_KEY:-}"
     assert services["dispatch"]["deploy"]["replicas"] == 2
     assert services["tracking"]["deploy"]["replicas"] == 2
     # The workbench served by tracking reaches intake and dispatch through the edge.

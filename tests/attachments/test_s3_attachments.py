@@ -1,0 +1,206 @@
+"""Attachments on an S3-compatible bucket (ADR 39), against an S3 emulator: moto's server,
+started once for this module in a process of its own. It is an emulator, not S3 — these
+tests prove our side of the protocol through the client MinIO and the city clouds' stores
+are used with (boto3), not any one store's behaviour.
+
+Through the all-in-one app (SQLite): upload → download, sealed in the bucket and nowhere on
+disk, with the refusals the directory store gives. The store gone after start: 503 with a
+stable code, and nothing registered. At start: a bucket that is not there, an endpoint that
+does not answer or settings left out are refused naming the setting — never the secret key,
+which no log line carries either."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.registry import build_service
+from shared.platform.attachments import attachment_store
+from shared.platform.settings import ConfigurationError, Settings, load_secrets
+from tests.conftest import store_settings
+from tests.support.api import Api, problem, stored_notifications
+from tests.support.dispatch import UNROUTED, act, add_units, case_events, ok, open_case
+from tests.support.files import GPS_IFD, exif_of, jpeg_with_gps, pdf, renamed_executable
+from tests.support.infra import ServerThread, free_port
+from tests.support.s3 import SECRET_KEY, S3Emulator
+
+LEAD, OTHER = "S3-LEAD", "S3-OTHER"
+LIMIT = 200_000
+LEAD_LIAISON = {"role": "unit_liaison", "unit": LEAD, "name": "联络员甲"}
+
+
+@pytest.fixture(scope="module")
+def s3_api(s3_emulator: S3Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The all-in-one app with its attachments in a bucket of the emulator's."""
+    from services.app import create_app
+
+    base = store_settings(tmp_path_factory.mktemp("s3") / "data")
+    settings = s3_emulator.settings(base, s3_emulator.new_bucket(), attachment_max_bytes=LIMIT)
+    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
+        yield client
+
+
+def dispatched_case(api: Api) -> str:
+    add_units(api, LEAD, OTHER)
+    case_id = open_case(api)
+    ok(act(api, case_id, "triage", "office", track="general"))
+    ok(act(api, case_id, "dispatch", "office", lead_unit=LEAD, co_units=[]))
+    return case_id
+
+
+def upload(api: Api, case_id: str, data: bytes, **who: Any) -> httpx.Response:
+    return api.post(
+        f"/api/v1/cases/{case_id}/attachments",
+        files={"file": ("张三家门口.jpg", data, "image/jpeg")},
+        data={"purpose": "result"},
+        headers=api.auth(**(who or LEAD_LIAISON)),
+    )
+
+
+def test_a_file_goes_up_to_the_bucket_sealed_and_comes_back_without_gps(
+    s3_api: Api, s3_emulator: S3Emulator
+) -> None:
+    case_id = dispatched_case(s3_api)
+    photo = ok(upload(s3_api, case_id, jpeg_with_gps()), 201)
+    got = s3_api.get(photo["url"], headers=s3_api.auth(**LEAD_LIAISON))
+    assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert GPS_IFD not in exif_of(got.content) and exif_of(got.content) == {}
+
+    # In the bucket under its keyed digest, sealed; nothing of it in the data directory.
+    held = s3_emulator.objects(str(s3_api.settings.attachment_s3_bucket))
+    assert set(held) == {photo["digest"]}
+    assert held[photo["digest"]] != got.content and b"JFIF" not in held[photo["digest"]]
+    assert not (Path(s3_api.settings.data_dir) / "attachments").exists()
+    assert case_events(s3_api, case_id).count("Case.AttachmentDownloaded") == 1
+
+
+def test_the_bucket_store_refuses_what_the_directory_store_refuses(
+    s3_api: Api, s3_emulator: S3Emulator
+) -> None:
+    case_id = dispatched_case(s3_api)
+    photo = ok(upload(s3_api, case_id, jpeg_with_gps()), 201)
+    before = case_events(s3_api, case_id)
+    other = {"role": "unit_liaison", "unit": OTHER}
+    assert problem(upload(s3_api, case_id, pdf(), **other), 404)
+    assert problem(s3_api.get(photo["url"], headers=s3_api.auth(**other)), 404)
+    exe = problem(upload(s3_api, case_id, renamed_executable()), 415)
+    assert exe["code"] == "attachment_type_refused"
+    big = problem(upload(s3_api, case_id, pdf() + b"0" * LIMIT), 413)
+    assert big["code"] == "attachment_too_large"
+    unknown = f"/api/v1/cases/{case_id}/attachments/{'0' * 64}"
+    assert problem(s3_api.get(unknown, headers=s3_api.auth("office")), 404)
+    assert case_events(s3_api, case_id) == before
+    held = s3_emulator.objects(str(s3_api.settings.attachment_s3_bucket))
+    assert list(held) == [photo["digest"]]  # nothing refused was kept (the same photo: once)
+
+
+@contextlib.contextmanager
+def gone(emulator: S3Emulator, bucket: str) -> Iterator[None]:
+    """The object store goes away under the running app; after, it is back, empty."""
+    emulator.stop()
+    try:
+        yield
+    finally:
+        emulator.start()
+        emulator.client().create_bucket(Bucket=bucket)
+
+
+def test_a_store_gone_after_start_is_a_503_with_a_code_and_nothing_is_registered(
+    s3_api: Api, s3_emulator: S3Emulator
+) -> None:
+    api, settings = s3_api, s3_api.settings
+    case_id = dispatched_case(api)
+    kept = ok(upload(api, case_id, pdf()), 201)
+    with gone(s3_emulator, str(settings.attachment_s3_bucket)):
+        before = case_events(api, case_id)
+        tips_before = len(stored_notifications(settings, "intake"))
+
+        refused = problem(upload(api, case_id, jpeg_with_gps()), 503)
+        assert refused["code"] == "attachment_store_unavailable"
+        assert "附件存储暂不可用" in refused["detail"]
+        down = api.get(kept["url"], headers=api.auth(**LEAD_LIAISON))
+        assert problem(down, 503)["code"] == "attachment_store_unavailable"
+        assert down.headers["retry-after"]
+        tip = api.post(
+            "/api/v1/tips/with-attachments",
+            data={"tip": json.dumps(UNROUTED, ensure_ascii=False)},
+            files=[("files", ("a.pdf", pdf("another"), "application/pdf"))],
+            headers=api.auth("operator", name="热线系统"),
+        )
+        assert problem(tip, 503)["code"] == "attachment_store_unavailable"
+
+        # Neither an attachment, nor a download, nor a tip was recorded.
+        assert case_events(api, case_id) == before
+        assert len(stored_notifications(settings, "intake")) == tips_before
+
+
+@pytest.fixture
+def bucket_settings(s3_emulator: S3Emulator, tmp_path: Path) -> Settings:
+    return s3_emulator.settings(store_settings(tmp_path / "data"), s3_emulator.new_bucket())
+
+
+def refused_at_start(settings: Settings) -> str:
+    store = attachment_store(settings, b"r" * 32)
+    with pytest.raises(ConfigurationError) as refused:
+        store.check_reachable()
+    return str(refused.value)
+
+
+def test_at_start_a_missing_bucket_or_an_endpoint_that_does_not_answer_is_refused_by_name(
+    bucket_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):  # botocore's own debug lines included
+        attachment_store(bucket_settings, b"r" * 32).check_reachable()  # there: no refusal
+        gone = bucket_settings.model_copy(update={"attachment_s3_bucket": "tz-no-such-bucket"})
+        assert "TAIZHANG_ATTACHMENT_S3_BUCKET" in refused_at_start(gone)
+        closed = f"http://127.0.0.1:{free_port()}"
+        away = bucket_settings.model_copy(update={"attachment_s3_endpoint": closed})
+        assert "TAIZHANG_ATTACHMENT_S3_ENDPOINT" in refused_at_start(away)
+    assert caplog.records
+    assert not [r for r in caplog.records if SECRET_KEY in r.getMessage()]
+
+
+def test_settings_left_out_are_named_and_the_secret_key_is_never_shown(
+    bucket_settings: Settings,
+) -> None:
+    missing = bucket_settings.model_copy(
+        update={"attachment_s3_bucket": None, "attachment_s3_secret_key": None}
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        attachment_store(missing, b"r" * 32)
+    message = str(refused.value)
+    assert "TAIZHANG_ATTACHMENT_S3_BUCKET" in message
+    assert "TAIZHANG_ATTACHMENT_S3_SECRET_KEY" in message
+    assert "ACCESS_KEY" not in message
+    in_url = bucket_settings.model_copy(
+        update={"attachment_s3_endpoint": f"http://key:{SECRET_KEY}@127.0.0.1:9000"}
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        attachment_store(in_url, b"r" * 32)
+    assert SECRET_KEY not in str(refused.value) and "ACCESS_KEY" in str(refused.value)
+    assert SECRET_KEY not in repr(bucket_settings) and SECRET_KEY not in str(bucket_settings)
+
+
+def test_a_service_refuses_to_start_when_its_bucket_is_not_there(
+    bucket_settings: Settings,
+) -> None:
+    update = {"attachment_s3_bucket": "tz-no-such-bucket", "seed_directory": False}
+    gone = bucket_settings.model_copy(update=update)
+    service = build_service("dispatch", gone, load_secrets(gone))
+
+    async def start() -> None:
+        try:
+            await service.start()
+        finally:
+            await service.stop()
+
+    with pytest.raises(ConfigurationError, match="TAIZHANG_ATTACHMENT_S3_BUCKET"):
+        asyncio.run(start())
