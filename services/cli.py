@@ -46,6 +46,8 @@ accountability_app = typer.Typer(help="The 问责程序 (issue 18): upgrade step
 app.add_typer(accountability_app, name="accountability")
 relay_app = typer.Typer(help="The relays' records of their streams (ADR 17, RELIABILITY.md)")
 app.add_typer(relay_app, name="relay")
+attachments_app = typer.Typer(help="The attachment store (ADR 22, 39): blobs no event names")
+app.add_typer(attachments_app, name="attachments")
 err = Console(stderr=True)
 
 FIRST_TOKEN_MARKER = ".first-admin-token-issued"
@@ -304,6 +306,42 @@ def audit_prune(
     retention = days if days is not None else _settings().read_audit_retention_days
     count = run_sync(prune_read_audit(_settings(), retention))
     err.print(f"deleted {count} read audit row(s) older than {retention} days")
+
+
+# What each count of ``attachments sweep`` means (counts only: no digest, no case).
+SWEEP_LABELS = {
+    "referenced": "事件引用的附件",
+    "young": "未被引用但在宽限期内(保留)",
+    "set_aside": "移出(未被任何事件引用)",
+    "brought_back": "移回(又被事件引用)",
+    "purged": "清除(移出已超过期限)",
+}
+
+
+@attachments_app.command("sweep")
+def attachments_sweep(
+    grace_days: Annotated[
+        float, typer.Option(help="Leave blobs written within this many days", min=0)
+    ] = 7,
+    purge_after_days: Annotated[
+        float, typer.Option(help="Purge blobs set aside this many days ago", min=1)
+    ] = 30,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, change nothing")] = False,
+) -> None:
+    """Set aside the blobs no event names (a request that failed after keeping its files),
+    purge those set aside long ago; a blob an event names is never lost (ADR 39)."""
+    from services.ops.attachment_sweep import sweep
+
+    report = sweep(
+        _settings(),
+        grace=timedelta(days=grace_days),
+        purge_after=timedelta(days=purge_after_days),
+        dry_run=dry_run,
+    )
+    for key, count in report.as_json().items():
+        err.print(f"{SWEEP_LABELS[key]}: {count}")
+    if dry_run:
+        err.print("(--dry-run: 未作任何改动 nothing changed)")
 
 
 # What each count of ``accountability backfill`` means (counts only: no case, no name).

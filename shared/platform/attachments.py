@@ -226,7 +226,9 @@ class AttachmentStore:
     # --- out ---------------------------------------------------------------------------
 
     def get(self, digest: str) -> bytes:
-        raw = self.blobs.read(self._name(digest))
+        name = self._name(digest)
+        # Only a digest an event names is read: one the sweep set aside comes back (ADR 39).
+        raw = self.blobs.read(name) or self.blobs.recover(name)
         if raw is None:
             raise AttachmentMissing("没有该附件 (no such attachment)")
         try:

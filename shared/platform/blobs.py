@@ -6,14 +6,28 @@ the option for services apart that share no volume.
 A backend that cannot serve now (a disk that refuses a write, a bucket that does not answer)
 raises :class:`BlobStoreUnavailable`: the API answers it 503 with a stable code, and since
 files are kept before the event that names them is recorded, nothing is registered.
+
+A blob no event names (kept for a request that failed before its event) may be **set aside**
+by the sweep (``services/ops/attachment_sweep.py``): moved, not deleted, so that reading it
+brings it back — a sweep racing a request that names it loses nothing — and purged only
+later. Times are the store's own (the file's, the object's), never a deployment's clock.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+HEX = frozenset("0123456789abcdef")
+NAME_LENGTH = 64  # a blob's name: the keyed digest in hex
+
+
+def is_blob_name(name: str) -> bool:
+    return len(name) == NAME_LENGTH and set(name) <= HEX
 
 
 class BlobStoreUnavailable(Exception):
@@ -36,6 +50,28 @@ class Blobs(Protocol):
     def check(self) -> None:
         """At start: refuse (``ConfigurationError``, naming the setting) a store that cannot
         serve, rather than answer every upload 503."""
+        ...
+
+    # --- the sweep's (and a read's, for a blob set aside) ----------------------------------
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Every blob in use, with when it was written."""
+        ...
+
+    def set_aside(self, name: str) -> None:
+        """Move the blob out of use; it is set aside from now."""
+        ...
+
+    def set_aside_listing(self) -> Iterator[tuple[str, datetime]]:
+        """Every blob set aside, with when it was."""
+        ...
+
+    def recover(self, name: str) -> bytes | None:
+        """A blob set aside, back in use (and given back); None when there is none."""
+        ...
+
+    def purge(self, name: str) -> None:
+        """Delete a blob that was set aside."""
         ...
 
 
@@ -79,5 +115,45 @@ class DirectoryBlobs:
     def check(self) -> None:
         """Nothing to reach: the directory is made on the first write."""
 
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        for path in self.root.glob("[0-9a-f][0-9a-f]/*"):
+            if is_blob_name(path.name):
+                yield path.name, _modified(path)
+
+    def set_aside(self, name: str) -> None:
+        aside = self._aside(name)
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(name), aside)
+        os.utime(aside)  # from now: the purge counts from when it was set aside
+
+    def set_aside_listing(self) -> Iterator[tuple[str, datetime]]:
+        for path in self.root.glob(".set-aside/*"):
+            if is_blob_name(path.name):
+                yield path.name, _modified(path)
+
+    def recover(self, name: str) -> bytes | None:
+        aside, path = self._aside(name), self._path(name)
+        try:
+            if path.exists():  # kept again meanwhile: the copy aside is one too many
+                aside.unlink(missing_ok=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(aside, path)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise BlobStoreUnavailable(f"附件存储暂不可用 ({type(e).__name__})") from None
+        return self.read(name)
+
+    def purge(self, name: str) -> None:
+        self._aside(name).unlink(missing_ok=True)
+
     def _path(self, name: str) -> Path:
         return self.root / name[:2] / name
+
+    def _aside(self, name: str) -> Path:
+        return self.root / ".set-aside" / name
+
+
+def _modified(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)

@@ -10,6 +10,9 @@ the access key); a refusal names the setting to look at.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +21,7 @@ import structlog
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.platform.blobs import BlobStoreUnavailable
+from shared.platform.blobs import BlobStoreUnavailable, is_blob_name
 from shared.platform.settings import ConfigurationError, Settings
 
 log = structlog.get_logger(__name__)
@@ -28,6 +31,7 @@ BUCKET = "TAIZHANG_ATTACHMENT_S3_BUCKET"
 KEYS = "TAIZHANG_ATTACHMENT_S3_ACCESS_KEY / TAIZHANG_ATTACHMENT_S3_SECRET_KEY"
 NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 CONNECT_SECONDS_AT_MOST = 3.0  # an endpoint that does not connect is down: answer 503 soon
+SET_ASIDE = "set-aside/"  # the sweep's, beside the blobs in use (ADR 39)
 
 
 class S3Blobs:
@@ -51,8 +55,7 @@ class S3Blobs:
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
-        self._client: Any = boto3.session.Session().client(
-            "s3",
+        self._client = _new_client(
             endpoint_url=settings.attachment_s3_endpoint,
             aws_access_key_id=settings.attachment_s3_access_key,
             aws_secret_access_key=settings.attachment_s3_secret_key.get_secret_value(),
@@ -114,8 +117,70 @@ class S3Blobs:
                 f"{ENDPOINT}: 无法连接对象存储 (cannot reach it: {type(e).__name__})"
             ) from None
 
+    # --- the sweep's: set aside under "<prefix>set-aside/", a copy and a delete -------------
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        return self._objects(self.prefix)
+
+    def set_aside(self, name: str) -> None:
+        self._move(self._key(name), self._aside(name))
+
+    def set_aside_listing(self) -> Iterator[tuple[str, datetime]]:
+        return self._objects(f"{self.prefix}{SET_ASIDE}")
+
+    def recover(self, name: str) -> bytes | None:
+        if self.exists(name):  # kept again meanwhile: the copy aside is one too many
+            self.purge(name)
+        else:
+            try:
+                self._move(self._aside(name), self._key(name))
+            except ClientError as e:
+                if _code(e) in NOT_FOUND:
+                    return None
+                raise _unavailable("recover", e) from None
+            except BotoCoreError as e:
+                raise _unavailable("recover", e) from None
+        return self.read(name)
+
+    def purge(self, name: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=self._aside(name))
+
+    def _objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """The blobs right under ``prefix`` (not deeper: the set-aside ones are apart)."""
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix, Delimiter="/"
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                name = item["Key"][len(prefix) :]
+                if is_blob_name(name):
+                    yield name, item["LastModified"]
+
+    def _move(self, source: str, target: str) -> None:
+        source_of = {"Bucket": self.bucket, "Key": source}
+        self._client.copy_object(Bucket=self.bucket, Key=target, CopySource=source_of)
+        self._client.delete_object(Bucket=self.bucket, Key=source)
+
     def _key(self, name: str) -> str:
         return f"{self.prefix}{name}"
+
+    def _aside(self, name: str) -> str:
+        return f"{self.prefix}{SET_ASIDE}{name}"
+
+
+_session: boto3.session.Session | None = None
+_session_lock = threading.Lock()
+
+
+def _new_client(**options: Any) -> Any:
+    """A client from the process's one boto3 session: a fresh session loads S3's model again
+    (0.2–0.7 s a client; the all-in-one process makes three). A session is not thread-safe,
+    its clients are: they are made under a lock."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client("s3", **options)
 
 
 def _check_complete(settings: Settings) -> None:

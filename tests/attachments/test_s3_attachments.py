@@ -16,12 +16,14 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from services.ops.attachment_sweep import sweep
 from services.registry import build_service
 from shared.platform.attachments import attachment_store
 from shared.platform.settings import ConfigurationError, Settings, load_secrets
@@ -140,6 +142,40 @@ def test_a_store_gone_after_start_is_a_503_with_a_code_and_nothing_is_registered
         # Neither an attachment, nor a download, nor a tip was recorded.
         assert case_events(api, case_id) == before
         assert len(stored_notifications(settings, "intake")) == tips_before
+
+
+def test_the_sweep_sets_aside_then_purges_only_blobs_no_event_names(s3_api: Api) -> None:
+    api, settings = s3_api, s3_api.settings
+    case_id = dispatched_case(api)
+    named = ok(upload(api, case_id, pdf("named by its case")), 201)["digest"]
+    store = attachment_store(settings, api.secrets.receipt_secret)
+    orphan = store.put(pdf("kept for a request that then failed")).digest  # no event names it
+
+    def where() -> tuple[set[str], set[str]]:
+        return {n for n, _ in store.blobs.listing()}, {
+            n for n, _ in store.blobs.set_aside_listing()
+        }
+
+    young = sweep(settings, grace=timedelta(days=1), purge_after=timedelta(0))
+    assert young.set_aside == 0 and young.young >= 1 and orphan in where()[0]
+    dry = sweep(settings, grace=timedelta(0), purge_after=timedelta(0), dry_run=True)
+    assert dry.set_aside >= 1 and orphan in where()[0]  # counted, not moved
+
+    first = sweep(settings, grace=timedelta(0), purge_after=timedelta(days=30))
+    in_use, aside = where()
+    assert named in in_use and orphan in aside and orphan not in in_use
+    assert first.referenced >= 1 and first.purged == 0
+
+    # A sweep that raced the request naming a blob: reading it brings it back, and so does
+    # the next sweep.
+    store.blobs.set_aside(named)
+    got = api.get(f"/api/v1/cases/{case_id}/attachments/{named}", headers=api.auth("office"))
+    assert got.status_code == 200 and got.content == pdf("named by its case")
+    store.blobs.set_aside(named)
+    second = sweep(settings, grace=timedelta(0), purge_after=timedelta(0))
+    in_use, aside = where()
+    assert second.brought_back == 1 and named in in_use
+    assert second.purged >= 1 and orphan not in in_use | aside
 
 
 @pytest.fixture

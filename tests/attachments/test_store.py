@@ -131,3 +131,40 @@ def test_the_scan_hook_refuses_what_the_scanner_flags(tmp_path: Path) -> None:
     broken = store(tmp_path, scanner=ScanHook([str(tmp_path / "no-such-scanner")]))
     with pytest.raises(ScannerUnavailable):
         broken.put(pdf())
+
+
+def test_a_blob_set_aside_comes_back_when_read_and_is_gone_once_purged(backend: Backend) -> None:
+    s = backend.make(SECRET)
+    named, unnamed = s.put(pdf()), s.put(pdf("another"))
+    s.blobs.set_aside(named.digest)
+    assert [name for name, _ in s.blobs.listing()] == [unnamed.digest]
+    assert [name for name, _ in s.blobs.set_aside_listing()] == [named.digest]
+    assert s.get(named.digest) == pdf()  # read (an event names it): back in use
+    assert {name for name, _ in s.blobs.listing()} == {named.digest, unnamed.digest}
+    assert list(s.blobs.set_aside_listing()) == []
+
+    s.blobs.set_aside(unnamed.digest)
+    s.blobs.purge(unnamed.digest)
+    with pytest.raises(AttachmentMissing):
+        s.get(unnamed.digest)
+    assert s.put(pdf("another")) == unnamed and s.get(unnamed.digest) == pdf("another")
+
+
+def test_the_sweep_command_sets_aside_a_blob_no_event_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``taizhang attachments sweep`` on a deployment whose one blob no event names (its
+    request failed after keeping it): set aside, counts printed, no digest."""
+    from typer.testing import CliRunner
+
+    from services.cli import SWEEP_LABELS, app
+
+    monkeypatch.setenv("TAIZHANG_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings(data_dir=tmp_path / "data")
+    orphan = attachment_store(settings, b"r" * 32).put(pdf()).digest
+    answer = CliRunner().invoke(app, ["attachments", "sweep", "--grace-days", "0"])
+    assert answer.exit_code == 0, answer.output
+    assert f"{SWEEP_LABELS['set_aside']}: 1" in answer.output
+    assert f"{SWEEP_LABELS['purged']}: 0" in answer.output and orphan not in answer.output
+    aside = tmp_path / "data" / "attachments" / ".set-aside"
+    assert [p.name for p in aside.iterdir()] == [orphan]

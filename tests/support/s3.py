@@ -42,13 +42,10 @@ class S3Emulator:
         return self
 
     def stop(self) -> None:
+        """Gone at once (killed: an emulator keeps nothing worth a clean shutdown)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.proc.kill()
+            self.proc.wait(10)
         self.proc = None
 
     def __enter__(self) -> S3Emulator:
