@@ -37,7 +37,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from shared.platform.blobs import Blobs, DirectoryBlobs
+from shared.platform.blobs import Blobs, DirectoryBlobs, is_blob_name
 from shared.platform.settings import ConfigurationError, Settings
 
 # What may be attached, by the type its content shows → the extension it is served with.
@@ -51,7 +51,6 @@ ALLOWED_TYPES: dict[str, str] = {
 }
 # Images are re-encoded from their pixels (Pillow format names).
 IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-DIGEST_LENGTH = 64  # hex of HMAC-SHA-256
 SCAN_CLEAN, SCAN_INFECTED = 0, 1  # ClamAV's exit codes (clamscan / clamdscan)
 
 
@@ -243,7 +242,7 @@ class AttachmentStore:
 
     def _name(self, digest: str) -> str:
         """A blob's name is its digest, and nothing else (no path a caller could steer)."""
-        if len(digest) != DIGEST_LENGTH or any(c not in "0123456789abcdef" for c in digest):
+        if not is_blob_name(digest):
             raise AttachmentMissing("没有该附件 (no such attachment)")
         return digest
 

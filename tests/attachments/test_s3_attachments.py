@@ -104,6 +104,20 @@ def test_the_bucket_store_refuses_what_the_directory_store_refuses(
     assert list(held) == [photo["digest"]]  # nothing refused was kept (the same photo: once)
 
 
+def open311_key(settings: Settings) -> str:
+    from shared.platform.readmodel import create_engine, run_sync
+    from shared.web.auth import Role, create_api_key
+
+    async def make() -> str:
+        engine = create_engine(settings)
+        try:
+            return (await create_api_key(engine, role=Role.OPERATOR, name="市民App"))[1]
+        finally:
+            await engine.dispose()
+
+    return run_sync(make())
+
+
 @contextlib.contextmanager
 def gone(emulator: S3Emulator, bucket: str) -> Iterator[None]:
     """The object store goes away under the running app; after, it is back, empty."""
@@ -128,8 +142,10 @@ def test_a_store_gone_after_start_is_a_503_with_a_code_and_nothing_is_registered
         refused = problem(upload(api, case_id, jpeg_with_gps()), 503)
         assert refused["code"] == "attachment_store_unavailable"
         assert "附件存储暂不可用" in refused["detail"]
-        down = api.get(kept["url"], headers=api.auth(**LEAD_LIAISON))
+        zh_cn = api.auth(**LEAD_LIAISON) | {"Accept-Language": "zh-CN"}  # the workbench's
+        down = api.get(kept["url"], headers=zh_cn)
         assert problem(down, 503)["code"] == "attachment_store_unavailable"
+        assert problem(down, 503)["detail"] == "附件存储暂不可用,请稍后重试"
         assert down.headers["retry-after"]
         tip = api.post(
             "/api/v1/tips/with-attachments",
@@ -138,6 +154,13 @@ def test_a_store_gone_after_start_is_a_503_with_a_code_and_nothing_is_registered
             headers=api.auth("operator", name="热线系统"),
         )
         assert problem(tip, 503)["code"] == "attachment_store_unavailable"
+        form = {"api_key": open311_key(settings), "service_code": "arbitrary_charges"}
+        form |= {"description": "办证多收费", "address_string": "积玉桥街道和平大道 1 号"}
+        form |= {"attribute[subject_unit]": "某局"}
+        media = [("media", ("a.jpg", jpeg_with_gps()))]
+        spec = api.post("/open311/v2/requests.json", data=form, files=media)
+        assert spec.status_code == 503, spec.text
+        assert spec.json()[0]["code"] == 503  # in the spec's shape
 
         # Neither an attachment, nor a download, nor a tip was recorded.
         assert case_events(api, case_id) == before
