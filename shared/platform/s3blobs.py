@@ -42,24 +42,11 @@ class S3Blobs:
         assert settings.attachment_s3_secret_key is not None  # _check_complete said so
         self.bucket = str(settings.attachment_s3_bucket)
         self.prefix = settings.attachment_s3_prefix
-        timeout = settings.attachment_s3_timeout_seconds
-        config = Config(
-            region_name=settings.attachment_s3_region,
-            s3={"addressing_style": settings.attachment_s3_addressing},
-            connect_timeout=min(timeout, CONNECT_SECONDS_AT_MOST),
-            read_timeout=timeout,
-            # One retry: a person waits on the upload; past it the API says 503, try later.
-            retries={"total_max_attempts": 2, "mode": "standard"},
-            # Checksums only where S3 requires them: several S3-compatible stores refuse the
-            # newer default's CRC trailers. The blob's AES-GCM tag proves it whole anyway.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        )
         self._client = _new_client(
             endpoint_url=settings.attachment_s3_endpoint,
             aws_access_key_id=settings.attachment_s3_access_key,
             aws_secret_access_key=settings.attachment_s3_secret_key.get_secret_value(),
-            config=config,
+            config=_config(settings),
         )
 
     def read(self, name: str) -> bytes | None:
@@ -166,6 +153,22 @@ class S3Blobs:
 
     def _aside(self, name: str) -> str:
         return f"{self.prefix}{SET_ASIDE}{name}"
+
+
+def _config(settings: Settings) -> Config:
+    timeout = settings.attachment_s3_timeout_seconds
+    return Config(
+        region_name=settings.attachment_s3_region,
+        s3={"addressing_style": settings.attachment_s3_addressing},
+        connect_timeout=min(timeout, CONNECT_SECONDS_AT_MOST),
+        read_timeout=timeout,
+        # One retry: a person waits on the upload; past it the API says 503, try later.
+        retries={"total_max_attempts": 2, "mode": "standard"},
+        # Checksums only where S3 requires them: several S3-compatible stores refuse the
+        # newer default's CRC trailers. The blob's AES-GCM tag proves it whole anyway.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
 
 
 _session: boto3.session.Session | None = None
