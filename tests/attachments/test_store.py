@@ -25,7 +25,7 @@ from shared.platform.attachments import (
     ScannerUnavailable,
     attachment_store,
 )
-from shared.platform.blobs import DirectoryBlobs
+from shared.platform.blobs import BlobStoreUnavailable, DirectoryBlobs
 from shared.platform.settings import Settings
 from tests.support.files import (
     EICAR_MARKER,
@@ -168,3 +168,12 @@ def test_the_sweep_command_sets_aside_a_blob_no_event_names(
     assert f"{SWEEP_LABELS['purged']}: 0" in answer.output and orphan not in answer.output
     aside = tmp_path / "data" / "attachments" / ".set-aside"
     assert [p.name for p in aside.iterdir()] == [orphan]
+
+
+def test_a_directory_that_refuses_the_write_is_unavailable_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "att").write_text("a mount gone wrong: a file where the directory should be")
+    s = store(tmp_path)
+    with pytest.raises(BlobStoreUnavailable):  # the API's 503 attachment_store_unavailable
+        s.put(pdf())
+    with pytest.raises(BlobStoreUnavailable):
+        s.get("0" * 64)
