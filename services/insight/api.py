@@ -12,9 +12,12 @@ from fastapi import APIRouter, Depends, Query
 
 from services.insight import errors, queries
 from services.insight.deps import InsightDep, ReadSession
+from services.insight.domain import Suggestion
 from services.insight.schemas import (
+    CaseSuggestions,
     SuggestionList,
     SuggestionOut,
+    SuggestionsOfCases,
     WarningCase,
     WarningKey,
     WarningList,
@@ -31,6 +34,7 @@ REFUSALS: Refusals = {
     errors.BadPeriod: Refusal(422, "invalid_period", "期间无效"),
 }
 MAX_PERIOD_DAYS = 366
+MAX_CASES_ASKED = 50  # a page of the triage desk
 
 router = APIRouter(prefix="/api/v1", tags=["insight"], responses=documented(REFUSALS))
 
@@ -45,18 +49,41 @@ Watcher = Annotated[Principal, Depends(require(Action.READ_WARNINGS))]
 )
 async def case_suggestions(case_id: UUID, session: ReadSession, who: Suggester) -> SuggestionList:
     found = await queries.suggestions(session, case_id)
-    return SuggestionList(
-        case_id=case_id,
+    return SuggestionList(case_id=case_id, items=[_out(s) for s in found])
+
+
+@router.get(
+    "/suggestions",
+    response_model=SuggestionsOfCases,
+    summary="疑似重复 for several cases at once (the triage desk's page), as each case's own",
+)
+async def suggestions_of_cases(
+    session: ReadSession,
+    who: Suggester,
+    case_id: Annotated[
+        list[UUID],
+        Query(min_length=1, max_length=MAX_CASES_ASKED, description="案件 id,可重复,至多 50 个"),
+    ],
+) -> SuggestionsOfCases:
+    asked = list(dict.fromkeys(case_id))
+    found = await queries.suggestions_for(session, asked)
+    return SuggestionsOfCases(
         items=[
-            SuggestionOut(
-                case_id=UUID(s.case_id),
-                number=s.number,
-                score=round(s.score, 3),
-                text_similarity=round(s.text_similarity, 3),
-                reason=s.reason,
+            CaseSuggestions(
+                case_id=c, seen=found[c] is not None, items=[_out(s) for s in found[c] or []]
             )
-            for s in found
-        ],
+            for c in asked
+        ]
+    )
+
+
+def _out(s: Suggestion) -> SuggestionOut:
+    return SuggestionOut(
+        case_id=UUID(s.case_id),
+        number=s.number,
+        score=round(s.score, 3),
+        text_similarity=round(s.text_similarity, 3),
+        reason=s.reason,
     )
 
 

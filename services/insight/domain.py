@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from services.insight.particulars import agreements, conflicts
 
@@ -83,9 +83,16 @@ def _cut() -> Callable[[str], list[str]]:
 
 def tokens(text: str) -> list[str]:
     """jieba words (stopwords out) and the character bigrams of every run of Chinese."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Every suggestion refits TF-IDF over the open cases, so the same texts are segmented
+    # again and again (the triage desk asks for a page of cases at once): segment each once.
     words = [w for w in _cut()(text) if _KEEP.fullmatch(w) and w not in STOPWORDS]
     grams = [run[i : i + 2] for run in _KEEP.findall(text) for i in range(len(run) - 1)]
-    return words + ["§" + g for g in grams]
+    return (*words, *("§" + g for g in grams))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -43,6 +44,30 @@ async def suggestions(session: AsyncSession, case_id: UUID) -> list[Suggestion]:
     )
     rows = await session.execute(sa.select(tips).where(tips.c.closed.is_(False), window))
     return suggest(tip, [_tip(r) for r in rows])
+
+
+async def suggestions_for(
+    session: AsyncSession, case_ids: Sequence[UUID]
+) -> dict[UUID, list[Suggestion] | None]:
+    """Each case's suggestions as ``suggestions`` gives them (the same window, so the same
+    scores as the case page), from one read of the open cases; ``None`` for a case not seen."""
+    rows = await session.execute(sa.select(tips).where(tips.c.case_id.in_(case_ids)))
+    asked = {row.case_id: _tip(row) for row in rows}
+    found: dict[UUID, list[Suggestion] | None] = {case_id: None for case_id in case_ids}
+    if not asked:
+        return found
+    moments = [t.registered_at for t in asked.values()]
+    window = tips.c.registered_at.between(
+        min(moments) - SUGGESTION_SPAN, max(moments) + SUGGESTION_SPAN
+    )
+    open_rows = await session.execute(sa.select(tips).where(tips.c.closed.is_(False), window))
+    candidates = [_tip(r) for r in open_rows]
+    for case_id, tip in asked.items():
+        near = [
+            c for c in candidates if abs(c.registered_at - tip.registered_at) <= SUGGESTION_SPAN
+        ]
+        found[case_id] = suggest(tip, near)
+    return found
 
 
 async def warnings(

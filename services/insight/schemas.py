@@ -21,6 +21,16 @@ class SuggestionList(BaseModel):
     items: list[SuggestionOut]
 
 
+class CaseSuggestions(BaseModel):
+    case_id: UUID
+    seen: bool = Field(description="false: insight has not seen this case's tip yet (ask again)")
+    items: list[SuggestionOut]
+
+
+class SuggestionsOfCases(BaseModel):
+    items: list[CaseSuggestions] = Field(description="in the order the cases were asked for")
+
+
 class WarningKey(BaseModel):
     level: str = Field(description="street | unit | person")
     level_label: str

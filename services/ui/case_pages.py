@@ -211,7 +211,14 @@ async def register(request: Request, viewer: CurrentViewer) -> Response:
             error=refusal.detail,
         )
     await viewer.api.wait_for_registration(str(created["case_id"]), mark, position)
-    return page(request, "registered.html", viewer, status=201, created=created)
+    return page(
+        request,
+        "registered.html",
+        viewer,
+        status=201,
+        created=created,
+        suggestions_shown=allowed(viewer.principal, Action.READ_SUGGESTIONS),
+    )
 
 
 def _draft(fields: dict[str, Any], refusal: ApiRefusal) -> dict[str, Any]:

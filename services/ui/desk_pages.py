@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.ui.client import ApiRefusal
 from services.ui.render import page
 from services.ui.session import CurrentViewer, check_csrf, read_form
+from shared.web.authz import Action, allowed
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -58,4 +59,6 @@ async def desk_page(
         unit_names=names,
         dispatched=dispatched,
         dispatched_to=names.get(request.query_params.get("unit", ""), ""),
+        # 疑似重复 reveal other reports: the office's column only (insight_pages fills it)
+        duplicates_shown=allowed(viewer.principal, Action.READ_SUGGESTIONS),
     )

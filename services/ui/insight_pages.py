@@ -21,6 +21,7 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 Checked = Depends(check_csrf)
 INTO_OTHER, INTO_THIS = "into_other", "into_this"
 REASON_PREFIX = "系统提示疑似重复:"
+POLLS = 5  # a tip registered a moment ago may not have reached insight yet
 
 
 @router.get("/cases/{case_id}/suggestions", response_class=HTMLResponse)
@@ -30,6 +31,10 @@ async def suggestions_panel(case_id: UUID, request: Request, viewer: CurrentView
         return page(request, "case_suggestions.html", viewer, shown=False)
     found = await viewer.api.raw(f"/api/v1/cases/{case_id}/suggestions")
     items = found.json()["items"] if found.status_code == 200 else []
+    # Just registered: insight may not have the tip yet — say so and ask again shortly,
+    # rather than "no duplicates" (the operator may still be on the phone with the reporter).
+    attempt = int(a) if (a := request.query_params.get("attempt", "1")).isdigit() else POLLS
+    pending = found.status_code == 404
     return page(
         request,
         "case_suggestions.html",
@@ -37,6 +42,8 @@ async def suggestions_panel(case_id: UUID, request: Request, viewer: CurrentView
         shown=True,
         case_id=case_id,
         items=items,
+        pending=pending,
+        again=attempt + 1 if pending and attempt < POLLS else None,
         may_merge=allowed(viewer.principal, Action.MERGE),
     )
 
@@ -80,6 +87,31 @@ async def _merge(
         return await case_page_with_errors(request, viewer, case_id, errors, refusal.status)
     await viewer.api.wait_for_position(mark, answer, "dispatch")
     return RedirectResponse(f"/ui/cases/{case_id}?done=merge", status_code=303)
+
+
+# --- the triage desk's column ----------------------------------------------------------------
+
+
+@router.get("/desk/duplicates", response_class=HTMLResponse)
+async def desk_duplicates(request: Request, viewer: CurrentViewer) -> Response:
+    """待分办's 疑似重复 column, filled in after the desk is shown (one request for the page's
+    cases; each cell the case page's own best suggestion). Cases insight has not seen yet are
+    asked for again, a few times."""
+    asked = request.query_params.getlist("case_id")[:50]
+    attempt = int(a) if (a := request.query_params.get("attempt", "1")).isdigit() else POLLS
+    if not asked or not allowed(viewer.principal, Action.READ_SUGGESTIONS):
+        return HTMLResponse("")
+    found = await viewer.api.raw("/api/v1/suggestions", params={"case_id": asked})
+    cells = found.json()["items"] if found.status_code == 200 else []
+    unseen = [c["case_id"] for c in cells if not c["seen"]]
+    return page(
+        request,
+        "desk_duplicates.html",
+        viewer,
+        cells=cells,
+        again=unseen if attempt < POLLS else [],
+        attempt=attempt + 1,
+    )
 
 
 # --- 苗头预警 ----------------------------------------------------------------------------------

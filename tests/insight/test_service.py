@@ -97,3 +97,42 @@ def test_a_surge_in_one_street_raises_one_warning_that_names_its_cases(api: Api)
     body = problem(reversed_period, 422)
     assert [e["code"] for e in body["errors"]] == ["invalid_period"]
     assert "起始日期晚于截止日期" in body["detail"]
+
+
+def test_the_desk_asks_for_a_page_of_cases_at_once_and_gets_each_cases_own_answer(
+    api: Api,
+) -> None:
+    first = tip(
+        api, "南湖街道便民服务大厅办理停车证，王科长要交300元加急费，不开收据。", subject=HALL
+    )
+    other = tip(api, "南湖街道菜市场管理处向摊贩收取卫生费后不给发票，每月两百元。")
+    again = tip(
+        api, "市民反映：便民服务大厅王科长办停车证收取加急费三百元，没有任何票据。", subject=HALL
+    )
+    for case_id in (first, other, again):
+        suggestions(api, case_id)  # each seen by insight, so each answer is final
+    one_by_one = {c: suggestions(api, c)["items"] for c in (first, other, again)}
+    unknown = "00000000-0000-0000-0000-000000000025"
+    office = api.auth("office")
+
+    r = api.get(
+        "/api/v1/suggestions",
+        params=[("case_id", c) for c in (again, unknown, first, other, again)],
+        headers=office,
+    )
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [i["case_id"] for i in items] == [again, unknown, first, other]  # asked order, once
+    assert {i["case_id"]: i["items"] for i in items if i["seen"]} == one_by_one
+    assert [i["seen"] for i in items] == [True, False, True, True]
+    assert items[0]["items"][0]["case_id"] == first and items[1]["items"] == []
+
+    liaison = api.auth("unit_liaison", unit="WC-JYQ")
+    assert (
+        api.get("/api/v1/suggestions", params={"case_id": again}, headers=liaison).status_code
+        == 403
+    )
+    too_many = [("case_id", f"00000000-0000-0000-0000-{n:012d}") for n in range(51)]
+    assert api.get("/api/v1/suggestions", params=too_many, headers=office).status_code == 422
+    none = problem(api.get("/api/v1/suggestions", headers=office), 422)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in none["detail"])

@@ -24,6 +24,7 @@ from tests.support.workbench import Workbench, case_in_ledger
 
 STREET = {"district": "江岸区", "street": "南湖街道"}
 HALL = {"unit": "南湖街道便民服务大厅"}
+NOT_SEEN = "00000000-0000-0000-0000-000000000025"
 
 
 @pytest.fixture
@@ -78,8 +79,33 @@ def test_the_office_folds_a_suggested_duplicate_in_one_click_either_way_round(ap
     assert f'value="{first}"' in panel.text and "作为本件的重复件" in panel.text
 
     for role, unit in (("supervisor", None), ("unit_liaison", "WC-JYQ")):
-        theirs = signed_in(api, role, "旁人", unit).page(f"/ui/cases/{again}/suggestions")
-        assert theirs.status_code == 200 and "疑似重复" not in theirs.text
+        theirs = signed_in(api, role, "旁人", unit)
+        assert "疑似重复" not in theirs.page(f"/ui/cases/{again}/suggestions").text
+        column = theirs.page("/ui/desk/duplicates", case_id=again)
+        assert column.status_code == 200 and column.text == ""
+
+    # 待分办 has the column too, filled by one request for the page's cases
+    desk = office.page("/ui/desk")
+    assert "<th>疑似重复</th>" in desk.text and f'id="dup-{again}"' in desk.text
+    assert f"case_id={again}" in desk.text and 'id="desk-duplicates"' in desk.text
+    column = office.page("/ui/desk/duplicates", case_id=[again, NOT_SEEN], attempt="1")
+    cell = column.text.split(f'id="dup-{again}"')[1].split("</span>")[0]
+    own = api.get(f"/api/v1/cases/{again}/suggestions", headers=api.auth("office")).json()
+    best = own["items"][0]  # the case page's best suggestion, with its score
+    assert f"{len(own['items'])} 件,最像 {best['number']}({best['score'] * 100:.0f} 分)" in cell
+    assert 'hx-swap-oob="true"' in cell and "同一被反映单位" in cell
+    assert "比对中" in column.text.split(f'id="dup-{NOT_SEEN}"')[1].split("</span>")[0]
+    assert f"case_id={NOT_SEEN}&amp;attempt=2" in column.text  # asked again, that one only
+    assert f"case_id={again}&amp;attempt" not in column.text
+    last = office.page("/ui/desk/duplicates", case_id=[NOT_SEEN], attempt="5")
+    assert "比对中" in last.text and "attempt=" not in last.text  # and then it stops asking
+
+    # a case insight has not seen yet: "comparing", asked again — never "no duplicates"
+    pending = office.page(f"/ui/cases/{NOT_SEEN}/suggestions")
+    assert "正在比对" in pending.text and "attempt=2" in pending.text
+    assert "暂无疑似重复" not in pending.text
+    given_up = office.page(f"/ui/cases/{NOT_SEEN}/suggestions", attempt="5")
+    assert "尚未完成比对" in given_up.text and "attempt=" not in given_up.text
 
     wrong = office.submit(f"/ui/cases/{again}/suggestions/merge", other=first, direction="sideways")
     assert wrong.status_code == 422 and "合并方向无效" in wrong.text
@@ -105,6 +131,44 @@ def test_the_office_folds_a_suggested_duplicate_in_one_click_either_way_round(ap
     )
     assert refused.status_code == 409, refused.text
     assert 'id="error-suggestions"' in refused.text
+
+
+def test_the_office_registering_a_tip_is_shown_its_likely_duplicates(api: Api) -> None:
+    first = tip(
+        api, "南湖街道便民服务大厅办理停车证，王科长要交300元加急费，不开收据。", subject=HALL
+    )
+    seen_by_insight(api, first)
+    number = case_in_ledger(api, first, "registered")["number"]
+    office = signed_in(api, "office", "周主任")
+    office.page("/ui/intake")
+    registered = office.submit(
+        "/ui/intake",
+        channel="hotline_12388",
+        content="便民服务大厅办停车证，王科长收了三百块加急费，也不给开票。",
+        category="arbitrary_charges",
+        location_district="江岸区",
+        location_street="南湖街道",
+        subject_unit="南湖街道便民服务大厅",
+    )
+    assert registered.status_code == 201, registered.text
+    assert 'id="suggestions-slot"' in registered.text
+    slot = registered.text.split('id="suggestions-slot"')[1].split(">")[0]
+    case_path = slot.split('hx-get="')[1].split('"')[0]
+    panel = wait_for(
+        lambda: (p := office.page(case_path)).status_code == 200 and "正在比对" not in p.text and p,
+        30,
+        "insight to compare the new tip",
+    )
+    assert number in panel.text and "疑似重复线索" in panel.text
+
+    hotline = Workbench(str(api.base_url))  # an operator signs in to 登记, not to the ledger
+    hotline.page("/ui/login")
+    credential = api.auth("operator", "话务员")["Authorization"].removeprefix("Bearer ")
+    assert hotline.submit("/ui/login", credential=credential, next="/ui/intake").status_code == 200
+    theirs = hotline.submit(
+        "/ui/intake", channel="hotline_12388", content="便民服务大厅又收加急费了，王科长。"
+    )
+    assert theirs.status_code == 201 and "suggestions-slot" not in theirs.text
 
 
 def test_a_surge_is_raised_once_told_to_the_office_on_the_dashboard_and_in_the_circular(
