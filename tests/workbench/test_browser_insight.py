@@ -66,6 +66,11 @@ def test_the_office_folds_a_suggested_duplicate_and_sees_the_warning(
     )
 
     page = office.sign_in("office", "周主任")
+    page.goto("/ui/desk")  # 待分办's column, filled in after the page by one request
+    expect(page.locator(f"#dup-{again}")).to_contain_text("件,最像")
+    expect(page.locator(f"#dup-{again} a")).to_have_attribute(
+        "href", f"/ui/cases/{again}#suggestions"
+    )
     page.goto(f"/ui/cases/{again}")
     panel = page.locator("#suggestions")
     expect(panel).to_contain_text("疑似重复线索")
