@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.insight import queries
 from services.insight.application import InsightApplication
+from services.insight.projection import NAME
 from services.insight.warning import LEVELS, WARNING_DEFAULT, Warning
 from shared.contracts.categories import BY_CODE
 from shared.platform.periodic import Periodic
@@ -61,10 +62,20 @@ class WarningSweep(Periodic):
         self.sessions = sessions
         self.now = now
         self.timezone = timezone
+        self._last_swept: tuple[date, dict[str, int]] | None = None
         super().__init__(interval_seconds)
 
     async def one_pass(self) -> None:
+        # Nothing new since the last pass (no tip, no triage, no close) on the same day: the
+        # rule would find what it found. A city's pass reads weeks of tips; most passes of a
+        # quiet night or a slow afternoon are saved.
+        today = self.now().astimezone(ZoneInfo(self.timezone)).date()
+        async with self.sessions() as session:
+            seen = (today, await queries.positions(session, NAME))
+        if seen == self._last_swept:
+            return
         await self.sweep()
+        self._last_swept = seen
 
     async def sweep(self) -> int:
         """Record the warnings of the swept days not recorded yet; returns how many."""
