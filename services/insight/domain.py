@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
 
-from services.insight.particulars import agreements, conflicts
+from services.insight.particulars import agreements, conflicts, particulars
 
 # Words every tip uses: they say nothing about which problem it is.
 STOPWORDS = frozenset(
@@ -120,12 +120,27 @@ class Vectoriser:
             df.update(d)
         self.idf = {w: math.log((1 + self.n) / (1 + c)) + 1 for w, c in df.items()}
         self._default = math.log(1 + self.n) + 1
+        self._vectors: dict[str, dict[str, float]] = {}
 
     def vector(self, text: str) -> dict[str, float]:
-        tf = Counter(tokens(text))
-        v = {w: (1 + math.log(c)) * self.idf.get(w, self._default) for w, c in tf.items()}
+        # The new tip is set against every open case: its vector once, not once a candidate.
+        if (known := self._vectors.get(text)) is not None:
+            return known
+        self._vectors[text] = found = self._vector(text)
+        return found
+
+    def _vector(self, text: str) -> dict[str, float]:
+        idf, default = self.idf, self._default
+        v = {w: tf * idf.get(w, default) for w, tf in _term_weights(text)}
         norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
         return {w: x / norm for w, x in v.items()}
+
+
+@lru_cache(maxsize=8192)
+def _term_weights(text: str) -> tuple[tuple[str, float], ...]:
+    """A text's words and their sublinear term frequencies: the part of its TF-IDF vector that
+    does not depend on the other texts, so kept across suggestions."""
+    return tuple((w, 1 + math.log(c)) for w, c in Counter(tokens(text)).items())
 
 
 def cosine(a: dict[str, float], b: dict[str, float]) -> float:
@@ -194,13 +209,40 @@ def score(new: Tip, old: Tip, vec: Vectoriser, w: Weights = DEFAULT) -> Suggesti
 
 
 def suggest(
-    new: Tip, open_cases: Sequence[Tip], w: Weights = DEFAULT, limit: int = 5
+    new: Tip,
+    open_cases: Sequence[Tip],
+    w: Weights = DEFAULT,
+    limit: int = 5,
+    corpus: Vectoriser | None = None,
 ) -> list[Suggestion]:
-    """The open cases most likely the same problem as ``new``, best first, above the threshold."""
+    """The open cases most likely the same problem as ``new``, best first, above the threshold.
+    ``corpus``: a Vectoriser fitted on exactly ``open_cases``, given when ``new`` is one of them
+    — the one its own would be — so that several cases asked at once share it and its vectors."""
     others = [t for t in open_cases if t.case_id != new.case_id]
-    vec = Vectoriser([t.content for t in others] + [new.content])
-    found = [s for s in (score(new, o, vec, w) for o in others) if s.score >= w.threshold]
+    vec = corpus or Vectoriser([t.content for t in others] + [new.content])
+    reach = _most_besides_text(w)
+    mine = vec.vector(new.content)
+    found = []
+    for old in others:
+        # Most open cases are plainly another problem: when even every other part at its best
+        # could not lift the text's share to the threshold, the full score (its particulars,
+        # its reason in words) is not worked out. The scores of the rest are the same.
+        if reach is not None and w.text * cosine(mine, vec.vector(old.content)) + reach < (
+            w.threshold - 1e-4
+        ):
+            continue
+        if (s := score(new, old, vec, w)).score >= w.threshold:
+            found.append(s)
     return sorted(found, key=lambda s: -s.score)[:limit]
+
+
+def _most_besides_text(w: Weights) -> float | None:
+    """The most the parts other than the text can add; None if a weight is negative (then
+    there is no such bound and every candidate is scored in full)."""
+    adds = (w.text, w.same_unit, w.same_category, w.within_30_days, w.agreement)
+    if min(adds) < 0 or min(w.other_unit, w.conflict) < 0:
+        return None
+    return w.same_unit + w.same_category + w.within_30_days + w.agreement * len(particulars(""))
 
 
 def baseline_same(new: Tip, old: Tip) -> bool:
