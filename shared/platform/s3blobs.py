@@ -84,8 +84,10 @@ class S3Blobs:
         return True
 
     def check(self) -> None:
-        """The bucket answers to these keys; else the service refuses to start, naming the
-        setting to look at (never its value)."""
+        """At start: a bucket that is not there or keys it refuses are a setting to mend, and
+        the service refuses to start naming it (never its value). A store that does not answer
+        now is an outage, not a mistake: the service starts and answers 503 for files until it
+        is back — tips without files, the ledger and every other route go on meanwhile."""
         try:
             self._client.head_bucket(Bucket=self.bucket)
         except ClientError as e:
@@ -96,13 +98,11 @@ class S3Blobs:
                 raise ConfigurationError(
                     f"{KEYS}: 对象存储拒绝了这对密钥 (the store refused these keys: {code})"
                 ) from None
-            raise ConfigurationError(
-                f"{ENDPOINT}: 对象存储未能应答 (the store answered {code})"
-            ) from None
+            log.warning("attachment_store_unavailable_at_start", code=code, setting=ENDPOINT)
         except BotoCoreError as e:
-            raise ConfigurationError(
-                f"{ENDPOINT}: 无法连接对象存储 (cannot reach it: {type(e).__name__})"
-            ) from None
+            log.warning(
+                "attachment_store_unavailable_at_start", error=type(e).__name__, setting=ENDPOINT
+            )
 
     # --- the sweep's: set aside under "<prefix>set-aside/", a copy and a delete -------------
 
