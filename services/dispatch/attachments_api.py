@@ -110,5 +110,5 @@ def withdraw_from_public(
     who: Publisher,
 ) -> dict[str, Any]:
     """The body ``{"reason": "…"}`` is required: a DELETE without it is refused 422 (field
-    ``reason``, code ``missing``) and withdraws nothing (ADR 22, 2026-12-08)."""
+    ``reason``, code ``missing``) and withdraws nothing (ADR 22, last amendment)."""
     return _view(case_id, dispatch.withdraw_from_public(case_id, who, digest, body.reason))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 Actor = dict[str, Any]
 
 # What the public portal may show, once the office approved it (issue 21 point 4): photos,
-# and the rectification videos many offices publish (ADR 22, 2026-12-08).
+# and the rectification videos many offices publish (ADR 22, last amendment).
 PUBLIC_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "video/mp4"})
 
 # What a file is attached as → its label (the result's 佐证材料, the signed form, …).

@@ -58,7 +58,7 @@ class Refused(DispatchError):
 
 
 class NotCleaned(Refused):
-    """A video kept before the store cleaned videos of their metadata (ADR 22, 2026-12-08):
+    """A video kept before the store cleaned videos of their metadata (ADR 22, last amendment):
     it may not be shown to the public; uploaded again, it is cleaned."""
 
 

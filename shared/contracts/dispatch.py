@@ -219,9 +219,9 @@ class CaseAttachmentDownloaded(CaseEvent):
 
 @contract
 class CaseAttachmentApprovedForPublic(CaseEvent):
-    """公开: the office let the public portal show this image (or, since ADR 22's amendment
-    of 2026-12-08, MP4 video) of the case (the actor is the envelope's); the portal shows it
-    only while the case's result is published."""
+    """公开: the office let the public portal show this image (or MP4 video, since ADR 22's
+    last amendment) of the case (the actor is the envelope's); the portal shows it only while
+    the case's result is published."""
 
     type = "CaseAttachmentApprovedForPublic"
     n: int

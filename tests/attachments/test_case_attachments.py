@@ -103,7 +103,7 @@ def test_the_lead_unit_attaches_evidence_and_gets_every_kind_back_without_its_me
     assert "张三" not in str(history()) and "局长签字" not in str(history())
 
     # A PDF's author and XMP, an MP4's recording place, an MP3's ID3 tags: gone on the way in
-    # (ADR 22, 2026-12-08); each file still opens.
+    # (ADR 22, last amendment); each file still opens.
     files = {"pdf": pdf_with_metadata(), "mp4": mp4_with_location(), "mp3": mp3_with_id3()}
     back = {}
     for kind, data in files.items():

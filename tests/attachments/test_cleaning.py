@@ -1,4 +1,4 @@
-"""Metadata out of every kind of file the store keeps (ADR 22, 2026-12-08): a PDF's author,
+"""Metadata out of every kind of file the store keeps (ADR 22, last amendment): a PDF's author,
 creator, XMP, earlier revisions and its photo's EXIF; an MP4's recording place (``©xyz``, the
 QuickTime location key), make, model, XMP, recording times and GPS track; an MP3's ID3 tags.
 Each file still opens afterwards; one that cannot be cleaned is refused, never kept."""

@@ -1,5 +1,5 @@
 """The public portal shows a published case's photos and videos only after the office approves
-them (issue 21 point 4; videos: ADR 22, 2026-12-08), on SQLite and PostgreSQL: approval and
+them (issue 21 point 4; videos: ADR 22, last amendment), on SQLite and PostgreSQL: approval and
 withdrawal (with the office's reason) are events on the case with who and when; the portal's
 results page and its image and video addresses show an approved file of a published case and
 nothing else — an approved file before publication, an unapproved image, a PDF, another case's

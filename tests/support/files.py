@@ -81,7 +81,7 @@ def fake_scanner(directory: Path) -> str:
     return str(script)
 
 
-# --- files whose metadata would point at the reporter (ADR 22, 2026-12-08) -----------------
+# --- files whose metadata would point at the reporter (ADR 22, last amendment) -----------------
 
 MARKER = "ReporterZhang"  # what no cleaned file may still hold, in any of its places
 PLACE = b"+30.5811+114.3018/"  # ISO 6709, as phones write it

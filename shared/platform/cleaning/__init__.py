@@ -1,5 +1,5 @@
 """What a file says about who made it, where and with what — taken out before it is kept
-(ADR 22, amendment of 2026-12-08). Images are encoded again from their pixels by the store
+(ADR 22, last amendment). Images are encoded again from their pixels by the store
 itself; the other allowed types are cleaned here, each by what its format holds:
 
 - PDF: the document information (``/Info``: author, creator, producer, dates), XMP streams on
