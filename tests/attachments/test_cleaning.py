@@ -1,12 +1,15 @@
 """Metadata out of every kind of file the store keeps (ADR 22, last amendment): a PDF's author,
 creator, XMP, earlier revisions and its photo's EXIF; an MP4's recording place (``©xyz``, the
 QuickTime location key), make, model, XMP, recording times and GPS track; an MP3's ID3 tags.
-Each file still opens afterwards; one that cannot be cleaned is refused, never kept."""
+Each file still opens afterwards; one that cannot be cleaned is refused, never kept, and a
+damaged one is refused or cleaned, never a crash."""
 
 from __future__ import annotations
 
 import io
+import random
 import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ from mutagen.mp4 import MP4
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from shared.platform.attachments import AttachmentStore, AttachmentUnreadable
+from shared.platform.attachments import AttachmentError, AttachmentStore, AttachmentUnreadable
 from shared.platform.cleaning import is_clean
 from shared.platform.cleaning.isobmff import boxes
 from tests.support.files import (
@@ -103,3 +106,37 @@ def test_a_file_that_cannot_be_cleaned_is_refused_not_kept(store: AttachmentStor
         with pytest.raises(AttachmentUnreadable):
             store.put(data)
     assert not list((store.root).rglob("*"))  # nothing kept
+
+
+def damaged(data: bytes, seed: int) -> Iterator[bytes]:
+    """The file with a few of its bytes changed, 60 ways (a fixed seed: the same each run)."""
+    rng = random.Random(seed)
+    for _ in range(60):
+        copy = bytearray(data)
+        for _ in range(rng.randint(1, 6)):
+            copy[rng.randrange(len(copy))] = rng.randrange(256)
+        yield bytes(copy)
+
+
+@pytest.mark.parametrize(
+    ("made", "kept_clean"),
+    [(mp4_with_location, True), (mp3_with_id3, True), (pdf_with_metadata, False)],
+)
+def test_a_damaged_file_is_refused_or_kept_clean_never_a_crash(
+    store: AttachmentStore, made: Callable[[], bytes], kept_clean: bool
+) -> None:
+    """What a damaged upload may do: be refused (4xx), or be kept — and then, for MP4 and MP3,
+    without the place or the name. (A PDF whose damage renamed its /Metadata key keeps what
+    that key named: only refusing or a crash-free answer is asserted for it.)"""
+    outcomes = set()
+    for data in damaged(made(), seed=21):
+        try:
+            back = kept(store, data)
+        except AttachmentError as refused:
+            outcomes.add(type(refused).__name__)
+            continue
+        outcomes.add("kept")
+        if kept_clean:
+            assert MARKER.encode() not in back and PLACE not in back
+    assert "kept" in outcomes  # damage in the media itself is not the cleaner's to refuse
+    assert outcomes <= {"kept", "AttachmentUnreadable", "AttachmentTypeRefused"}

@@ -148,7 +148,7 @@ GPS_SAMPLE = b"GPS " + PLACE
 
 
 def _track(track_id: int, handler: bytes, offset: int, sample: bytes) -> bytes:
-    tkhd = _full(b"tkhd", RECORDED_AT * 2 + _u32(track_id) + bytes(72))
+    tkhd = _full(b"tkhd", RECORDED_AT * 2 + _u32(track_id) + bytes(68))
     mdhd = _full(b"mdhd", RECORDED_AT * 2 + _u32(1000) + bytes(8))
     hdlr = _full(b"hdlr", bytes(4) + handler + bytes(12) + b"handler\x00")
     stbl = _box(

@@ -7,9 +7,11 @@ XMP in ``uuid`` boxes, the recording time in ``mvhd``/``tkhd``/``mdhd``, and som
 telemetry or timed metadata as a track of its own (action cameras, drones). ``mutagen`` removes
 only the iTunes tags (``moov/udta/meta/ilst``): ``©xyz`` and the QuickTime keys survive it.
 
-So the box tree is walked here and, **in place**, every ``udta``, ``meta`` and ``uuid`` box
-becomes a ``free`` box of the same size with its content zeroed, the times become zero, and a
-track that is neither video nor sound becomes ``free`` with its samples in ``mdat`` zeroed.
+So the box tree is walked here and, **in place**, every box not known to hold media or its
+layout (``KEPT``: ``udta``, ``meta`` and ``uuid`` among those that are not) becomes a ``free``
+box of the same size with its content zeroed, the times become zero, a track that is neither
+video nor sound becomes ``free``, and in ``mdat`` every byte that is not a sample of a track
+kept becomes zero (the dropped tracks' samples among them).
 Nothing moves: the chunk offsets (``stco``/``co64``) of the tracks kept stay right, whether
 ``moov`` comes before ``mdat`` or after, and no size above changes.
 """
@@ -21,18 +23,31 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mutagen import MutagenError
 from mutagen.mp4 import MP4
 
 from shared.platform.cleaning.errors import NotCleanable
 
-# Boxes that only hold other boxes, walked into (the sample entries of ``stsd`` are not).
-CONTAINERS = frozenset(
-    {b"moov", b"trak", b"mdia", b"minf", b"dinf", b"stbl", b"edts", b"mvex", b"moof", b"traf"}
-)
-BLANKED = frozenset({b"udta", b"meta", b"uuid"})  # metadata of any kind, at any level
-TIMED = frozenset({b"mvhd", b"tkhd", b"mdhd"})  # creation and modification times
+# What each level may keep, by ISO/IEC 14496-12; any other box there — ``udta`` (``©xyz``,
+# make, model), ``meta`` (QuickTime keys, iTunes tags), ``uuid`` (XMP, vendors' data), a
+# vendor's own, or ``free``/``skip`` padding that may still hold what an editor left in it —
+# becomes a zeroed ``free`` box. A container kept is walked into; the sample tables and sample
+# entries (``stsd``) hold no metadata and are not.
+KEPT: dict[bytes, frozenset[bytes]] = {
+    b"": frozenset(
+        {b"ftyp", b"moov", b"mdat", b"moof", b"mfra", b"sidx"}
+        | {b"styp", b"ssix", b"prft", b"pdin"}
+    ),
+    b"moov": frozenset({b"mvhd", b"trak", b"mvex", b"iods"}),
+    b"trak": frozenset({b"tkhd", b"mdia", b"edts", b"tref", b"tapt"}),
+    b"mdia": frozenset({b"mdhd", b"hdlr", b"minf", b"elng"}),
+    b"minf": frozenset({b"vmhd", b"smhd", b"hmhd", b"nmhd", b"gmhd", b"dinf", b"stbl"}),
+    b"moof": frozenset({b"mfhd", b"traf"}),
+    b"traf": frozenset({b"tfhd", b"tfdt", b"trun", b"sbgp", b"sgpd", b"subs", b"saiz", b"saio"}),
+}
 KEPT_TRACKS = frozenset({b"vide", b"soun"})  # handler types of the tracks kept
+# Creation and modification times; the box's size for version 0 and 1 (a size that differs
+# would hide other bytes inside a box this walk keeps whole).
+TIMED = {b"mvhd": (108, 120), b"tkhd": (92, 104), b"mdhd": (32, 44)}
 
 
 @dataclass(frozen=True)
@@ -73,28 +88,50 @@ def clean_mp4(data: bytes) -> bytes:
     top = list(boxes(out, 0, len(out)))
     if [b.kind for b in top].count(b"moov") != 1:
         raise NotCleanable("not one moov box")
-    media = [(b.body, b.end) for b in top if b.kind == b"mdat"]
     fragmented = any(b.kind == b"moof" for b in top)
-    _clean(out, 0, len(out), media, fragmented)
+    chunks: list[tuple[int, int]] = []  # where the samples of the tracks kept are
+    _clean(out, None, chunks, fragmented)
+    if not fragmented:  # (a fragment's samples are found by its trun: not followed here)
+        _zero_unreferenced(out, [b for b in top if b.kind == b"mdat"], chunks)
     _check(out)
     return bytes(out)
 
 
 def _clean(
-    out: bytearray, start: int, end: int, media: list[tuple[int, int]], fragmented: bool
+    out: bytearray, parent: Box | None, chunks: list[tuple[int, int]], fragmented: bool
 ) -> None:
+    level = parent.kind if parent is not None else b""
+    start, end = (parent.body, parent.end) if parent is not None else (0, len(out))
     for box in list(boxes(out, start, end)):
-        if box.kind in BLANKED:
+        if box.kind not in KEPT[level]:
             _blank(out, box)
         elif box.kind == b"trak" and _handler(out, box) not in KEPT_TRACKS:
             if fragmented:  # its samples are in fragments this walk does not follow
                 raise NotCleanable("a data track in a fragmented file")
-            _zero_samples(out, box, media)
-            _blank(out, box)
+            _blank(out, box)  # its samples: zeroed with everything no track kept refers to
         elif box.kind in TIMED:
             _zero_times(out, box)
-        elif box.kind in CONTAINERS:
-            _clean(out, box.body, box.end, media, fragmented)
+        elif box.kind in KEPT:
+            if box.kind == b"trak":
+                chunks += _track_chunks(out, box)
+            _clean(out, box, chunks, fragmented)
+
+
+def _zero_unreferenced(out: bytearray, mdats: list[Box], chunks: list[tuple[int, int]]) -> None:
+    """``mdat`` keeps the samples of the tracks kept and nothing else: a dropped track's GPS
+    samples, or anything a device left between the samples, become zeros."""
+    placed = 0
+    for mdat in mdats:
+        pos = mdat.body
+        for offset, length in sorted(c for c in chunks if mdat.body <= c[0] < mdat.end):
+            if offset < pos or offset + length > mdat.end:
+                raise NotCleanable("chunks overlap or pass the end of mdat")
+            out[pos:offset] = bytes(offset - pos)
+            pos = offset + length
+            placed += 1
+        out[pos : mdat.end] = bytes(mdat.end - pos)
+    if placed != len(chunks):
+        raise NotCleanable("a chunk outside mdat")
 
 
 def _blank(out: bytearray, box: Box) -> None:
@@ -106,12 +143,11 @@ def _blank(out: bytearray, box: Box) -> None:
 def _zero_times(out: bytearray, box: Box) -> None:
     """``mvhd``, ``tkhd`` and ``mdhd`` begin with version, flags, creation and modification
     time (32-bit in version 0, 64-bit in version 1)."""
-    if box.end - box.body < 4:
-        raise NotCleanable(f"short {box.kind!r}")
-    width = 8 if out[box.body] == 1 else 4
+    version = out[box.body] if box.end > box.body else -1
+    if version not in (0, 1) or box.end - box.start != TIMED[box.kind][version]:
+        raise NotCleanable(f"{box.kind!r} of an unexpected size")
+    width = 8 if version == 1 else 4
     times = box.body + 4
-    if times + 2 * width > box.end:
-        raise NotCleanable(f"short {box.kind!r}")
     out[times : times + 2 * width] = bytes(2 * width)
 
 
@@ -130,14 +166,13 @@ def _handler(out: bytearray, trak: Box) -> bytes:
     return bytes(out[hdlr.body + 8 : hdlr.body + 12])
 
 
-def _zero_samples(out: bytearray, trak: Box, media: list[tuple[int, int]]) -> None:
-    """Zero a track's samples where its chunk offsets and sizes say they are, each inside
-    an ``mdat`` (a range elsewhere is a file this walk does not understand)."""
+def _track_chunks(out: bytearray, trak: Box) -> list[tuple[int, int]]:
+    """Each chunk of the track as (offset, length), by its sample tables, which must agree."""
     stbl = _child(out, _child(out, _child(out, trak, b"mdia"), b"minf"), b"stbl")
-    for offset, length in _chunks(out, stbl):
-        if not any(lo <= offset and offset + length <= hi for lo, hi in media):
-            raise NotCleanable("a sample outside mdat")
-        out[offset : offset + length] = bytes(length)
+    chunks = list(_chunks(out, stbl))
+    if sum(length for _, length in chunks) != sum(_sample_sizes(out, _child(out, stbl, b"stsz"))):
+        raise NotCleanable("chunks and samples disagree")
+    return chunks
 
 
 def _chunks(out: bytearray, stbl: Box) -> Iterator[tuple[int, int]]:
@@ -188,11 +223,11 @@ def _check(out: bytearray) -> None:
     _walk(out, 0, len(out))
     try:
         MP4(io.BytesIO(bytes(out)))
-    except (MutagenError, struct.error, KeyError, ValueError) as e:
+    except Exception as e:  # a parser on uploaded bytes may fail any way: refused, never a 500
         raise NotCleanable(f"does not parse after cleaning: {type(e).__name__}") from None
 
 
 def _walk(out: bytearray, start: int, end: int) -> None:
     for box in boxes(out, start, end):
-        if box.kind in CONTAINERS:
+        if box.kind in KEPT or box.kind in (b"dinf", b"stbl", b"edts", b"mvex"):
             _walk(out, box.body, box.end)
