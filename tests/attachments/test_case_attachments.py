@@ -28,6 +28,7 @@ from tests.support.files import (
     mp4_with_location,
     pdf,
     pdf_with_metadata,
+    pdf_with_password,
     renamed_executable,
 )
 from tests.support.infra import ServerThread, wait_for
@@ -130,6 +131,8 @@ def test_another_units_liaison_a_renamed_executable_and_an_oversized_file_are_re
 
     exe = problem(upload(api, case_id, renamed_executable(), "result", "photo.jpg", **lead), 415)
     assert exe["code"] == "attachment_type_refused" and "按文件内容识别" in exe["detail"]
+    locked = problem(upload(api, case_id, pdf_with_password(), "result", "x.pdf", **lead), 422)
+    assert locked["code"] == "attachment_unreadable" and "元数据" in locked["detail"]
     big = problem(upload(api, case_id, pdf() + b"0" * LIMIT, "result", "big.pdf", **lead), 413)
     assert big["code"] == "attachment_too_large" and "字节上限" in big["detail"]
     # Far over it, the edge refuses before the body is read (the limit plus multipart framing).

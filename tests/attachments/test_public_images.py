@@ -128,6 +128,7 @@ def test_only_an_approved_image_of_a_published_case_is_public(api: Api) -> None:
     # Approved, but the result is not published yet: nothing is public.
     recorded(api, case_id, "CaseAttachmentApprovedForPublic")
     assert api.get(image).status_code == 404 and problem(api.get(api_image), 404)
+    assert problem(api.get(f"/public/v1/results/{number}/videos/{video['digest']}"), 404)
 
     case_in_ledger(api, case_id, "awaiting_feedback")
     fed = act(api, case_id, "feedback", "office", channel="online_publication", content="已整改")

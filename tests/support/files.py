@@ -130,6 +130,17 @@ def pdf_with_metadata() -> bytes:
     return out.getvalue()
 
 
+def pdf_with_password() -> bytes:
+    """A PDF that opens only with its user password: it cannot be cleaned, so it is refused."""
+    from pypdf import PdfReader, PdfWriter
+
+    locked = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf())))
+    locked.encrypt(user_password="secret", owner_password="owner")
+    out = io.BytesIO()
+    locked.write(out)
+    return out.getvalue()
+
+
 def _u32(*values: int) -> bytes:
     return b"".join(v.to_bytes(4, "big") for v in values)
 
