@@ -39,6 +39,9 @@ from shared.web.refusals import Refusal, Refusals, documented
 REFUSALS: Refusals = {
     errors.WrongState: Refusal(409, "wrong_state", "案件当前状态不允许此操作"),
     errors.Refused: Refusal(409, "refused", "规则不允许(逾期、待决或重复)"),
+    errors.NotCleaned: Refusal(
+        409, "attachment_not_cleaned", "该文件保存于清除元数据之前,须重新上传"
+    ),
     errors.AlreadyExists: Refusal(409, "already_exists", "单位代码已存在"),
     errors.Invalid: Refusal(422, "invalid", "字段取值不符合规则"),
     errors.NotLeadUnit: Refusal(403, "not_lead_unit", "须由牵头单位办理"),

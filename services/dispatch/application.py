@@ -356,17 +356,21 @@ class DispatchApplication(DirectoryCommands, CalendarYears):
             )
         return [case]
 
-    def show_in_public(
-        self, case_id: UUID, digest: str, shown: bool, actor: Actor
-    ) -> dict[str, Any]:
-        """The office approves an image for the public portal, or withdraws it."""
+    def approve_for_public(self, case_id: UUID, digest: str, actor: Actor) -> dict[str, Any]:
+        """公开: the office lets the public portal show an image or video of the case."""
         now = self.now()
-        if shown:
-            return self._change(
-                case_id, lambda c: c.approve_for_public(digest=digest, now=now, actor=actor)
-            )[1]
         return self._change(
-            case_id, lambda c: c.withdraw_from_public(digest=digest, now=now, actor=actor)
+            case_id, lambda c: c.approve_for_public(digest=digest, now=now, actor=actor)
+        )[1]
+
+    def withdraw_from_public(
+        self, case_id: UUID, digest: str, reason: str, actor: Actor
+    ) -> dict[str, Any]:
+        """撤回公开, with the office's reason."""
+        now = self.now()
+        return self._change(
+            case_id,
+            lambda c: c.withdraw_from_public(digest=digest, reason=reason, now=now, actor=actor),
         )[1]
 
     def record_download(self, case_id: UUID, digest: str, actor: Actor) -> dict[str, Any]:

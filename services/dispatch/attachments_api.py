@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Response, UploadFile
 
 from services.dispatch.case_attachments import PURPOSES
 from services.dispatch.deps import DispatchDep
+from services.dispatch.schemas import WithdrawalIn
 from shared.platform.attachments import ALLOWED_TYPES
 from shared.web.attachments import read_upload
 from shared.web.auth import Principal
@@ -39,6 +40,9 @@ def _view(case_id: UUID, attachment: dict[str, Any]) -> dict[str, Any]:
         "public": attachment.get("public", False),
         "public_changed_by": (attachment.get("public_by") or {}).get("name"),
         "public_changed_at": attachment.get("public_at"),
+        "public_withdrawal_reason": None
+        if attachment.get("public")
+        else attachment.get("public_reason"),
         "url": f"/api/v1/cases/{case_id}/attachments/{attachment['digest']}",
     }
 
@@ -86,19 +90,25 @@ def download(case_id: UUID, digest: str, dispatch: DispatchDep, who: Reader) -> 
 
 @router.put(
     "/cases/{case_id}/attachments/{digest}/public",
-    summary="Approve an image for the public portal (公开; shown while the result is published)",
+    summary="Approve an image or MP4 video for the public portal (公开; shown while published)",
 )
 def approve_for_public(
     case_id: UUID, digest: str, dispatch: DispatchDep, who: Publisher
 ) -> dict[str, Any]:
-    return _view(case_id, dispatch.show_in_public(case_id, who, digest, shown=True))
+    return _view(case_id, dispatch.approve_for_public(case_id, who, digest))
 
 
 @router.delete(
     "/cases/{case_id}/attachments/{digest}/public",
-    summary="Withdraw an image from the public portal (撤回公开)",
+    summary="Withdraw a file from the public portal, saying why (撤回公开; reason required)",
 )
 def withdraw_from_public(
-    case_id: UUID, digest: str, dispatch: DispatchDep, who: Publisher
+    case_id: UUID,
+    digest: str,
+    body: Annotated[WithdrawalIn, Body()],
+    dispatch: DispatchDep,
+    who: Publisher,
 ) -> dict[str, Any]:
-    return _view(case_id, dispatch.show_in_public(case_id, who, digest, shown=False))
+    """The body ``{"reason": "…"}`` is required: a DELETE without it is refused 422 (field
+    ``reason``, code ``missing``) and withdraws nothing (ADR 22, last amendment)."""
+    return _view(case_id, dispatch.withdraw_from_public(case_id, who, digest, body.reason))

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 Actor = dict[str, Any]
 
-# What the public portal may show, once the office approved it (issue 21 point 4).
-PUBLIC_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+# What the public portal may show, once the office approved it (issue 21 point 4): photos,
+# and the rectification videos many offices publish (ADR 22, last amendment).
+PUBLIC_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "video/mp4"})
 
 # What a file is attached as → its label (the result's 佐证材料, the signed form, …).
 PURPOSES: dict[str, str] = {
@@ -73,13 +74,15 @@ class CaseAttachments:
         return attachment
 
     def approve_for_public(self, *, digest: str, now: datetime, actor: Actor) -> dict[str, Any]:
-        """公开: the office lets the public portal show this image with the published result
-        (it shows nothing of a case that is not published). Approving it again changes
+        """公开: the office lets the public portal show this image or video with the published
+        result (it shows nothing of a case that is not published). Approving it again changes
         nothing."""
         case = cast("Case", self)
         attachment = self.attachment(digest)
         if attachment["media_type"] not in PUBLIC_TYPES:
-            raise Refused("只有图片可以在公众门户公开 (only images may be shown to the public)")
+            raise Refused(
+                "只有图片和 MP4 视频可以在公众门户公开 (only images and MP4 videos may be shown)"
+            )
         if not attachment.get("public"):
             case._attachment_approved(
                 n=attachment["n"],
@@ -91,14 +94,21 @@ class CaseAttachments:
             )
         return attachment
 
-    def withdraw_from_public(self, *, digest: str, now: datetime, actor: Actor) -> dict[str, Any]:
-        """撤回公开: the portal stops showing the image at once. Withdrawing one that is not
-        shown changes nothing."""
+    def withdraw_from_public(
+        self, *, digest: str, reason: str, now: datetime, actor: Actor
+    ) -> dict[str, Any]:
+        """撤回公开: the portal stops showing the file at once; the office says why.
+        Withdrawing one that is not shown changes nothing."""
         case = cast("Case", self)
         attachment = self.attachment(digest)
         if attachment.get("public"):
             case._attachment_withdrawn(
-                n=attachment["n"], digest=digest, withdrawn_at=now, actor=actor, **case._same()
+                n=attachment["n"],
+                digest=digest,
+                withdrawn_at=now,
+                actor=actor,
+                reason=reason,
+                **case._same(),
             )
         return attachment
 

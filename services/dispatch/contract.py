@@ -185,7 +185,7 @@ TRANSLATIONS: dict[str, Callable[[Any], Contract]] = {
         c.CaseAttachmentApprovedForPublic, e, n=e.n, digest=e.digest, media_type=e.media_type
     ),
     "Case.AttachmentWithdrawnFromPublic": lambda e: _case(
-        c.CaseAttachmentWithdrawnFromPublic, e, n=e.n, digest=e.digest
+        c.CaseAttachmentWithdrawnFromPublic, e, n=e.n, digest=e.digest, reason=e.reason
     ),
     "Case.DeadlineApproaching": _announced(c.DeadlineApproaching),
     "Case.DeadlineMissed": _announced(c.DeadlineMissed),

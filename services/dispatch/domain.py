@@ -359,10 +359,31 @@ class Case(UnitWork, DeadlineWatch, CaseAttachments, Aggregate):
     @event("AttachmentApprovedForPublic")
     def _attachment_approved(self, n, digest, media_type, approved_at, actor, status, pass_no):
         self.attachments[n - 1] |= {"public": True, "public_by": actor, "public_at": approved_at}
+        self.attachments[n - 1]["public_reason"] = None
 
-    @event("AttachmentWithdrawnFromPublic")
-    def _attachment_withdrawn(self, n, digest, withdrawn_at, actor, status, pass_no) -> None:
+    class AttachmentWithdrawnFromPublic(Aggregate.Event):
+        """撤回公开. Version 2 says why (the office's reason); a version 1 event, stored
+        before a reason was asked, is read with none."""
+
+        class_version = 2
+        n: int
+        digest: str
+        withdrawn_at: datetime
+        actor: Actor
+        status: str
+        pass_no: int
+        reason: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = None
+
+    @event(AttachmentWithdrawnFromPublic)
+    def _attachment_withdrawn(
+        self, n, digest, withdrawn_at, actor, status, pass_no, reason
+    ) -> None:
         self.attachments[n - 1] |= {"public": False, "public_by": actor, "public_at": withdrawn_at}
+        self.attachments[n - 1]["public_reason"] = reason
 
     # --- the system's events (its commands: ``case_deadlines.DeadlineWatch``) ----------
 

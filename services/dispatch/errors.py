@@ -57,6 +57,11 @@ class Refused(DispatchError):
     """The state allows the command, but a rule does not: late, pending, repeated."""
 
 
+class NotCleaned(Refused):
+    """A video kept before the store cleaned videos of their metadata (ADR 22, last amendment):
+    it may not be shown to the public; uploaded again, it is cleaned."""
+
+
 class Invalid(DispatchError):
     """Fields whose values the rules do not accept, each with what is wrong."""
 

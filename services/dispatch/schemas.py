@@ -61,6 +61,12 @@ class ReasonIn(Strict):
     reason: Text500
 
 
+class WithdrawalIn(Strict):
+    """撤回公开: why the office takes a file off the public portal (required)."""
+
+    reason: Text500 = Field(description="撤回理由,如 画面中可辨认出举报人住所")
+
+
 class DispatchIn(Strict):
     lead_unit: UnitCode
     co_units: list[UnitCode] = Field(default_factory=list, max_length=20)

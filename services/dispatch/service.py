@@ -13,6 +13,7 @@ from uuid import UUID
 from services.dispatch.application import DispatchApplication
 from services.dispatch.contract import to_contract
 from services.dispatch.domain import Case
+from services.dispatch.errors import NotCleaned
 from services.dispatch.policy import policies
 from services.dispatch.reminders import Scheduler
 from services.dispatch.schedule import schedule_projection
@@ -20,6 +21,7 @@ from services.dispatch.schemas import CaseView, NumberedCaseView
 from services.dispatch.scope import check_access, check_purpose
 from shared.contracts import SYSTEM_ACTOR, Contract
 from shared.platform.attachments import AttachmentStore, attachment_store
+from shared.platform.cleaning import is_clean
 from shared.platform.clock import clock_for
 from shared.platform.messaging import Consumer
 from shared.platform.service import ServiceBase
@@ -170,13 +172,28 @@ class DispatchService(ServiceBase[DispatchApplication]):
             attachment = self.app.record_download(case_id, digest, principal.actor())
         return attachment, data
 
-    def show_in_public(
-        self, case_id: UUID, principal: Principal, digest: str, *, shown: bool
+    def approve_for_public(
+        self, case_id: UUID, principal: Principal, digest: str
     ) -> dict[str, Any]:
-        """The office approves an image of the case for the public portal, or withdraws it."""
+        """The office approves an image or video of the case for the public portal. A video
+        kept before videos were cleaned is refused: its place and device may still be in it."""
         check = lambda case: check_access(case, principal, Action.PUBLISH_IMAGE)  # noqa: E731
         with self.app.guarded(case_id, check):
-            return self.app.show_in_public(case_id, digest, shown, principal.actor())
+            kind = self.app.get_case(case_id).attachment(digest)["media_type"]
+            if kind == "video/mp4" and not is_clean(self.store.get(digest), kind):
+                raise NotCleaned(
+                    "该视频保存于清除元数据之前,可能含拍摄地点和设备信息,请重新上传后再批准公开 "
+                    "(kept before videos were cleaned: upload it again)"
+                )
+            return self.app.approve_for_public(case_id, digest, principal.actor())
+
+    def withdraw_from_public(
+        self, case_id: UUID, principal: Principal, digest: str, reason: str
+    ) -> dict[str, Any]:
+        """The office withdraws a file from the public portal and says why."""
+        check = lambda case: check_access(case, principal, Action.PUBLISH_IMAGE)  # noqa: E731
+        with self.app.guarded(case_id, check):
+            return self.app.withdraw_from_public(case_id, digest, reason, principal.actor())
 
     async def recount_now(self) -> None:
         """After a year was loaded: count provisional deadlines again without waiting."""

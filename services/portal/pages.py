@@ -115,25 +115,45 @@ async def results(request: Request, page: int = 1) -> Response:
 
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+VIDEO_TYPES = frozenset({"video/mp4"})
+KINDS = {"images": IMAGE_TYPES, "videos": VIDEO_TYPES}  # each address serves only its kind
 DIGEST = re.compile(r"[0-9a-f]{64}")
 NUMBER = re.compile(r"\d{4}-\d{6}")
+RELAYED = ("content-range", "accept-ranges")  # a <video>'s ranges, as the API answered them
 
 
 @router.get("/results/{number}/images/{digest}")
 async def result_image(request: Request, number: str, digest: str) -> Response:
     """An image of a published result, only as the office approved it (the public API
     answers 404 for any other file, and so does this page)."""
+    return await _media(request, number, "images", digest)
+
+
+@router.get("/results/{number}/videos/{digest}")
+async def result_video(request: Request, number: str, digest: str) -> Response:
+    """A video of a published result, the same way; the visitor's Range goes through."""
+    return await _media(request, number, "videos", digest)
+
+
+async def _media(request: Request, number: str, kind: str, digest: str) -> Response:
     if not (NUMBER.fullmatch(number) and DIGEST.fullmatch(digest)):
         return Response(status_code=404)
+    asked = {"Range": request.headers["range"]} if "range" in request.headers else {}
     async with public_api(request) as api:
-        r = await api.get(f"/public/v1/results/{number}/images/{digest}")
-    kind = r.headers.get("content-type", "")
-    if r.status_code != 200 or kind not in IMAGE_TYPES:
-        return Response(status_code=404 if r.status_code in (200, 404) else r.status_code)
+        r = await api.get(f"/public/v1/results/{number}/{kind}/{digest}", headers=asked)
+    media_type = r.headers.get("content-type", "")
+    if r.status_code == 416:
+        return Response(
+            status_code=416, headers={k: r.headers[k] for k in RELAYED if k in r.headers}
+        )
+    if r.status_code not in (200, 206) or media_type not in KINDS[kind]:
+        return Response(status_code=404 if r.status_code in (200, 206, 404) else r.status_code)
     return Response(
         content=r.content,
-        media_type=kind,
-        headers={
+        status_code=r.status_code,
+        media_type=media_type,
+        headers={k: r.headers[k] for k in RELAYED if k in r.headers}
+        | {
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": r.headers.get("cache-control", "public, max-age=300"),
             "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -250,11 +270,19 @@ async def _receipt_page(
 def _published(item: dict[str, Any]) -> dict[str, Any]:
     summary = redact(item.get("summary"))
     publications = [redact(p["content"]).text for p in item.get("publications") or []]
-    images = [
-        f"/portal/results/{item['number']}/images/{i['url'].rsplit('/', 1)[-1]}"
-        for i in item.get("images") or []
-    ]
-    return item | {"summary": summary.text, "publications": publications, "images": images}
+    images, videos = (
+        [
+            f"/portal/results/{item['number']}/{kind}/{i['url'].rsplit('/', 1)[-1]}"
+            for i in item.get(kind) or []
+        ]
+        for kind in ("images", "videos")
+    )
+    return item | {
+        "summary": summary.text,
+        "publications": publications,
+        "images": images,
+        "videos": videos,
+    }
 
 
 def _day(value: str | None, zone: ZoneInfo) -> str | None:

@@ -45,14 +45,18 @@ async def upload(case_id: UUID, request: Request, viewer: CurrentViewer) -> Resp
 
 @router.post("/cases/{case_id}/attachments/{digest}/public")
 async def public(case_id: UUID, digest: str, request: Request, viewer: CurrentViewer) -> Response:
-    """公开 / 撤回公开: the office's button beside an image (``shown`` is 1 or 0)."""
+    """公开 / 撤回公开: the office's button beside an image or video (``shown`` is 1 or 0;
+    a withdrawal carries the ``reason`` the form asks for, which the API requires)."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     request.state.form = ImmutableMultiDict(fields)
     await check_csrf(request)
-    method = "PUT" if fields.get("shown") == "1" else "DELETE"
+    path = f"/api/v1/cases/{case_id}/attachments/{digest}/public"
     try:
-        await viewer.api.send(method, f"/api/v1/cases/{case_id}/attachments/{digest}/public")
+        if fields.get("shown") == "1":
+            await viewer.api.send("PUT", path)
+        else:
+            await viewer.api.send("DELETE", path, {"reason": fields.get("reason", "")})
     except ApiRefusal as refusal:
         if refusal.status in (401, 404):
             raise

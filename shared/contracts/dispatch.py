@@ -219,8 +219,9 @@ class CaseAttachmentDownloaded(CaseEvent):
 
 @contract
 class CaseAttachmentApprovedForPublic(CaseEvent):
-    """公开: the office let the public portal show this image of the case (the actor is the
-    envelope's); the portal shows it only while the case's result is published."""
+    """公开: the office let the public portal show this image (or MP4 video, since ADR 22's
+    last amendment) of the case (the actor is the envelope's); the portal shows it only while
+    the case's result is published."""
 
     type = "CaseAttachmentApprovedForPublic"
     n: int
@@ -230,11 +231,20 @@ class CaseAttachmentApprovedForPublic(CaseEvent):
 
 @contract
 class CaseAttachmentWithdrawnFromPublic(CaseEvent):
-    """撤回公开: the office withdrew an image from the public portal."""
+    """撤回公开: the office withdrew an image or video from the public portal. Version 2 says
+    why (``reason``, the office's words); a version 1 message is upcast to none."""
 
     type = "CaseAttachmentWithdrawnFromPublic"
+    version = 2
     n: int
     digest: str
+    reason: str | None = None
+
+
+@upcaster("CaseAttachmentWithdrawnFromPublic", 1)
+def _no_withdrawal_reason(data: dict[str, Any]) -> dict[str, Any]:
+    """Released version 1 asked for no reason: none was given."""
+    return data | {"reason": None}
 
 
 @contract

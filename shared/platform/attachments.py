@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shared.platform.blobs import Blobs, DirectoryBlobs, is_blob_name
+from shared.platform.cleaning import CLEANERS, NotCleanable
 from shared.platform.settings import ConfigurationError, Settings
 
 # What may be attached, by the type its content shows → the extension it is served with.
@@ -73,7 +74,8 @@ class AttachmentTypeRefused(AttachmentError):
 
 
 class AttachmentUnreadable(AttachmentError):
-    """It claims to be an image by its first bytes but does not decode as one."""
+    """It claims a type by its first bytes but does not decode as one, or cannot be cleaned
+    of its metadata safely."""
 
 
 class AttachmentInfected(AttachmentError):
@@ -262,10 +264,10 @@ class AttachmentStore:
 
 def strip_metadata(data: bytes, media_type: str) -> bytes:
     """An image encoded again from its pixels (upright as its EXIF said), nothing else kept;
-    other types as they came."""
+    a PDF, MP4 or MP3 without its metadata (``shared.platform.cleaning``)."""
     image_format = IMAGE_FORMATS.get(media_type)
     if image_format is None:
-        return data
+        return strip_other_metadata(data, media_type)
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -281,6 +283,17 @@ def strip_metadata(data: bytes, media_type: str) -> bytes:
     options = {"quality": 92} if image_format in ("JPEG", "WEBP") else {}
     fresh.save(out, format=image_format, **options)
     return out.getvalue()
+
+
+def strip_other_metadata(data: bytes, media_type: str) -> bytes:
+    """What is not an image, by its type's cleaner; refused if it cannot be cleaned safely."""
+    try:
+        return CLEANERS[media_type](data)
+    except NotCleanable:
+        raise AttachmentUnreadable(
+            "附件无法安全去除元数据(文件损坏、加密或结构无法识别),未保存 "
+            "(the file could not be cleaned of its metadata)"
+        ) from None
 
 
 def attachment_store(settings: Settings, receipt_secret: bytes) -> AttachmentStore:

@@ -16,7 +16,9 @@ ATTACHMENT_REFUSALS: Refusals = {
     files.AttachmentTypeRefused: Refusal(
         415, "attachment_type_refused", "附件类型不允许(按内容识别)"
     ),
-    files.AttachmentUnreadable: Refusal(422, "attachment_unreadable", "图片无法解码"),
+    files.AttachmentUnreadable: Refusal(
+        422, "attachment_unreadable", "附件无法解码或无法安全去除元数据"
+    ),
     files.AttachmentInfected: Refusal(422, "attachment_infected", "附件未通过病毒扫描"),
     files.ScannerUnavailable: Refusal(503, "scanner_unavailable", "病毒扫描不可用"),
     files.AttachmentMissing: Refusal(

@@ -5,16 +5,32 @@ download is on the case's audit trail with who did it — and never the bytes or
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from pypdf import PdfReader
 
 from shared.platform.settings import Settings
 from tests.support.api import Api, problem
 from tests.support.dispatch import act, add_units, case_events, ok, open_case
-from tests.support.files import GPS_IFD, exif_of, jpeg_with_gps, pdf, renamed_executable
+from tests.support.files import (
+    GPS_IFD,
+    MARKER,
+    PLACE,
+    exif_of,
+    jpeg_with_gps,
+    mp3_with_id3,
+    mp4_with_location,
+    pdf,
+    pdf_with_metadata,
+    pdf_with_password,
+    renamed_executable,
+)
 from tests.support.infra import ServerThread, wait_for
 
 LEAD, OTHER = "AT-LEAD", "AT-OTHER"
@@ -53,7 +69,7 @@ def upload(
     )
 
 
-def test_the_lead_unit_attaches_evidence_and_gets_it_back_without_gps(
+def test_the_lead_unit_attaches_evidence_and_gets_every_kind_back_without_its_metadata(
     api: Api, case_id: str
 ) -> None:
     lead = {"role": "unit_liaison", "unit": LEAD, "name": "联络员甲"}
@@ -87,6 +103,18 @@ def test_the_lead_unit_attaches_evidence_and_gets_it_back_without_gps(
     assert "联络员甲" in str(downloaded) and photo["digest"] in str(downloaded)
     assert "张三" not in str(history()) and "局长签字" not in str(history())
 
+    # A PDF's author and XMP, an MP4's recording place, an MP3's ID3 tags: gone on the way in
+    # (ADR 22, last amendment); each file still opens.
+    files = {"pdf": pdf_with_metadata(), "mp4": mp4_with_location(), "mp3": mp3_with_id3()}
+    back = {}
+    for kind, data in files.items():
+        sent = ok(upload(api, case_id, data, "result", f"张三.{kind}", **lead), 201)
+        back[kind] = api.get(sent["url"], headers=api.auth(**lead)).content
+        assert MARKER.encode() in data and MARKER.encode() not in back[kind]
+    assert PLACE not in back["mp4"] and MP4(io.BytesIO(back["mp4"])).info.length == 1.0
+    assert len(PdfReader(io.BytesIO(back["pdf"])).pages) == 1
+    assert MP3(io.BytesIO(back["mp3"])).info.bitrate == 128_000
+
 
 def test_another_units_liaison_a_renamed_executable_and_an_oversized_file_are_refused(
     api: Api, case_id: str
@@ -103,6 +131,8 @@ def test_another_units_liaison_a_renamed_executable_and_an_oversized_file_are_re
 
     exe = problem(upload(api, case_id, renamed_executable(), "result", "photo.jpg", **lead), 415)
     assert exe["code"] == "attachment_type_refused" and "按文件内容识别" in exe["detail"]
+    locked = problem(upload(api, case_id, pdf_with_password(), "result", "x.pdf", **lead), 422)
+    assert locked["code"] == "attachment_unreadable" and "元数据" in locked["detail"]
     big = problem(upload(api, case_id, pdf() + b"0" * LIMIT, "result", "big.pdf", **lead), 413)
     assert big["code"] == "attachment_too_large" and "字节上限" in big["detail"]
     # Far over it, the edge refuses before the body is read (the limit plus multipart framing).

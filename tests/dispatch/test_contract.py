@@ -3,9 +3,12 @@ each translation produces a valid, decodable integration event."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from services.dispatch.contract import TRANSLATIONS, to_contract
@@ -17,7 +20,15 @@ from shared.contracts import dispatch as dispatch_contracts
 from shared.contracts.dispatch import CaseEvent
 from shared.platform.calendar import WorkingCalendar, YearCalendar
 from shared.platform.settings import DeadlinePolicy
-from tests.dispatch.test_domain import LIAISON, OFFICE, RESULT, RULES, in_progress, new_case
+from tests.dispatch.test_domain import (
+    LIAISON,
+    MONDAY,
+    OFFICE,
+    RESULT,
+    RULES,
+    in_progress,
+    new_case,
+)
 
 CST = timezone(timedelta(hours=8))
 PUBLISHED = (Case, Unit, CalendarYear)
@@ -81,7 +92,9 @@ def every_case_event() -> list[Any]:
     photo = {"digest": "cd" * 32, "media_type": "image/jpeg", "size": 10, "purpose": "result"}
     case.attach(**photo, now=handle["at"], actor=LIAISON)
     case.approve_for_public(digest=photo["digest"], now=handle["at"], actor=OFFICE)
-    case.withdraw_from_public(digest=photo["digest"], now=handle["at"], actor=OFFICE)
+    case.withdraw_from_public(
+        digest=photo["digest"], reason="画面可辨认举报人住所", now=handle["at"], actor=OFFICE
+    )
     late = datetime(2026, 12, 28, 10, tzinfo=CST)
     case.reopen_for_second_pass(pass_no=2, now=late, rules=RULES, actor=SYSTEM_ACTOR)
     loaded = WorkingCalendar([YearCalendar(2027, frozenset({date(2027, 1, 1)}), frozenset())])
@@ -164,3 +177,44 @@ def test_second_pass_and_recount_carry_the_pass_and_the_exact_deadline() -> None
     assert reopened.handle_deadline_provisional  # type: ignore[attr-defined]
     assert recounted.pass_no == 2  # type: ignore[attr-defined]
     assert not recounted.handle_deadline_provisional  # type: ignore[attr-defined]
+
+
+def test_a_withdrawal_stored_before_reasons_were_asked_loads_and_crosses_with_none() -> None:
+    """``Case.AttachmentWithdrawnFromPublic`` v1 (stored without a reason) is upcast to v2 on
+    load, replays, and crosses as ``CaseAttachmentWithdrawnFromPublic`` v2 with no reason; a
+    v1 message on the wire decodes the same way. A v2 event carries the office's words."""
+    case = in_progress()
+    photo = {"digest": "cd" * 32, "media_type": "video/mp4", "size": 10, "purpose": "result"}
+    case.attach(**photo, now=MONDAY, actor=LIAISON)
+    case.approve_for_public(digest=photo["digest"], now=MONDAY, actor=OFFICE)
+    case.withdraw_from_public(digest=photo["digest"], reason="画面有人脸", now=MONDAY, actor=OFFICE)
+    *before, withdrawn = case.collect_events()
+    assert to_contract(withdrawn).reason == "画面有人脸"  # type: ignore[union-attr]
+
+    mapper = Application().mapper
+    stored = mapper.to_stored_event(withdrawn)
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2 and state.pop("reason") == "画面有人脸"
+    as_v1 = dataclasses.replace(stored, state=json.dumps(state).encode())
+    loaded = mapper.to_domain_event(as_v1)
+    replayed = None
+    for event in [*before, loaded]:
+        replayed = event.mutate(replayed)
+    assert replayed is not None and replayed.attachments[0]["public"] is False
+    assert replayed.attachments[0]["public_reason"] is None
+    contract = to_contract(loaded)
+    assert (contract.version, contract.reason) == (2, None)  # type: ignore[union-attr]
+
+    wire = Envelope(
+        source="dispatch",
+        position=1,
+        stream_id=withdrawn.originator_id,
+        stream_version=withdrawn.originator_version,
+        occurred_at=withdrawn.timestamp,
+        actor=OFFICE,
+        event=contract,  # type: ignore[arg-type]
+    ).encode()
+    message = json.loads(wire)
+    message["version"] = 1
+    del message["data"]["reason"]
+    assert decode(json.dumps(message).encode()).event.reason is None  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ import asyncio
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from services.tracking.ledger.deps import LedgerDep, ReadSession
 from services.tracking.ledger.public import results
@@ -19,6 +19,7 @@ from services.tracking.ledger.schemas import PublicPage
 from services.tracking.ledger.tables import ledger
 from shared.platform.attachments import ALLOWED_TYPES, AttachmentMissing
 from shared.web.problems import not_found
+from shared.web.ranges import ranged
 from shared.web.ratelimit import public_rate_limit
 
 # Rate limited per client: receipt codes must not be guessable by trying (SPEC §4, issue 7).
@@ -26,8 +27,9 @@ router = APIRouter(
     prefix="/public/v1", tags=["public portal"], dependencies=[Depends(public_rate_limit)]
 )
 
-# The images the office approved: addressed by the case number and the 64-hex keyed digest,
-# nothing to guess, so not in the receipt look-ups' rate limit (a page of results shows many).
+# The images and videos the office approved: addressed by the case number and the 64-hex keyed
+# digest, nothing to guess, so not in the receipt look-ups' rate limit (a page of results shows
+# many, and a <video> asks for its ranges one request at a time).
 images = APIRouter(prefix="/public/v1", tags=["public portal"])
 
 ReceiptCode = Annotated[str, Path(max_length=64)]
@@ -60,24 +62,52 @@ async def published_image(
 ) -> Response:
     """Only an image the office approved, of a case whose result is published: anything else
     (an unapproved or withdrawn image, another case's file, an unpublished case) is 404."""
-    image = await results.published_image(session, number, digest)
-    if image is None:
+    image, data = await _published(reader, session, number, digest, "images")
+    return Response(content=data, media_type=image["media_type"], headers=_headers(image, "image"))
+
+
+@images.get(
+    "/results/{number}/videos/{digest}",
+    summary="A video of a published result, as the office approved it (HTTP ranges for <video>)",
+    response_class=Response,
+    responses={
+        200: {"content": {"video/mp4": {}}},
+        206: {"description": "The part a Range header asked for", "content": {"video/mp4": {}}},
+        416: {"description": "The range starts past the end of the video"},
+    },
+)
+async def published_video(
+    number: CaseNumber,
+    digest: Digest,
+    reader: LedgerDep,
+    session: ReadSession,
+    range_: Annotated[str | None, Header(alias="Range", include_in_schema=False)] = None,
+) -> Response:
+    """The same 404 rules as an image's; the bytes cleaned of place, device and times."""
+    video, data = await _published(reader, session, number, digest, "videos")
+    return ranged(data, video["media_type"], range_, _headers(video, "video"))
+
+
+async def _published(
+    reader: LedgerDep, session: ReadSession, number: str, digest: str, kind: str
+) -> tuple[dict[str, Any], bytes]:
+    found = await results.published_image(session, number, digest, kind)
+    if found is None:
         raise not_found("attachment")
     try:
-        data = await asyncio.to_thread(reader.attachments.get, digest)
+        return found, await asyncio.to_thread(reader.attachments.get, digest)
     except AttachmentMissing:
         raise not_found("attachment") from None
-    extension = ALLOWED_TYPES[image["media_type"]]
-    return Response(
-        content=data,
-        media_type=image["media_type"],
-        headers={
-            "Content-Disposition": f'inline; filename="image-{image["n"]}.{extension}"',
-            "X-Content-Type-Options": "nosniff",
-            # A withdrawal shows within minutes in any cache between.
-            "Cache-Control": "public, max-age=300",
-        },
-    )
+
+
+def _headers(found: dict[str, Any], name: str) -> dict[str, str]:
+    extension = ALLOWED_TYPES[found["media_type"]]
+    return {
+        "Content-Disposition": f'inline; filename="{name}-{found["n"]}.{extension}"',
+        "X-Content-Type-Options": "nosniff",
+        # A withdrawal shows within minutes in any cache between.
+        "Cache-Control": "public, max-age=300",
+    }
 
 
 @router.get("/receipts/{code}", summary="Follow a case by its receipt code")

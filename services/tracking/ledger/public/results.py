@@ -69,32 +69,43 @@ def published_result(row: Row, ctx: Context) -> dict[str, Any]:
         "accountability": [_measures_only(r) for r in row.get("accountability") or []],
         "closed_out_at": row.get("closed_out_at"),
         "images": public_images(row),
+        "videos": public_images(row, "videos"),
     }
 
 
-def public_images(row: Row) -> list[dict[str, Any]]:
-    """The images the office approved for the public, each by its address under the
-    published result (the case number and the keyed digest; never a name)."""
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+VIDEO_TYPES = frozenset({"video/mp4"})
+# Each kind the office may approve → the address it is served at under the published result.
+PUBLIC_KINDS = {"images": IMAGE_TYPES, "videos": VIDEO_TYPES}
+
+
+def public_images(row: Row, kind: str = "images") -> list[dict[str, Any]]:
+    """The images (or videos) the office approved for the public, each by its address under
+    the published result (the case number and the keyed digest; never a name)."""
     number = row.get("number")
     return [
         {
             "n": i["n"],
             "media_type": i["media_type"],
-            "url": f"/public/v1/results/{number}/images/{i['digest']}",
+            "url": f"/public/v1/results/{number}/{kind}/{i['digest']}",
         }
         for i in row.get("public_images") or []
+        if i["media_type"] in PUBLIC_KINDS[kind]
     ]
 
 
-async def published_image(session: AsyncSession, number: str, digest: str) -> Row | None:
-    """The approved image ``digest`` of the published case ``number``; None for anything
-    else — an unpublished case, an image not (or no longer) approved, another case's file."""
+async def published_image(
+    session: AsyncSession, number: str, digest: str, kind: str = "images"
+) -> Row | None:
+    """The approved image (or video) ``digest`` of the published case ``number``; None for
+    anything else — an unpublished case, a file not (or no longer) approved, another case's
+    file, a file of the other kind."""
     found = await session.execute(
         sa.select(ledger.c.public_images).where(ledger.c.number == number, PUBLISHED)
     )
     for images in found.scalars():
         for image in images or []:
-            if image["digest"] == digest:
+            if image["digest"] == digest and image["media_type"] in PUBLIC_KINDS[kind]:
                 return dict(image)
     return None
 

@@ -1,0 +1,49 @@
+"""What a file says about who made it, where and with what — taken out before it is kept
+(ADR 22, last amendment). Images are encoded again from their pixels by the store
+itself; the other allowed types are cleaned here, each by what its format holds:
+
+- PDF: the document information (``/Info``: author, creator, producer, dates), XMP streams on
+  any object, application data (``/PieceInfo``), embedded files and the JPEG metadata of
+  embedded photos (``pdf.py``);
+- MP4: ``udta`` (``©xyz`` location, make, model), ``meta`` (QuickTime keys, iTunes tags) and
+  ``uuid`` (XMP) boxes, the creation and modification times, and tracks other than video and
+  sound (GPS telemetry, timed metadata) with their samples (``isobmff.py``);
+- MP3: ID3v1, ID3v2 and APEv2 tags (``audio.py``).
+
+A file that cannot be cleaned safely raises :class:`NotCleanable`; the store refuses it
+rather than keep it with its metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shared.platform.cleaning.audio import clean_mp3
+from shared.platform.cleaning.errors import NotCleanable
+from shared.platform.cleaning.isobmff import clean_mp4
+from shared.platform.cleaning.pdf import clean_pdf
+
+# By the type the content shows (the store's ``ALLOWED_TYPES`` less the images).
+CLEANERS: dict[str, Callable[[bytes], bytes]] = {
+    "application/pdf": clean_pdf,
+    "video/mp4": clean_mp4,
+    "audio/mpeg": clean_mp3,
+}
+
+
+IDEMPOTENT = frozenset({"video/mp4", "audio/mpeg"})
+
+
+def is_clean(data: bytes, media_type: str) -> bool:
+    """Whether an MP4 or MP3 is as its cleaner leaves it: those cleaners change nothing in a
+    clean file, so a file kept before cleaning existed answers no. (The PDF cleaner compacts
+    its cross-reference table once more on a second pass: it is not asked.)"""
+    if media_type not in IDEMPOTENT:
+        raise ValueError(f"no idempotent cleaner for {media_type}")
+    try:
+        return CLEANERS[media_type](data) == data
+    except NotCleanable:
+        return False
+
+
+__all__ = ["CLEANERS", "NotCleanable", "is_clean"]
