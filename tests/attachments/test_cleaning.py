@@ -19,6 +19,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from shared.platform.attachments import AttachmentError, AttachmentStore, AttachmentUnreadable
+from shared.platform.blobs import DirectoryBlobs
 from shared.platform.cleaning import is_clean
 from shared.platform.cleaning.isobmff import boxes
 from tests.support.files import (
@@ -38,7 +39,7 @@ from tests.support.files import (
 
 @pytest.fixture
 def store(tmp_path: Path) -> AttachmentStore:
-    return AttachmentStore(tmp_path / "att", b"s" * 32, max_bytes=1_000_000)
+    return AttachmentStore(DirectoryBlobs(tmp_path / "att"), b"s" * 32, max_bytes=1_000_000)
 
 
 def kept(store: AttachmentStore, data: bytes) -> bytes:
@@ -94,14 +95,16 @@ def test_an_mp3_loses_its_id3_tags_and_keeps_its_frames(store: AttachmentStore) 
     assert MP3(io.BytesIO(back)).info.bitrate == 128_000 and is_clean(back, "audio/mpeg")
 
 
-def test_a_file_that_cannot_be_cleaned_is_refused_not_kept(store: AttachmentStore) -> None:
+def test_a_file_that_cannot_be_cleaned_is_refused_not_kept(
+    store: AttachmentStore, tmp_path: Path
+) -> None:
     broken = bytearray(mp4_with_location())
     moov = broken.index(b"moov") - 4
     broken[moov : moov + 4] = (10**6).to_bytes(4, "big")  # larger than the file
     for data in (pdf_with_password(), bytes(broken)):
         with pytest.raises(AttachmentUnreadable):
             store.put(data)
-    assert not list((store.root).rglob("*"))  # nothing kept
+    assert not list((tmp_path / "att").rglob("*"))  # nothing kept
 
 
 def damaged(data: bytes, seed: int) -> Iterator[bytes]:
