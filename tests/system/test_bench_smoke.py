@@ -55,6 +55,14 @@ BENCHES = [
         [("ledger rebuild from", "d"), ("ledger rebuild from", "C")],
     ),
     (
+        ["bench.insight_cost", "--quick"],
+        [
+            ("intake throughput with insight", "W"),
+            ("intake p99 with insight", "P"),
+            ("the process's CPU a request with insight", "U"),
+        ],
+    ),
+    (
         ["bench.pipeline", "--quick"],
         [("intake → ledger p99", "N"), ("projection lag back to 0", "L")],
     ),
@@ -80,7 +88,7 @@ def own_postgres() -> Iterator[str]:
 def test_every_bench_runs_and_prints_a_line_per_target(
     tmp_path: Path, own_postgres: str, nats_url: str
 ) -> None:
-    """The five scripts at once (each mostly waits for its services to start: one after the
+    """The six scripts at once (each mostly waits for its services to start: one after the
     other they took 87 s of the suite), each with its own output directory; then each one's
     figure lines and JSON are checked."""
     env = os.environ | {"TAIZHANG_BENCH_PG_URL": own_postgres}

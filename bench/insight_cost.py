@@ -1,0 +1,191 @@
+"""Issue 25 point 3: insight costs intake nothing on its request path — measured where it
+could cost most, the embedded default, where insight's consumer shares intake's process.
+
+    nice -n 10 .venv/bin/python -m bench.insight_cost        # ~8 minutes (catch-up between rounds)
+    .venv/bin/python -m bench.insight_cost --quick               # smoke run (figures are noise)
+
+Two all-in-one processes on SQLite stores (``taizhang serve intake dispatch tracking notify``
+and the same with ``insight``), each in a data directory and NATS namespace of its own —
+delivery through NATS because the in-process backbone refuses a process whose tracking
+follows insight's warnings without insight beside it — loaded with wrk in
+interleaved rounds (A B B A …, so a drift of the machine falls on both). Figures: intake's
+throughput and its p99 with insight against the same without (baseline "W", same run), and
+the process's CPU a request while loaded; between rounds the consumers catch up, so each
+round starts with no backlog. With services apart, insight is a process of
+its own and intake's is unchanged by construction (nothing of insight is imported there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.common import (
+    TAIZHANG,
+    BenchProcess,
+    Deployment,
+    Servers,
+    free_port,
+    report_options,
+    run_bench,
+)
+from bench.common import deployment as new_deployment
+from bench.figures import Baseline, Figure, Report, say
+from bench.intake_steps import CLIENTS, load
+from bench.load import LoadResult, ensure_wrk
+
+WITHOUT = ("intake", "dispatch", "tracking", "notify")
+WITH = (*WITHOUT, "insight")
+SETTLE_SECONDS = 300.0  # a loaded machine: the ledger of an all-in-one catches up slowly
+
+
+@dataclass
+class Side:
+    """One all-in-one process and what its rounds measured."""
+
+    label: str
+    deployment: Deployment
+    process: BenchProcess
+    results: list[LoadResult] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+
+    def rate(self) -> float:
+        return statistics.median(r.rate for r in self.results)
+
+    def p99(self) -> float:
+        return statistics.median(r.p99_ms for r in self.results)
+
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_ms)
+
+
+def start(d: Deployment, services: tuple[str, ...]) -> BenchProcess:
+    port = free_port()
+    command = [TAIZHANG, "serve", *services, "--port", str(port)]
+    env = d.env(PYTHONUNBUFFERED="1")  # its log shows how far a slow start got
+    process = BenchProcess("+".join(services), env, d.log_dir, port, command)
+    d.processes.append(process)
+    return process.start(wait=True)
+
+
+def rows(d: Deployment, table: str) -> int | None:
+    """Rows of a read model (``None``: no such table here), read from the embedded file."""
+    path = d.data_dir / "readmodels.sqlite"
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    except sqlite3.OperationalError:
+        return None
+
+
+def settled(side: Side, posted: int) -> None:
+    """Wait until every tip posted so far is on the ledger and, where insight runs, in its
+    table: the CPU of a round is then the whole cost of its tips."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        seen = rows(side.deployment, "insight_tips")
+        if (rows(side.deployment, "ledger") or 0) >= posted and (seen is None or seen >= posted):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"{side.label}: the consumers did not catch up in {SETTLE_SECONDS:.0f} s "
+        f"({posted} answered 201; ledger {rows(side.deployment, 'ledger')}, "
+        f"insight {rows(side.deployment, 'insight_tips')})"
+    )
+
+
+def round_of(side: Side, seconds: float, posted: dict[str, int]) -> None:
+    """One load run, then a wait until the consumers have caught up, so that every round
+    starts with no backlog (the catch-up is not timed: idle timers would count in it)."""
+    result = load(side.process, side.deployment, seconds)
+    posted[side.label] += result.ok
+    side.results.append(result)
+    side.cpu_ms.append(result.cpu_ms)
+    say(
+        f"  {side.label}: {result.rate:,.0f} req/s, p99 {result.p99_ms:.1f} ms, "
+        f"{result.cpu_ms:.2f} ms CPU a request while loaded"
+    )
+    settled(side, posted[side.label])
+
+
+def measure(report: Report, args: argparse.Namespace, srv: Servers, root: Path) -> None:
+    with (
+        new_deployment(root, None, srv.nats_url) as plain_d,
+        new_deployment(root, None, srv.nats_url) as insight_d,
+    ):
+        plain = Side("without insight", plain_d, start(plain_d, WITHOUT))
+        watched = Side("with insight", insight_d, start(insight_d, WITH))
+        posted = {plain.label: 0, watched.label: 0}
+        for side in (plain, watched):  # warm both up; not counted
+            round_of(side, args.warmup, posted)
+            side.results.clear()
+            side.cpu_ms.clear()
+        for n in range(args.rounds):
+            order = (plain, watched) if n % 2 == 0 else (watched, plain)
+            for side in order:
+                round_of(side, args.seconds, posted)
+        if rows(insight_d, "insight_tips") is None or rows(plain_d, "insight_tips") is not None:
+            raise RuntimeError("insight ran in the wrong process (or in neither)")
+        w = Baseline(
+            "W",
+            "intake without insight, all-in-one on SQLite, same run",
+            plain.rate(),
+            "req/s",
+            f"median of {args.rounds} rounds, p99 {plain.p99():.1f} ms, {plain.cpu():.2f} ms CPU",
+        )
+        report.baseline(w)
+        detail = f"median of {args.rounds} interleaved rounds, {CLIENTS} clients"
+        report.figure(
+            Figure("intake throughput with insight", watched.rate(), "req/s", w, "≥", 0.9, detail)
+        )
+        p = Baseline("P", "intake p99 without insight, same rounds", plain.p99(), "ms")
+        report.baseline(p)
+        report.figure(Figure("intake p99 with insight", watched.p99(), "ms", p, "≤", 1.2, detail))
+        c = Baseline("U", "the process's CPU a request without insight", plain.cpu(), "ms")
+        report.baseline(c)
+        report.figure(
+            Figure(
+                "the process's CPU a request with insight, while loaded",
+                watched.cpu(),
+                "ms",
+                c,
+                "≤",
+                1.2,
+                "what the process spent while loaded over the requests answered: insight's "
+                "consumer and sweep share it with intake's handlers",
+            )
+        )
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.insight_cost", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 s rounds")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per round (default 10)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per side (default 4)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds per side")
+    report_options(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.rounds, args.warmup = 1.0, 2, 1.0
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    ensure_wrk()
+
+    def body(report: Report, srv: Servers, out: Path) -> None:
+        measure(report, args, srv, out)
+
+    context = {"stores": "SQLite", "delivery": "NATS"}
+    return run_bench("bench.insight_cost", argv, args, lambda srv: context, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
