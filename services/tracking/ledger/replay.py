@@ -6,11 +6,12 @@ writes the rows, units, counters and marks back — right for a consumer that sh
 with replicas, but a rebuild's replay is a bulk load into staging tables nobody else writes
 (ADR 29; each worker its own share of the cases). Here (ADR 40) the marks and the folded
 rows stay in memory from page to page and are written once per chunk of cases: the rows,
-their ``case_units`` and marks with ``COPY``, the counters' change in one statement. The rows
-are folded by the same :func:`rows.apply` the live projection uses and written with the same
-columns, so a rebuilt ledger equals the live one; events about no case (units, calendar
-years, the catalogue, units' procedures) are few and go through the live projection's own
-:func:`projection.project_batch` at each flush, in their order.
+their ``case_units`` and marks with ``COPY``, the counters' change in one statement; the
+audit rows with ``COPY`` every 10,000. The rows are folded by the live projection's own
+folds (:func:`rows.fold_into`, in place, the derived columns once at the write) and written
+with the same columns, so a rebuilt ledger equals the live one; events about no case (units,
+calendar years, the catalogue, units' procedures) are few and go through the live
+projection's own :func:`projection.project_batch` at each flush, in their order.
 
 A chunk's rows are dropped from memory after its flush; an event for a case written by an
 earlier chunk reads that row (and its stream's mark) back from staging first, as the live
@@ -28,15 +29,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.tracking.ledger import rows, tallies
 from services.tracking.ledger.projection import (
+    HISTORY_COLUMNS,
     LEDGER_COLUMNS,
     NAME,
     case_unit_entries,
     history_entry,
+    history_record,
     project_batch,
 )
 from services.tracking.ledger.tables import case_history, case_units, ledger
 from shared.contracts import Envelope
-from shared.platform.bulk import insert_rows
+from shared.platform.bulk import copy_records, insert_rows
 from shared.platform.projection import StreamKey, advance_to, projection_streams
 
 CHUNK_ROWS = 50_000  # cases held in memory before their rows are written
@@ -62,7 +65,9 @@ class BulkLedger:
         self.before: dict[UUID, rows.Row] = {}  # as an earlier chunk wrote them
         self.marks: dict[StreamKey, int] = {}  # the version each stream reached
         self.marks_before: set[StreamKey] = set()  # streams an earlier chunk marked
-        self.history: list[dict[str, Any]] = []
+        # audit rows: COPY records on PostgreSQL, history_entry's dicts on SQLite
+        self.copying = sessions.kw["bind"].dialect.name == "postgresql"
+        self.history: list[Any] = []
         self.others: list[Envelope] = []  # about no case, in order
         self.reached: dict[str, int] = {}  # position per source
         self.events = 0  # applied since the last flush
@@ -76,6 +81,7 @@ class BulkLedger:
         if self.wrote_any:
             await self._read_back(envelopes)
         marks, folded = self.marks, self.rows
+        audit = history_record if self.copying else history_entry
         for envelope in envelopes:
             key = (envelope.source, envelope.stream_id)
             current = marks.get(key, 0)
@@ -88,8 +94,11 @@ class BulkLedger:
             if case_id is None:
                 self.others.append(envelope)  # its audit row too, by project_batch
                 continue
-            self.history.append(history_entry(envelope))
-            folded[case_id] = rows.apply(folded.get(case_id) or rows.new_row(case_id), envelope)
+            self.history.append(audit(envelope))
+            row = folded.get(case_id)
+            if row is None:
+                row = folded[case_id] = rows.new_row(case_id)
+            rows.fold_into(row, envelope)  # derived columns once, at the flush
             self.events += 1
         last = envelopes[-1]
         self.reached[last.source] = max(self.reached.get(last.source, 0), last.position)
@@ -123,10 +132,16 @@ class BulkLedger:
             return
         entries, self.history = self.history, []
         if session is not None:
-            await insert_rows(session, case_history, entries)
+            await self._insert_history(session, entries)
             return
         async with self.sessions() as own, own.begin():
-            await insert_rows(own, case_history, entries)
+            await self._insert_history(own, entries)
+
+    async def _insert_history(self, session: AsyncSession, entries: list[Any]) -> None:
+        if self.copying:
+            await copy_records(session, case_history, HISTORY_COLUMNS, entries)
+        else:
+            await insert_rows(session, case_history, entries)
 
     async def _write_rows(self, session: AsyncSession) -> None:
         if not self.rows:
@@ -136,6 +151,8 @@ class BulkLedger:
             await session.execute(ledger.delete().where(ledger.c.case_id.in_(rewritten)))
             await session.execute(case_units.delete().where(case_units.c.case_id.in_(rewritten)))
         ordered = [self.rows[c] for c in sorted(self.rows)]
+        for row in ordered:
+            rows.derive(row)
         await insert_rows(session, ledger, [{c: r.get(c) for c in LEDGER_COLUMNS} for r in ordered])
         await insert_rows(session, case_units, [u for r in ordered for u in case_unit_entries(r)])
         moved = [(self.before.get(r["case_id"]), r) for r in ordered]
@@ -170,7 +187,7 @@ class BulkLedger:
                 for r in found:
                     row = dict(r._mapping)
                     self.before[row["case_id"]] = row
-                    self.rows[row["case_id"]] = row
+                    self.rows[row["case_id"]] = dict(row)  # folded in place from here
             for source in sorted({s for s, _ in streams}):
                 ids = [i for s, i in streams if s == source]
                 found = await session.execute(
