@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ops.staging import Staging, staging_for
-from services.ops.workers import replay_in_workers, worker_count
+from services.ops.workers import Workers, worker_count
 from services.registry import Service, build_service
 from services.tracking.ledger.projection import SOURCES, ledger_projection
 from services.tracking.ledger.replay import BulkLedger
@@ -42,14 +42,21 @@ async def rebuild_ledger(
     """Replay every source into staging and swap it in; returns how many events of each
     were projected (the catch-up's included). ``workers``: processes for the bulk replay
     (default: one per core on PostgreSQL; always one on SQLite)."""
-    await ensure_schema(settings)
     staging = staging_for(settings)
+    count = worker_count(settings, workers)
+    # forked first, before anything is opened here (ADR 40)
+    pool = Workers(staging.live, staging.settings, count) if count > 1 else None
     try:
-        async with open_sources(settings) as outboxes:  # the live tables migrated first
-            return await _into(staging, outboxes, progress, worker_count(settings, workers))
-    except BaseException:
-        await staging.discard()  # the live ledger is left as it was
-        raise
+        await ensure_schema(settings)
+        try:
+            async with open_sources(settings) as outboxes:  # the live tables migrated first
+                return await _into(staging, outboxes, progress, pool)
+        except BaseException:
+            await staging.discard()  # the live ledger is left as it was
+            raise
+    finally:
+        if pool is not None:
+            pool.stop()
 
 
 @contextlib.asynccontextmanager
@@ -71,7 +78,7 @@ async def open_sources(settings: Settings) -> AsyncIterator[list[Outbox]]:
 
 
 async def _into(
-    staging: Staging, outboxes: list[Outbox], progress: Progress, workers: int
+    staging: Staging, outboxes: list[Outbox], progress: Progress, pool: Workers | None
 ) -> dict[str, int]:
     sessions = await staging.create()
     projection = ledger_projection(sessions)
@@ -79,8 +86,8 @@ async def _into(
     heads = {o.source: await asyncio.to_thread(o.head) for o in outboxes}
     for source, head in heads.items():  # every store's size first: an ETA covers them all
         progress(source, 0, head)
-    if workers > 1:
-        counts = await replay_in_workers(staging.live, staging.settings, workers, heads, progress)
+    if pool is not None:
+        counts = await pool.replay(heads, progress)
     else:
         bulk = BulkLedger(sessions, flushed=statistics.wrote)
         counts = {

@@ -20,9 +20,10 @@ by a hash of its case's id, units by their own) are few, read by every worker an
 ``share`` after decoding. A translated event of a hashed stream that is about another
 worker's case would be lost by this split: it fails the rebuild instead.
 
-Workers are started with ``spawn`` (no copied event loop or pools) and report their progress
-over a queue; the parent sums it. A worker that fails makes the rebuild fail (and its staging
-be dropped). SQLite has one writer at a time: there a rebuild keeps one process.
+Workers are forked when the rebuild starts, before it opens anything (:class:`Workers`), and
+report their progress over a queue; the parent sums it. A worker that fails makes the
+rebuild fail (and its staging be dropped). SQLite has one writer at a time: there a rebuild
+keeps one process.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ import asyncio
 import multiprocessing
 import os
 import queue as queues
-from collections.abc import Callable
-from multiprocessing.context import SpawnProcess
+from collections.abc import Callable, Sequence
+from multiprocessing.process import BaseProcess
 from typing import Any
 from uuid import UUID
 
@@ -132,29 +133,46 @@ def share_reader(
     return read
 
 
-async def replay_in_workers(
-    live: Settings, staged: Settings, workers: int, heads: dict[str, int], progress: Progress
-) -> dict[str, int]:
-    """The bulk replay up to ``heads`` by ``workers`` processes; events projected per source."""
-    context = multiprocessing.get_context("spawn")
-    reports: Any = context.Queue()
-    processes = [
-        context.Process(target=_work, args=(live, staged, k, workers, heads, reports), daemon=True)
-        for k in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        return await _watch(processes, reports, workers, heads, progress)
-    finally:
-        for process in processes:
+class Workers:
+    """The worker processes of one rebuild, forked when it starts (ADR 40): a spawned worker
+    imported every service afresh before its first page (15–40 s on this loaded machine,
+    as long as a 100,000-event replay), while a forked one has the parent's modules. They
+    are forked before the rebuild opens any pool, engine or connection, so a child holds
+    none of the parent's in use: each waits for its orders (the stores' heads, once the
+    staging exists), then opens its own. A child ends with ``os._exit`` (multiprocessing's
+    way for forked processes): nothing inherited is closed or flushed from it."""
+
+    def __init__(self, live: Settings, staged: Settings, workers: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.orders: Any = context.Queue()
+        self.reports: Any = context.Queue()
+        self.processes = [
+            context.Process(
+                target=_work,
+                args=(live, staged, k, workers, self.orders, self.reports),
+                daemon=True,
+            )
+            for k in range(workers)
+        ]
+        for process in self.processes:
+            process.start()
+
+    async def replay(self, heads: dict[str, int], progress: Progress) -> dict[str, int]:
+        """The bulk replay up to ``heads``; events projected per source."""
+        for _ in self.processes:
+            self.orders.put(heads)
+        return await _watch(self.processes, self.reports, len(self.processes), heads, progress)
+
+    def stop(self) -> None:
+        """Whatever became of the replay: orders that were never sent end the waiting."""
+        for process in self.processes:
             if process.is_alive():
                 process.terminate()
             process.join(10)
 
 
 async def _watch(
-    processes: list[SpawnProcess],
+    processes: Sequence[BaseProcess],
     reports: Any,
     workers: int,
     heads: dict[str, int],
@@ -185,9 +203,10 @@ async def _watch(
 
 
 def _work(
-    live: Settings, staged: Settings, k: int, workers: int, heads: dict[str, int], reports: Any
+    live: Settings, staged: Settings, k: int, workers: int, orders: Any, reports: Any
 ) -> None:
     try:
+        heads = orders.get()
         asyncio.run(_replay_share(live, staged, k, workers, heads, reports))
     except BaseException as e:
         reports.put(("failed", k, "", repr(e)))

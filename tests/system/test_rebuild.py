@@ -342,9 +342,9 @@ def test_a_rebuild_in_many_chunks_equals_the_live_ledger(
         flushes: list[int] = []
         flush = replay.BulkLedger.flush
 
-        async def counted(self: replay.BulkLedger) -> None:
+        async def counted(self: replay.BulkLedger, *, last: bool = False) -> None:
             flushes.append(len(self.before))  # rows an earlier chunk wrote, replaced now
-            await flush(self)
+            await flush(self, last=last)
 
         monkeypatch.setattr(replay, "CHUNK_ROWS", 1)
         monkeypatch.setattr(rebuild, "PAGE", 2)

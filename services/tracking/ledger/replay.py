@@ -108,9 +108,11 @@ class BulkLedger:
             await self.flush()
 
     async def finish(self) -> None:
-        await self.flush()
+        """The last chunk; its statistics are the caller's (the staging's completion
+        analyzes every table once the workers are done)."""
+        await self.flush(last=True)
 
-    async def flush(self) -> None:
+    async def flush(self, *, last: bool = False) -> None:
         """This chunk's rows, units, counters, marks and positions in one transaction."""
         async with self.sessions() as session, session.begin():
             await self._write_history(session)
@@ -124,7 +126,7 @@ class BulkLedger:
         self.rows, self.before, self.others, self.events = {}, {}, [], 0
         self.marks, self.marks_before = {}, set()
         self.wrote_any = True
-        if self.flushed is not None and events:
+        if self.flushed is not None and events and not last:  # for the pages' read-backs
             await self.flushed(events)
 
     async def _write_history(self, session: AsyncSession | None = None) -> None:
