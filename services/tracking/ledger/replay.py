@@ -42,7 +42,7 @@ from shared.contracts import Envelope
 from shared.platform.bulk import copy_records, insert_rows
 from shared.platform.projection import StreamKey, advance_to, projection_streams
 
-CHUNK_ROWS = 50_000  # cases held in memory before their rows are written
+CHUNK_ROWS = 20_000  # cases held in memory before their rows are written (~10 kB each)
 HISTORY_ROWS = 10_000  # audit rows held before they are written (they never change)
 Flushed = Callable[[int], Awaitable[None]]  # events written (the planner's statistics)
 
