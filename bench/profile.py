@@ -22,12 +22,19 @@ def py_spy() -> str | None:
 
 
 def record(
-    pid: int, seconds: float, output: Path, rate: int = 200, *, wall: bool = False
+    pid: int,
+    seconds: float,
+    output: Path,
+    rate: int = 200,
+    *,
+    wall: bool = False,
+    children: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start sampling ``pid`` for ``seconds`` (returns at once; wait() on the result).
 
     ``wall``: every thread, idle ones included — where the *time* goes for a job that waits
-    on its database (a rebuild), rather than where the interpreter is busy."""
+    on its database (a rebuild), rather than where the interpreter is busy. ``children``:
+    its child processes too (a rebuild's workers)."""
     binary = py_spy()
     if binary is None:
         raise RuntimeError("py-spy is not installed: .venv/bin/pip install -e '.[test]'")
@@ -35,6 +42,7 @@ def record(
     # --gil: samples of the thread holding the interpreter, i.e. where a GIL-bound
     # process spends the time it could give to other requests.
     command += ["--rate", str(rate), "--nonblocking", *(["--idle"] if wall else ["--gil"])]
+    command += ["--subprocesses"] if children else []
     command += ["--format", "raw", "--output", str(output)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -126,7 +126,9 @@ def run(report: Report, d: Deployment, args: argparse.Namespace, out: Path) -> N
     sampler = None
     if args.profile:
         output = out / "rebuild-profile.txt"
-        sampler = profiling.record(os.getpid(), min(30.0, args.seconds), output, wall=True)
+        sampler = profiling.record(
+            os.getpid(), min(30.0, args.seconds), output, wall=True, children=True
+        )
     projected, seconds, complete = rebuild(d, total, args.seconds, args.workers)
     if sampler is not None:
         sampler.wait(timeout=120)

@@ -15,22 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import functools
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ops.staging import Staging, staging_for
-from services.ops.workers import replay_in_workers, worker_count
+from services.ops.workers import Workers, worker_count
 from services.registry import Service, build_service
 from services.tracking.ledger.projection import SOURCES, ledger_projection
+from services.tracking.ledger.replay import BulkLedger
 from shared.contracts import Envelope
 from shared.platform.messaging.outbox import Outbox
-from shared.platform.projection import SqlProjection
 from shared.platform.readmodel import ensure_schema
 from shared.platform.settings import Settings, load_secrets
 
 Progress = Callable[[str, int, int], None]  # source, position reached, last position
+PAGE = 500  # stored events a read
 
 
 async def rebuild_ledger(
@@ -39,14 +42,21 @@ async def rebuild_ledger(
     """Replay every source into staging and swap it in; returns how many events of each
     were projected (the catch-up's included). ``workers``: processes for the bulk replay
     (default: one per core on PostgreSQL; always one on SQLite)."""
-    await ensure_schema(settings)
     staging = staging_for(settings)
+    count = worker_count(settings, workers)
+    # forked first, before anything is opened here (ADR 40)
+    pool = Workers(staging.live, staging.settings, count) if count > 1 else None
     try:
-        async with open_sources(settings) as outboxes:  # the live tables migrated first
-            return await _into(staging, outboxes, progress, worker_count(settings, workers))
-    except BaseException:
-        await staging.discard()  # the live ledger is left as it was
-        raise
+        await ensure_schema(settings)
+        try:
+            async with open_sources(settings) as outboxes:  # the live tables migrated first
+                return await _into(staging, outboxes, progress, pool)
+        except BaseException:
+            await staging.discard()  # the live ledger is left as it was
+            raise
+    finally:
+        if pool is not None:
+            pool.stop()
 
 
 @contextlib.asynccontextmanager
@@ -68,7 +78,7 @@ async def open_sources(settings: Settings) -> AsyncIterator[list[Outbox]]:
 
 
 async def _into(
-    staging: Staging, outboxes: list[Outbox], progress: Progress, workers: int
+    staging: Staging, outboxes: list[Outbox], progress: Progress, pool: Workers | None
 ) -> dict[str, int]:
     sessions = await staging.create()
     projection = ledger_projection(sessions)
@@ -76,17 +86,23 @@ async def _into(
     heads = {o.source: await asyncio.to_thread(o.head) for o in outboxes}
     for source, head in heads.items():  # every store's size first: an ETA covers them all
         progress(source, 0, head)
-    if workers > 1:
-        counts = await replay_in_workers(staging.live, staging.settings, workers, heads, progress)
+    if pool is not None:
+        counts = await pool.replay(heads, progress)
     else:
+        bulk = BulkLedger(sessions, flushed=statistics.wrote)
         counts = {
-            o.source: await replay_source(o, projection, progress, statistics, after=0)
+            o.source: await replay_source(o, bulk, progress, after=0, head=heads[o.source])
             for o in outboxes
         }
+        await bulk.finish()
 
     async def catch_up() -> None:
+        """With the live projection's own transactions: a few pages at most."""
         for outbox in outboxes:
-            counts[outbox.source] += await replay_source(outbox, projection, progress, statistics)
+            after = await projection.last_position(outbox.source)
+            counts[outbox.source] += await replay_source(
+                outbox, projection, progress, after=after, statistics=statistics
+            )
 
     await staging.complete()  # indexes, durable tables, statistics
     await catch_up()  # what was stored meanwhile
@@ -124,36 +140,46 @@ class Statistics:
         self.analyzed_at = self.written
 
 
+class Replayer(Protocol):
+    async def replay(self, envelopes: Sequence[Envelope]) -> None: ...
+
+
+Read = Callable[[int], tuple[list[Envelope], int]]  # after → envelopes, last position looked at
+
+
 async def replay_source(
     outbox: Outbox,
-    projection: SqlProjection,
+    into: Replayer,
     progress: Progress,
-    statistics: Statistics,
     *,
-    after: int | None = None,
+    after: int,
     head: int | None = None,
     keep: Callable[[Envelope], bool] | None = None,
+    read: Read | None = None,
+    statistics: Statistics | None = None,
 ) -> int:
-    """Pages of the store in order, from ``after`` (default: where the projection stands) to
-    ``head`` (default: the store's last event), each applied set-based in one transaction;
-    the next page is read (in a thread) while the current one is written. ``keep``: the
-    envelopes this process applies (a worker's share)."""
+    """Pages of the store in order, from ``after`` to ``head`` (default: the store's last
+    event), each handed to ``into`` (the live projection's set-based transaction, or a bulk
+    replay's memory); the next page is read (in a thread) while the current one is applied.
+    ``keep``: the envelopes this process applies (a worker's share); ``read``: how a page is
+    read (default: the whole store's, ``outbox.read``)."""
     head = await asyncio.to_thread(outbox.head) if head is None else head
-    after = await projection.last_position(outbox.source) if after is None else after
+    read = functools.partial(outbox.read, limit=PAGE) if read is None else read
     projected = 0
     progress(outbox.source, after, head)
     if head <= after:
         return 0
-    reading = asyncio.ensure_future(asyncio.to_thread(outbox.read, after))
+    reading = asyncio.ensure_future(asyncio.to_thread(read, after))
     try:
         while True:
             envelopes, position = await reading
             if position < head:
-                reading = asyncio.ensure_future(asyncio.to_thread(outbox.read, position))
+                reading = asyncio.ensure_future(asyncio.to_thread(read, position))
             if keep is not None:
                 envelopes = [e for e in envelopes if keep(e)]
-            await projection.replay(envelopes)
-            await statistics.wrote(len(envelopes))
+            await into.replay(envelopes)
+            if statistics is not None:
+                await statistics.wrote(len(envelopes))
             projected += len(envelopes)
             progress(outbox.source, position, head)
             if position >= head:

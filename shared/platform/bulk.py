@@ -35,10 +35,18 @@ async def insert_rows(
         tuple(encode(row[name]) for name, encode in zip(columns, encoders, strict=True))
         for row in rows
     ]
+    await copy_records(session, table, columns, records)
+
+
+async def copy_records(
+    session: AsyncSession, table: sa.Table, columns: Sequence[str], records: list[tuple[Any, ...]]
+) -> None:
+    """Records already as ``COPY`` takes them (JSON as text) into ``table``, PostgreSQL only:
+    for a caller that builds them straight from its data (a rebuild's audit rows)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, records=records, columns=columns
+        table.name, records=records, columns=list(columns)
     )
 
 

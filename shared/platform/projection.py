@@ -94,14 +94,19 @@ async def claim(session: AsyncSession, consumer: str, envelope: Envelope) -> Out
 
 
 async def advance_position(session: AsyncSession, consumer: str, envelope: Envelope) -> None:
-    """Move the consumer's position up to the envelope's (never back). One statement, an
-    upsert: two writers applying the same source at once (a replica, a rebuild's workers)
-    must not both find the row missing and both insert it."""
+    """Move the consumer's position up to the envelope's (never back)."""
+    await advance_to(session, consumer, envelope.source, envelope.position)
+
+
+async def advance_to(session: AsyncSession, consumer: str, source: str, position: int) -> None:
+    """Move the consumer's position in ``source`` up to ``position`` (never back). One
+    statement, an upsert: two writers applying the same source at once (a replica, a
+    rebuild's workers) must not both find the row missing and both insert it."""
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     higher = sa.func.greatest if dialect == "postgresql" else sa.func.max
     statement = insert(projection_positions).values(
-        consumer=consumer, source=envelope.source, position=envelope.position
+        consumer=consumer, source=source, position=position
     )
     await session.execute(
         statement.on_conflict_do_update(

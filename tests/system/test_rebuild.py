@@ -297,3 +297,79 @@ def test_a_second_rebuild_is_refused_while_one_runs(settings: Settings) -> None:
     assert [type(e) for e in refused] == [RebuildRunning]
     assert "另一次重建正在进行" in str(refused[0])
     assert not staging_exists(settings)
+
+
+def test_a_rebuild_in_many_chunks_equals_the_live_ledger(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk replay keeps rows and marks in memory and writes them once a chunk (ADR 40);
+    with chunks of one case and pages of two events, nearly every page reads back rows and
+    marks an earlier chunk wrote and replaces them — a merge, a triage, an accountability
+    record's procedure and a unit's registration come out as the live projection wrote them."""
+    from services.ops import rebuild
+    from services.tracking.ledger import replay
+
+    with serving(settings) as served:
+        api = served.api
+        target, repeat, triaged = open_case(api), open_case(api), open_case(api)
+        number = view(api, target)["number"]
+        ok(act(api, repeat, "merge", "office", into=number, reason="重复反映"))
+        ok(act(api, triaged, "triage", "office", track="general", category="inaction"))
+        record = {
+            "target_kind": "leadership",
+            "name": "某局领导班子",
+            "measures": ["circulated_criticism"],
+        }
+        recorded = Case(served, summary="反映某局乱收费问题").post("accountability", record)
+        assert recorded.status_code == 201
+        seen: list[dict[str, Any]] = []
+
+        def settled() -> dict[str, Any] | None:
+            s = snapshot(api)
+            rows = {i["case_id"]: i for i in s["ledger"]}
+            done = (
+                rows.get(repeat, {}).get("status") == "merged"
+                and rows.get(target, {}).get("repeats") == 1
+                and rows.get(triaged, {}).get("track") == "general"
+                and any(i["accountability"] for i in s["ledger"])
+            )
+            still = done and seen[-1:] == [s]
+            seen.append(s)
+            return s if still else None
+
+        live = wait_for(settled, 30, "the merge, triage and record on the ledger", interval=0.5)
+        vandalize(settings)
+        flushes: list[int] = []
+        flush = replay.BulkLedger.flush
+
+        async def counted(self: replay.BulkLedger, *, last: bool = False) -> None:
+            flushes.append(len(self.before))  # rows an earlier chunk wrote, replaced now
+            await flush(self, last=last)
+
+        monkeypatch.setattr(replay, "CHUNK_ROWS", 1)
+        monkeypatch.setattr(rebuild, "PAGE", 2)
+        monkeypatch.setattr(replay.BulkLedger, "flush", counted)
+        asyncio.run(rebuild_ledger(served.settings, lambda *_: None, workers=1))
+        assert snapshot(api) == live
+    assert len(flushes) > 10
+    assert sum(flushes) > 0  # rows were read back from staging and replaced
+    assert not staging_exists(settings)
+
+
+@pytest.mark.postgres
+def test_the_database_picks_a_workers_streams_as_share_of_does(pg_url: str) -> None:
+    """Each worker reads only its streams, chosen by SQL (ADR 40): a worker's share computed
+    there must be the one ``share_of`` computes, or a case's events would be split."""
+    from uuid import NAMESPACE_URL, uuid4, uuid5
+
+    from services.ops.workers import SQL_SHARE, share_of
+
+    ids = [uuid4() for _ in range(200)] + [uuid5(NAMESPACE_URL, str(n)) for n in range(50)]
+    with psycopg.connect(pg_url) as conn:
+        for workers in (2, 3, 7, 16):
+            found = conn.execute(
+                f"SELECT {SQL_SHARE} FROM unnest(%s::uuid[]) WITH ORDINALITY AS s(originator_id, n) ORDER BY n",
+                (workers, ids),  # the share's placeholder comes first
+            ).fetchall()
+            assert [k for (k,) in found] == [share_of(i, workers) for i in ids]
+            assert len({k for (k,) in found}) == workers  # every worker has a share

@@ -377,18 +377,26 @@ NOT_STEPS = (
 def apply(row: Row, envelope: Envelope) -> Row:
     """The row after this event (a new dict; ``row`` is left as it was)."""
     updated = dict(row)
+    fold_into(updated, envelope)
+    derive(updated)
+    return updated
+
+
+def fold_into(row: Row, envelope: Envelope) -> None:
+    """:func:`apply` in place and without the derived columns: a rebuild's bulk replay folds
+    each case's events into one dict and calls :func:`derive` once, when it writes the row
+    (ADR 40). No fold reads a derived column, so the row comes out the same."""
     event = envelope.event
     if isinstance(event, d.CaseEvent):
-        updated["dispatch_status"], updated["dispatch_pass"] = event.status, event.pass_no
+        row["dispatch_status"], row["dispatch_pass"] = event.status, event.pass_no
     elif isinstance(event, t.FollowUpEvent):
-        updated["tracking_status"], updated["tracking_pass"] = event.status, event.pass_no
+        row["tracking_status"], row["tracking_pass"] = event.status, event.pass_no
+    before = row.get("updated_at")  # no fold writes it
     fold = FOLDS.get(type(event))
     if fold is not None:
-        fold(updated, event, envelope)
-    _derive(updated)
-    if not isinstance(event, NOT_STEPS) or not row.get("updated_at"):
-        updated["updated_at"] = max(filter(None, (row.get("updated_at"), envelope.occurred_at)))
-    return updated
+        fold(row, event, envelope)
+    if not isinstance(event, NOT_STEPS) or not before:
+        row["updated_at"] = max(filter(None, (before, envelope.occurred_at)))
 
 
 def case_of(event: Contract) -> UUID | None:
@@ -413,7 +421,9 @@ def shown_status(row: Row) -> str:
     return str(dispatch or CaseStatus.REGISTERED.value)
 
 
-def _derive(row: Row) -> None:
+def derive(row: Row) -> None:
+    """The columns computed from others: the shown status, the pass, the category, the
+    searched text."""
     row["status"] = shown_status(row)
     row["pass_no"] = max(row.get("dispatch_pass") or 1, row.get("tracking_pass") or 1)
     row["category"] = row.get("triaged_category") or row.get("tip_category")

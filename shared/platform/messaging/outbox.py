@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from eventsourcing.persistence import Notification
+
 from shared.contracts import Contract, Envelope
 from shared.platform.eventstore import ServiceApplication
 
@@ -27,23 +29,24 @@ class Outbox:
     def read(self, after: int, limit: int = 500) -> tuple[list[Envelope], int]:
         """Envelopes after ``after``, and the last position looked at."""
         notifications = self.app.recorder.select_notifications(start=after + 1, limit=limit)
-        envelopes = []
-        for notification in notifications:
-            event: Any = self.app.mapper.to_domain_event(notification)
-            contract = self.translate(event)
-            if contract is not None:
-                envelopes.append(
-                    Envelope(
-                        source=self.source,
-                        position=notification.id,
-                        stream_id=event.originator_id,
-                        stream_version=event.originator_version,
-                        occurred_at=event.timestamp,
-                        actor=getattr(event, "actor", None),
-                        event=contract,
-                    )
-                )
+        envelopes = [e for n in notifications if (e := self.envelope(n)) is not None]
         return envelopes, notifications[-1].id if notifications else after
+
+    def envelope(self, notification: Notification) -> Envelope | None:
+        """A stored event as its integration event (None: it stays inside the service)."""
+        event: Any = self.app.mapper.to_domain_event(notification)
+        contract = self.translate(event)
+        if contract is None:
+            return None
+        return Envelope(
+            source=self.source,
+            position=notification.id,
+            stream_id=event.originator_id,
+            stream_version=event.originator_version,
+            occurred_at=event.timestamp,
+            actor=getattr(event, "actor", None),
+            event=contract,
+        )
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
