@@ -53,7 +53,12 @@ def stored_notifications(settings: Settings, service: str) -> list[Any]:
     name = service.capitalize()
     # One connection is enough to read (tests poll this; a full pool each time adds up).
     one_connection = settings.model_copy(update={"db_pool_size": 1})
-    env = application_env(one_connection, service) | {"POSTGRES_MAX_OVERFLOW": "0"}
+    env = application_env(one_connection, service) | {
+        "POSTGRES_MAX_OVERFLOW": "0",
+        # The library's 5 s default ended this reader's table check once on a loaded CI
+        # machine (the test process stalled between two statements of one transaction).
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+    }
     factory = InfrastructureFactory.construct(Environment(name, env))
     try:
         recorder = factory.process_recorder()

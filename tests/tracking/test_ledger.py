@@ -302,7 +302,12 @@ def test_the_total_is_exact_up_to_the_count_limit_and_says_when_more_match(
         return body["total"], body["total_exact"], len(body["items"])
 
     # The audit trail is counted the same way (several entries per case): the page is whole.
-    assert audit(page_size=50) == (COUNT_LIMIT, False, len(audit_entries(capped)))
+    # Reads are audited too, by a writer that gathers them for a moment: the trail may grow
+    # between two looks, so the page is held between what was there before and after.
+    before = len(audit_entries(capped))
+    total, exact, shown = audit(page_size=50)
+    assert (total, exact) == (COUNT_LIMIT, False)
+    assert min(50, before) <= shown <= min(50, len(audit_entries(capped)))
     assert audit(type="TipRegistered", page_size=50) == (COUNT_LIMIT, False, 5)
     assert audit(type="NoSuchEvent") == (0, True, 0)
 
