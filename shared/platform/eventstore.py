@@ -68,6 +68,9 @@ def application_env(settings: Settings, service: str) -> dict[str, str]:
         "POSTGRES_SCHEMA": settings.database_schema,
         "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size),
+        # The library ends a transaction left idle 5 s: on a loaded machine that ended a
+        # service's start (CI, twice). 60 s still ends one left open by a stuck process.
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_LOCK_TIMEOUT": "10000",
