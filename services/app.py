@@ -19,8 +19,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services import portal
-from services import ui as workbench
 from services.registry import AVAILABLE, Service, budgeted, build_service, registered
 from shared.platform import logpolicy
 from shared.platform.messaging.backbone import Backbone
@@ -185,8 +183,12 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
         install_refusals(app, entry.refusals)
     install_links(app)
     if "tracking" in services:  # the workbench's pages read the ledger (ADR 9)
+        from services import ui as workbench  # imported where served, like the services
+
         workbench.install(app)
     if set(AVAILABLE) <= set(services):  # apart, the portal is a process of its own (ADR 27)
+        from services import portal
+
         portal.install(app)  # its pages read the public API (ADR 20)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
@@ -238,6 +240,8 @@ def create_front(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
+    from services import portal
+
     portal.install(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -7,40 +7,28 @@ what they use. Nothing is built at import: :func:`build_service` makes an unstar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import APIRouter
 
-from services.dispatch import api as dispatch_api
-from services.dispatch.service import DispatchService
-from services.insight import api as insight_api
-from services.insight.service import InsightService
-from services.intake import api as intake_api
-from services.intake import catalogue_api as intake_catalogue_api
-from services.intake import open311 as intake_open311
-from services.intake.keyvault import KeyVault
-from services.intake.reporter_sms import api as intake_reporter_sms
-from services.intake.service import IntakeService, key_vault
-from services.notify import api as notify_api
-from services.notify.service import NotifyService
-from services.tracking.accountability import api as accountability_api
-from services.tracking.assessment import api as assessment_api
-from services.tracking.followup import api as followup_api
-from services.tracking.ledger import accountability_list
-from services.tracking.ledger import api as ledger_api
-from services.tracking.ledger import open311 as ledger_open311
-from services.tracking.ledger import worklist as ledger_worklist
-from services.tracking.ledger.public import api as public_api
-from services.tracking.ledger.reports import answers as reports_answers
-from services.tracking.ledger.reports import api as reports_api
-from services.tracking.service import TrackingService
 from shared.contracts import Contract
 from shared.platform.eventstore import ServiceApplication
 from shared.platform.messaging import Consumer
 from shared.platform.settings import SERVICES, ConfigurationError, Secrets, Settings
 from shared.web.refusals import Refusals
+
+if TYPE_CHECKING:
+    from services.dispatch.service import DispatchService
+    from services.insight.service import InsightService
+    from services.intake.keyvault import KeyVault
+    from services.intake.service import IntakeService
+    from services.notify.service import NotifyService
+    from services.tracking.service import TrackingService
+
+    ReporterKeys = KeyVault  # the command line names the vault by this
 
 
 class Service(Protocol):
@@ -67,51 +55,92 @@ class Registered:
     refusals: Refusals  # the service's domain errors → problem+json
 
 
-REGISTRY: dict[str, Registered] = {
-    "intake": Registered(
-        IntakeService,
-        (
-            intake_api.router,
-            intake_catalogue_api.router,
-            intake_open311.router,
-            intake_reporter_sms.router,
-        ),
-        intake_api.REFUSALS,
-    ),
-    "dispatch": Registered(DispatchService, (dispatch_api.router,), dispatch_api.REFUSALS),
-    "tracking": Registered(
-        TrackingService,
-        (
-            ledger_api.router,
-            ledger_worklist.router,
-            followup_api.router,
-            accountability_api.router,
-            accountability_api.tables_router,
-            accountability_api.units_router,
-            accountability_list.router,
-            reports_api.router,
-            reports_answers.router,
-            public_api.router,
-            public_api.images,
-            followup_api.public,
-            ledger_open311.router,
-            assessment_api.router,
-            assessment_api.circulars,
-            assessment_api.rounds,
-            assessment_api.public,
-        ),
-        {**followup_api.REFUSALS, **accountability_api.REFUSALS, **assessment_api.REFUSALS},
-    ),
-    "notify": Registered(NotifyService, (notify_api.router,), notify_api.REFUSALS),
-    "insight": Registered(InsightService, (insight_api.router,), insight_api.REFUSALS),
+# Each entry imports its service when first asked for: a process serving one service loads
+# that one (a tracking start imported all five: ~2 s of CPU more per start, on every replica
+# and restart). The imports sit in the functions, where lint-imports still sees them.
+
+
+def _intake() -> Registered:
+    from services.intake import api, catalogue_api, open311
+    from services.intake.reporter_sms import api as reporter_sms
+    from services.intake.service import IntakeService
+
+    routers = (api.router, catalogue_api.router, open311.router, reporter_sms.router)
+    return Registered(IntakeService, routers, api.REFUSALS)
+
+
+def _dispatch() -> Registered:
+    from services.dispatch import api
+    from services.dispatch.service import DispatchService
+
+    return Registered(DispatchService, (api.router,), api.REFUSALS)
+
+
+def _tracking() -> Registered:
+    from services.tracking.accountability import api as accountability_api
+    from services.tracking.assessment import api as assessment_api
+    from services.tracking.followup import api as followup_api
+    from services.tracking.ledger import accountability_list
+    from services.tracking.ledger import api as ledger_api
+    from services.tracking.ledger import open311 as ledger_open311
+    from services.tracking.ledger import worklist as ledger_worklist
+    from services.tracking.ledger.public import api as public_api
+    from services.tracking.ledger.reports import answers as reports_answers
+    from services.tracking.ledger.reports import api as reports_api
+    from services.tracking.service import TrackingService
+
+    routers = (
+        ledger_api.router,
+        ledger_worklist.router,
+        followup_api.router,
+        accountability_api.router,
+        accountability_api.tables_router,
+        accountability_api.units_router,
+        accountability_list.router,
+        reports_api.router,
+        reports_answers.router,
+        public_api.router,
+        public_api.images,
+        followup_api.public,
+        ledger_open311.router,
+        assessment_api.router,
+        assessment_api.circulars,
+        assessment_api.rounds,
+        assessment_api.public,
+    )
+    refusals = {**followup_api.REFUSALS, **accountability_api.REFUSALS, **assessment_api.REFUSALS}
+    return Registered(TrackingService, routers, refusals)
+
+
+def _notify() -> Registered:
+    from services.notify import api
+    from services.notify.service import NotifyService
+
+    return Registered(NotifyService, (api.router,), api.REFUSALS)
+
+
+def _insight() -> Registered:
+    from services.insight import api
+    from services.insight.service import InsightService
+
+    return Registered(InsightService, (api.router,), api.REFUSALS)
+
+
+REGISTRY: dict[str, Callable[[], Registered]] = {
+    "intake": _intake,
+    "dispatch": _dispatch,
+    "tracking": _tracking,
+    "notify": _notify,
+    "insight": _insight,
 }
 AVAILABLE = tuple(name for name in SERVICES if name in REGISTRY)
 
 
+@cache
 def registered(name: str) -> Registered:
     if name not in REGISTRY:
         raise ValueError(f"unknown service {name!r}; choose from {', '.join(AVAILABLE)}")
-    return REGISTRY[name]
+    return REGISTRY[name]()
 
 
 def connection_demand(names: Sequence[str], pool_size: int) -> int:
@@ -141,10 +170,9 @@ def build_service(name: str, settings: Settings, secrets: Secrets) -> Service:
     return service
 
 
-ReporterKeys = KeyVault
-
-
-def reporter_keys(settings: Settings, secrets: Secrets) -> ReporterKeys:
+def reporter_keys(settings: Settings, secrets: Secrets) -> KeyVault:
     """Intake's vault of reporter identity keys, for the command line's retention and
     rotation commands (the vault is intake's; this is its one public door)."""
+    from services.intake.service import key_vault
+
     return key_vault(settings, secrets)
