@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.registry import AVAILABLE, Service, budgeted, build_service, registered
 from shared.platform import logpolicy
+from shared.platform.attachments import AttachmentStore, attachment_store
 from shared.platform.messaging.backbone import Backbone
 from shared.platform.messaging.outbox import Outbox
 from shared.platform.readmodel import (
@@ -43,6 +44,12 @@ from shared.web.refusals import install_refusals
 log = structlog.get_logger(__name__)
 
 READY_TIMEOUT_SECONDS = 3.0
+# Reported by /readyz beside readiness, never flipping it: without the broker events wait in
+# the outbox (ADR 17); without the attachment store only files are refused (503), tips
+# without files, the ledger and every other route go on (ADR 39).
+BESIDE_READINESS = frozenset({"nats", "attachments"})
+# The services that keep or serve files (tips' evidence, case attachments, public images).
+KEEPING_FILES = frozenset({"intake", "dispatch", "tracking"})
 
 
 @dataclass
@@ -54,6 +61,7 @@ class Runtime:
     engine: AsyncEngine
     services: dict[str, Service] = field(default_factory=dict)
     backbone: Backbone | None = None
+    _attachments: AttachmentStore | None = None
 
     @classmethod
     async def start(cls, settings: Settings, names: Sequence[str]) -> Runtime:
@@ -94,6 +102,8 @@ class Runtime:
         checks: dict[str, Any] = {"read_database": read_database()}
         for name, service in self.services.items():
             checks[name] = asyncio.to_thread(service.check_ready)
+        if KEEPING_FILES & set(self.services):
+            checks["attachments"] = asyncio.to_thread(self.attachments().probe)
         results = await asyncio.gather(
             *(asyncio.wait_for(check, READY_TIMEOUT_SECONDS) for check in checks.values()),
             return_exceptions=True,
@@ -105,6 +115,13 @@ class Runtime:
         if self.settings.nats_url and self.backbone is not None:
             report["nats"] = self.backbone.status()
         return report
+
+    def attachments(self) -> AttachmentStore:
+        """The deployment's attachment store, for the readiness probe only (the services keep
+        their own handles); built on the first probe."""
+        if self._attachments is None:
+            self._attachments = attachment_store(self.settings, self.secrets.receipt_secret)
+        return self._attachments
 
 
 def _observe(metrics: Metrics, runtime: Runtime) -> asyncio.Task[None] | None:
@@ -199,7 +216,7 @@ def create_app(settings: Settings | None = None, services: Sequence[str] = AVAIL
     async def readyz() -> JSONResponse:
         runtime = app.state.runtime
         checks = await runtime.readiness()
-        ready = all(v == "ok" for k, v in checks.items() if k != "nats")
+        ready = all(v == "ok" for k, v in checks.items() if k not in BESIDE_READINESS)
         body = {"status": ("ready" if ready else "unavailable"), "checks": checks}
         if runtime.backbone is not None:  # beside readiness, never flipping it (ADR 17)
             body["delivery"] = runtime.backbone.delivery()

@@ -174,6 +174,10 @@ class AttachmentStore:
         ``ConfigurationError`` that names the setting."""
         self.blobs.check()
 
+    def probe(self) -> None:
+        """Now: :class:`BlobStoreUnavailable` when the store could not keep a file."""
+        self.blobs.probe()
+
     # --- in ----------------------------------------------------------------------------
 
     def put(self, data: bytes) -> Stored:

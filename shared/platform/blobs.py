@@ -52,6 +52,11 @@ class Blobs(Protocol):
         serve, rather than answer every upload 503."""
         ...
 
+    def probe(self) -> None:
+        """Now: raise :class:`BlobStoreUnavailable` when the store could not keep a file
+        (``/readyz`` reports it beside readiness: tips without files go on meanwhile)."""
+        ...
+
     # --- the sweep's (and a read's, for a blob set aside) ----------------------------------
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
@@ -114,6 +119,15 @@ class DirectoryBlobs:
 
     def check(self) -> None:
         """Nothing to reach: the directory is made on the first write."""
+
+    def probe(self) -> None:
+        """The directory, or the nearest folder it would be made in, is one this process may
+        write in (a mount gone read-only or replaced by a file cannot keep a blob)."""
+        where = self.root
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        if not (where.is_dir() and os.access(where, os.W_OK | os.X_OK)):
+            raise BlobStoreUnavailable("附件存储暂不可用 (the directory cannot be written)")
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
         for path in self.root.glob("[0-9a-f][0-9a-f]/*"):

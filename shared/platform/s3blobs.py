@@ -104,6 +104,13 @@ class S3Blobs:
                 "attachment_store_unavailable_at_start", error=type(e).__name__, setting=ENDPOINT
             )
 
+    def probe(self) -> None:
+        """The bucket answers (a ``HeadBucket``, within the client's timeouts)."""
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as e:
+            raise _unavailable("head_bucket", e) from None
+
     # --- the sweep's: set aside under "<prefix>set-aside/", a copy and a delete -------------
 
     def listing(self) -> Iterator[tuple[str, datetime]]:

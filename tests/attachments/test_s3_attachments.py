@@ -136,7 +136,12 @@ def test_a_store_gone_after_start_is_a_503_with_a_code_and_nothing_is_registered
     api, settings = s3_api, s3_api.settings
     case_id = dispatched_case(api)
     kept = ok(upload(api, case_id, pdf()), 201)
+    assert api.get("/readyz").json()["checks"]["attachments"] == "ok"
     with gone(s3_emulator, str(settings.attachment_s3_bucket)):
+        # /readyz says so beside readiness, which it does not flip: tips go on meanwhile.
+        readiness = api.get("/readyz")
+        assert readiness.status_code == 200, readiness.text
+        assert readiness.json()["checks"]["attachments"] == "unavailable: BlobStoreUnavailable"
         before = case_events(api, case_id)
         tips_before = len(stored_notifications(settings, "intake"))
 

@@ -178,3 +178,11 @@ def test_a_directory_that_refuses_the_write_is_unavailable_not_an_error(tmp_path
         s.put(pdf())
     with pytest.raises(BlobStoreUnavailable):
         s.get("0" * 64)
+    with pytest.raises(BlobStoreUnavailable):  # what /readyz reports as "attachments"
+        s.probe()
+
+
+def test_a_directory_not_made_yet_under_a_writable_folder_probes_ok(tmp_path: Path) -> None:
+    """The directory is made on the first write: before it, the folder it goes in counts."""
+    store(tmp_path).probe()
+    assert not (tmp_path / "att").exists()  # probing made nothing

@@ -41,6 +41,10 @@ log = structlog.get_logger(__name__)
 
 PUBLISH_BATCH = 500
 ACK_TIMEOUT_SECONDS = 30.0
+# Acks owed longer than this are trouble worth reporting before the timeout: a broker whose
+# disk is full takes the publishes and never acknowledges them, and an operator should see
+# delivery degraded within the grace, not after the 30 s timeout and the grace.
+ACK_OVERDUE_SECONDS = 2.0
 IDLE_CHECK_SECONDS = 2.0  # an idle relay still looks at its stream this often
 REFUSED_CHECK_SECONDS = 2.0  # a refusing relay looks for an operator's answer this often
 
@@ -285,11 +289,14 @@ class NatsRelay:
         """Every publish ack, or an error as soon as the connection they were owed on is
         lost (the batch is sent again at once, not after the full timeout)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + ACK_TIMEOUT_SECONDS
+        overdue, deadline = loop.time() + ACK_OVERDUE_SECONDS, loop.time() + ACK_TIMEOUT_SECONDS
         while not acks.done():
             await asyncio.wait({acks}, timeout=0.25)
             if acks.done():
                 break
+            if loop.time() > overdue:  # noted once a wait; fine() after the next good batch
+                self.health.failing("publish_acks_overdue", source=self.source, url=self.stream.url)
+                overdue = deadline
             if self.stream.disconnects != connection or loop.time() > deadline:
                 acks.cancel()
                 raise ConnectionError("publish acks lost: NATS connection dropped or too slow")
