@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import nats
+import psycopg
 
 from services.ops.verify import DUPLICATED, Report, read_ledger, verify
 from shared.platform.clock import FileClock, set_clock
@@ -375,6 +376,17 @@ class FaultyDeployment:
         published every tip): what the stream stored twice."""
         registered = asyncio.run(verify(self.d.settings)).counts["registered"]
         return self.stream_messages("intake") - registered
+
+    def relay_recorded_through(self, source: str) -> int:
+        """The last stream sequence ``source``'s relay has recorded as acknowledged."""
+        settings = self.d.settings
+        with psycopg.connect(str(self.postgres.url), autocommit=True) as conn:
+            row = conn.execute(
+                f'SELECT last_seq FROM "{settings.database_schema}".relay_streams '
+                "WHERE source = %s",
+                (source,),
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def stream_messages(self, source: str) -> int:
         async def count() -> int:
