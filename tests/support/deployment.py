@@ -59,7 +59,9 @@ class ServiceProcess:
             except httpx.HTTPError:
                 return False
 
-        wait_for(healthy, 60, f"{self.service} to start", interval=0.1)
+        # Two minutes: processes started together take the setup lock in turn (migrations), and
+        # on CI's slower machine under load one bench's tracking once passed a minute.
+        wait_for(healthy, 120, f"{self.service} to start", interval=0.1)
 
     def signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
