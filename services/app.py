@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.registry import AVAILABLE, Service, budgeted, build_service, registered
 from shared.platform import logpolicy
-from shared.platform.attachments import AttachmentStore, attachment_store
+from shared.platform.attachments import blob_store
+from shared.platform.blobs import Blobs
 from shared.platform.messaging.backbone import Backbone
 from shared.platform.messaging.outbox import Outbox
 from shared.platform.readmodel import (
@@ -61,7 +62,7 @@ class Runtime:
     engine: AsyncEngine
     services: dict[str, Service] = field(default_factory=dict)
     backbone: Backbone | None = None
-    _attachments: AttachmentStore | None = None
+    _blobs: Blobs | None = None
 
     @classmethod
     async def start(cls, settings: Settings, names: Sequence[str]) -> Runtime:
@@ -103,7 +104,7 @@ class Runtime:
         for name, service in self.services.items():
             checks[name] = asyncio.to_thread(service.check_ready)
         if KEEPING_FILES & set(self.services):
-            checks["attachments"] = asyncio.to_thread(self.attachments().probe)
+            checks["attachments"] = asyncio.to_thread(self.blobs().probe)
         results = await asyncio.gather(
             *(asyncio.wait_for(check, READY_TIMEOUT_SECONDS) for check in checks.values()),
             return_exceptions=True,
@@ -116,12 +117,12 @@ class Runtime:
             report["nats"] = self.backbone.status()
         return report
 
-    def attachments(self) -> AttachmentStore:
-        """The deployment's attachment store, for the readiness probe only (the services keep
-        their own handles); built on the first probe."""
-        if self._attachments is None:
-            self._attachments = attachment_store(self.settings, self.secrets.receipt_secret)
-        return self._attachments
+    def blobs(self) -> Blobs:
+        """The attachment store's blobs, for the readiness probe only (the services keep their
+        own handles); built on the first probe."""
+        if self._blobs is None:
+            self._blobs = blob_store(self.settings)
+        return self._blobs
 
 
 def _observe(metrics: Metrics, runtime: Runtime) -> asyncio.Task[None] | None:

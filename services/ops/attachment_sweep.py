@@ -31,7 +31,7 @@ from typing import Any
 from services.registry import build_service
 from shared.contracts import dispatch as d
 from shared.contracts import intake as i
-from shared.platform.attachments import attachment_store
+from shared.platform.attachments import blob_store
 from shared.platform.eventstore import ServiceApplication, application_env
 from shared.platform.messaging.outbox import Outbox
 from shared.platform.settings import Settings, load_secrets
@@ -102,7 +102,7 @@ def sweep(
     """Set aside the blobs no event names (older than ``grace``), purge those set aside for
     longer than ``purge_after``; see the module's docstring for why nothing named is lost."""
     now = now or datetime.now(UTC)
-    blobs = attachment_store(settings, load_secrets(settings).receipt_secret).blobs
+    blobs = blob_store(settings)
     references = References(settings)
     report = SweepReport()
     set_aside_now: set[str] = set()  # never purged by the run that set them aside

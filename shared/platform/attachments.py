@@ -314,16 +314,23 @@ def attachment_store(settings: Settings, receipt_secret: bytes) -> AttachmentSto
     scanner = ScanHook.from_setting(
         settings.attachment_scan_command, settings.attachment_scan_timeout_seconds
     )
-    blobs: Blobs
-    if settings.attachment_s3_endpoint is None:
-        scratch = settings.data_dir / "attachments"
-        blobs = DirectoryBlobs(scratch)
-    else:
-        scratch = settings.data_dir / "attachments-scan"
-        blobs = s3_blobs(settings)
+    directory = settings.attachment_s3_endpoint is None
+    scratch = settings.data_dir / ("attachments" if directory else "attachments-scan")
     return AttachmentStore(
-        blobs, secret, max_bytes=settings.attachment_max_bytes, scanner=scanner, scratch=scratch
+        blob_store(settings),
+        secret,
+        max_bytes=settings.attachment_max_bytes,
+        scanner=scanner,
+        scratch=scratch,
     )
+
+
+def blob_store(settings: Settings) -> Blobs:
+    """Where the sealed blobs are: ``<data_dir>/attachments`` or the bucket (ADR 39) — for
+    what needs the store but neither seals nor opens a file (the sweep, the readiness probe)."""
+    if settings.attachment_s3_endpoint is None:
+        return DirectoryBlobs(settings.data_dir / "attachments")
+    return s3_blobs(settings)
 
 
 def s3_blobs(settings: Settings) -> Blobs:

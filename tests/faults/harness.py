@@ -21,11 +21,12 @@ from typing import Any
 
 import httpx
 import nats
-import psycopg
 
 from services.ops.verify import DUPLICATED, Report, read_ledger, verify
 from shared.platform.clock import FileClock, set_clock
 from shared.platform.messaging.nats import stream_config, stream_name
+from shared.platform.messaging.streams import StreamRecords
+from shared.platform.readmodel import create_engine
 from tests.faults.load import SteadyLoad
 from tests.support.deployment import TAIZHANG, Deployment, ServiceProcess
 from tests.support.infra import NatsProcess, PostgresProcess, wait_for
@@ -379,14 +380,16 @@ class FaultyDeployment:
 
     def relay_recorded_through(self, source: str) -> int:
         """The last stream sequence ``source``'s relay has recorded as acknowledged."""
-        settings = self.d.settings
-        with psycopg.connect(str(self.postgres.url), autocommit=True) as conn:
-            row = conn.execute(
-                f'SELECT last_seq FROM "{settings.database_schema}".relay_streams '
-                "WHERE source = %s",
-                (source,),
-            ).fetchone()
-        return int(row[0]) if row else 0
+
+        async def load() -> int:
+            engine = create_engine(self.d.settings)
+            try:
+                record = await StreamRecords(engine).load(source)
+            finally:
+                await engine.dispose()
+            return record.last_seq if record is not None else 0
+
+        return asyncio.run(load())
 
     def stream_messages(self, source: str) -> int:
         async def count() -> int:

@@ -121,6 +121,7 @@ def test_a_broker_restored_from_an_older_copy_is_refilled_from_where_each_stream
             lambda: system.relay_recorded_through("intake") >= held + 5,
             30,
             "the relay to record the tail",
+            interval=0.2,
         )
         system.nats.stop()
         shutil.rmtree(system.nats.store_dir)
