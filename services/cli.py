@@ -346,6 +346,42 @@ def attachments_sweep(
         err.print("(--dry-run: 未作任何改动 nothing changed)")
 
 
+# What each count of ``attachments move-to-bucket`` means (counts only: no digest, no case).
+MOVE_LABELS = {
+    "in_directory": "目录中的附件",
+    "copied": "已复制到存储桶并核对一致",
+    "already_there": "存储桶中已有且一致(未复制)",
+    "failed": "复制后核对不一致(未计为已迁移,请再运行一次)",
+    "left_set_aside": "已移出的附件(无事件引用,留在目录)",
+}
+
+
+@attachments_app.command("move-to-bucket")
+def attachments_move_to_bucket(
+    directory: Annotated[
+        Path | None,
+        typer.Option(help="The directory store (default: <data_dir>/attachments)"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, copy nothing")] = False,
+) -> None:
+    """Copy every blob of the directory store into the bucket TAIZHANG_ATTACHMENT_S3_* names,
+    each verified by reading it back; safe to run again, never deletes the directory (ADR 42)."""
+    from services.ops.attachment_move import move_to_bucket
+    from shared.platform.blobs import BlobStoreUnavailable
+
+    try:
+        report = move_to_bucket(_settings(), directory=directory, dry_run=dry_run)
+    except (ConfigurationError, BlobStoreUnavailable) as e:
+        err.print(f"[red]未迁移 (not moved):[/red] {escape(str(e))}")
+        raise typer.Exit(2) from None
+    for key, count in report.as_json().items():
+        typer.echo(f"{MOVE_LABELS[key]}: {count}")
+    if dry_run:
+        err.print("(--dry-run: 未作任何改动 nothing changed)")
+    if report.failed:
+        raise typer.Exit(1)
+
+
 # What each count of ``attachments clean-kept`` means (counts only: no digest, no case).
 CLEAN_KEPT_LABELS = {
     "cases": "有附件的案件",
