@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from shared.platform.settings import Settings
 from tests.conftest import store_settings
 from tests.support.api import Api
-from tests.support.dispatch import act, add_units, ok, open_case
+from tests.support.dispatch import act, add_units, ok, open_case, publish_online
 from tests.support.files import jpeg_with_gps, mp4_with_location, pdf
 from tests.support.infra import ServerThread, wait_for
 from tests.support.s3 import S3Emulator
@@ -69,8 +69,7 @@ def published_with_files(api: Api) -> tuple[str, str, list[dict[str, Any]]]:
     ok(api.put(photo, headers=api.auth("office")))
     number = ok(api.get(f"/api/v1/cases/{case_id}/dispatch", headers=api.auth("office")))["number"]
     case_in_ledger(api, case_id, "awaiting_feedback")
-    fed = act(api, case_id, "feedback", "office", channel="online_publication", content="已整改")
-    ok(fed, 201)
+    publish_online(api, case_id)
     return case_id, number, files
 
 
