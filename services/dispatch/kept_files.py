@@ -72,13 +72,16 @@ def clean_kept_files(
         case = app.get_case(case_id)
         report.cases += 1
         cleaned = [c for a in case.attachments if (c := _look(a, store, done, report, dry_run))]
-        if cleaned and not dry_run:
-            try:
-                app.record_cleaned(case_id, cleaned, actor)
-            except Busy:
-                report.busy += len(cleaned)
-                continue
-        report.cleaned += len(cleaned)
+        if not cleaned or dry_run:
+            report.cleaned += len(cleaned)
+            continue
+        try:
+            recorded = app.record_cleaned(case_id, cleaned, actor)
+        except Busy:
+            report.busy += len(cleaned)
+            continue
+        report.cleaned += recorded
+        report.clean += len(cleaned) - recorded  # recorded meanwhile (another run)
     return report
 
 
