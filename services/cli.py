@@ -46,7 +46,9 @@ accountability_app = typer.Typer(help="The 问责程序 (issue 18): upgrade step
 app.add_typer(accountability_app, name="accountability")
 relay_app = typer.Typer(help="The relays' records of their streams (ADR 17, RELIABILITY.md)")
 app.add_typer(relay_app, name="relay")
-attachments_app = typer.Typer(help="The attachment store (ADR 22, 39): blobs no event names")
+attachments_app = typer.Typer(
+    help="The attachment store (ADR 22, 39, 42): the sweep, moving to a bucket, cleaning old files"
+)
 app.add_typer(attachments_app, name="attachments")
 err = Console(stderr=True)
 
@@ -342,6 +344,77 @@ def attachments_sweep(
         err.print(f"{SWEEP_LABELS[key]}: {count}")
     if dry_run:
         err.print("(--dry-run: 未作任何改动 nothing changed)")
+
+
+# What each count of ``attachments move-to-bucket`` means (counts only: no digest, no case).
+MOVE_LABELS = {
+    "in_directory": "目录中的附件",
+    "copied": "已复制到存储桶并核对一致",
+    "already_there": "存储桶中已有且一致(未复制)",
+    "failed": "复制后核对不一致(未计为已迁移,请再运行一次)",
+    "left_set_aside": "已移出的附件(无事件引用,留在目录)",
+}
+
+
+@attachments_app.command("move-to-bucket")
+def attachments_move_to_bucket(
+    directory: Annotated[
+        Path | None,
+        typer.Option(help="The directory store (default: <data_dir>/attachments)"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, copy nothing")] = False,
+) -> None:
+    """Copy every blob of the directory store into the bucket TAIZHANG_ATTACHMENT_S3_* names,
+    each verified by reading it back; safe to run again, never deletes the directory (ADR 42)."""
+    from services.ops.attachment_move import move_to_bucket
+    from shared.platform.blobs import BlobStoreUnavailable
+
+    try:
+        report = move_to_bucket(_settings(), directory=directory, dry_run=dry_run)
+    except (ConfigurationError, BlobStoreUnavailable) as e:
+        err.print(f"[red]未迁移 (not moved):[/red] {escape(str(e))}")
+        raise typer.Exit(2) from None
+    for key, count in report.as_json().items():
+        typer.echo(f"{MOVE_LABELS[key]}: {count}")
+    if dry_run:
+        err.print("(--dry-run: 未作任何改动 nothing changed)")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+# What each count of ``attachments clean-kept`` means (counts only: no digest, no case).
+CLEAN_KEPT_LABELS = {
+    "cases": "有附件的案件",
+    "files": "附件",
+    "images": "图片(上传时已重新编码,无需清除)",
+    "clean": "已无元数据",
+    "cleaned": "已清除元数据并记入案件",
+    "not_cleanable": "无法清除(损坏或加密,保持原样)",
+    "missing": "存储中缺失或无法打开(保持原样)",
+    "busy": "案件正被修改(请再运行一次)",
+}
+
+
+@attachments_app.command("clean-kept")
+def attachments_clean_kept(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, change nothing")] = False,
+) -> None:
+    """Clean the PDF, MP4 and MP3 files kept before they were cleaned at upload: each under
+    its new digest, recorded on its case (Case.AttachmentCleaned); safe to run again (ADR 42)."""
+    from services.ops.attachment_cleaning import clean_kept
+    from shared.platform.blobs import BlobStoreUnavailable
+
+    try:
+        report = run_sync(clean_kept(_settings(), dry_run=dry_run))
+    except BlobStoreUnavailable as e:
+        err.print(f"[red]未完成 (stopped):[/red] {escape(str(e))};请稍后再运行一次")
+        raise typer.Exit(2) from None
+    for key, count in report.as_json().items():
+        typer.echo(f"{CLEAN_KEPT_LABELS[key]}: {count}")
+    if dry_run:
+        err.print("(--dry-run: 未作任何改动 nothing changed)")
+    if report.busy:
+        raise typer.Exit(1)
 
 
 # What each count of ``accountability backfill`` means (counts only: no case, no name).

@@ -356,6 +356,21 @@ class DispatchApplication(DirectoryCommands, CalendarYears):
             )
         return [case]
 
+    def record_cleaned(
+        self, case_id: UUID, cleaned: list[tuple[int, str, str, int]], by: Actor
+    ) -> int:
+        """Files of the case cleaned after they were kept, as ``(n, old digest, new digest,
+        new size)``: one save for the case; how many it records (0 when done before)."""
+        now = self.now()
+
+        def clean(case: Case) -> int:
+            return sum(
+                case.record_cleaned(n=n, old_digest=was, digest=to, size=size, now=now, actor=by)
+                for n, was, to, size in cleaned
+            )
+
+        return int(self._change(case_id, clean)[1])
+
     def approve_for_public(self, case_id: UUID, digest: str, actor: Actor) -> dict[str, Any]:
         """公开: the office lets the public portal show an image or video of the case."""
         now = self.now()

@@ -112,6 +112,30 @@ class CaseAttachments:
             )
         return attachment
 
+    def record_cleaned(
+        self, *, n: int, old_digest: str, digest: str, size: int, now: datetime, actor: Actor
+    ) -> bool:
+        """清除元数据: a file kept before its kind was cleaned (ADR 22's last amendment), its
+        bytes cleaned since and kept under their own keyed digest — the case names that one
+        from now on (ADR 42). Once: a file that names ``digest`` already, or no longer names
+        ``old_digest`` (changed meanwhile), is left as it is."""
+        case = cast("Case", self)
+        if not 1 <= n <= len(case.attachments):
+            raise NoSuchItem(f"没有第 {n} 个附件 (no attachment {n})")
+        if case.attachments[n - 1]["digest"] != old_digest or old_digest == digest:
+            return False
+        case._attachment_cleaned(
+            n=n,
+            old_digest=old_digest,
+            digest=digest,
+            media_type=case.attachments[n - 1]["media_type"],
+            size=size,
+            cleaned_at=now,
+            actor=actor,
+            **case._same(),
+        )
+        return True
+
     def attachment(self, digest: str) -> dict[str, Any]:
         case = cast("Case", self)
         for known in case.attachments:

@@ -187,6 +187,15 @@ TRANSLATIONS: dict[str, Callable[[Any], Contract]] = {
     "Case.AttachmentWithdrawnFromPublic": lambda e: _case(
         c.CaseAttachmentWithdrawnFromPublic, e, n=e.n, digest=e.digest, reason=e.reason
     ),
+    "Case.AttachmentCleaned": lambda e: _case(
+        c.CaseAttachmentCleaned,
+        e,
+        n=e.n,
+        old_digest=e.old_digest,
+        digest=e.digest,
+        media_type=e.media_type,
+        size=e.size,
+    ),
     "Case.DeadlineApproaching": _announced(c.DeadlineApproaching),
     "Case.DeadlineMissed": _announced(c.DeadlineMissed),
     "Case.SupervisionNoticeIssued": _announced(c.SupervisionNoticeIssued),

@@ -385,6 +385,13 @@ class Case(UnitWork, DeadlineWatch, CaseAttachments, Aggregate):
         self.attachments[n - 1] |= {"public": False, "public_by": actor, "public_at": withdrawn_at}
         self.attachments[n - 1]["public_reason"] = reason
 
+    @event("AttachmentCleaned")
+    def _attachment_cleaned(
+        self, n, old_digest, digest, media_type, size, cleaned_at, actor, status, pass_no
+    ) -> None:
+        self.attachments[n - 1] |= {"digest": digest, "size": size}
+        self.attachments[n - 1] |= {"cleaned_at": cleaned_at, "cleaned_from": old_digest}
+
     # --- the system's events (its commands: ``case_deadlines.DeadlineWatch``) ----------
 
     @event("ReopenedForSecondPass")

@@ -6,7 +6,8 @@ event names: encrypted, named by a keyed digest, harmless, but kept for ever. Th
 finds them and never loses one an event names, whatever runs meanwhile:
 
 1. it notes where intake's and dispatch's event logs end, and reads every digest they name
-   up to there (``TipEvidenceAttached``, ``CaseAttachmentAdded``);
+   up to there (``TipEvidenceAttached``, ``CaseAttachmentAdded``) — less, per case, the ones
+   a case cleaned away since (``CaseAttachmentCleaned``, ADR 42);
 2. a blob no event names and written before the grace period is **set aside** — moved, not
    deleted: a request that names it meanwhile (it found the blob there and skipped writing
    it) reads it back from where it was set aside (``AttachmentStore.get``);
@@ -23,10 +24,10 @@ event). Times are the store's own — the file's, the object's — compared with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from services.registry import build_service
 from shared.contracts import dispatch as d
@@ -53,7 +54,10 @@ class SweepReport:
 
 
 class References:
-    """The digests the event logs name, read on from where the last read stopped."""
+    """The digests the event logs name, read on from where the last read stopped. A case
+    names the files on it — as intake's tip and as dispatch's attachments — less those it
+    has cleaned since (``CaseAttachmentCleaned``, ADR 42: the old blob is left to the sweep),
+    so the same old digest still named by another case, or another file, stays named."""
 
     def __init__(self, settings: Settings) -> None:
         secrets = load_secrets(settings)
@@ -65,30 +69,48 @@ class References:
             app = reader(application_env(one_connection, source))
             self.outboxes.append(Outbox(source, app, translate))
         self.positions = [0 for _ in SOURCES]
-        self.digests: set[str] = set()
+        self.cases: dict[UUID, Named] = {}
 
-    def read_on(self) -> set[str]:
-        """Every digest named since the last read (the first: since the beginning)."""
-        named: set[str] = set()
+    @property
+    def digests(self) -> set[str]:
+        return {digest for named in self.cases.values() for digest in named.digests()}
+
+    def read_on(self) -> None:
+        """Every digest named or unnamed since the last read (the first: since the start)."""
         for n, outbox in enumerate(self.outboxes):
             head = outbox.head()
             while self.positions[n] < head:
                 envelopes, self.positions[n] = outbox.read(self.positions[n], BATCH)
-                named.update(_digests(e.event for e in envelopes))
-        self.digests |= named
-        return named
+                for envelope in envelopes:
+                    self._note(envelope.event)
+
+    def _note(self, event: Any) -> None:
+        if isinstance(event, i.TipEvidenceAttached):
+            named = self.cases.setdefault(event.case_id, Named())
+            named.tip.update(str(f["digest"]) for f in event.files)
+        elif isinstance(event, d.CaseAttachmentAdded):
+            self.cases.setdefault(event.case_id, Named()).files[event.n] = event.digest
+        elif isinstance(event, d.CaseAttachmentCleaned):
+            named = self.cases.setdefault(event.case_id, Named())
+            named.files[event.n] = event.digest
+            named.cleaned.add(event.old_digest)
 
     def close(self) -> None:
         for outbox in self.outboxes:
             outbox.app.close()
 
 
-def _digests(events: Iterable[Any]) -> Iterable[str]:
-    for event in events:
-        if isinstance(event, i.TipEvidenceAttached):
-            yield from (str(f["digest"]) for f in event.files)
-        elif isinstance(event, d.CaseAttachmentAdded):
-            yield event.digest
+@dataclass
+class Named:
+    """What one case names: its tip's files (until dispatch lists them and cleans them),
+    each of its files by number, and the digests it cleaned away."""
+
+    tip: set[str] = field(default_factory=set)
+    files: dict[int, str] = field(default_factory=dict)
+    cleaned: set[str] = field(default_factory=set)
+
+    def digests(self) -> set[str]:
+        return (self.tip - self.cleaned) | set(self.files.values())
 
 
 def sweep(

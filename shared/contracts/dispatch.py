@@ -248,6 +248,22 @@ def _no_withdrawal_reason(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @contract
+class CaseAttachmentCleaned(CaseEvent):
+    """清除元数据: a file kept before files of its kind were cleaned (ADR 22's last amendment)
+    was cleaned since (the actor is the envelope's: the operator's tool, ADR 42); its cleaned
+    bytes are kept under ``digest``, and the case names that one instead of ``old_digest``
+    from now on — a list, an approval, the portal follow it. The old blob is left to the
+    sweep."""
+
+    type = "CaseAttachmentCleaned"
+    n: int
+    old_digest: str
+    digest: str
+    media_type: str
+    size: int
+
+
+@contract
 class CaseReopenedForSecondPass(CaseEvent):
     """二次办理: back to the lead unit with a new handling deadline (status ``in_progress``)."""
 

@@ -117,6 +117,7 @@ EVENT_LABELS = {
     "CaseAttachmentDownloaded": "下载附件",
     "CaseAttachmentApprovedForPublic": "批准图片或视频在公众门户公开",
     "CaseAttachmentWithdrawnFromPublic": "撤回公开的图片或视频",
+    "CaseAttachmentCleaned": "清除附件元数据(旧文件补清)",
     "DeadlineApproaching": "催办提醒",
     "DeadlineMissed": "超期",
     "SupervisionNoticeIssued": "督办通知",

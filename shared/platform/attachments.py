@@ -241,6 +241,15 @@ class AttachmentStore:
         except InvalidTag:
             raise AttachmentMissing("附件无法读取 (the attachment does not open)") from None
 
+    def opens(self, digest: str, sealed: bytes) -> bool:
+        """Whether ``sealed`` is this store's blob of ``digest``: it opens under the digest and
+        what it holds has that keyed digest (a copy checked whole, e.g. in another store)."""
+        try:
+            content = self._aead.decrypt(sealed[:12], sealed[12:], digest.encode())
+        except (InvalidTag, ValueError):
+            return False
+        return hmac.compare_digest(self.digest(content), digest)
+
     def has(self, digest: str) -> bool:
         return self.blobs.exists(self._name(digest))
 

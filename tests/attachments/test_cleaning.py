@@ -16,7 +16,7 @@ import pytest
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from PIL import Image
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
 from shared.platform.attachments import AttachmentError, AttachmentStore, AttachmentUnreadable
 from shared.platform.blobs import DirectoryBlobs
@@ -32,6 +32,7 @@ from tests.support.files import (
     exif_of,
     mp3_with_id3,
     mp4_with_location,
+    pdf,
     pdf_with_metadata,
     pdf_with_password,
 )
@@ -58,6 +59,25 @@ def test_a_pdf_loses_author_xmp_old_revisions_and_its_photos_exif(store: Attachm
     (photo,) = reader.pages[0].images
     with Image.open(io.BytesIO(photo.data)) as image:
         assert image.size == (64, 48) and exif_of(photo.data) == {}
+
+
+def test_a_pdf_is_clean_only_as_the_cleaner_writes_it(store: AttachmentStore) -> None:
+    """ADR 42: a PDF kept before cleaning is told from one cleaned at upload (the cleaner's
+    second pass compacts the cross-reference table: the objects are compared, not the file);
+    one that gained a revision or an /Info since is not clean, nor one that cannot be cleaned."""
+    for original in (pdf(), pdf_with_metadata()):
+        assert not is_clean(original, "application/pdf")
+        assert is_clean(kept(store, original), "application/pdf")
+    back = kept(store, pdf_with_metadata())
+    again = PdfWriter(PdfReader(io.BytesIO(back)), incremental=True)
+    again.add_metadata({"/Author": MARKER})
+    out = io.BytesIO(back)
+    again.write(out)
+    assert not is_clean(out.getvalue(), "application/pdf")
+    assert not is_clean(
+        back.replace(b"/Root 1 0 R", b"/Root 1 0 R\n/Info 1 0 R"), "application/pdf"
+    )
+    assert not is_clean(pdf_with_password(), "application/pdf")
 
 
 def test_an_mp4_loses_place_device_xmp_times_and_gps_track_and_still_parses(

@@ -16,7 +16,7 @@ import pytest
 from shared.platform.attachments import Prepared, Stored
 from shared.platform.settings import Settings
 from tests.support.api import Api, problem
-from tests.support.dispatch import act, add_units, case_events, ok, open_case
+from tests.support.dispatch import act, add_units, case_events, ok, open_case, publish_online
 from tests.support.files import GPS_IFD, PLACE, exif_of, jpeg_with_gps, mp4_with_location, pdf
 from tests.support.infra import ServerThread, wait_for
 from tests.support.workbench import case_in_ledger
@@ -131,8 +131,7 @@ def test_only_an_approved_image_of_a_published_case_is_public(api: Api) -> None:
     assert problem(api.get(f"/public/v1/results/{number}/videos/{video['digest']}"), 404)
 
     case_in_ledger(api, case_id, "awaiting_feedback")
-    fed = act(api, case_id, "feedback", "office", channel="online_publication", content="已整改")
-    ok(fed, 201)
+    publish_online(api, case_id)
     recorded(api, case_id, "FeedbackDelivered")  # published
     assert portal_images(api, number) == [api_image]
     shown = api.get(image)

@@ -89,6 +89,9 @@ def every_case_event() -> list[Any]:
     file = {"digest": digest, "media_type": "application/pdf", "size": 10, "purpose": "result"}
     case.attach(**file, now=handle["at"], actor=LIAISON)
     case.record_download(digest=digest, now=handle["at"], actor=OFFICE)
+    cleaned = {"n": 1, "old_digest": digest, "digest": "ef" * 32, "size": 9}
+    assert case.record_cleaned(**cleaned, now=handle["at"], actor=SYSTEM_ACTOR)
+    assert not case.record_cleaned(**cleaned, now=handle["at"], actor=SYSTEM_ACTOR)  # once
     photo = {"digest": "cd" * 32, "media_type": "image/jpeg", "size": 10, "purpose": "result"}
     case.attach(**photo, now=handle["at"], actor=LIAISON)
     case.approve_for_public(digest=photo["digest"], now=handle["at"], actor=OFFICE)

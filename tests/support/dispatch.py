@@ -71,3 +71,15 @@ def refused(
     assert view(api, case_id) == before
     assert case_events(api, case_id) == events
     return answer
+
+
+def publish_online(api: Api, case_id: str) -> None:
+    """网上公示 of an accepted result, once tracking's follow-up has the case: the ledger can
+    show ``awaiting_feedback`` before the follow-up wing (a consumer of its own) has opened it,
+    and until then the feedback answers 404 and records nothing — so it is sent again."""
+
+    def sent() -> httpx.Response | None:
+        r = act(api, case_id, "feedback", "office", channel="online_publication", content="已整改")
+        return None if r.status_code == 404 else r
+
+    ok(wait_for(sent, 30, "tracking's follow-up to take the feedback"), 201)

@@ -333,3 +333,32 @@ def test_a_file_attached_or_downloaded_does_not_move_the_cases_updated_time() ->
     row = ledger.apply(ledger.apply(dispatched_row, added), downloaded)
     assert row["updated_at"] == dispatched_row["updated_at"] < downloaded.occurred_at
     assert row["status"] == "dispatched"
+
+
+def test_an_approved_file_cleaned_since_is_shown_under_its_new_digest() -> None:
+    """ADR 42: ``CaseAttachmentCleaned`` replaces the digest in ``public_images`` (the portal
+    follows), leaves the others, and is not a step of the case (``updated_at`` stays)."""
+    s = Streams()
+    row = ledger.apply(ledger.new_row(CASE), s.add("intake", tip()))
+    for n, digest in ((1, "aa" * 32), (2, "bb" * 32)):
+        shown = case_event(
+            d.CaseAttachmentApprovedForPublic,
+            "registered",
+            n=n,
+            digest=digest,
+            media_type="video/mp4",
+        )
+        row = ledger.apply(row, s.add("dispatch", shown))
+    before = row.get("updated_at")
+    cleaned = case_event(
+        d.CaseAttachmentCleaned,
+        "registered",
+        n=1,
+        old_digest="aa" * 32,
+        digest="cc" * 32,
+        media_type="video/mp4",
+        size=9,
+    )
+    row = ledger.apply(row, s.add("dispatch", cleaned))
+    assert [i["digest"] for i in row["public_images"]] == ["cc" * 32, "bb" * 32]
+    assert row.get("updated_at") == before

@@ -275,6 +275,15 @@ def _image_withdrawn(row: Row, e: d.CaseAttachmentWithdrawnFromPublic, _: Envelo
     row["public_images"] = [i for i in row.get("public_images") or [] if i["digest"] != e.digest]
 
 
+def _image_cleaned(row: Row, e: d.CaseAttachmentCleaned, _: Envelope) -> None:
+    """An approved file cleaned since (ADR 42): the portal shows it under its new digest."""
+    shown = row.get("public_images") or []
+    if any(i["digest"] == e.old_digest for i in shown):
+        row["public_images"] = [
+            i | {"digest": e.digest} if i["digest"] == e.old_digest else i for i in shown
+        ]
+
+
 def _counted(counts: dict[str, int], unit: str) -> dict[str, int]:
     return {**counts, unit: counts.get(unit, 0) + 1}
 
@@ -299,6 +308,7 @@ FOLDS: dict[type, Fold] = {
     d.DeadlinesRecalculated: _recalculated,
     d.CaseAttachmentApprovedForPublic: _image_approved,
     d.CaseAttachmentWithdrawnFromPublic: _image_withdrawn,
+    d.CaseAttachmentCleaned: _image_cleaned,
     d.DeadlineApproaching: _count("reminders"),
     d.SupervisionNoticeIssued: _count("supervision_notices"),
     t.FollowUpStarted: _follow_up_started,
@@ -367,6 +377,7 @@ NOT_STEPS = (
     d.CaseAttachmentDownloaded,
     d.CaseAttachmentApprovedForPublic,
     d.CaseAttachmentWithdrawnFromPublic,
+    d.CaseAttachmentCleaned,
     i.ReporterIdentityViewed,
     i.TipRecordViewed,
     i.ReporterSmsConsentWithdrawn,

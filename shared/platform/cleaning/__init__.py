@@ -53,11 +53,17 @@ IDEMPOTENT = frozenset({"video/mp4", "audio/mpeg"})
 
 
 def is_clean(data: bytes, media_type: str) -> bool:
-    """Whether an MP4 or MP3 is as its cleaner leaves it: those cleaners change nothing in a
-    clean file, so a file kept before cleaning existed answers no. (The PDF cleaner compacts
-    its cross-reference table once more on a second pass: it is not asked.)"""
+    """Whether a PDF, MP4 or MP3 is as its cleaner leaves it, so that a file kept before
+    cleaning existed answers no (ADR 42). The MP4 and MP3 cleaners change nothing in a clean
+    file; the PDF cleaner compacts its cross-reference table once more on a second pass, so a
+    PDF is compared object by object (``pdf.is_clean_pdf``). A file that cannot be cleaned is
+    not clean."""
+    if media_type == "application/pdf":
+        from shared.platform.cleaning.pdf import is_clean_pdf
+
+        return is_clean_pdf(data)
     if media_type not in IDEMPOTENT:
-        raise ValueError(f"no idempotent cleaner for {media_type}")
+        raise ValueError(f"no cleaner for {media_type}")
     try:
         return CLEANERS[media_type](data) == data
     except NotCleanable:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 
 from pypdf import PasswordType, PdfReader, PdfWriter
@@ -29,6 +30,12 @@ from shared.platform.cleaning.errors import NotCleanable
 from shared.platform.cleaning.jpeg import without_metadata
 
 DROPPED_KEYS = ("/Metadata", "/PieceInfo", "/EmbeddedFiles", "/AF", "/EF", "/UF", "/Desc")
+# The cross-reference table and trailer as pypdf writes them, nothing else after the objects:
+# only the catalogue and the table's size, no /Info, no earlier revision (ADR 42).
+WRITTEN_TAIL = re.compile(
+    rb"\nxref\n0 \d+\n(?:\d{10} \d{5} [fn] \n)*"
+    rb"trailer\n<<\n/Size \d+\n/Root \d+ 0 R\n>>\nstartxref\n\d+\n%%EOF\n\Z"
+)
 # pypdf tells of every repair it makes to a damaged file; operators need none of it.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
@@ -55,6 +62,25 @@ def clean_pdf(data: bytes) -> bytes:
     except Exception as e:  # pypdf on uploaded bytes may fail any way: refused, never a 500
         raise NotCleanable(f"PDF does not clean: {type(e).__name__}") from None
     return cleaned
+
+
+def is_clean_pdf(data: bytes) -> bool:
+    """Whether a PDF is as :func:`clean_pdf` writes it (ADR 42: files kept before PDFs were
+    cleaned). The cleaner is not idempotent to the byte — a file it wrote after dropping
+    objects lists them as free in its cross-reference table, and a second pass leaves them
+    out — so a PDF is clean when cleaning it again writes the same objects, byte for byte,
+    and it ends in a table and trailer as pypdf writes them (nothing but the catalogue: no
+    /Info, no earlier revision, nothing after). What the cleaner would take out of any object
+    (XMP, a photo's EXIF, an embedded file) changes those bytes."""
+    ends = WRITTEN_TAIL.search(data)
+    if ends is None:
+        return False
+    try:
+        again = clean_pdf(data)
+    except NotCleanable:
+        return False
+    ends_again = WRITTEN_TAIL.search(again)
+    return ends_again is not None and again[: ends_again.start()] == data[: ends.start()]
 
 
 def _reachable(root: DictionaryObject) -> Iterator[DictionaryObject]:
