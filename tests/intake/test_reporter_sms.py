@@ -129,7 +129,10 @@ def test_a_consenting_reporter_is_texted_once_per_step_with_nothing_personal(
     code = texted["receipt_code"]
     assert code not in str(log)  # nor the receipt code: recorded masked
     number = texted["number"]
-    assert notice["text"] == f"您反映的问题(编号{number})已受理,并交有关单位办理。{told(MASK)}详询12388。"
+    assert (
+        notice["text"]
+        == f"您反映的问题(编号{number})已受理,并交有关单位办理。{told(MASK)}详询12388。"
+    )
 
     # one request, under the notice's stable id, to the reporter's number only
     assert gateway.keys() == [notice["id"]]

@@ -95,7 +95,7 @@ def test_each_step_the_receipt_page_shows_has_plain_words_and_one_id() -> None:
 def test_the_office_s_decision_tells_the_receipt_code_with_the_portal_or_alone() -> None:
     """ADR 44: 受理, 不予受理 or 合并 — the first text — gives the code; with the portal's
     address when the deployment has one, spaced so that a phone sees where it ends."""
-    assert DECISIONS == {Step.ACCEPTED, Step.NOT_ACCEPTED, Step.MERGED}
+    assert {Step.ACCEPTED, Step.NOT_ACCEPTED, Step.MERGED} == DECISIONS
     code = "7K3M-9QXZ-2B4C-HT8W"
     assert receipt_words(code, None) == f"回执码{code},请妥善保管,凭此查询办理进度。"
     portal = "https://jf.example.gov.cn/portal/"
@@ -104,7 +104,9 @@ def test_the_office_s_decision_tells_the_receipt_code_with_the_portal_or_alone()
     longest_url = "https://" + "a" * 41 + ".cn/portal/"  # TAIZHANG_PORTAL_URL's 60
     reason = step_of(d.CaseNotAccepted(case_id=CASE, status="not_accepted", reason="甲" * 20))
     assert reason is not None and len(longest_url) == 60
-    text = sms_text("2026-000001", reason.words, "乙" * 30, receipt_words(RECEIPT_MASK, longest_url))
+    text = sms_text(
+        "2026-000001", reason.words, "乙" * 30, receipt_words(RECEIPT_MASK, longest_url)
+    )
     assert len(text) <= 200 and RECEIPT_MASK in text
 
 
