@@ -6,10 +6,10 @@ sends through the deployment's ``sms_url`` with the notice's id as the idempoten
 records the outcome. Consent is read again right before each text: a notice whose reporter
 withdrew it meanwhile is ``withheld``, never sent (ADR 37 addendum). A text that tells the
 receipt code holds it masked; the code is unsealed and put in at the moment of sending, in
-memory, like the phone (ADR 44). A process that dies
-after sending and before recording leaves the claim to lapse: the same notice goes again
-**under the same id**. Nothing goes out in the
-reporters' quiet hours; a failure waits a doubling backoff, the last one is ``failed``.
+memory, like the phone (ADR 44). A process that dies after sending and before recording
+leaves the claim to lapse: the same notice goes again **under the same id**. Nothing goes
+out in the reporters' quiet hours; a failure waits a doubling backoff, the last one is
+``failed``.
 Logs carry the notice's id and the outcome only — never the phone, the code or the text.
 """
 
