@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ __all__ = [
     "IntakeApplication",
     "NoSmsConsent",
     "Registration",
+    "TextedCase",
     "TipNotFound",
     "TipSubmission",
 ]
@@ -43,6 +44,13 @@ __all__ = [
 
 class TipNotFound(Exception):
     """No tip with this id — or none this caller may see (an operator sees only its own)."""
+
+
+class TextedCase(NamedTuple):
+    """What the SMS projection needs of a consenting reporter's tip (ADR 37, 44)."""
+
+    number: str
+    has_receipt: bool
 
 
 class NoSmsConsent(Exception):
@@ -136,14 +144,26 @@ class IntakeApplication(CataloguingMixin, RegisteringMixin, ServiceApplication):
 
     # --- queries -------------------------------------------------------------------------
 
-    def texted_number(self, case_id: UUID) -> str | None:
-        """The case's number if its reporter agrees to SMS notices now (ADR 37: consent may
-        be withdrawn and given again later), else None."""
+    def texted_case(self, case_id: UUID) -> TextedCase | None:
+        """The case's number, and whether it has a receipt code to tell (ADR 44), if its
+        reporter agrees to SMS notices now (ADR 37: consent may be withdrawn and given again
+        later), else None."""
         try:
             tip = self.get_tip(case_id)
         except AggregateNotFoundError:
             return None
-        return tip.number if tip.sms_consent else None
+        if not tip.sms_consent:
+            return None
+        return TextedCase(tip.number, has_receipt=tip.receipt_sealed is not None)
+
+    def receipt_code(self, case_id: UUID) -> str | None:
+        """The tip's receipt code, unsealed in memory for the moment of sending a text that
+        carries it (ADR 44); None for a tip without one (a named reporter's before ADR 44).
+        ``CaseKeyDestroyed`` after the retention period. Never stored, never logged."""
+        tip = self.get_tip(case_id)
+        if tip.receipt_sealed is None:
+            return None
+        return str(self.keys.sealer(case_id).open(tip.receipt_sealed, tip.id))
 
     def reporter_phone(self, case_id: UUID, *, consented: bool = True) -> str | None:
         """The consenting reporter's phone, unsealed in memory for the moment of sending

@@ -172,7 +172,7 @@ async def file_request(
         ) from None
     answer = {
         "service_request_id": registration.number,
-        "service_notice": _notice(registration),
+        "service_notice": _notice(registration, named=submission.reporter is not None),
         "account_id": fields.get("account_id"),
     }
     return render(fmt, "service_requests", [answer], 200 if registration.replayed else 201)
@@ -240,11 +240,14 @@ def _kept_media(intake: IntakeService, media: list[bytes]) -> tuple[dict[str, An
         raise bad_request(f"media 第 {n} 个文件:{e}" if n else f"media: {e}") from None
 
 
-def _notice(registration: Registration) -> str:
+def _notice(registration: Registration, *, named: bool) -> str:
+    """Every new request's reporter gets a receipt code (ADR 44); the anonymous one's words
+    are as before, the named one's do not call the reporter anonymous."""
     notice = f"已登记,案件编号 {registration.number},将按规定交办并在时限内办理"
     if registration.receipt_code:
+        kind = "举报" if named else "匿名举报"
         notice += (
-            f";匿名举报回执码 {registration.receipt_code},"
+            f";{kind}回执码 {registration.receipt_code},"
             "可凭此码在公众门户查询进度并评价,请转告举报人并妥善保管"
         )
     return notice

@@ -183,8 +183,11 @@ class RegisteringMixin:
 
     def _new_tip(
         self, submission: TipSubmission, number: str, case_id: UUID, sealer: Sealer
-    ) -> tuple[Tip, str | None]:
-        receipt_code = new_receipt_code() if submission.reporter is None else None
+    ) -> tuple[Tip, str]:
+        # Every new tip gets one (ADR 44): the anonymous reporter's only way back to the case,
+        # and the named reporter's way to follow and rate it on the portal. Tips registered
+        # before stay without one for a named reporter: none is invented later.
+        receipt_code = new_receipt_code()
         tip = Tip(  # type: ignore[call-arg]  # the library takes id= for any aggregate
             id=case_id,
             number=number,
@@ -200,10 +203,8 @@ class RegisteringMixin:
             reporter_sealed=(
                 sealer.seal(submission.reporter, case_id) if submission.reporter else None
             ),
-            receipt_sealed=sealer.seal(receipt_code, case_id) if receipt_code else None,
-            receipt_digest=(
-                receipt_digest(self.receipt_secret, receipt_code) if receipt_code else None
-            ),
+            receipt_sealed=sealer.seal(receipt_code, case_id),
+            receipt_digest=receipt_digest(self.receipt_secret, receipt_code),
             fingerprint=self.fingerprints.sign(submission.fingerprint),
             actor=submission.actor,
             sms_consent=submission.sms_consent and submission.reporter is not None,
@@ -232,8 +233,9 @@ class RegisteringMixin:
         return None
 
     def _replay(self, tip: Tip, submission: TipSubmission) -> Registration:
-        # The receipt code is the anonymous reporter's key to the case: only the registrant
-        # that was first given it gets it again.
+        # The receipt code is the reporter's key to the case: only the registrant that was
+        # first given it gets it again (a tip registered before ADR 44 with a named reporter
+        # has none).
         receipt_code = None
         if tip.receipt_sealed and tip.registered_by["id"] == submission.actor["id"]:
             with contextlib.suppress(CaseKeyDestroyed):

@@ -164,7 +164,12 @@ class TipCreated(BaseModel):
     case_id: UUID
     number: str
     status: str
-    receipt_code: str | None = None
+    receipt_code: str | None = Field(
+        None,
+        description="回执码: the reporter's key to the portal (every new tip's, named ones too "
+        "since ADR 44; absent for a named tip registered before). Told once: only a replay by "
+        "the same registrant answers it again",
+    )
 
 
 class Actor(BaseModel):

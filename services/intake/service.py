@@ -89,6 +89,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
             self.quiet,
             self.clock.now,
             self.settings.faults,
+            receipt_of=self.app.receipt_code,
         )
         if self.background:  # without sms_url nothing new is recorded: no polling every 2 s
             once = self.settings.notify.sms_url is None
@@ -127,7 +128,12 @@ class IntakeService(ServiceBase[IntakeApplication]):
         if self.settings.notify.sms_url is None:
             return []
         texted = reporter_sms_projection(
-            self.writes, self.app.texted_number, self.settings.notify, self.quiet, self.clock.now
+            self.writes,
+            self.app.texted_case,
+            self.settings.notify,
+            self.quiet,
+            self.clock.now,
+            portal_url=self.settings.portal_url,
         )
         return [texted]
 

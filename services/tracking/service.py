@@ -30,6 +30,7 @@ from services.tracking.assessment.domain import AssessmentYear, Finding
 from services.tracking.assessment.sweep import RoundReminders
 from services.tracking.followup.application import TrackingApplication
 from services.tracking.followup.contract import to_contract
+from services.tracking.followup.deps import RatedCase
 from services.tracking.followup.domain import FollowUp
 from services.tracking.followup.policy import follow_up_policy
 from services.tracking.ledger import audit
@@ -263,15 +264,16 @@ class TrackingService(ServiceBase[TrackingApplication]):
             row = await self.ledger.receipt_case(session, code)
         return None if row is None else row["case_id"]
 
-    async def receipt_rated_case(self, code: str) -> tuple[UUID, str | None] | None:
+    async def receipt_rated_case(self, code: str) -> RatedCase | None:
         async with self.reads() as session:
             row = await self.ledger.receipt_case(session, code)
             original = None if row is None else await self.ledger.original_of(session, row)
         if row is None:
             return None
+        named = bool(row.get("named"))
         if original is None:
-            return row["case_id"], None
-        return original["case_id"], row["number"]
+            return RatedCase(row["case_id"], None, named)
+        return RatedCase(original["case_id"], row["number"], named)
 
 
 class LedgerSources:

@@ -217,6 +217,8 @@ async def register(request: Request, viewer: CurrentViewer) -> Response:
         viewer,
         status=201,
         created=created,
+        named=form.get("reporter_named") == "true",
+        portal_url=request.app.state.runtime.settings.portal_url,
         suggestions_shown=allowed(viewer.principal, Action.READ_SUGGESTIONS),
     )
 

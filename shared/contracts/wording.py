@@ -85,6 +85,7 @@ SMS_ERROR_LABELS = {
     "sms_refused": "短信通道未接收",
     "no_address": "举报人未留电话",
     "identity_destroyed": "举报人信息已按期限销毁",
+    "no_receipt": "回执码无法取得,未发送",
 }
 
 

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from typing import Any
 from uuid import UUID
@@ -64,25 +65,34 @@ class Sealer:
         return self.seal(self.open(sealed, case_id), case_id)
 
 
+# RFC 4648 base32 → Crockford's: the same 5 bits a character, another alphabet.
+_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD)
+
+
 def new_receipt_code() -> str:
-    n = secrets.randbits(RECEIPT_BITS)
-    chars = "".join(CROCKFORD[(n >> (5 * i)) & 31] for i in reversed(range(RECEIPT_BITS // 5)))
-    return "-".join(chars[i : i + 4] for i in range(0, len(chars), 4))
+    # 10 random bytes are 16 base32 characters, 5 bits each: one C call (every tip has one
+    # since ADR 44; a Python loop over the characters cost ~10 µs of a named tip's ~80).
+    chars = base64.b32encode(secrets.token_bytes(RECEIPT_BITS // 8)).decode()
+    chars = chars.translate(_TO_CROCKFORD)
+    return f"{chars[0:4]}-{chars[4:8]}-{chars[8:12]}-{chars[12:16]}"
+
+
+_CANONICAL = re.compile(f"[{CROCKFORD}]{{{RECEIPT_BITS // 5}}}")
 
 
 def normalize_receipt_code(code: str) -> str | None:
     """The canonical form of what a reporter typed or read out, or None if it cannot be one."""
     cleaned = code.upper().replace("-", "").replace(" ", "").translate(_CONFUSABLE)
-    if len(cleaned) != RECEIPT_BITS // 5 or any(c not in CROCKFORD for c in cleaned):
+    if not _CANONICAL.fullmatch(cleaned):
         return None
-    return "-".join(cleaned[i : i + 4] for i in range(0, len(cleaned), 4))
+    return f"{cleaned[0:4]}-{cleaned[4:8]}-{cleaned[8:12]}-{cleaned[12:16]}"
 
 
 def receipt_digest(secret: bytes, code: str) -> str | None:
     normalized = normalize_receipt_code(code)
     if normalized is None:
         return None
-    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, normalized.encode(), "sha256").hex()  # hmac.new's, one call
 
 
 FINGERPRINT_SCHEME = "fp1"

@@ -123,6 +123,10 @@ class AccountabilityRules(BaseModel):
         return value
 
 
+# An http(s) address in ASCII without query or fragment: a phone must see where it ends.
+PORTAL_URL = r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?$"
+
+
 class NotifySettings(BaseModel):
     """Notifications (ADR 21); set as JSON in ``TAIZHANG_NOTIFY``. E-mail goes out only
     when ``smtp_host`` is set; robots are each person's Apprise URL in the directory; SMS
@@ -273,6 +277,10 @@ class Settings(BaseSettings):
     metrics_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # A file holding "now" for tests and demos (shared/platform/clock.py); refused in production.
     clock_file: Path | None = None
+    # The public portal's look-up page as citizens reach it, e.g. "https://jf.example.gov.cn/portal/"
+    # (ADR 44): told with the receipt code in a reporter's text and on the 登记成功 page. ASCII,
+    # no query; short, since it goes by SMS. None → the code alone.
+    portal_url: str | None = Field(default=None, max_length=60, pattern=PORTAL_URL)
     # Where the web workbench (/ui/) sends its API calls: None → in-process, to this very app
     # (all-in-one); with services apart, the reverse proxy's base URL in front of all three.
     ui_api_url: str | None = None

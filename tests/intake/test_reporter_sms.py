@@ -1,7 +1,8 @@
 """A named reporter who agreed to SMS notices is texted by intake (the holder of the phone)
 at the steps the receipt page shows — once per step under the notice's stable id, with the
 case's number and nothing personal, never at night — and one who did not agree gets nothing
-(ADR 37). A real HTTP receiver stands in for the SMS gateway (Apprise's ``json://``); the clock
+(ADR 37). The office's decision (受理, 不予受理, 合并) also tells the reporter's receipt code
+and the portal's address, the code put in only as it goes (ADR 44). A real HTTP receiver stands in for the SMS gateway (Apprise's ``json://``); the clock
 is pinned. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -65,9 +66,18 @@ def notify_settings(gateway: WebhookReceiver) -> NotifySettings:
     )
 
 
+PORTAL = "https://jf.example.gov.cn/portal/"
+MASK = "****-****-****-****"  # the code as the notice is recorded and the office reads it
+
+
+def told(code: str) -> str:
+    return f"回执码{code},可在 {PORTAL} 查询办理进度并评价。"
+
+
 @pytest.fixture
 def api(settings: Settings, gateway: WebhookReceiver) -> Iterator[Api]:
-    configured = settings.model_copy(update={"notify": notify_settings(gateway)})
+    update = {"notify": notify_settings(gateway), "portal_url": PORTAL}
+    configured = settings.model_copy(update=update)
     with ServerThread(create_app(configured)) as server, Api(server.url, configured) as client:
         yield client
 
@@ -116,14 +126,21 @@ def test_a_consenting_reporter_is_texted_once_per_step_with_nothing_personal(
     )
     assert notice["attempts"] == 1 and notice["sent_at"] is not None
     assert "phone" not in notice and PHONE not in str(log)  # the office sees that, not where
+    code = texted["receipt_code"]
+    assert code not in str(log)  # nor the receipt code: recorded masked
+    number = texted["number"]
+    assert (
+        notice["text"]
+        == f"您反映的问题(编号{number})已受理,并交有关单位办理。{told(MASK)}详询12388。"
+    )
 
     # one request, under the notice's stable id, to the reporter's number only
     assert gateway.keys() == [notice["id"]]
     assert parse_qs(urlsplit(gateway.paths[0]).query) == {"to": [PHONE]}
     body = gateway.calls[0][1]["message"]
-    assert body == f"您反映的问题(编号{texted['number']})已受理,并交有关单位办理。详询12388。"
+    assert body == notice["text"].replace(MASK, code)  # filled in as it went, in memory
     assert NAME not in body and CONTENT[:6] not in body and "13800005555" not in body
-    assert len(body) <= 70  # one SMS
+    assert len(body) <= 134  # two SMS parts at most
 
     # the reporter who did not agree: no notice, no text
     quiet = notices(api, str(silent["case_id"]))
@@ -145,7 +162,7 @@ def test_a_consenting_reporter_is_texted_once_per_step_with_nothing_personal(
     # the logs say which notice went and how, never to whom or what
     logged = "".join(capfd.readouterr())
     assert "reporter_sms_sent" in logged and notice["id"] in logged
-    assert "13800005555" not in logged and "已受理,并交" not in logged
+    assert "13800005555" not in logged and "已受理,并交" not in logged and code not in logged
 
 
 def test_a_step_at_night_waits_for_the_morning(
@@ -240,14 +257,16 @@ def test_not_accepted_merged_and_replied_are_told_in_plain_words(
 
     wait_for(lambda: len(sent_steps(api, refused_id)) == 2, 30, "two steps texted")
     wait_for(lambda: len(sent_steps(api, duplicate_id)) == 1, 30, "the merge texted")
-    told = sent_steps(api, refused_id)
+    said = sent_steps(api, refused_id)
     number = refused["number"]
-    assert told == {
-        "not_accepted": f"您反映的问题(编号{number})经审查不予受理,理由:不属于本机关受理范围。详询12388。",
+    assert said == {
+        "not_accepted": f"您反映的问题(编号{number})经审查不予受理,理由:不属于本机关受理范围。"
+        f"{told(MASK)}详询12388。",
         "replied": f"您反映的问题(编号{number})我办已向您直接反馈办理情况。详询12388。",
     }
     merged = sent_steps(api, duplicate_id)["merged"]
-    assert f"与编号{original['number']}的案件反映同一问题,已合并办理" in merged
+    assert f"与编号{original['number']}的案件反映同一问题,已合并办理。{told(MASK)}" in merged
+    assert any(told(duplicate["receipt_code"]) in body["message"] for _, body in gateway.calls)
     assert len(gateway.calls) == 3 and len(set(gateway.keys())) == 3  # the original: none
     assert all(NAME not in body["message"] for _, body in gateway.calls)
 

@@ -12,7 +12,16 @@ import pytest
 from services.intake.contract import to_contract
 from services.intake.domain import AnonymousSmsConsentError, Tip
 from services.intake.reporter_sms.projection import QuietHours
-from services.intake.reporter_sms.steps import Step, fit_reason, notice_id, sms_text, step_of
+from services.intake.reporter_sms.steps import (
+    DECISIONS,
+    RECEIPT_MASK,
+    Step,
+    fit_reason,
+    notice_id,
+    receipt_words,
+    sms_text,
+    step_of,
+)
 from shared.contracts import dispatch as d
 from shared.contracts import tracking as t
 from shared.platform.settings import NotifySettings
@@ -81,6 +90,24 @@ def test_each_step_the_receipt_page_shows_has_plain_words_and_one_id() -> None:
     )
     signed = d.CaseSigned(case_id=CASE, status="in_progress", unit="U1", on_time=True)
     assert step_of(signed) is None
+
+
+def test_the_office_s_decision_tells_the_receipt_code_with_the_portal_or_alone() -> None:
+    """ADR 44: 受理, 不予受理 or 合并 — the first text — gives the code; with the portal's
+    address when the deployment has one, spaced so that a phone sees where it ends."""
+    assert {Step.ACCEPTED, Step.NOT_ACCEPTED, Step.MERGED} == DECISIONS
+    code = "7K3M-9QXZ-2B4C-HT8W"
+    assert receipt_words(code, None) == f"回执码{code},请妥善保管,凭此查询办理进度。"
+    portal = "https://jf.example.gov.cn/portal/"
+    assert receipt_words(code, portal) == f"回执码{code},可在 {portal} 查询办理进度并评价。"
+    # The longest text the settings allow still fits the notice's column, mask and all.
+    longest_url = "https://" + "a" * 41 + ".cn/portal/"  # TAIZHANG_PORTAL_URL's 60
+    reason = step_of(d.CaseNotAccepted(case_id=CASE, status="not_accepted", reason="甲" * 20))
+    assert reason is not None and len(longest_url) == 60
+    text = sms_text(
+        "2026-000001", reason.words, "乙" * 30, receipt_words(RECEIPT_MASK, longest_url)
+    )
+    assert len(text) <= 200 and RECEIPT_MASK in text
 
 
 def test_a_not_accepted_reason_is_texted_only_when_short_and_without_particulars() -> None:

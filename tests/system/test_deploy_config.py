@@ -64,6 +64,7 @@ def test_compose_runs_every_part_of_the_system(compose: dict[str, Any]) -> None:
         assert env["TAIZHANG_METRICS_PORT"] == "9100"  # what deploy/prometheus scrapes
         # the operator's notification settings (SMS credentials) from deploy/.env, optional
         assert env["TAIZHANG_NOTIFY"] == "${TAIZHANG_NOTIFY:-}"
+        assert env["TAIZHANG_PORTAL_URL"] == "${TAIZHANG_PORTAL_URL:-}"  # ADR 44, optional
         # the attachments' bucket (ADR 39), optional; its secret key from deploy/.env too
         assert env["TAIZHANG_ATTACHMENT_S3_SECRET_KEY"] == "${TAIZHANG_ATTACHMENT_S3_SECRET_KEY:-}"
     assert services["dispatch"]["deploy"]["replicas"] == 2
@@ -353,3 +354,28 @@ def test_an_empty_optional_setting_is_an_unset_one(monkeypatch: pytest.MonkeyPat
     assert Settings().notify.sms_url is None
     monkeypatch.setenv("TAIZHANG_NOTIFY", '{"digest_hour": 7}')
     assert Settings().notify.digest_hour == 7
+    monkeypatch.setenv("TAIZHANG_PORTAL_URL", "")
+    assert Settings().portal_url is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "jf.example.gov.cn/portal/",  # no scheme: a phone would not link it
+        "https://jf.example.gov.cn/portal/?from=sms",  # a query
+        "https://纠风.example.cn/portal/",  # not ASCII: where it ends is unclear in a text
+        "https://" + "a" * 60 + ".cn/",  # too long for a text
+    ],
+)
+def test_the_portal_address_told_by_sms_is_short_plain_and_linkable(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    from pydantic import ValidationError
+
+    from shared.platform.settings import Settings
+
+    monkeypatch.setenv("TAIZHANG_PORTAL_URL", "https://jf.example.gov.cn/portal/")
+    assert Settings().portal_url == "https://jf.example.gov.cn/portal/"
+    monkeypatch.setenv("TAIZHANG_PORTAL_URL", url)
+    with pytest.raises(ValidationError, match="portal_url"):
+        Settings()

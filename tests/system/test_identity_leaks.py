@@ -2,7 +2,8 @@
 let it flow through every service, then look everywhere it could have leaked: database
 files and tables, NATS streams, service logs, every answer — for each value in clear, as JSON
 escapes, base64 and hex, and for the unkeyed SHA-256/MD5 of each value and of the request
-(ADR 18: anything derived from identity without a key is a leak)."""
+(ADR 18: anything derived from identity without a key is a leak). The named reporter's
+receipt code (ADR 44) is looked for the same way: it is stored only sealed and keyed."""
 
 from __future__ import annotations
 
@@ -67,9 +68,10 @@ def forms(secret: str) -> set[str]:
     return written
 
 
-def leaks(text: str) -> list[str]:
-    """Each secret found in clear or in any of its unkeyed forms; the request's digest too."""
-    found = [s for s in SECRETS if any(form in text for form in forms(s))]
+def leaks(text: str, *more: str) -> list[str]:
+    """Each secret (and each of ``more``: the receipt code) found in clear or in any of its
+    unkeyed forms; the request's digest too."""
+    found = [s for s in (*SECRETS, *more) if any(form in text for form in forms(s))]
     if _request_digest() in text or _request_digest().upper() in text:
         found.append("the request's unkeyed SHA-256")
     return found
@@ -78,7 +80,7 @@ def leaks(text: str) -> list[str]:
 def test_nothing_stored_or_logged_embedded_shows_the_identity(api: Api, tmp_path: Path) -> None:
     r = api.post("/api/v1/tips", json=TIP, headers=api.auth("operator"))
     assert r.status_code == 201
-    case_id = r.json()["case_id"]
+    case_id, code = r.json()["case_id"], r.json()["receipt_code"]
     wait_for(
         lambda: api.get("/api/v1/ledger", headers=api.auth("office")).json()["items"],
         30,
@@ -87,15 +89,16 @@ def test_nothing_stored_or_logged_embedded_shows_the_identity(api: Api, tmp_path
     for role in ("operator", "office", "supervisor", "admin"):
         for path in (f"/api/v1/tips/{case_id}", "/api/v1/ledger", f"/api/v1/cases/{case_id}"):
             answer = api.get(path, headers=api.auth(role, "话务员甲", unit="WC-JYQ"))
-            assert leaks(answer.text) == [], (role, path)
+            assert leaks(answer.text, code) == [], (role, path)
     number = r.json()["number"]
     for path in ("requests.json", "requests.xml", f"requests/{number}.xml"):  # public: Open311
         assert leaks(api.get(f"/open311/v2/{path}").text) == [], path
     if api.settings.database_url is None:
         for db in api.settings.data_dir.glob("*.sqlite*"):
-            assert leaks(db.read_bytes().decode("utf-8", "replace")) == [], db.name
+            assert leaks(db.read_bytes().decode("utf-8", "replace"), code) == [], db.name
     else:
-        assert leaks(dump_schema(api.settings.database_url, api.settings.database_schema)) == []
+        dumped = dump_schema(api.settings.database_url, api.settings.database_schema)
+        assert leaks(dumped, code) == []
 
 
 @pytest.mark.postgres
@@ -112,11 +115,12 @@ def test_nothing_in_postgres_nats_logs_exports_or_public_answers_shows_the_ident
     assert len(answers) >= 8
     for where in ("/api/v1/ledger.xlsx", "/open311/v2/requests.json", "/public/v1/results"):
         assert number in answers[where], where  # the case is in each: absence means something
+    code = walk.receipt_code  # looked up and rated by on the way (ADR 44)
     for where, text in answers.items():
-        assert leaks(text) == [], where
-    assert leaks(dump_schema(pg_url, pg_schema)) == []
-    assert leaks(asyncio.run(dump_streams(deployment))) == []
-    assert leaks(deployment.logs()) == []
+        assert leaks(text, code) == [], where
+    assert leaks(dump_schema(pg_url, pg_schema), code) == []
+    assert leaks(asyncio.run(dump_streams(deployment)), code) == []
+    assert leaks(deployment.logs(), code) == []
 
 
 UNIT = "LEAK-LEAD"
@@ -131,6 +135,7 @@ class Walk:
         self.urls, self.d = urls, deployment
         self.http = httpx.Client(timeout=60)
         self.case_id = ""
+        self.receipt_code = ""
 
     def call(
         self,
@@ -174,6 +179,7 @@ class Walk:
         tip = self.call("POST", "intake", "/api/v1/tips", "operator", json=TIP)
         assert tip.status_code == 201, tip.text
         self.case_id, number = tip.json()["case_id"], tip.json()["number"]
+        self.receipt_code = tip.json()["receipt_code"]
         view = self.call(
             "POST",
             "intake",
@@ -222,6 +228,9 @@ class Walk:
             rating="satisfied",
             evaluator_kind="npc_deputy",
         )
+        path = f"/public/v1/receipts/{self.receipt_code}/evaluation"  # the complainant
+        rated = self.call("POST", "tracking", path, json={"rating": "satisfied"})
+        assert rated.status_code == 201, rated.text
         self.act("tracking", "close-out", "office")
         self.until("closed_out")
         return number
@@ -259,6 +268,7 @@ class Walk:
             "/open311/v2/requests.xml",
             f"/open311/v2/requests/{number}.json",
             "/public/v1/results",
+            f"/public/v1/receipts/{self.receipt_code}",
         ):
             r = self.call("GET", "tracking", path)
             assert r.status_code == 200, (path, r.text)

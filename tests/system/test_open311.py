@@ -203,7 +203,7 @@ def test_a_filed_request_gets_its_case_number_and_a_retry_the_same(
     status, (first,) = client.file(fmt, **form)
     assert status == 201 and NUMBER.match(first["service_request_id"])
     assert "token" not in first and first["service_request_id"] in first["service_notice"]
-    assert "回执码" in first["service_notice"]  # anonymous: the receipt code, for the reporter
+    assert "匿名举报回执码" in first["service_notice"]  # the receipt code, for the reporter
     status, (again,) = client.file(fmt, **form)
     assert status == 200 and again["service_request_id"] == first["service_request_id"]
     status, (other,) = client.file(fmt, **(form | {"device_id": "dev-2"}))
@@ -276,7 +276,9 @@ def test_a_phone_without_a_name_files_a_contactable_report(client: Client) -> No
 
 def test_the_reporter_is_sealed_and_never_shown_to_311_clients(client: Client) -> None:
     status, (filed,) = client.file(**REPORTER)
-    assert status == 201 and "回执码" not in filed["service_notice"]
+    # a named reporter's receipt code too (ADR 44), not called anonymous
+    notice = filed["service_notice"]
+    assert status == 201 and "举报回执码" in notice and "匿名" not in notice
     case_id = wait_for(lambda: case_id_of(client.api, filed["service_request_id"]), 30, "ledger")
     office = client.api.auth("office")
     record = client.api.get(f"/api/v1/tips/{case_id}", headers=office).json()

@@ -81,6 +81,7 @@ def test_the_previous_releases_store_opens_and_shows_every_case_as_it_did(
         key = api.auth("operator", "operator甲") | {"Idempotency-Key": "upgrade-named-1"}
         again = api.post("/api/v1/tips", json=body, headers=key)
         assert (again.status_code, again.json()["case_id"]) == (200, named)
+        assert "receipt_code" not in again.json()  # none invented for an old tip (ADR 44)
         other = api.post("/api/v1/tips", json=body | {"content": "另一件事"}, headers=key)
         assert other.status_code == 409
         revealed = api.post(

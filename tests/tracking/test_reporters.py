@@ -1,7 +1,8 @@
 """Every reporter's loop closes (issue 20, ADR 20), through the API on SQLite and PostgreSQL:
 a 不予受理 reporter reads the reason and gets a reply; a merged reporter learns the original's
 number, follows it to close-out on its receipt page, and rates it as its own complainant —
-without seeing the replies to the original's reporter, and without starting a second pass."""
+without seeing the replies to the original's reporter, and without starting a second pass. A
+named reporter follows and rates the case by receipt code too (ADR 44), never shown by it."""
 
 from __future__ import annotations
 
@@ -121,12 +122,18 @@ def test_a_merged_reporter_follows_the_original_to_close_out_and_rates_it(
     assert followed["steps"][-1]["step"] == "已办结销号"
 
 
-def test_a_named_reporter_is_owed_two_answers_with_deadlines(served: Served) -> None:
+def test_a_named_reporter_is_owed_two_answers_and_follows_the_case_by_receipt_unnamed(
+    served: Served,
+) -> None:
     """检举控告工作规则 (2020): accepted or not within 15 working days; the result within 15
-    working days of the conclusion — both shown on the case, each until it is answered."""
+    working days of the conclusion — both shown on the case, each until it is answered. The
+    reporter's receipt code (ADR 44) shows the steps, never the words the office addressed to
+    the reporter by name, and rates as the complainant."""
     served.unit("WC-JYQ", "武昌区教育局")
     named = {"anonymous": False, "name": "张三", "phone": "13912345678"}
     case = Case(served, channel="self_inspection", summary="实名举报某校收费", reporter=named)
+    refused = Case(served, channel="self_inspection", summary="实名举报", reporter=named)
+    refused.emit(d.CaseNotAccepted, "not_accepted", reason="经与张三核实,系民事纠纷")
     [acceptance] = case.view()["reporter_answers"]
     assert (acceptance["kind"], acceptance["answered_at"], acceptance["overdue"]) == (
         "acceptance",
@@ -144,9 +151,36 @@ def test_a_named_reporter_is_owed_two_answers_with_deadlines(served: Served) -> 
         acceptance["answered_at"] is not None and acceptance["label"] == "受理告知:已于期限内答复"
     )
     assert (result["kind"], result["answered_at"]) == ("result", None)
-    posted(case, "feedback", {"channel": "direct_reply", "content": "已电话告知办理结果"})
+    reply = "张三同志(13912345678):您反映的问题经查属实,已整改。"
+    posted(case, "feedback", {"channel": "direct_reply", "content": reply})
     _, result = case.view()["reporter_answers"]
     assert result["label"] == "结果告知:已于期限内答复"
+
+    code = case.answer["receipt_code"]
+    answer = receipt(served, code)
+    assert (answer["number"], answer["can_evaluate"]) == (case.number, True)
+    [told] = answer["feedback"]
+    assert (told["channel"], told["content"]) == ("direct_reply", None)
+    assert told["note"].startswith("我办已直接答复您")
+    assert [s["step"] for s in answer["steps"]][-1] == "已反馈(直接反馈)"
+    page = public(served, "/portal/receipt", method="POST", data={"code": code})
+    assert page.status_code == 200 and case.number in page.text and "我办已直接答复您" in page.text
+    refused.wait_status("not_accepted")
+    not_accepted = receipt(served, refused.answer["receipt_code"])
+    assert not_accepted["not_accepted_reason"] is None
+    assert not_accepted["steps"][1]["step"] == "经审查不予受理。理由由我办直接告知您"
+    for shown in (str(answer), page.text, str(not_accepted)):
+        assert "张三" not in shown and "13912345678" not in shown
+
+    # Rated by the receipt as the complainant, under no name: the office's 回访 cannot add one.
+    assert rate_by_receipt(served, code, "satisfied").status_code == 201
+    latest = wait_for(lambda: case.view()["latest_evaluation"], 30, "the rating on the ledger")
+    assert (latest["rating"], latest["evaluator_kind"]) == ("satisfied", "complainant")
+    path = f"/api/v1/cases/{case.id}/history"
+    trail = served.api.get(path, headers=served.api.auth("office")).json()["items"]
+    assert trail[-1]["actor"]["name"] == "实名举报人(凭回执码)"
+    callback = {"rating": "dissatisfied", "evaluator_kind": "complainant"}
+    assert problem(case.post("evaluations", callback), 409)["code"] == "already_evaluated"
 
     anonymous = Case(served, channel="self_inspection", summary="匿名举报")
     assert anonymous.view()["reporter_answers"] is None

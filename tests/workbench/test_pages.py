@@ -551,6 +551,7 @@ def test_an_operator_signs_in_with_an_api_key_and_registers_a_tip(api: Api) -> N
     answer = bench.submit("/ui/intake", channel="hotline_12388", content="某所违规收取办证费用")
     assert answer.status_code == 201
     assert 'id="receipt-code"' in answer.text  # anonymous: the code to follow the case
+    assert "请告知匿名举报人" in answer.text
 
 
 def test_the_dashboards_months_end_at_the_servers_today(api: Api, clock: Path) -> None:
@@ -701,6 +702,9 @@ def test_the_registration_form_asks_the_reporters_sms_consent_and_the_case_page_
         reporter_sms_consent="true",
     )
     assert answer.status_code == 201, answer.text
+    # 登记成功: the named reporter's receipt code too, to be told (ADR 44)
+    assert 'id="receipt-code"' in answer.text and "请告知举报人并提醒妥善保管" in answer.text
+    assert "在公众门户查询办理进度并评价,页面不显示举报人的姓名和电话" in answer.text
     found = re.search(r'href="/ui/cases/([0-9a-f-]+)"', answer.text)
     assert found is not None
     case_id = found.group(1)

@@ -39,7 +39,10 @@ class ReporterNotice(BaseModel):
     step: str = Field(description="accepted, not_accepted, merged, replied or closed")
     step_label: str
     pass_no: int = Field(description="The pass a reply belongs to (0: a step told once)")
-    text: str = Field(description="The text as sent: case number, step, where to look")
+    text: str = Field(
+        description="The text as sent: case number, step, where to look — and, at the "
+        "office's decision, the receipt code masked (****-****-****-****) and the portal"
+    )
     status: str = Field(description="pending, sent, failed or withheld (consent withdrawn)")
     status_label: str
     attempts: int

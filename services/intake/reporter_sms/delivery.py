@@ -4,11 +4,13 @@ As notify's deliverer does: a pass claims due notices (a claim pushes ``next_att
 lease ahead, so replicas do not send one at once), unseals each reporter's phone in memory,
 sends through the deployment's ``sms_url`` with the notice's id as the idempotency key, then
 records the outcome. Consent is read again right before each text: a notice whose reporter
-withdrew it meanwhile is ``withheld``, never sent (ADR 37 addendum). A process that dies
-after sending and before recording leaves the claim to lapse: the same notice goes again
-**under the same id**. Nothing goes out in the
-reporters' quiet hours; a failure waits a doubling backoff, the last one is ``failed``.
-Logs carry the notice's id and the outcome only — never the phone or the text.
+withdrew it meanwhile is ``withheld``, never sent (ADR 37 addendum). A text that tells the
+receipt code holds it masked; the code is unsealed and put in at the moment of sending, in
+memory, like the phone (ADR 44). A process that dies after sending and before recording
+leaves the claim to lapse: the same notice goes again **under the same id**. Nothing goes
+out in the reporters' quiet hours; a failure waits a doubling backoff, the last one is
+``failed``.
+Logs carry the notice's id and the outcome only — never the phone, the code or the text.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.intake.application import NoSmsConsent
 from services.intake.keyvault import CaseKeyDestroyed
 from services.intake.reporter_sms.projection import QuietHours
+from services.intake.reporter_sms.steps import RECEIPT_MASK
 from services.intake.reporter_sms.tables import notices
 from shared.platform.apprise_channel import send_sms
 from shared.platform.faults import REPORTER_SMS_EXIT_AFTER_SEND, crash_if
@@ -36,10 +39,11 @@ log = structlog.get_logger(__name__)
 BATCH = 20
 # Codes no retry can cure: the notice fails at once.
 FINAL_CODES = frozenset(
-    {"no_address", "sms_not_configured", "sms_url_invalid", "identity_destroyed"}
+    {"no_address", "sms_not_configured", "sms_url_invalid", "identity_destroyed", "no_receipt"}
 )
 
 PhoneLookup = Callable[[UUID], str | None]  # the Application's, unsealing; NoSmsConsent
+ReceiptLookup = Callable[[UUID], str | None]  # the Application's, unsealing (ADR 44)
 WITHHELD = "withheld"  # the reporter withdrew consent before it went: never sent
 
 
@@ -69,6 +73,7 @@ class ReporterTexter:
         quiet: QuietHours,
         clock: Callable[[], datetime],
         faults: frozenset[str] = frozenset(),
+        receipt_of: ReceiptLookup | None = None,
     ) -> None:
         self.sessions = sessions
         self.config = config
@@ -76,6 +81,7 @@ class ReporterTexter:
         self.quiet = quiet
         self.clock = clock
         self.faults = faults
+        self.receipt_of = receipt_of
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -134,9 +140,20 @@ class ReporterTexter:
     def _send(self, notice: Any) -> None:
         try:
             phone = self.phone_of(notice.case_id)  # NoSmsConsent: withdrawn meanwhile
+            text = self._filled(notice)
         except CaseKeyDestroyed:
             raise DeliveryFailed("identity_destroyed") from None
-        send_sms(self.config, str(notice.id), phone, notice.text)
+        send_sms(self.config, str(notice.id), phone, text)
+
+    def _filled(self, notice: Any) -> str:
+        """The text as it goes: the reporter's receipt code in place of its mask."""
+        text = str(notice.text)
+        if RECEIPT_MASK not in text:
+            return text
+        code = self.receipt_of(notice.case_id) if self.receipt_of else None
+        if code is None:  # the mask is never sent in the code's place
+            raise DeliveryFailed("no_receipt")
+        return text.replace(RECEIPT_MASK, code)
 
     async def _failed(self, notice: Any, code: str) -> None:
         attempts = notice.attempts + 1

@@ -19,7 +19,16 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.intake.reporter_sms.steps import STEPS, notice_id, sms_text, step_of
+from services.intake.application import TextedCase
+from services.intake.reporter_sms.steps import (
+    DECISIONS,
+    RECEIPT_MASK,
+    STEPS,
+    notice_id,
+    receipt_words,
+    sms_text,
+    step_of,
+)
 from services.intake.reporter_sms.tables import notices
 from shared.contracts import Contract, Envelope
 from shared.platform.projection import Handler, SqlProjection
@@ -32,8 +41,9 @@ SOURCES = ("dispatch", "tracking")
 # then reads the whole history) or an outage of days must not send stale news.
 STALE_AFTER = timedelta(days=3)
 
-# A case's number when its reporter agreed to SMS notices, else None (the Application's).
-ConsentLookup = Callable[[UUID], str | None]
+# A case's number (and whether it has a receipt code) when its reporter agreed to SMS
+# notices, else None (the Application's).
+ConsentLookup = Callable[[UUID], TextedCase | None]
 
 
 class QuietHours:
@@ -53,10 +63,11 @@ class QuietHours:
 
 
 def _recording(
-    texted_number: ConsentLookup,
+    texted_case: ConsentLookup,
     config: NotifySettings,
     quiet: QuietHours,
     clock: Callable[[], datetime],
+    portal_url: str | None,
 ) -> Handler:
     async def record(session: AsyncSession, envelope: Envelope) -> None:
         event = envelope.event
@@ -67,16 +78,20 @@ def _recording(
         now = clock()
         if now - envelope.occurred_at > STALE_AFTER:
             return
-        number = await asyncio.to_thread(texted_number, case_id)
-        if number is None:
+        texted = await asyncio.to_thread(texted_case, case_id)
+        if texted is None:
             return  # anonymous, no consent, or not a tip of this office: nobody is texted
+        number = texted.number
+        told = found.step in DECISIONS and texted.has_receipt
+        receipt = receipt_words(RECEIPT_MASK, portal_url) if told else ""
         row = {
             "id": notice_id(case_id, found.step, found.pass_no),
             "case_id": case_id,
             "number": number,
             "step": found.step.value,
             "pass_no": found.pass_no,
-            "text": sms_text(number, found.words, config.reporter_where)[:200],
+            # the code masked (ADR 44); the settings' limits keep the whole under 200
+            "text": sms_text(number, found.words, config.reporter_where, receipt)[:200],
             "created_at": now,
             "status": "pending",
             "attempts": 0,
@@ -93,11 +108,13 @@ def _recording(
 
 def reporter_sms_projection(
     sessions: async_sessionmaker[AsyncSession],
-    texted_number: ConsentLookup,
+    texted_case: ConsentLookup,
     config: NotifySettings,
     quiet: QuietHours,
     clock: Callable[[], datetime],
+    portal_url: str | None = None,
 ) -> SqlProjection:
-    handler = _recording(texted_number, config, quiet, clock)
+    """``portal_url``: the portal's look-up page, told with the receipt code (ADR 44)."""
+    handler = _recording(texted_case, config, quiet, clock, portal_url)
     handlers: dict[type[Contract], Handler] = dict.fromkeys(STEPS, handler)
     return SqlProjection(NAME, SOURCES, sessions, handlers)

@@ -3,7 +3,9 @@
 The steps are those the receipt page shows a reporter (受理/交办, 不予受理, 合并,
 二次办理, 直接反馈, 办结销号). A text says only the case's number, the step in words and
 where to look or ask — never the complaint's content, the reporter's name or anyone else's
-particulars: whoever holds the phone reads it. Pure: no I/O.
+particulars: whoever holds the phone reads it. The office's decision on the tip (受理, 不予
+受理 or 合并: the 受理告知) also gives the receipt code and the portal's address (ADR 44);
+the code is recorded masked and filled in only by the texter, in memory. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from shared.platform.redaction import redact
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://taizhang.example/intake/reporter-sms")
 REASON_MAX = 20  # a 不予受理 reason longer than this is not sent: the reply carries it
+
+
+# The receipt code as a recorded text holds it (and the office reads it): the texter puts the
+# reporter's code in its place at the moment of sending; a code is never stored in clear.
+RECEIPT_MASK = "****-****-****-****"
 
 
 class Step(StrEnum):
@@ -94,6 +101,10 @@ STEPS: dict[type[Contract], Callable[[Contract], Found | None]] = {
 }
 
 
+# The office's decision on the tip: the first text a reporter gets, which gives the receipt code.
+DECISIONS = frozenset({Step.ACCEPTED, Step.NOT_ACCEPTED, Step.MERGED})
+
+
 def step_of(event: Contract) -> Found | None:
     react = STEPS.get(type(event))
     return react(event) if react else None
@@ -117,6 +128,15 @@ def fit_reason(reason: str | None) -> str | None:
     return text
 
 
-def sms_text(number: str, words: str, where: str) -> str:
-    """The whole text: ``您反映的问题(编号…)<step>。<where>``."""
-    return f"您反映的问题(编号{number}){words}。{where}"
+def receipt_words(code: str, portal_url: str | None) -> str:
+    """The sentence that tells the receipt code (ADR 44): with the portal's address when the
+    deployment has one (the look-up page: a code never stands in an address), else the code
+    alone. Spaces around the address, so that a phone sees where it ends."""
+    if portal_url:
+        return f"回执码{code},可在 {portal_url} 查询办理进度并评价。"
+    return f"回执码{code},请妥善保管,凭此查询办理进度。"
+
+
+def sms_text(number: str, words: str, where: str, receipt: str = "") -> str:
+    """The whole text: ``您反映的问题(编号…)<step>。[<receipt words>]<where>``."""
+    return f"您反映的问题(编号{number}){words}。{receipt}{where}"

@@ -127,7 +127,7 @@ def close_out(case_id: UUID, follow_ups: FollowUps, principal: Closer) -> Follow
     return answered(follow_ups.close_out(case_id, principal.actor()))
 
 
-# --- the public portal: the anonymous reporter's evaluation -------------------------------
+# --- the public portal: a reporter's evaluation by receipt --------------------------------
 
 # Rate limited per client: receipt codes must not be guessable by trying (SPEC §4, issue 7).
 public = APIRouter(
@@ -135,13 +135,15 @@ public = APIRouter(
 )
 ReceiptCode = Annotated[str, Path(max_length=64)]
 RECEIPT_ACTOR = {"id": "public:receipt", "name": "匿名举报人", "role": "public", "unit": None}
+# A named reporter rating by the receipt (ADR 44): the complainant as well, never by name.
+NAMED_RECEIPT_NAME = "实名举报人(凭回执码)"
 LINKED = "public:receipt:merged"  # the reporter of a case merged into the one rated
 
 
 @public.post(
     "/receipts/{code}/evaluation",
     status_code=201,
-    summary="The anonymous reporter rates the handling",
+    summary="The reporter rates the handling by receipt code (as the complainant)",
     responses=RESPONSES,
 )
 async def evaluate_by_receipt(
@@ -155,9 +157,11 @@ async def evaluate_by_receipt(
     rated = await receipts.receipt_rated_case(code)
     if rated is None:
         raise errors.ReceiptNotFound()
-    case_id, linked_from = rated
+    case_id, linked_from, named = rated
     # A merged case's reporter rates the original as its own complainant (ADR 20).
     actor = RECEIPT_ACTOR if linked_from is None else RECEIPT_ACTOR | {"id": LINKED}
+    if named:
+        actor = actor | {"name": NAMED_RECEIPT_NAME}
     try:
         recorded = await run_in_threadpool(
             follow_ups.evaluate,

@@ -4,7 +4,7 @@ the ledger — which case a receipt code names — as a port that ``tracking/ser
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol
+from typing import Annotated, NamedTuple, Protocol
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -12,14 +12,23 @@ from fastapi import Depends, Request
 from services.tracking.followup.application import TrackingApplication
 
 
+class RatedCase(NamedTuple):
+    """The case a receipt's reporter rates: its own, or the one it was merged into (then
+    ``linked_from`` is the merged case's number, ADR 20); ``named``: that reporter gave a
+    name or phone (ADR 44: they rate as the complainant too, under another label)."""
+
+    case_id: UUID
+    linked_from: str | None
+    named: bool
+
+
 class ReceiptCases(Protocol):
     async def receipt_case_id(self, code: str) -> UUID | None:
         """The case a reporter's receipt code names, if the ledger has it."""
         ...
 
-    async def receipt_rated_case(self, code: str) -> tuple[UUID, str | None] | None:
-        """The case a receipt's reporter rates: its own, or the one it was merged into
-        (then with the merged case's number, ADR 20)."""
+    async def receipt_rated_case(self, code: str) -> RatedCase | None:
+        """The case a receipt's reporter rates (:class:`RatedCase`)."""
         ...
 
 

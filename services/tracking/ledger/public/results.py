@@ -111,11 +111,18 @@ async def published_image(
 
 
 def receipt_status(row: Row, original: Row | None = None) -> dict[str, Any]:
-    """What an anonymous reporter sees with the receipt code: progress step by step in plain
-    Chinese and every answer to it. A merged case's reporter also follows the case it was
-    merged into (``original``: its steps and published answers only — never the replies to
-    that case's own reporter) and rates it (ADR 20)."""
+    """What a reporter sees with the receipt code: progress step by step in plain Chinese and
+    every answer to it. A merged case's reporter also follows the case it was merged into
+    (``original``: its steps and published answers only — never the replies to that case's
+    own reporter) and rates it (ADR 20).
+
+    A named (实名) reporter's case (ADR 44) shows the same steps, but not the words the office
+    addressed to that reporter — the direct replies and the 不予受理 reason: the office knows
+    the reporter's name and writes to them by it (「张三同志:…」), and whoever holds the code
+    (read out on a call, seen in a text) would read it. The reporter has them from the office
+    directly; the page says so, and when."""
     status = row["status"]
+    named = bool(row.get("named"))
     answer = {
         "number": row.get("number"),
         "status": status,
@@ -124,10 +131,10 @@ def receipt_status(row: Row, original: Row | None = None) -> dict[str, Any]:
         "updated_at": row.get("updated_at"),
         "steps": steps(row),
         "not_accepted_reason": row.get("not_accepted_reason")
-        if status == CaseStatus.NOT_ACCEPTED
+        if status == CaseStatus.NOT_ACCEPTED and not named
         else None,
         "merged_into": row.get("merged_into") if status == CaseStatus.MERGED else None,
-        "feedback": [_answer(f) for f in row.get("feedback") or []],
+        "feedback": [_answer(f, named) for f in row.get("feedback") or []],
         "can_evaluate": status == CaseStatus.AWAITING_EVALUATION,
         "closed_out_at": row.get("closed_out_at"),
     }
@@ -149,11 +156,13 @@ PUBLIC_ANSWERS = (FeedbackChannel.ONLINE_PUBLICATION.value, FeedbackChannel.MEDI
 
 
 def steps(row: Row) -> list[dict[str, Any]]:
-    """Each step the case has taken, in order, as a reporter would say it."""
+    """Each step the case has taken, in order, as a reporter would say it (a named
+    reporter's 不予受理 reason is the office's to tell directly: ``receipt_status``)."""
     found: list[dict[str, Any]] = [{"step": "您的举报已登记", "at": row.get("registered_at")}]
     if row["status"] == CaseStatus.NOT_ACCEPTED:
         reason = row.get("not_accepted_reason") or ""
-        found.append({"step": f"经审查不予受理。理由:{reason}", "at": row.get("updated_at")})
+        told = NAMED_REASON if row.get("named") else f"理由:{reason}"
+        found.append({"step": f"经审查不予受理。{told}", "at": row.get("updated_at")})
     if row["status"] == CaseStatus.MERGED:
         found.append(
             {
@@ -178,11 +187,20 @@ def steps(row: Row) -> list[dict[str, Any]]:
     return found
 
 
-def _answer(f: dict[str, Any]) -> dict[str, Any]:
+NAMED_REASON = "理由由我办直接告知您"
+# A named reporter's direct reply, in place of its words (ADR 44).
+TOLD_DIRECTLY = "我办已直接答复您;为保护举报人,答复内容不在此页显示。"
+
+
+def _answer(f: dict[str, Any], named: bool = False) -> dict[str, Any]:
+    """One answer; a direct reply to a named reporter without its words (``content`` null,
+    ``note`` says why)."""
+    withheld = named and f["channel"] == FeedbackChannel.DIRECT_REPLY
     return {
         "channel": f["channel"],
         "channel_label": label(FEEDBACK_LABELS, FeedbackChannel, f["channel"]),
-        "content": f["content"],
+        "content": None if withheld else f["content"],
+        "note": TOLD_DIRECTLY if withheld else None,
         "at": f["at"],
     }
 
