@@ -127,7 +127,7 @@ def refill(conn: Connection, chunk: int = 20_000) -> int:
         found = conn.execute(page).mappings().all()
         if not found:
             return written
-        made = [e for row in found for e in entries(row)]
+        made = [e for row in found for e in entries(dict(row))]
         if made:
             conn.execute(case_persons.insert(), made)
             written += len(made)
