@@ -242,8 +242,11 @@ async def test_the_person_filter_reads_its_cases_from_the_parts_index_in_the_led
             sql = str(statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
             async with engine.connect() as conn:
                 text = "\n".join(str(r[0]) for r in await conn.execute(sa.text(f"EXPLAIN {sql}")))
-            looked_up = r"Index (Only )?Scan using ix_case_persons_part on case_persons"
-            assert re.search(looked_up + r".*\n\s*Index Cond: \(part = ", text), text
+            # the index read alone where the generated pages are all visible, else through a
+            # bitmap (an open transaction elsewhere on the server keeps VACUUM from marking
+            # them, as for the combined filters above)
+            looked_up = r"(Index (Only )?Scan using|Bitmap Index Scan on) ix_case_persons_part"
+            assert re.search(looked_up + r".*\n\s*Index Cond: \(\(?part\)?(::text)? = ", text), text
             assert re.search(r"Index (Only )?Scan using ledger_pkey", text), text
             assert "Seq Scan" not in text, text
             assert "Sort" not in text or not in_order, text
