@@ -1,6 +1,6 @@
 """Issue 10, second round: the ledger's queries at 1,000,000 cases against the same at 10,000.
 
-    nice -n 10 .venv/bin/python -m bench.ledger            # ~5 minutes (1,000,000 cases)
+    nice -n 10 .venv/bin/python -m bench.ledger            # 15–40 minutes (1,000,000 cases)
     .venv/bin/python -m bench.ledger --quick               # smoke run (20,000 vs 2,000)
     .venv/bin/python -m bench.ledger --cases 200000        # a smaller large ledger
     .venv/bin/python -m bench.ledger --count-limit 100     # tracking's total counts to 100
@@ -136,11 +136,14 @@ def run(report: Report, small: Deployment, large: Deployment, args: argparse.Nam
     """The small and the large ledger each in a deployment (schema and tracking service) of
     its own, filled first; then each kind's timed passes alternate between them, so that
     the machine's load (other engineers' runs) weighs on both sizes alike."""
-    clients = []
+    clients, started = [], []
     for d in (small, large):
         assert d.pg_url is not None
         d.create_schema()
-        tracking = d.start("tracking", TAIZHANG_LEDGER_COUNT_LIMIT=str(args.count_limit))
+        limit = str(args.count_limit)
+        started.append(d.start("tracking", wait=False, TAIZHANG_LEDGER_COUNT_LIMIT=limit))
+    for d, tracking in zip((small, large), started, strict=True):
+        tracking.wait_ready()  # the two start-ups overlap
         clients.append(
             httpx.Client(
                 base_url=tracking.url,
