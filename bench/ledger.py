@@ -283,7 +283,7 @@ def explain(d: Deployment, slowest: tuple[float, dict[str, Any]], count_limit: i
     )
     office = Principal(id="bench", name="bench", role=Role.OFFICE, unit=None)
     now = datetime.now(UTC)
-    query = queries.ledger_query(office, f, now, "postgresql")
+    query = queries.counted_query(office, f, now, "postgresql")
     paged = queries.ledger_query(office, f, now, "postgresql", paged=True)
     ordered = paged.order_by(*queries.order_of(f))
     page = ordered.limit(PAGE_SIZE).offset(PAGE_SIZE * (params["page"] - 1))

@@ -25,6 +25,7 @@ from services.tracking.ledger.queries import (
     ORDER,
     LedgerFilter,
     capped_count,
+    counted_query,
     ledger_query,
     order_of,
 )
@@ -232,13 +233,16 @@ async def test_the_person_filter_reads_its_cases_from_the_parts_index_in_the_led
     generated: Settings, who: Principal, f: LedgerFilter, in_order: bool
 ) -> None:
     """On the bench's generated ledger (40 % of cases name a person), the count and the page
-    look the term up in ``ix_case_persons_part`` and probe the ledger by key: no scan of the
-    ledger or its ``subject`` JSON, and the page comes in the index's order (no sort)."""
+    look the term up in ``ix_case_persons_part``: no scan of the ledger or its ``subject``
+    JSON, the page in the index's order (no sort) probing the ledger by key; the count of the
+    term alone, for the office, reads the index alone (no ledger row)."""
     engine = create_engine(generated, writer=True)
     try:
-        count = capped_count(ledger_query(who, f, NOW, "postgresql"), 1000)
+        count = capped_count(counted_query(who, f, NOW, "postgresql"), 1000)
         paged = ledger_query(who, f, NOW, "postgresql", paged=True)
-        for statement in (count, paged.order_by(*order_of(f)).limit(20)):
+        page = paged.order_by(*order_of(f)).limit(20)
+        alone = who == OFFICE and f == LedgerFilter(person=f.person)
+        for statement, probes in ((count, not alone), (page, True)):
             sql = str(statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
             async with engine.connect() as conn:
                 text = "\n".join(str(r[0]) for r in await conn.execute(sa.text(f"EXPLAIN {sql}")))
@@ -247,7 +251,7 @@ async def test_the_person_filter_reads_its_cases_from_the_parts_index_in_the_led
             # them, as for the combined filters above)
             looked_up = r"(Index (Only )?Scan using|Bitmap Index Scan on) ix_case_persons_part"
             assert re.search(looked_up + r".*\n\s*Index Cond: \(\(?part\)?(::text)? = ", text), text
-            assert re.search(r"Index (Only )?Scan using ledger_pkey", text), text
+            assert bool(re.search(r"Scan using ledger_pkey", text)) == probes, text
             assert "Seq Scan" not in text, text
             assert "Sort" not in text or not in_order, text
     finally:

@@ -205,6 +205,18 @@ def ledger_query(
     )
 
 
+def counted_query(
+    principal: Principal, f: LedgerFilter, now: datetime, dialect: str
+) -> sa.Select[Any]:
+    """What a capped count of :func:`ledger_query` reads: the same query — or, for the person
+    filter alone asked by a caller who sees every case, the term's parts alone (every part
+    has its ledger row: the projection writes both in one transaction), so the count reads
+    at most its cap's entries of ``ix_case_persons_part`` and no ledger row (ADR 43)."""
+    if f.person and principal.role in STAFF and f == LedgerFilter(person=f.person):
+        return sa.select(case_persons.c.case_id).where(persons.matching(f.person))
+    return ledger_query(principal, f, now, dialect)
+
+
 def _unit_scoped(principal: Principal) -> bool:
     """Whether :func:`visible_to` limits the caller to a unit's cases."""
     return principal.role == Role.UNIT_LIAISON and principal.unit is not None
@@ -240,7 +252,7 @@ async def ledger_page(
     count_limit: int,
 ) -> tuple[list[Row], Total]:
     dialect = _dialect(session)
-    every = ledger_query(principal, f, now, dialect)
+    every = counted_query(principal, f, now, dialect)
     counted = int((await session.execute(capped_count(every, count_limit))).scalar_one())
     paged = ledger_query(principal, f, now, dialect, paged=True)
     rows = await session.execute(
