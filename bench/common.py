@@ -157,10 +157,11 @@ class Deployment:
             env |= {"TAIZHANG_NATS_URL": self.nats_url, "TAIZHANG_NATS_NAMESPACE": self.namespace}
         return env | overrides
 
-    def start(self, service: str, **env: str) -> BenchProcess:
+    def start(self, service: str, wait: bool = True, **env: str) -> BenchProcess:
+        """``wait=False``: started, not yet ready (``wait_ready`` it: start-ups overlap)."""
         process = BenchProcess(service, self.env(**env), self.log_dir, free_port())
         self.processes.append(process)
-        process.start(wait=True)
+        process.start(wait=wait)
         return process
 
     def start_together(self, *services: str) -> list[BenchProcess]:

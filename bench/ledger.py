@@ -1,16 +1,18 @@
 """Issue 10, second round: the ledger's queries at 1,000,000 cases against the same at 10,000.
 
-    nice -n 10 .venv/bin/python -m bench.ledger            # ~5 minutes (1,000,000 cases)
+    nice -n 10 .venv/bin/python -m bench.ledger            # 15–40 minutes (1,000,000 cases)
     .venv/bin/python -m bench.ledger --quick               # smoke run (20,000 vs 2,000)
     .venv/bin/python -m bench.ledger --cases 200000        # a smaller large ledger
     .venv/bin/python -m bench.ledger --count-limit 100     # tracking's total counts to 100
 
-One tracking service (``taizhang serve tracking``) with a private schema; the ledger is first
-filled to the reference size and measured, then filled to the full size and measured again
-with the very same requests, so the baseline is the same query on the same server minutes
-earlier. Each request is timed by the client (sequential: one at a time, no queueing), p95
-per kind. With ``--explain`` the slowest requests' SQL is run under EXPLAIN ANALYZE — the
-profile of a query lives in the database.
+Two tracking services (``taizhang serve tracking``), each with a private schema on the same
+PostgreSQL: one ledger filled to the reference size, the other to the full size; then the
+very same requests are timed on both, their passes alternating between the two (ADR 43: on
+a shared machine the load moved between a measurement of one size and the other's minutes
+later), so the baseline is the same query on the same server in the same minutes. Each
+request is timed by the client (sequential: one at a time, no queueing), p95 per kind.
+With ``--explain`` the slowest requests' SQL is run under EXPLAIN ANALYZE — the profile of a
+query lives in the database.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ FILTERED: list[dict[str, Any]] = [
     {"status": "dispatched", "unit": "scj", "page": 1},
 ]
 SEARCHES: list[dict[str, Any]] = [{"q": term, "page": 1} for term in ledgerdata.SEARCH_TERMS]
+PERSONS: list[dict[str, Any]] = [{"person": t, "page": 1} for t in ledgerdata.PERSON_TERMS]
 STATS = ["units", "channels", "categories", "statuses"]  # /api/v1/stats/…, the last 30 days
 LEDGER = "/api/v1/ledger"
 
@@ -67,6 +69,8 @@ def requests_of(kind: str, today: date) -> list[tuple[str, dict[str, Any]]]:
         return [(LEDGER, params) for params in FILTERED]
     if kind == "search":
         return [(LEDGER, params) for params in SEARCHES]
+    if kind == "person":
+        return [(LEDGER, params) for params in PERSONS]
     if kind == "stats":
         period = {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
         return [(f"/api/v1/stats/{by}", period) for by in STATS]
@@ -77,6 +81,7 @@ def requests_of(kind: str, today: date) -> list[tuple[str, dict[str, Any]]]:
 KINDS = {
     "filtered": "ledger query p95 (filtered, sorted, page of 20)",
     "search": "ledger q= Chinese search p95 (page of 20)",
+    "person": "ledger person= p95 (被反映人, page of 20)",
     "stats": "statistics p95 (units, channels, categories, statuses; last 30 days)",
     "monthly": "monthly circular p95 (last month, Markdown)",
 }
@@ -108,8 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
 
     def measure(report: Report, srv: Servers, out: Path) -> None:
-        with deployment(out, srv.pg_url, srv.nats_url) as d:
-            run(report, d, args)
+        with (
+            deployment(out, srv.pg_url, srv.nats_url) as small,
+            deployment(out, srv.pg_url, srv.nats_url) as large,
+        ):
+            run(report, small, large, args)
 
     return run_bench(
         "bench.ledger",
@@ -124,44 +132,54 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
-def run(report: Report, d: Deployment, args: argparse.Namespace) -> None:
-    assert d.pg_url is not None
-    d.create_schema()
-    tracking = d.start("tracking", TAIZHANG_LEDGER_COUNT_LIMIT=str(args.count_limit))
-    client = httpx.Client(
-        base_url=tracking.url,
-        headers={"Authorization": f"Bearer {d.token('office', '压测纠风办')}"},
-        timeout=1800,  # a monthly circular at 1,000,000 cases takes minutes
-    )
-    with client:
-        _fill(report, d, args.reference, 0)
-        small = {kind: timed(client, kind, args.rounds, args.report_rounds) for kind in KINDS}
-        _fill(report, d, args.cases, args.reference)
-        large = {kind: timed(client, kind, args.rounds, args.report_rounds) for kind in KINDS}
+def run(report: Report, small: Deployment, large: Deployment, args: argparse.Namespace) -> None:
+    """The small and the large ledger each in a deployment (schema and tracking service) of
+    its own, filled first; then each kind's timed passes alternate between them, so that
+    the machine's load (other engineers' runs) weighs on both sizes alike."""
+    clients, started = [], []
+    for d in (small, large):
+        assert d.pg_url is not None
+        d.create_schema()
+        limit = str(args.count_limit)
+        started.append(d.start("tracking", wait=False, TAIZHANG_LEDGER_COUNT_LIMIT=limit))
+    for d, tracking in zip((small, large), started, strict=True):
+        tracking.wait_ready()  # the two start-ups overlap
+        clients.append(
+            httpx.Client(
+                base_url=tracking.url,
+                headers={"Authorization": f"Bearer {d.token('office', '压测纠风办')}"},
+                timeout=1800,  # a monthly circular at 1,000,000 cases takes minutes
+            )
+        )
+    with clients[0], clients[1]:
+        _fill(report, small, args.reference)
+        _fill(report, large, args.cases)
+        timings = {kind: interleaved(clients, kind, args) for kind in KINDS}
     for kind, name in KINDS.items():
+        at_small, at_large = timings[kind]
         baseline = report.baseline(
             Baseline(
                 "R",
-                f"the same requests at {args.reference:,} cases, p95",
-                small[kind].p95,
+                f"the same requests at {args.reference:,} cases, p95 (interleaved)",
+                at_small.p95,
                 "ms",
-                small[kind].detail(),
+                at_small.detail(),
             )
         )
         report.figure(
             Figure(
                 f"{name} at {args.cases:,} cases",
-                large[kind].p95,
+                at_large.p95,
                 "ms",
                 baseline,
                 "≤",
                 2,
-                detail=large[kind].detail(),
+                detail=at_large.detail(),
             )
         )
     if args.explain:
-        for kind in ("filtered", "search"):  # the ledger's own queries
-            explain(d, large[kind].slowest, args.count_limit)
+        for kind in ("filtered", "search", "person"):  # the ledger's own queries
+            explain(large, timings[kind][1].slowest, args.count_limit)
 
 
 class Timings:
@@ -194,22 +212,27 @@ class Timings:
         )
 
 
-def timed(client: httpx.Client, kind: str, rounds: int, report_rounds: int) -> Timings:
-    """Each request once to warm up, then ``rounds`` timed passes over the list (the four
-    statistics twice as many: their p95 then has as many samples as a search's). The monthly
-    circular, which takes minutes at 1,000,000 cases, is timed ``report_rounds`` times and
-    not warmed up."""
+def interleaved(
+    clients: list[httpx.Client], kind: str, args: argparse.Namespace
+) -> tuple[Timings, Timings]:
+    """Each request once on each ledger to warm up, then ``rounds`` timed passes over the
+    list on each, alternating (the small one first in even rounds, the large one in odd); the
+    four statistics twice as many passes (their p95 then has as many samples as a search's).
+    The monthly circular, which takes minutes at 1,000,000 cases, is timed ``report_rounds``
+    times and not warmed up."""
     requests = requests_of(kind, datetime.now(UTC).date())
-    timings = Timings(kind)
+    timings = (Timings(kind), Timings(kind))
     if kind != "monthly":
-        for path, params in requests:
-            _get(client, path, params)
-    passes = {"stats": 2 * rounds, "monthly": report_rounds}.get(kind, rounds)
-    for _ in range(passes):
-        for path, params in requests:
-            began = time.perf_counter()
-            total = _get(client, path, params)
-            timings.add(_labelled(path, params), time.perf_counter() - began, total)
+        for client in clients:
+            for path, params in requests:
+                _get(client, path, params)
+    passes = {"stats": 2 * args.rounds, "monthly": args.report_rounds}.get(kind, args.rounds)
+    for n in range(passes):
+        for size in (0, 1) if n % 2 == 0 else (1, 0):
+            for path, params in requests:
+                began = time.perf_counter()
+                total = _get(clients[size], path, params)
+                timings[size].add(_labelled(path, params), time.perf_counter() - began, total)
     return timings
 
 
@@ -236,23 +259,15 @@ def _label(params: dict[str, Any]) -> str:
     return "&".join(f"{k}={v}" for k, v in params.items() if k != "page")
 
 
-def _fill(report: Report, d: Deployment, total: int, already: int) -> None:
+def _fill(report: Report, d: Deployment, total: int) -> None:
     assert d.pg_url is not None
-    with bar(f"ledger → {total:,}", total - already) as advance:
-        made = asyncio.run(
-            ledgerdata.fill(
-                d.pg_url, d.schema, total, already=already, progress=_relative(advance, already)
-            )
-        )
+    with bar(f"ledger → {total:,}", total) as advance:
+        made = asyncio.run(ledgerdata.fill(d.pg_url, d.schema, total, progress=advance))
     report.note(
         f"generated {made.rows:,} ledger rows in {made.seconds:.1f} s "
         f"({made.rows / made.seconds:,.0f} rows/s; "
         f"indexes, KPI counters, VACUUM and ANALYZE {made.index_seconds:.1f} s)"
     )
-
-
-def _relative(advance: Callable[[int], None], already: int) -> Callable[[int], None]:
-    return lambda reached: advance(reached - already)
 
 
 def explain(d: Deployment, slowest: tuple[float, dict[str, Any]], count_limit: int) -> None:
@@ -264,12 +279,14 @@ def explain(d: Deployment, slowest: tuple[float, dict[str, Any]], count_limit: i
         channel=params.get("channel"),
         track=params.get("track"),
         q=params.get("q"),
+        person=params.get("person"),
     )
     office = Principal(id="bench", name="bench", role=Role.OFFICE, unit=None)
     now = datetime.now(UTC)
-    query = queries.ledger_query(office, f, now, "postgresql")
+    query = queries.counted_query(office, f, now, "postgresql")
     paged = queries.ledger_query(office, f, now, "postgresql", paged=True)
-    page = paged.order_by(*queries.ORDER).limit(PAGE_SIZE).offset(PAGE_SIZE * (params["page"] - 1))
+    ordered = paged.order_by(*queries.order_of(f))
+    page = ordered.limit(PAGE_SIZE).offset(PAGE_SIZE * (params["page"] - 1))
     statements = {"count": queries.capped_count(query, count_limit), "page": page}
     say(f"EXPLAIN of the slowest request ({seconds * 1000:.0f} ms): {_label(params)}")
     assert d.pg_url is not None

@@ -4,7 +4,8 @@ Replaying a million cases through intake, dispatch and the projection would take
 this machine; the ledger and export figures are about reading, so their data is generated:
 tips in Chinese (district, street, unit, conduct), statuses in the proportions of a working
 office, three years of registration dates with monotone case numbers, lead units in
-``case_units`` for the unit filter. Rows are made in chunks, so memory stays flat.
+``case_units`` for the unit filter, the people complained about in ``case_persons`` for the
+person filter (ADR 43). Rows are made in chunks, so memory stays flat.
 
 The trigram index (migration t0002) and the filter indexes (t0004) are dropped during a large
 load and built again after it (one index build is far cheaper than a million index
@@ -28,7 +29,7 @@ from typing import Any
 
 import asyncpg
 
-from services.tracking.ledger import tallies
+from services.tracking.ledger import persons, tallies
 from shared.platform.readmodel import create_engine
 from shared.platform.settings import Settings
 
@@ -40,6 +41,7 @@ REBUILT_INDEXES = [
     "ix_ledger_status_channel",
     "ix_ledger_track_status",
     "ix_case_units_unit_status",
+    "ix_case_persons_part",
 ]
 
 DISTRICTS = ["江岸区", "江汉区", "硚口区", "汉阳区", "武昌区", "青山区", "洪山区", "东西湖区"]
@@ -97,6 +99,20 @@ YEARS = 3
 # (the trigram index has nothing to look up for fewer), from common to rare.
 SEARCH_TERMS = ["乱收费", "推诿扯皮", "中南路街道", "区教育局", "暴力扣押", "公租房资格"]
 SEARCH_TERMS += ["欠薪投诉", "徐家棚街道办事处"]
+
+# The people complained about (被反映人): about 40 % of tips name one — a surname in roughly
+# its frequency (Zipf-like over the commonest fifty, a few compound ones rare), then half the
+# time the anonymised 某/某某 the offices write, else a given name of one or two characters.
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田")
+SURNAMES += list("董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
+SURNAME_WEIGHTS = [1 / (rank + 4) for rank in range(len(SURNAMES))]
+SURNAMES += ["欧阳", "司马", "诸葛", "上官"]
+SURNAME_WEIGHTS += [1 / 400] * 4
+GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超华平刚桂英红霞玉兰建国德文斌鹏辉")
+POSITIONS = ["科长", "所长", "局长", "主任", "副局长", "队长", "科员", "窗口工作人员"]
+# Terms of the `person=` figure, common to rare: a surname, an anonymised name, a given
+# name's character, a whole name, a compound surname, a whole name of four characters.
+PERSON_TERMS = ["张", "王某", "伟", "李建国", "欧阳", "诸葛某某"]
 
 
 @dataclass(frozen=True)
@@ -158,9 +174,10 @@ UNIT_COLUMNS = ["case_id", "unit", "lead", "co", "dispatches", "returns", "statu
 
 def ledger_rows(
     start: int, count: int, total: int, now: datetime, seed: int = 10
-) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
+) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...] | None, list[tuple[Any, ...]]]]:
     """Rows ``start`` … ``start + count - 1`` of a ledger of ``total`` cases ending ``now``;
-    each with its ``case_units`` row (None for a case never dispatched)."""
+    each with its ``case_units`` row (None for a case never dispatched) and its
+    ``case_persons`` records (``persons.COLUMNS``; none for a case naming no one)."""
     rng = random.Random(seed * 1_000_003 + start)
     span = timedelta(days=365 * YEARS)
     began = now - span
@@ -178,6 +195,10 @@ def ledger_rows(
             f"来电人反映:{district}{street}{unit_name}{detail}。"
             f"地点在{street}附近第{rng.randint(1, 300)}号,希望有关部门尽快核实处理并给予答复。"
         )
+        person = _person(rng)
+        subject = {"unit": unit_name}
+        if person is not None:
+            subject |= {"person": person, "position": rng.choice(POSITIONS)}
         status = rng.choice(statuses)
         reached = status in dispatched
         closed = status == "closed_out"
@@ -192,7 +213,7 @@ def ledger_rows(
             content,
             f"{summary}\n{content}",
             district,
-            json.dumps({"unit": unit_name}, ensure_ascii=False),
+            json.dumps(subject, ensure_ascii=False),
             i % 3 == 0,
             registered,
             f"operator:{i % 40:02d}",
@@ -231,7 +252,19 @@ def ledger_rows(
             dispatched_at or registered,
         )
         unit_row = (case_id, unit_code, True, False, 1, 0, status) if reached else None
-        yield ledger, unit_row
+        number = ledger[1]
+        named = {"case_id": case_id, "subject": subject, "registered_at": registered}
+        parts = [tuple(e.values()) for e in persons.entries(named | {"number": number})]
+        yield ledger, unit_row, parts
+
+
+def _person(rng: random.Random) -> str | None:
+    if rng.random() >= 0.4:
+        return None
+    surname = rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
+    if rng.random() < 0.5:
+        return surname + rng.choice(["某", "某某"])
+    return surname + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
 
 
 async def fill(
@@ -262,6 +295,10 @@ async def fill(
             )
             units = [p[1] for p in pairs if p[1] is not None]
             await conn.copy_records_to_table("case_units", records=units, columns=UNIT_COLUMNS)
+            parts = [r for p in pairs for r in p[2]]
+            await conn.copy_records_to_table(
+                "case_persons", records=parts, columns=list(persons.COLUMNS)
+            )
             if progress is not None:
                 progress(start + count)
         indexed = loop.time()
@@ -270,6 +307,7 @@ async def fill(
         await _recount(pg_url, schema)
         await conn.execute("VACUUM (ANALYZE) ledger")
         await conn.execute("VACUUM (ANALYZE) case_units")
+        await conn.execute("VACUUM (ANALYZE) case_persons")
         await conn.execute("VACUUM (ANALYZE) ledger_tallies")
         done = loop.time()
     finally:

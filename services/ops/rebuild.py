@@ -119,7 +119,14 @@ class Statistics:
     whenever the events written since the last one reach the number written before it
     costs a few of them over a whole rebuild."""
 
-    TABLES = ("ledger", "case_units", "case_history", "ledger_tallies", "projection_streams")
+    TABLES = (
+        "ledger",
+        "case_units",
+        "case_persons",
+        "case_history",
+        "ledger_tallies",
+        "projection_streams",
+    )
     FIRST = 5_000
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], share: int = 1) -> None:

@@ -46,6 +46,7 @@ PAIRS = [
             [
                 ("ledger query p95", "R"),
                 ("ledger q= Chinese search p95", "R"),
+                ("ledger person= p95", "R"),
                 ("statistics p95", "R"),
                 ("monthly circular p95", "R"),
             ],

@@ -41,7 +41,10 @@ def snapshot(api: Api) -> dict[str, Any]:
     # counters (ADR 33), which the rebuild fills too
     days = {"from": str(TODAY - timedelta(days=1)), "to": str(TODAY + timedelta(days=1))}
     stats = api.get("/api/v1/stats/channels", params=days, headers=office).json()["items"]
-    return {"ledger": items, "histories": histories, "stats": stats}
+    # the person filter reads its own index (case_persons, ADR 43), which the rebuild fills too
+    named = api.get("/api/v1/ledger", params={"person": "张某"}, headers=office).json()["items"]
+    persons = [i["case_id"] for i in named]
+    return {"ledger": items, "histories": histories, "stats": stats, "persons": persons}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,7 @@ def pg_url() -> Iterator[str]:
 def vandalize(settings: Settings) -> None:
     """Damage the live read tables, so that only a real rebuild can restore them."""
     statements = ["UPDATE ledger SET status = 'merged', summary = NULL", "DELETE FROM case_history"]
-    statements.append("DELETE FROM ledger_tallies")
+    statements += ["DELETE FROM ledger_tallies", "DELETE FROM case_persons"]
     if settings.database_url is None:
         with sqlite3.connect(settings.data_dir / "readmodels.sqlite") as conn:
             for statement in statements:
@@ -88,7 +91,12 @@ def test_the_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
         served.api = api
         cases = [
             Case(served, channel="mayor_hotline", summary="反映某局乱收费问题"),
-            Case(served, channel="media", summary="道路积水", subject={"unit": "某局"}),
+            Case(
+                served,
+                channel="media",
+                summary="道路积水",
+                subject={"unit": "某局", "person": "张某某"},
+            ),
             Case(
                 served,
                 channel="petition",
@@ -131,6 +139,7 @@ def test_the_rebuilt_ledger_equals_the_live_one(settings: Settings) -> None:
     assert len(after["ledger"]) == 3
     assert live["stats"][0]["cases"] >= 1  # the counters were read, and rebuilt
     assert after == live
+    assert after["persons"] == [str(cases[1].id)]
     types = [e["type"] for e in after["histories"][str(cases[0].id)]["items"]]
     assert types == [
         "TipRegistered",
@@ -320,7 +329,10 @@ def test_a_rebuild_in_many_chunks_equals_the_live_ledger(
             "name": "某局领导班子",
             "measures": ["circulated_criticism"],
         }
-        recorded = Case(served, summary="反映某局乱收费问题").post("accountability", record)
+        subject = {"unit": "某局", "person": "张某"}
+        recorded = Case(served, summary="反映某局乱收费问题", subject=subject).post(
+            "accountability", record
+        )
         assert recorded.status_code == 201
         seen: list[dict[str, Any]] = []
 
@@ -351,6 +363,7 @@ def test_a_rebuild_in_many_chunks_equals_the_live_ledger(
         monkeypatch.setattr(replay.BulkLedger, "flush", counted)
         asyncio.run(rebuild_ledger(served.settings, lambda *_: None, workers=1))
         assert snapshot(api) == live
+        assert len(live["persons"]) == 1
     assert len(flushes) > 10
     assert sum(flushes) > 0  # rows were read back from staging and replaced
     assert not staging_exists(settings)

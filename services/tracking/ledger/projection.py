@@ -18,10 +18,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.tracking.ledger import rows, tallies, unit_procedures
+from services.tracking.ledger import persons, rows, tallies, unit_procedures
 from services.tracking.ledger.tables import (
     calendar_years,
     case_history,
+    case_persons,
     case_units,
     category_changes,
     ledger,
@@ -87,7 +88,8 @@ async def _write_cases(
     folded: dict[UUID, rows.Row],
 ) -> None:
     """The folded rows back: new ones in one insert, changed ones in one update, the
-    units of those whose units or status moved, and the change to the KPIs' counters."""
+    units of those whose units or status moved, the change to the KPIs' counters, and the
+    parts of the names of those whose person (or place in the ledger's order) moved."""
     new = [folded[c] for c in case_ids if c not in stored]
     changed = [folded[c] for c in case_ids if c in stored and folded[c] != stored[c]]
     await insert_rows(session, ledger, [_full(row) for row in new])
@@ -107,6 +109,10 @@ async def _write_cases(
     await insert_rows(session, case_units, [e for found in rewritten.values() for e in found])
     moved = [(stored.get(r["case_id"]), r) for r in (*new, *changed)]
     await tallies.add(session, tallies.delta(moved))  # the KPIs' counters (ADR 33)
+    gone, parts = persons.moved(moved)  # the person filter's index (ADR 43)
+    if gone:
+        await session.execute(case_persons.delete().where(case_persons.c.case_id.in_(gone)))
+    await insert_rows(session, case_persons, parts)
 
 
 async def _lock_rows(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID, rows.Row]:

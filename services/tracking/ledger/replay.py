@@ -27,7 +27,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.tracking.ledger import rows, tallies
+from services.tracking.ledger import persons, rows, tallies
 from services.tracking.ledger.projection import (
     HISTORY_COLUMNS,
     LEDGER_COLUMNS,
@@ -37,7 +37,7 @@ from services.tracking.ledger.projection import (
     history_record,
     project_batch,
 )
-from services.tracking.ledger.tables import case_history, case_units, ledger
+from services.tracking.ledger.tables import case_history, case_persons, case_units, ledger
 from shared.contracts import Envelope
 from shared.platform.bulk import copy_records, insert_rows
 from shared.platform.projection import StreamKey, advance_to, projection_streams
@@ -152,11 +152,15 @@ class BulkLedger:
         if rewritten:  # written by an earlier chunk: replaced whole, with their units
             await session.execute(ledger.delete().where(ledger.c.case_id.in_(rewritten)))
             await session.execute(case_units.delete().where(case_units.c.case_id.in_(rewritten)))
+            await session.execute(
+                case_persons.delete().where(case_persons.c.case_id.in_(rewritten))
+            )
         ordered = [self.rows[c] for c in sorted(self.rows)]
         for row in ordered:
             rows.derive(row)
         await insert_rows(session, ledger, [{c: r.get(c) for c in LEDGER_COLUMNS} for r in ordered])
         await insert_rows(session, case_units, [u for r in ordered for u in case_unit_entries(r)])
+        await insert_rows(session, case_persons, [p for r in ordered for p in persons.entries(r)])
         moved = [(self.before.get(r["case_id"]), r) for r in ordered]
         await tallies.add(session, tallies.delta(moved))
 

@@ -3,6 +3,7 @@
 ``ledger``        one row per case (台账), built by ``services.tracking.ledger.rows``
 ``case_units``    the units a case is or was dispatched to (scope, unit filter, return rate),
                   each with the case's shown status (the unit-and-status filter)
+``case_persons``  the parts of the name of the person each case complains about (ADR 43)
 ``case_history``  every integration event, for the audit trail and time travel
 ``units``         the directory's unit names (and each unit's responsible person)
 ``calendar_years`` years of the official calendar loaded by the office
@@ -211,6 +212,20 @@ case_units = sa.Table(
     ),
 )
 
+# The people complained about (被反映人, ADR 43; services.tracking.ledger.persons): every
+# part of a case's normalised ``subject.person`` up to four characters, with the case's place
+# in the ledger's order; ``ix_case_persons_part`` (part, then that order: migration t0020)
+# answers the ledger's ``person`` filter a page at a time. Written with the ledger row.
+case_persons = sa.Table(
+    "case_persons",
+    metadata,
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    sa.Column("part", sa.String(4), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),  # the whole normalised name, for long terms
+    sa.Column("registered_at", Moment()),
+    sa.Column("number", sa.String(20)),
+)
+
 case_history = sa.Table(
     "case_history",
     metadata,
@@ -351,6 +366,7 @@ ledger_tallies = sa.Table(
 READ_TABLES = (
     ledger,
     case_units,
+    case_persons,
     case_history,
     units,
     calendar_years,
