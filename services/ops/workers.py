@@ -217,7 +217,13 @@ def _work(
 async def _replay_share(
     live: Settings, staged: Settings, k: int, workers: int, heads: dict[str, int], reports: Any
 ) -> None:
-    from services.ops.rebuild import PAGE, Statistics, open_sources, replay_source
+    from services.ops.rebuild import (
+        PAGE,
+        Statistics,
+        collector_paused,
+        open_sources,
+        replay_source,
+    )
     from services.tracking.ledger.replay import BulkLedger
     from shared.platform.readmodel import create_engine, sessionmaker
 
@@ -229,15 +235,18 @@ async def _replay_share(
         bulk = BulkLedger(sessions, flushed=statistics.wrote)
         hashed = case_streams()
         async with open_sources(live) as outboxes:
-            for outbox in outboxes:
+            with collector_paused():
+                for outbox in outboxes:
 
-                def report(source: str, position: int, head: int) -> None:
-                    reports.put(("reached", k, source, position))
+                    def report(source: str, position: int, head: int) -> None:
+                        reports.put(("reached", k, source, position))
 
-                head = heads[outbox.source]
-                read = share_reader(outbox, k, workers, head, hashed[outbox.source], PAGE)
-                counted = await replay_source(outbox, bulk, report, after=0, head=head, read=read)
-                reports.put(("count", k, outbox.source, counted))
-            await bulk.finish()
+                    head = heads[outbox.source]
+                    read = share_reader(outbox, k, workers, head, hashed[outbox.source], PAGE)
+                    counted = await replay_source(
+                        outbox, bulk, report, after=0, head=head, read=read
+                    )
+                    reports.put(("count", k, outbox.source, counted))
+                await bulk.finish()
     finally:
         await engine.dispose()
