@@ -72,7 +72,10 @@ async def open_sources(settings: Settings) -> AsyncIterator[list[Outbox]]:
         for service in services.values():
             await service.start(background=False)  # no reminders or notices from a tool
             started.append(service)
-        yield [Outbox(name, s.app, s.translate) for name, s in services.items()]
+        yield [
+            Outbox(name, s.app, s.translate, published=s.published, bulk=True)
+            for name, s in services.items()
+        ]
     finally:
         for service in reversed(started):
             await service.stop()

@@ -91,9 +91,13 @@ def share_reader(
     outbox: Outbox, k: int, workers: int, head: int, hashed: tuple[str, ...], limit: int = 500
 ) -> Callable[[int], tuple[list[Envelope], int]]:
     """Pages of worker ``k``'s share of a PostgreSQL store up to ``head`` (``outbox.read``'s
-    answer: envelopes, the last position looked at)."""
+    answer: envelopes, the last position looked at). Events the service never publishes are
+    left in the database (ADR 41): their rows are neither sent nor decoded."""
     recorder = outbox.app.recorder
     where = f"(NOT (topic ^@ ANY(%s::text[])) OR {SQL_SHARE} = %s)"
+    published = None if outbox.published is None else sorted(outbox.published)
+    if published is not None:
+        where += " AND split_part(topic, ':', 2) = ANY(%s::text[])"
     statement = SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
@@ -107,7 +111,10 @@ def share_reader(
     def read(after: int) -> tuple[list[Envelope], int]:
         datastore = recorder.datastore  # type: ignore[attr-defined]
         with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            cur.execute(statement, (after, head, list(hashed), workers, k, limit), prepare=True)
+            kept = () if published is None else (published,)
+            cur.execute(
+                statement, (after, head, list(hashed), workers, k, *kept, limit), prepare=True
+            )
             found = cur.fetchall()
         envelopes = []
         for id_, originator_id, version, topic, state in found:

@@ -29,7 +29,7 @@ from services.tracking.assessment.application import AssessmentOffice, UnitFigur
 from services.tracking.assessment.domain import AssessmentYear, Finding
 from services.tracking.assessment.sweep import RoundReminders
 from services.tracking.followup.application import TrackingApplication
-from services.tracking.followup.contract import to_contract
+from services.tracking.followup.contract import TRANSLATIONS, to_contract
 from services.tracking.followup.domain import FollowUp
 from services.tracking.followup.policy import follow_up_policy
 from services.tracking.ledger import audit
@@ -216,6 +216,10 @@ class TrackingService(ServiceBase[TrackingApplication]):
         if self._assessment is None:
             raise RuntimeError("tracking service is not started")
         return self._assessment
+
+    published = frozenset(
+        {*TRANSLATIONS, *accountability_contract.TRANSLATIONS, *assessment_contract.TRANSLATIONS}
+    )
 
     def translate(self, event: Any) -> Contract | None:
         return (
