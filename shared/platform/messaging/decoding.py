@@ -58,7 +58,7 @@ class FastMapper:
         convert = find_id_convertor(cls, type(stored.originator_id))  # type: ignore[arg-type]
         state["originator_id"] = convert(stored.originator_id)
         state["originator_version"] = stored.originator_version
-        event = object.__new__(cls)
+        event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
 
