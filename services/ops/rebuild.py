@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ops.staging import Staging, staging_for
 from services.ops.workers import Workers, worker_count
-from services.registry import Service, build_service
+from services.registry import Service, build_service, registered
 from services.tracking.ledger.projection import SOURCES, ledger_projection
 from services.tracking.ledger.replay import BulkLedger
 from shared.contracts import Envelope
@@ -45,6 +45,8 @@ async def rebuild_ledger(
     (default: one per core on PostgreSQL; always one on SQLite)."""
     staging = staging_for(settings)
     count = worker_count(settings, workers)
+    for name in SOURCES:  # imported once, here: a forked worker has them (ADR 41)
+        registered(name)
     # forked first, before anything is opened here (ADR 40)
     pool = Workers(staging.live, staging.settings, count) if count > 1 else None
     try:
