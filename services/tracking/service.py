@@ -28,8 +28,9 @@ from services.tracking.assessment import rules as assessment_rules
 from services.tracking.assessment.application import AssessmentOffice, UnitFigures
 from services.tracking.assessment.domain import AssessmentYear, Finding
 from services.tracking.assessment.sweep import RoundReminders
+from services.tracking.followup import contract as followup_contract
 from services.tracking.followup.application import TrackingApplication
-from services.tracking.followup.contract import TRANSLATIONS, to_contract
+from services.tracking.followup.contract import to_contract
 from services.tracking.followup.domain import FollowUp
 from services.tracking.followup.policy import follow_up_policy
 from services.tracking.ledger import audit
@@ -218,7 +219,11 @@ class TrackingService(ServiceBase[TrackingApplication]):
         return self._assessment
 
     published = frozenset(
-        {*TRANSLATIONS, *accountability_contract.TRANSLATIONS, *assessment_contract.TRANSLATIONS}
+        {
+            *followup_contract.TRANSLATIONS,
+            *accountability_contract.TRANSLATIONS,
+            *assessment_contract.TRANSLATIONS,
+        }
     )
 
     def translate(self, event: Any) -> Contract | None:
