@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from services.dispatch.application import DispatchApplication
-from services.dispatch.contract import to_contract
+from services.dispatch.contract import TRANSLATIONS, to_contract
 from services.dispatch.domain import Case
 from services.dispatch.errors import NotCleaned
 from services.dispatch.policy import policies
@@ -69,6 +69,8 @@ class DispatchService(ServiceBase[DispatchApplication]):
         """For the operators' metrics (``shared.web.metrics``): a sweep that stopped."""
         passes = self._scheduler.passes if self._scheduler is not None else 0
         return [("taizhang_deadline_sweeps", "Completed deadline sweeps (催办/督办)", {}, passes)]
+
+    published = frozenset(TRANSLATIONS)
 
     def translate(self, event: Any) -> Contract | None:
         return to_contract(event)

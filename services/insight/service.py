@@ -60,6 +60,8 @@ class InsightService(ServiceBase[InsightApplication]):
             for task in pending:
                 task.cancel()
 
+    published: frozenset[str] | None = frozenset({"RaisedWarning.Raised"})
+
     def translate(self, event: Any) -> Contract | None:
         return to_contract(event)  # the warnings it raised (ADR 32)
 

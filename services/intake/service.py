@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 
 from services.intake.application import IntakeApplication, Registration, TipSubmission
-from services.intake.contract import to_contract
+from services.intake.contract import TRANSLATIONS, to_contract
 from services.intake.fingerprints import rewrite_unkeyed_fingerprints
 from services.intake.groupcommit import GroupCommitter
 from services.intake.keyvault import KeyVault
@@ -117,6 +117,8 @@ class IntakeService(ServiceBase[IntakeApplication]):
         if self._store is None:
             self._store = attachment_store(self.settings, self.secrets.receipt_secret)
         return self._store
+
+    published = frozenset(TRANSLATIONS)
 
     def translate(self, event: Any) -> Contract | None:
         return to_contract(event)

@@ -69,6 +69,8 @@ class NotifyService(ServiceBase[NotifyApplication]):
             raise RuntimeError("notify service is not started")
         return self._deliverer
 
+    published: frozenset[str] | None = frozenset()
+
     def translate(self, event: Any) -> Contract | None:
         return None  # notify's store holds no events; it tells people, not services
 

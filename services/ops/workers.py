@@ -91,9 +91,13 @@ def share_reader(
     outbox: Outbox, k: int, workers: int, head: int, hashed: tuple[str, ...], limit: int = 500
 ) -> Callable[[int], tuple[list[Envelope], int]]:
     """Pages of worker ``k``'s share of a PostgreSQL store up to ``head`` (``outbox.read``'s
-    answer: envelopes, the last position looked at)."""
+    answer: envelopes, the last position looked at). Events the service never publishes are
+    left in the database (ADR 41): their rows are neither sent nor decoded."""
     recorder = outbox.app.recorder
     where = f"(NOT (topic ^@ ANY(%s::text[])) OR {SQL_SHARE} = %s)"
+    published = None if outbox.published is None else sorted(outbox.published)
+    if published is not None:
+        where += " AND split_part(topic, ':', 2) = ANY(%s::text[])"
     statement = SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
@@ -107,7 +111,10 @@ def share_reader(
     def read(after: int) -> tuple[list[Envelope], int]:
         datastore = recorder.datastore  # type: ignore[attr-defined]
         with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            cur.execute(statement, (after, head, list(hashed), workers, k, limit), prepare=True)
+            kept = () if published is None else (published,)
+            cur.execute(
+                statement, (after, head, list(hashed), workers, k, *kept, limit), prepare=True
+            )
             found = cur.fetchall()
         envelopes = []
         for id_, originator_id, version, topic, state in found:
@@ -217,7 +224,13 @@ def _work(
 async def _replay_share(
     live: Settings, staged: Settings, k: int, workers: int, heads: dict[str, int], reports: Any
 ) -> None:
-    from services.ops.rebuild import PAGE, Statistics, open_sources, replay_source
+    from services.ops.rebuild import (
+        PAGE,
+        Statistics,
+        collector_paused,
+        open_sources,
+        replay_source,
+    )
     from services.tracking.ledger.replay import BulkLedger
     from shared.platform.readmodel import create_engine, sessionmaker
 
@@ -229,15 +242,18 @@ async def _replay_share(
         bulk = BulkLedger(sessions, flushed=statistics.wrote)
         hashed = case_streams()
         async with open_sources(live) as outboxes:
-            for outbox in outboxes:
+            with collector_paused():
+                for outbox in outboxes:
 
-                def report(source: str, position: int, head: int) -> None:
-                    reports.put(("reached", k, source, position))
+                    def report(source: str, position: int, head: int) -> None:
+                        reports.put(("reached", k, source, position))
 
-                head = heads[outbox.source]
-                read = share_reader(outbox, k, workers, head, hashed[outbox.source], PAGE)
-                counted = await replay_source(outbox, bulk, report, after=0, head=head, read=read)
-                reports.put(("count", k, outbox.source, counted))
-            await bulk.finish()
+                    head = heads[outbox.source]
+                    read = share_reader(outbox, k, workers, head, hashed[outbox.source], PAGE)
+                    counted = await replay_source(
+                        outbox, bulk, report, after=0, head=head, read=read
+                    )
+                    reports.put(("count", k, outbox.source, counted))
+                await bulk.finish()
     finally:
         await engine.dispose()

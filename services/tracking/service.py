@@ -28,6 +28,7 @@ from services.tracking.assessment import rules as assessment_rules
 from services.tracking.assessment.application import AssessmentOffice, UnitFigures
 from services.tracking.assessment.domain import AssessmentYear, Finding
 from services.tracking.assessment.sweep import RoundReminders
+from services.tracking.followup import contract as followup_contract
 from services.tracking.followup.application import TrackingApplication
 from services.tracking.followup.contract import to_contract
 from services.tracking.followup.deps import RatedCase
@@ -217,6 +218,14 @@ class TrackingService(ServiceBase[TrackingApplication]):
         if self._assessment is None:
             raise RuntimeError("tracking service is not started")
         return self._assessment
+
+    published = frozenset(
+        {
+            *followup_contract.TRANSLATIONS,
+            *accountability_contract.TRANSLATIONS,
+            *assessment_contract.TRANSLATIONS,
+        }
+    )
 
     def translate(self, event: Any) -> Contract | None:
         return (

@@ -61,6 +61,10 @@ class ServiceBase(Generic[AppT]):
         """A domain event as the integration event others may read (None: stays inside)."""
         raise NotImplementedError
 
+    # The domain events (qualified names) ``translate`` may publish, None: any of them. A bulk
+    # read skips the others undecoded (ADR 41); a test holds it to the translators.
+    published: frozenset[str] | None = None
+
     def consumers(self) -> Sequence[Consumer]:
         """What this service follows of others (and of itself, for its read models)."""
         return ()

@@ -20,6 +20,7 @@ projection would. Before the first flush nothing is in staging to read.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
@@ -126,6 +127,8 @@ class BulkLedger:
         self.rows, self.before, self.others, self.events = {}, {}, [], 0
         self.marks, self.marks_before = {}, set()
         self.wrote_any = True
+        if not gc.isenabled():  # a rebuild pauses the collector (ADR 41): a chunk's cycles
+            gc.collect()
         if self.flushed is not None and events and not last:  # for the pages' read-backs
             await self.flushed(events)
 

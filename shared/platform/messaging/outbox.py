@@ -3,6 +3,9 @@
 The application's events are the outbox: nothing is published beside a commit. Reading
 translates each domain event with the service's ``contract.py``; events that are not for
 other services translate to None and are skipped (their position still counts).
+
+A bulk read (a rebuild, ADR 41) names the domain events the service publishes — any other
+is skipped by its topic, undecoded — and decodes the rest with :class:`FastMapper`.
 """
 
 from __future__ import annotations
@@ -16,15 +19,29 @@ from eventsourcing.persistence import Notification
 
 from shared.contracts import Contract, Envelope
 from shared.platform.eventstore import ServiceApplication
+from shared.platform.messaging.decoding import FastMapper
 
 Translator = Callable[[Any], Contract | None]
 
 
 class Outbox:
-    def __init__(self, source: str, app: ServiceApplication, translate: Translator) -> None:
+    def __init__(
+        self,
+        source: str,
+        app: ServiceApplication,
+        translate: Translator,
+        *,
+        published: frozenset[str] | None = None,
+        bulk: bool = False,
+    ) -> None:
+        """``published``: the qualified names of the domain events ``translate`` may turn
+        into integration events (None: any); ``bulk``: decode with :class:`FastMapper`."""
         self.source = source
         self.app = app
         self.translate = translate
+        self.published = published
+        self.fast = FastMapper(app.mapper) if bulk else None
+        self._kept: dict[str, bool] = {}  # topic → published
 
     def read(self, after: int, limit: int = 500) -> tuple[list[Envelope], int]:
         """Envelopes after ``after``, and the last position looked at."""
@@ -34,7 +51,10 @@ class Outbox:
 
     def envelope(self, notification: Notification) -> Envelope | None:
         """A stored event as its integration event (None: it stays inside the service)."""
-        event: Any = self.app.mapper.to_domain_event(notification)
+        if self.published is not None and not self.publishes(notification.topic):
+            return None  # never decoded
+        mapper = self.fast or self.app.mapper
+        event: Any = mapper.to_domain_event(notification)
         contract = self.translate(event)
         if contract is None:
             return None
@@ -47,6 +67,15 @@ class Outbox:
             actor=getattr(event, "actor", None),
             event=contract,
         )
+
+    def publishes(self, topic: str) -> bool:
+        """Whether events of this topic may be published (``module:Class.Event``)."""
+        kept = self._kept.get(topic)
+        if kept is None:
+            kept = self._kept[topic] = self.published is None or (
+                topic.rpartition(":")[2] in self.published
+            )
+        return kept
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
