@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import shutil
 import statistics
 import sys
 import tempfile
@@ -31,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.common import report_options
 from bench.figures import Baseline, Figure, Report, say
 from services.insight import projection as insight
 from services.insight.tables import MIGRATIONS, tips
@@ -156,6 +158,7 @@ async def one_round(root: Path, tips: int, set_based: bool) -> dict[str, float]:
         }
     finally:
         await engine.dispose()
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
 
 
 async def measure(report: Report, args: argparse.Namespace, root: Path) -> None:
@@ -173,7 +176,7 @@ async def measure(report: Report, args: argparse.Namespace, root: Path) -> None:
         say(f"  {kind}: per event {cells}")
     detail = f"median of {args.rounds} interleaved rounds of {args.tips} tips, triaged and closed"
     for key, name, unit in (
-        ("statements", "statements a thousand events", ""),
+        ("statements", "statements a thousand events", "statements"),
         ("cpu_us", "the event loop's CPU an event", "µs"),
         ("held_us", "the read-model file's write lock held an event", "µs"),
     ):
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--tips", type=int, default=2000, help="tips a round (default 2000)")
     parser.add_argument("--rounds", type=int, default=6, help="rounds a side (default 6)")
+    report_options(parser, out="the rounds' databases")
     args = parser.parse_args(argv)
     if args.quick:
         args.tips, args.rounds = 200, 2
@@ -199,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         {"load_average": load},
     )
     report.header()
-    with tempfile.TemporaryDirectory(prefix="tz-bench-") as root:
-        asyncio.run(measure(report, args, Path(root)))
+    with tempfile.TemporaryDirectory(prefix="tz-bench-") as scratch:
+        root = args.out or Path(scratch)
+        root.mkdir(parents=True, exist_ok=True)
+        asyncio.run(measure(report, args, root))
     report.note(f"load average at the end: {Path('/proc/loadavg').read_text().split()[:3]}")
     return report.finish(args)
 
