@@ -3,6 +3,13 @@ could cost most, the embedded default, where insight's consumer shares intake's 
 
     nice -n 10 .venv/bin/python -m bench.insight_cost        # ~8 minutes (catch-up between rounds)
     .venv/bin/python -m bench.insight_cost --quick               # smoke run (figures are noise)
+    nice -n 10 .venv/bin/python -m bench.insight_cost --watch    # + who waits for SQLite's locks
+    nice -n 10 .venv/bin/python -m bench.insight_cost --store postgres   # the same on PostgreSQL
+
+``--watch`` runs both processes under :mod:`bench.lockwatch` and prints, per 1,000 requests,
+each SQLite writer's transactions, those that found the lock held, the time slept for it and
+the time it was held, and each thread's CPU — counts that do not depend on the machine's
+load as the throughput does (ADR 45).
 
 Two all-in-one processes on SQLite stores (``taizhang serve intake dispatch tracking notify``
 and the same with ``insight``), each in a data directory and NATS namespace of its own —
