@@ -3,6 +3,13 @@ could cost most, the embedded default, where insight's consumer shares intake's 
 
     nice -n 10 .venv/bin/python -m bench.insight_cost        # ~8 minutes (catch-up between rounds)
     .venv/bin/python -m bench.insight_cost --quick               # smoke run (figures are noise)
+    nice -n 10 .venv/bin/python -m bench.insight_cost --watch    # + who waits for SQLite's locks
+    nice -n 10 .venv/bin/python -m bench.insight_cost --store postgres   # the same on PostgreSQL
+
+``--watch`` runs both processes under :mod:`bench.lockwatch` and prints, per 1,000 requests,
+each SQLite writer's transactions, those that found the lock held, the time slept for it and
+the time it was held, and each thread's CPU — counts that do not depend on the machine's
+load as the throughput does (ADR 45).
 
 Two all-in-one processes on SQLite stores (``taizhang serve intake dispatch tracking notify``
 and the same with ``insight``), each in a data directory and NATS namespace of its own —
@@ -24,7 +31,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psycopg
+
+from bench import lockwatch
 from bench.common import (
     TAIZHANG,
     BenchProcess,
@@ -41,6 +52,7 @@ from bench.load import LoadResult, ensure_wrk
 
 WITHOUT = ("intake", "dispatch", "tracking", "notify")
 WITH = (*WITHOUT, "insight")
+STORES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 SETTLE_SECONDS = 300.0  # a loaded machine: the ledger of an all-in-one catches up slowly
 
 
@@ -53,6 +65,9 @@ class Side:
     process: BenchProcess
     results: list[LoadResult] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
+    watched: Path | None = None  # the process's lock and thread figures (``--watch``)
+    loaded: list[dict[str, Any]] = field(default_factory=list)  # while loaded
+    waits: list[dict[str, Any]] = field(default_factory=list)  # loaded and caught up
 
     def rate(self) -> float:
         return statistics.median(r.rate for r in self.results)
@@ -64,9 +79,11 @@ class Side:
         return statistics.median(self.cpu_ms)
 
 
-def start(d: Deployment, services: tuple[str, ...]) -> BenchProcess:
+def start(d: Deployment, services: tuple[str, ...], watched: Path | None) -> BenchProcess:
     port = free_port()
     command = [TAIZHANG, "serve", *services, "--port", str(port)]
+    if watched is not None:  # the same command under bench.lockwatch
+        command = [sys.executable, "-m", "bench.lockwatch", str(watched), *command[1:]]
     env = d.env(PYTHONUNBUFFERED="1")  # its log shows how far a slow start got
     process = BenchProcess("+".join(services), env, d.log_dir, port, command)
     d.processes.append(process)
@@ -74,7 +91,15 @@ def start(d: Deployment, services: tuple[str, ...]) -> BenchProcess:
 
 
 def rows(d: Deployment, table: str) -> int | None:
-    """Rows of a read model (``None``: no such table here), read from the embedded file."""
+    """Rows of a read model (``None``: no such table here), read from the embedded file or
+    the deployment's PostgreSQL schema."""
+    if d.pg_url is not None:
+        try:
+            with psycopg.connect(d.pg_url, autocommit=True, connect_timeout=5) as conn:
+                found = conn.execute(f'SELECT count(*) FROM "{d.schema}".{table}').fetchone()
+                return int(found[0]) if found else None
+        except psycopg.errors.UndefinedTable:
+            return None
     path = d.data_dir / "readmodels.sqlite"
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
@@ -102,7 +127,12 @@ def settled(side: Side, posted: int) -> None:
 def round_of(side: Side, seconds: float, posted: dict[str, int]) -> None:
     """One load run, then a wait until the consumers have caught up, so that every round
     starts with no backlog (the catch-up is not timed: idle timers would count in it)."""
+    spy = side.watched
+    before = lockwatch.observe(side.process.pid, spy) if spy is not None else None
     result = load(side.process, side.deployment, seconds)
+    if spy is not None and before is not None:
+        after = lockwatch.observe(side.process.pid, spy)
+        side.loaded.append(difference(before, after, result.requests))
     posted[side.label] += result.ok
     side.results.append(result)
     side.cpu_ms.append(result.cpu_ms)
@@ -111,29 +141,46 @@ def round_of(side: Side, seconds: float, posted: dict[str, int]) -> None:
         f"{result.cpu_ms:.2f} ms CPU a request while loaded"
     )
     settled(side, posted[side.label])
+    if spy is not None and before is not None:
+        caught_up = lockwatch.observe(side.process.pid, spy)
+        side.waits.append(difference(before, caught_up, result.requests))
 
 
 def measure(report: Report, args: argparse.Namespace, srv: Servers, root: Path) -> None:
+    pg_url = srv.pg_url if args.store == "postgres" else None
     with (
-        new_deployment(root, None, srv.nats_url) as plain_d,
-        new_deployment(root, None, srv.nats_url) as insight_d,
+        new_deployment(root, pg_url, srv.nats_url) as plain_d,
+        new_deployment(root, pg_url, srv.nats_url) as insight_d,
     ):
-        plain = Side("without insight", plain_d, start(plain_d, WITHOUT))
-        watched = Side("with insight", insight_d, start(insight_d, WITH))
+        if pg_url is not None:
+            plain_d.create_schema()
+            insight_d.create_schema()
+        spies = [root / f"lockwatch-{n}.json" if args.watch else None for n in (1, 2)]
+        plain = Side(
+            "without insight", plain_d, start(plain_d, WITHOUT, spies[0]), watched=spies[0]
+        )
+        watched = Side(
+            "with insight", insight_d, start(insight_d, WITH, spies[1]), watched=spies[1]
+        )
         posted = {plain.label: 0, watched.label: 0}
         for side in (plain, watched):  # warm both up; not counted
             round_of(side, args.warmup, posted)
             side.results.clear()
             side.cpu_ms.clear()
+            side.waits.clear()
+            side.loaded.clear()
         for n in range(args.rounds):
             order = (plain, watched) if n % 2 == 0 else (watched, plain)
             for side in order:
                 round_of(side, args.seconds, posted)
+        if args.watch:
+            for side in (plain, watched):
+                say(waits_table(side))
         if rows(insight_d, "insight_tips") is None or rows(plain_d, "insight_tips") is not None:
             raise RuntimeError("insight ran in the wrong process (or in neither)")
         w = Baseline(
             "W",
-            "intake without insight, all-in-one on SQLite, same run",
+            f"intake without insight, all-in-one on {STORES[args.store]}, same run",
             plain.rate(),
             "req/s",
             f"median of {args.rounds} rounds, p99 {plain.p99():.1f} ms, {plain.cpu():.2f} ms CPU",
@@ -162,12 +209,74 @@ def measure(report: Report, args: argparse.Namespace, srv: Servers, root: Path) 
         )
 
 
+def difference(before: dict[str, Any], after: dict[str, Any], requests: int) -> dict[str, Any]:
+    """What a round added to the process's lock and thread figures, with its request count."""
+    locks = {}
+    for key, row in after["locks"].items():
+        old = before["locks"].get(key, [0, 0, 0.0, 0.0])
+        locks[key] = [new - was for new, was in zip(row, old, strict=True)]
+    threads = {k: v - before["threads"].get(k, 0.0) for k, v in after["threads"].items()}
+    return {"locks": locks, "threads": threads, "requests": requests}
+
+
+def waits_table(side: Side) -> str:
+    """The rounds' sums, per 1,000 requests: transactions, those that found the write lock
+    held, ms slept for it and ms held, per file and tables written; CPU ms per thread."""
+    requests = sum(w["requests"] for w in side.waits) or 1
+    locks: dict[str, list[float]] = {}
+    for w in side.waits:
+        for key, row in w["locks"].items():
+            locks[key] = [a + b for a, b in zip(locks.get(key, [0, 0, 0.0, 0.0]), row, strict=True)]
+    threads, loaded = _summed(side.waits), _summed(side.loaded)
+    k = 1000 / requests
+    lines = [
+        f"{side.label}: {requests:,} requests; per 1,000 requests:",
+        "  file and tables written | transactions | found the lock held | ms slept | ms held",
+    ]
+    for key, (tx, busy, slept, held) in sorted(locks.items(), key=lambda i: -i[1][3]):
+        if tx:
+            lines.append(
+                f"  {key} | {tx * k:.1f} | {busy * k:.1f} | {slept * k:.0f} | {held * k:.0f}"
+            )
+    lines.append("  thread | CPU ms a request: while loaded | loaded and caught up")
+    for key, cpu in sorted(threads.items(), key=lambda i: -i[1]):
+        if cpu > 0:
+            lines.append(
+                f"  {key} | {1000 * loaded.get(key, 0.0) / requests:.3f} | "
+                f"{1000 * cpu / requests:.3f}"
+            )
+    whole = 1000 * sum(threads.values()) / requests
+    lines.append(f"  all threads | {1000 * sum(loaded.values()) / requests:.3f} | {whole:.3f}")
+    return "\n".join(lines)
+
+
+def _summed(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    summed: dict[str, float] = {}
+    for w in rounds:
+        for key, cpu in w["threads"].items():
+            summed[key] = summed.get(key, 0.0) + cpu
+    return summed
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.insight_cost", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 s rounds")
     parser.add_argument("--seconds", type=float, default=10.0, help="per round (default 10)")
     parser.add_argument("--rounds", type=int, default=4, help="rounds per side (default 4)")
     parser.add_argument("--warmup", type=float, default=5.0, help="warm-up seconds per side")
+    parser.add_argument(
+        "--store",
+        choices=sorted(STORES),
+        default="sqlite",
+        help="the embedded default (sqlite) or PostgreSQL (TAIZHANG_BENCH_PG_URL, else the "
+        "machine's or an embedded one)",
+    )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="run both processes under bench.lockwatch: SQLite lock waits per writer and "
+        "CPU per thread, per request (counts, not timings of the machine)",
+    )
     report_options(parser)
     args = parser.parse_args(argv)
     if args.quick:
@@ -183,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     def body(report: Report, srv: Servers, out: Path) -> None:
         measure(report, args, srv, out)
 
-    context = {"stores": "SQLite", "delivery": "NATS"}
+    context = {"stores": STORES[args.store], "delivery": "NATS"}
     return run_bench("bench.insight_cost", argv, args, lambda srv: context, body)
 
 

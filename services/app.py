@@ -7,6 +7,7 @@ eventsourcing applications, writers) and closes it again on shutdown.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -144,13 +145,25 @@ def _observe(metrics: Metrics, runtime: Runtime) -> asyncio.Task[None] | None:
     return asyncio.create_task(sampler.run())
 
 
-def create_app(settings: Settings | None = None, services: Sequence[str] = AVAILABLE) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    services: Sequence[str] = AVAILABLE,
+    *,
+    frozen_heap: bool = False,
+) -> FastAPI:
+    """``frozen_heap``: once started, leave everything there is (the modules, the stores, the
+    caches of start-up) out of the garbage collector's full collections — a server process
+    (``taizhang serve``), not a test's app. A full collection walked the whole heap with the
+    GIL held: 200–330 ms each time a pass of insight's sweep made one, on the loop that
+    serves intake (ADR 45)."""
     settings = settings or Settings()
     logpolicy.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.start(settings, services)
+        if frozen_heap:
+            gc.freeze()
         app.state.runtime = runtime
         app.state.services = runtime.services
         app.state.authenticator = Authenticator(settings, runtime.secrets, runtime.engine)

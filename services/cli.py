@@ -135,7 +135,7 @@ def serve(
     err.print(f"OpenAPI docs: http://{host}:{port}/docs")
     if "tracking" in chosen:
         err.print(f"工作台 (web workbench): http://{host}:{port}/ui/")
-    run_server(create_app(settings, chosen), host, port)
+    run_server(create_app(settings, chosen, frozen_heap=True), host, port)
 
 
 def _serve_front(settings: Settings, host: str, port: int) -> None:

@@ -91,6 +91,18 @@ async def positions(session: AsyncSession, consumer: str) -> dict[str, int]:
     return {source: int(position) for source, position in rows}
 
 
+SIGNAL_COLUMNS = (
+    tips.c.case_id,
+    tips.c.number,
+    tips.c.category,
+    tips.c.registered_at,
+    tips.c.street,
+    tips.c.subject_unit,
+    tips.c.subject_person,
+)
+SWEEP_PARTITION = 500
+
+
 async def warnings(
     session: AsyncSession, first: date, last: date, timezone: str
 ) -> tuple[list[Warning], dict[str, str]]:
@@ -99,16 +111,22 @@ async def warnings(
     since = first - timedelta(days=WARNING_DEFAULT.window + WARNING_DEFAULT.history)
     start = datetime.combine(since, time.min, zone)
     end = datetime.combine(last + timedelta(days=1), time.min, zone)
-    rows = await session.execute(
-        sa.select(tips).where(
+    # Only what the rule reads (not the texts), a partition at a time: the loop that reads
+    # them serves intake's requests in an all-in-one process, and 20,000 rows read at once
+    # held it for 0.4–1.1 s every pass (ADR 45).
+    streamed = await session.stream(
+        sa.select(*SIGNAL_COLUMNS).where(
             tips.c.category.is_not(None),
             tips.c.registered_at >= start,
             tips.c.registered_at < end,
         )
     )
+    found: list[Any] = []
+    async for partition in streamed.partitions(SWEEP_PARTITION):
+        found.extend(partition)
     # The rule is pure Python over every tip of the last weeks (seconds for a city's ~77,000):
     # off the event loop, so requests served by the same process are not held meanwhile.
-    return await asyncio.to_thread(_detected, list(rows), first, last, zone)
+    return await asyncio.to_thread(_detected, found, first, last, zone)
 
 
 def _detected(

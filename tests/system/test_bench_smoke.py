@@ -52,6 +52,14 @@ PAIRS = [
             ],
         ),
         (["bench.xlsx", "--rows", "300"], [("tracking peak RSS exporting 300 rows", "L")]),
+        (
+            ["bench.insight_writes", "--quick"],  # in-process, no services: a few seconds
+            [
+                ("statements a thousand events, set-based", "S"),
+                ("the event loop's CPU an event, set-based", "C"),
+                ("the read-model file's write lock held an event, set-based", "H"),
+            ],
+        ),
     ],
     [
         (
