@@ -129,10 +129,11 @@ class PostgresTemplate:
             settings.database_schema
         )
         schema = settings.database_schema
+        pg_dump = _pg_dump(pg_url)  # before anything is built
         try:
             build(template_settings(settings))
             _refuse_rows(_postgres_tables_with_rows(pg_url, schema))
-            self.script = _dump(pg_url, schema)
+            self.script = _dump(pg_dump, pg_url, schema)
         finally:
             with psycopg.connect(pg_url, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -166,11 +167,11 @@ def _refuse_rows(tables: list[str]) -> None:
         )
 
 
-def _dump(pg_url: str, schema: str) -> str:
-    """The schema's objects and rows as SQL (``pg_dump`` of the server's own version)."""
+def _dump(pg_dump: str, pg_url: str, schema: str) -> str:
+    """The schema's objects and rows as SQL."""
     out = subprocess.run(
         [
-            _pg_dump(pg_url),
+            pg_dump,
             "--schema",
             schema,
             "--no-owner",
@@ -187,7 +188,12 @@ def _dump(pg_url: str, schema: str) -> str:
     return "\n".join(line for line in out.splitlines() if not line.startswith("\\"))
 
 
+class NoPgDump(Exception):
+    """No ``pg_dump`` of the server's major version on this machine."""
+
+
 def _pg_dump(pg_url: str) -> str:
+    """The path of a ``pg_dump`` of the server's own major version."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
         row = conn.execute("SHOW server_version_num").fetchone()
     major = int(row[0]) // 10000 if row else 0
@@ -201,7 +207,7 @@ def _pg_dump(pg_url: str) -> str:
     for candidate in candidates:
         if candidate.exists() and _version_of(candidate) == major:
             return str(candidate)
-    raise FileNotFoundError(f"no pg_dump {major} for the tests' store template")
+    raise NoPgDump(f"no pg_dump {major} for the tests' store template")
 
 
 def _version_of(pg_dump: Path) -> int:
@@ -217,7 +223,8 @@ class StoreTemplates:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._sqlite: SqliteTemplate | None = None
-        self._postgres: PostgresTemplate | bool | None = None
+        self._postgres: PostgresTemplate | None = None
+        self._without_pg_dump = False
         self._lock = threading.Lock()
 
     def install(self, settings: Settings) -> None:
@@ -240,18 +247,18 @@ class StoreTemplates:
         return self._sqlite
 
     def _postgres_template(self, pg_url: str) -> PostgresTemplate | None:
-        if self._postgres is None:
+        if self._postgres is None and not self._without_pg_dump:
             from tests.conftest import store_settings
 
             schema = f"tz_template_{uuid.uuid4().hex[:12]}"
             settings = store_settings(self.root / "pg", pg_url, schema)
             try:
                 self._postgres = PostgresTemplate(settings, pg_url)
-            except FileNotFoundError:
+            except NoPgDump:
                 if in_ci():  # CI's machine has the server's pg_dump: 0.5–1 s a test otherwise
                     raise
-                self._postgres = False  # each test's start migrates, as without a template
-        return self._postgres or None
+                self._without_pg_dump = True  # each test's start migrates, as without a template
+        return self._postgres
 
 
 def empty_store_wanted(request: pytest.FixtureRequest) -> bool:
