@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import psycopg
 import pytest
 from eventsourcing.domain import CanCreateTimestamp
@@ -19,6 +20,13 @@ from tests.support.infra import ServerThread, nats_server, postgres_server
 from tests.support.pinned import pinned_clock
 from tests.support.s3 import S3Emulator
 from tests.support.template import StoreTemplates, empty_store_wanted
+
+# Tests never time anything: Hypothesis' deadline per example and its "input generation is
+# slow" check did (a draw stalled 1.6 s on a loaded machine and failed the KPI rates test).
+hypothesis.settings.register_profile(
+    "untimed", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("untimed")
 
 # The files that take longest, first: xdist hands whole files (``--dist loadfile``) to its two
 # workers in collection order (``--no-loadscope-reorder``; its default puts files with many
