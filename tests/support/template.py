@@ -78,7 +78,7 @@ class SqliteTemplate:
     def __init__(self, settings: Settings) -> None:
         build(template_settings(settings))
         self.root = settings.data_dir
-        self.files = sorted(p.relative_to(self.root) for p in self.root.rglob("*") if _is_sqlite(p))
+        self.files = sorted(p.relative_to(self.root) for p in self.root.rglob("*") if is_sqlite(p))
         for name in self.files:
             _settle(self.root / name)
         _refuse_rows(
@@ -91,7 +91,7 @@ class SqliteTemplate:
             shutil.copyfile(self.root / name, data_dir / name)
 
 
-def _is_sqlite(path: Path) -> bool:
+def is_sqlite(path: Path) -> bool:
     if not path.is_file():
         return False
     with path.open("rb") as f:
@@ -129,11 +129,11 @@ class PostgresTemplate:
             settings.database_schema
         )
         schema = settings.database_schema
-        pg_dump = _pg_dump(pg_url)  # before anything is built
+        pg_dump = pg_dump_for(pg_url)  # before anything is built
         try:
             build(template_settings(settings))
             _refuse_rows(_postgres_tables_with_rows(pg_url, schema))
-            self.script = _dump(pg_dump, pg_url, schema)
+            self.script = dump_schema(pg_dump, pg_url, schema)
         finally:
             with psycopg.connect(pg_url, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -167,7 +167,7 @@ def _refuse_rows(tables: list[str]) -> None:
         )
 
 
-def _dump(pg_dump: str, pg_url: str, schema: str) -> str:
+def dump_schema(pg_dump: str, pg_url: str, schema: str) -> str:
     """The schema's objects and rows as SQL."""
     out = subprocess.run(
         [
@@ -192,7 +192,7 @@ class NoPgDump(Exception):
     """No ``pg_dump`` of the server's major version on this machine."""
 
 
-def _pg_dump(pg_url: str) -> str:
+def pg_dump_for(pg_url: str) -> str:
     """The path of a ``pg_dump`` of the server's own major version."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
         row = conn.execute("SHOW server_version_num").fetchone()
