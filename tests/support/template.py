@@ -13,7 +13,7 @@ that writes rows would hand one test's settings, keys or clock to every other te
 secrets (``secrets.json`` is not a store: each test's start makes its own).
 
 A test of the migrations themselves asks for an untouched store with
-``@pytest.mark.empty_store``.
+``@pytest.mark.empty_store`` (ADR 46).
 """
 
 from __future__ import annotations
