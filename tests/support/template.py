@@ -218,13 +218,13 @@ def _version_of(pg_dump: Path) -> int:
 
 class StoreTemplates:
     """The session's templates, each built on first use (a worker that runs only pure tests
-    builds none)."""
+    builds none): SQLite's, and one for each PostgreSQL server the tests use (a module may
+    start a server of its own, whose extensions and version are its own)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._sqlite: SqliteTemplate | None = None
-        self._postgres: PostgresTemplate | None = None
-        self._without_pg_dump = False
+        self._postgres: dict[str, PostgresTemplate | None] = {}
         self._lock = threading.Lock()
 
     def install(self, settings: Settings) -> None:
@@ -247,18 +247,18 @@ class StoreTemplates:
         return self._sqlite
 
     def _postgres_template(self, pg_url: str) -> PostgresTemplate | None:
-        if self._postgres is None and not self._without_pg_dump:
+        if pg_url not in self._postgres:
             from tests.conftest import store_settings
 
             schema = f"tz_template_{uuid.uuid4().hex[:12]}"
-            settings = store_settings(self.root / "pg", pg_url, schema)
+            settings = store_settings(self.root / schema, pg_url, schema)
             try:
-                self._postgres = PostgresTemplate(settings, pg_url)
+                self._postgres[pg_url] = PostgresTemplate(settings, pg_url)
             except NoPgDump:
                 if in_ci():  # CI's machine has the server's pg_dump: 0.5–1 s a test otherwise
                     raise
-                self._without_pg_dump = True  # each test's start migrates, as without a template
-        return self._postgres
+                self._postgres[pg_url] = None  # each test's start migrates, as without one
+        return self._postgres[pg_url]
 
 
 def empty_store_wanted(request: pytest.FixtureRequest) -> bool:
