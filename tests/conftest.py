@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import psycopg
 import pytest
 from eventsourcing.domain import CanCreateTimestamp
@@ -18,6 +19,14 @@ from tests.support.deployment import Deployment
 from tests.support.infra import ServerThread, nats_server, postgres_server
 from tests.support.pinned import pinned_clock
 from tests.support.s3 import S3Emulator
+from tests.support.template import StoreTemplates, empty_store_wanted
+
+# Tests never time anything: Hypothesis' deadline per example and its "input generation is
+# slow" check did (a draw stalled 1.6 s on a loaded machine and failed the KPI rates test).
+hypothesis.settings.register_profile(
+    "untimed", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("untimed")
 
 # The files that take longest, first: xdist hands whole files (``--dist loadfile``) to its two
 # workers in collection order (``--no-loadscope-reorder``; its default puts files with many
@@ -64,6 +73,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pg_url() -> Iterator[str]:
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> StoreTemplates:
+    """Migrated stores to copy into each test's (tests/support/template.py)."""
+    return StoreTemplates(tmp_path_factory.mktemp("store-template"))
 
 
 @pytest.fixture(scope="session")
@@ -121,11 +136,16 @@ def store_settings(
 
 
 def make_settings(store: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
-    """Settings for one store ("sqlite" or "postgres": a schema of the test's own)."""
+    """Settings for one store ("sqlite" or "postgres": a schema of the test's own), its tables
+    already migrated (``store_templates``) unless the test is marked ``empty_store``."""
     if store == "sqlite":
-        return store_settings(data_dir)
-    pg_url = request.getfixturevalue("pg_url")
-    return store_settings(data_dir, pg_url, request.getfixturevalue("pg_schema"))
+        settings = store_settings(data_dir)
+    else:
+        pg_url = request.getfixturevalue("pg_url")
+        settings = store_settings(data_dir, pg_url, request.getfixturevalue("pg_schema"))
+    if not empty_store_wanted(request):
+        request.getfixturevalue("store_templates").install(settings)
+    return settings
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -142,12 +162,19 @@ def module_settings(
     """One store for a whole module: for parametrized tests that only read, or whose writes
     are all refused — a fresh app for each of 50 cases cost 2–10 s apiece on PostgreSQL."""
     data_dir = tmp_path_factory.mktemp(request.param) / "data"
+    templates: StoreTemplates = request.getfixturevalue("store_templates")
     if request.param == "sqlite":
-        yield store_settings(data_dir)
+        settings = store_settings(data_dir)
+        templates.install(settings)
+        yield settings
         return
     pg_url, schema = request.getfixturevalue("pg_url"), new_schema()
-    yield store_settings(data_dir, pg_url, schema)
-    drop_schema(pg_url, schema)
+    settings = store_settings(data_dir, pg_url, schema)
+    try:
+        templates.install(settings)
+        yield settings
+    finally:
+        drop_schema(pg_url, schema)
 
 
 @pytest.fixture(scope="module")

@@ -97,6 +97,7 @@ async def indexes(engine: AsyncEngine, table: str) -> set[str]:
         return {str(i["name"]) for i in found}
 
 
+@pytest.mark.empty_store  # migrates from empty, revision by revision
 async def test_the_migration_fills_the_status_of_existing_case_units(settings: Settings) -> None:
     await ensure_schema(settings)
     engine = create_engine(settings, writer=True)

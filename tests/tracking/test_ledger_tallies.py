@@ -224,6 +224,7 @@ async def test_the_counters_equal_a_count_from_scratch_and_the_statistics_counte
     assert overdue > 0, "the walk left no case past its deadline"
 
 
+@pytest.mark.empty_store  # migrates from empty, revision by revision
 async def test_the_migration_fills_the_split_evaluations_and_counts_the_ledger(
     settings: Settings,
 ) -> None:

@@ -3,6 +3,7 @@ units already mirrored keep their rows with none, and the step goes back down cl
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -32,6 +33,7 @@ async def unit_columns(engine: AsyncEngine) -> set[str]:
         return {str(c["name"]) for c in found}
 
 
+@pytest.mark.empty_store  # migrates from empty, revision by revision
 async def test_units_mirrored_before_t0015_keep_their_rows_without_a_responsible_person(
     settings: Settings,
 ) -> None:
