@@ -178,6 +178,7 @@ async def test_the_projection_keeps_the_parts_and_the_filter_finds_each_term_in_
     assert not expected(walk.cases, "李")
 
 
+@pytest.mark.empty_store  # migrates from empty to t0019, then t0020 over its rows
 async def test_the_migration_fills_the_parts_of_the_cases_already_there(
     settings: Settings,
 ) -> None:
