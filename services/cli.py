@@ -7,6 +7,7 @@ server started on the same data directory (or with the same secrets).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -310,6 +311,20 @@ def audit_prune(
     err.print(f"deleted {count} read audit row(s) older than {retention} days")
 
 
+def _print_counts(
+    counts: dict[str, Any],
+    labels: dict[str, str],
+    dry_run: bool,
+    out: Callable[[str], object] = typer.echo,
+) -> None:
+    """A maintenance command's counts, each under its Chinese label (counts only: no digest,
+    no case), and a dry run said to have changed nothing."""
+    for key, count in counts.items():
+        out(f"{labels[key]}: {count}")
+    if dry_run:
+        err.print("(--dry-run: 未作任何改动 nothing changed)")
+
+
 # What each count of ``attachments sweep`` means (counts only: no digest, no case).
 SWEEP_LABELS = {
     "referenced": "事件引用的附件",
@@ -340,10 +355,7 @@ def attachments_sweep(
         purge_after=timedelta(days=purge_after_days),
         dry_run=dry_run,
     )
-    for key, count in report.as_json().items():
-        err.print(f"{SWEEP_LABELS[key]}: {count}")
-    if dry_run:
-        err.print("(--dry-run: 未作任何改动 nothing changed)")
+    _print_counts(report.as_json(), SWEEP_LABELS, dry_run, out=err.print)
 
 
 # What each count of ``attachments move-to-bucket`` means (counts only: no digest, no case).
@@ -374,10 +386,7 @@ def attachments_move_to_bucket(
     except (ConfigurationError, BlobStoreUnavailable) as e:
         err.print(f"[red]未迁移 (not moved):[/red] {escape(str(e))}")
         raise typer.Exit(2) from None
-    for key, count in report.as_json().items():
-        typer.echo(f"{MOVE_LABELS[key]}: {count}")
-    if dry_run:
-        err.print("(--dry-run: 未作任何改动 nothing changed)")
+    _print_counts(report.as_json(), MOVE_LABELS, dry_run)
     if report.failed:
         raise typer.Exit(1)
 
@@ -409,10 +418,7 @@ def attachments_clean_kept(
     except BlobStoreUnavailable as e:
         err.print(f"[red]未完成 (stopped):[/red] {escape(str(e))};请稍后再运行一次")
         raise typer.Exit(2) from None
-    for key, count in report.as_json().items():
-        typer.echo(f"{CLEAN_KEPT_LABELS[key]}: {count}")
-    if dry_run:
-        err.print("(--dry-run: 未作任何改动 nothing changed)")
+    _print_counts(report.as_json(), CLEAN_KEPT_LABELS, dry_run)
     if report.busy:
         raise typer.Exit(1)
 

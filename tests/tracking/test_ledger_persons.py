@@ -8,7 +8,6 @@ stores."""
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -18,12 +17,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.tracking.ledger import persons, projection, rows
+from services.tracking.ledger import persons, rows
 from services.tracking.ledger.queries import LedgerFilter, ledger_page
 from services.tracking.ledger.tables import MIGRATIONS, Moment, case_persons
 from shared.platform.readmodel import create_engine, ensure_schema, migrate
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
+from tests.support.ledger_walk import LedgerWalk
 from tests.support.pinned import NOW
 from tests.tracking.test_ledger_order import alembic
 
@@ -78,13 +78,14 @@ def test_a_name_is_kept_as_every_part_of_it_normalised() -> None:
     assert persons.key(None) is None
 
 
-class Walk:
+class Walk(LedgerWalk):
     """Cases given names, renamed, unnamed, a batch at a time, through the projection's own
     write (as the KPI counters' walk does)."""
 
+    new_share = 0.4
+
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.cases: dict[uuid.UUID, rows.Row] = {}
+        super().__init__(seed)
         self.numbers = 0
 
     def number(self) -> str:
@@ -112,19 +113,6 @@ class Walk:
         else:
             row["status"] = self.rng.choice(["dispatched", "in_progress", "closed_out"])
         return row
-
-    async def batch(self, session: AsyncSession, size: int) -> None:
-        stored = {c: row for c, row in self.cases.items() if self.rng.random() < 0.3}
-        folded = dict(stored)
-        for _ in range(size):
-            if not folded or self.rng.random() < 0.4:
-                row = self.new()
-                folded[row["case_id"]] = row
-            else:
-                case = self.rng.choice(list(folded))
-                folded[case] = self.move(folded[case])
-        await projection._write_cases(session, sorted(folded), stored, folded)
-        self.cases |= folded
 
 
 async def kept(engine: AsyncEngine) -> set[tuple[Any, ...]]:

@@ -6,7 +6,6 @@ equal the statistics counted case by case, on both stores."""
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.tracking.ledger import projection, rows, tallies
+from services.tracking.ledger import rows, tallies
 from services.tracking.ledger.reports import kpis, summaries
 from services.tracking.ledger.tables import (
     MIGRATIONS,
@@ -29,6 +28,7 @@ from services.tracking.ledger.tables import (
 from shared.platform.readmodel import create_engine, ensure_schema, migrate
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
+from tests.support.ledger_walk import LedgerWalk
 from tests.support.pinned import NOW, SHANGHAI
 from tests.tracking.test_ledger_order import alembic
 
@@ -52,12 +52,11 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-class Walk:
+class Walk(LedgerWalk):
     """Cases moved at random, a batch at a time, through the projection's own write."""
 
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.cases: dict[uuid.UUID, rows.Row] = {}
+        super().__init__(seed)
         self.history: list[dict[str, Any]] = []
         self.events = 0
 
@@ -161,18 +160,8 @@ class Walk:
         )
 
     async def batch(self, session: AsyncSession, size: int) -> None:
-        """Some cases new, some moved (a case moved several times in one batch, too)."""
-        stored = {c: row for c, row in self.cases.items() if self.rng.random() < 0.3}
-        folded = dict(stored)
-        for _ in range(size):
-            if not folded or self.rng.random() < 0.3:
-                row = self.new()
-                folded[row["case_id"]] = row
-            else:
-                case = self.rng.choice(list(folded))
-                folded[case] = self.move(folded[case])
-        await projection._write_cases(session, sorted(folded), stored, folded)
-        self.cases |= folded
+        """A batch of the walk, and the history its events wrote."""
+        await super().batch(session, size)
         if self.history:
             await session.execute(case_history.insert(), self.history)
             self.history = []
