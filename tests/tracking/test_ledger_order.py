@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,17 +37,6 @@ from tests.conftest import drop_schema, new_schema, store_settings
 from tests.support.pinned import NOW
 
 OFFICE = Principal(id="office:test", name="test", role=Role.OFFICE, unit=None)
-
-
-@pytest.fixture
-async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    await ensure_schema(settings)
-    engine = create_engine(settings, writer=True)
-    try:
-        await migrate(engine, MIGRATIONS, "alembic_version_tracking")
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def plan(engine: AsyncEngine, statement: sa.Select[Any]) -> str:

@@ -9,7 +9,6 @@ stores."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.tracking.ledger import persons, rows
 from services.tracking.ledger.queries import LedgerFilter, ledger_page
-from services.tracking.ledger.tables import MIGRATIONS, Moment, case_persons
-from shared.platform.readmodel import create_engine, ensure_schema, migrate
+from services.tracking.ledger.tables import Moment, case_persons
+from shared.platform.readmodel import create_engine, ensure_schema
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
 from tests.support.ledger_walk import LedgerWalk
@@ -54,17 +53,6 @@ TERMS = [
     "ＺＨ",
     "李",
 ]
-
-
-@pytest.fixture
-async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    await ensure_schema(settings)
-    engine = create_engine(settings, writer=True)
-    try:
-        await migrate(engine, MIGRATIONS, "alembic_version_tracking")
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def test_a_name_is_kept_as_every_part_of_it_normalised() -> None:

@@ -7,7 +7,6 @@ equal the statistics counted case by case, on both stores."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,14 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from services.tracking.ledger import rows, tallies
 from services.tracking.ledger.reports import kpis, summaries
 from services.tracking.ledger.tables import (
-    MIGRATIONS,
     TALLY_COUNTS,
     Moment,
     case_history,
     ledger,
     ledger_tallies,
 )
-from shared.platform.readmodel import create_engine, ensure_schema, migrate
+from shared.platform.readmodel import create_engine, ensure_schema
 from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
 from tests.support.ledger_walk import LedgerWalk
@@ -39,17 +37,6 @@ CATEGORIES = ["乱收费", "推诿扯皮", None]
 STEPS = ["register", "dispatch", "sign", "result", "return", "overrule", "evaluate"]
 STEPS += ["merge", "reopen", "close", "recategorise", "extend"]
 OPEN = ["dispatched", "in_progress", "returned", "awaiting_evaluation", "second_pass"]
-
-
-@pytest.fixture
-async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    await ensure_schema(settings)
-    engine = create_engine(settings, writer=True)
-    try:
-        await migrate(engine, MIGRATIONS, "alembic_version_tracking")
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 class Walk(LedgerWalk):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,26 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from services.tracking.ledger import rows, tallies
 from services.tracking.ledger.presentation import is_overdue
 from services.tracking.ledger.reports import documents, summaries
-from services.tracking.ledger.tables import MIGRATIONS, ledger
+from services.tracking.ledger.tables import ledger
 from shared.platform.calendar import WorkingCalendar
-from shared.platform.readmodel import create_engine, ensure_schema, migrate
-from shared.platform.settings import Settings
 from shared.web.auth import Principal, Role
 from tests.support.pinned import NOW
 
 OFFICE = Principal(id="office:test", name="test", role=Role.OFFICE, unit=None)
 STATES = ["registered", "dispatched", "in_progress", "result_submitted", "closed_out"]
-
-
-@pytest.fixture
-async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    await ensure_schema(settings)
-    engine = create_engine(settings, writer=True)
-    try:
-        await migrate(engine, MIGRATIONS, "alembic_version_tracking")
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def walk(count: int, seed: int = 33) -> list[dict[str, Any]]:
