@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 import pytest
 from typer.testing import CliRunner
@@ -18,10 +17,10 @@ from typer.testing import CliRunner
 from services.cli import CLEAN_KEPT_LABELS
 from services.ops.attachment_cleaning import clean_kept
 from services.ops.attachment_sweep import sweep
-from shared.platform.attachments import Prepared, Stored
 from shared.platform.readmodel import run_sync
 from shared.platform.settings import Settings
 from tests.support.api import Api, problem
+from tests.support.attachments import kept_uncleaned, served_with_services, upload_result
 from tests.support.dispatch import act, add_units, case_events, ok, open_case
 from tests.support.files import (
     MARKER,
@@ -33,42 +32,16 @@ from tests.support.files import (
     pdf_with_metadata,
     pdf_with_password,
 )
-from tests.support.infra import ServerThread, wait_for
+from tests.support.infra import wait_for
 from tests.support.workbench import Workbench
 
 LEAD = "KF-LEAD"
-LIAISON = {"id": "x", "name": "联络员", "role": "unit_liaison", "unit": LEAD}
 
 
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
-    from services.app import create_app
-
-    app = create_app(settings)
-    with ServerThread(app) as server, Api(server.url, settings) as client:
-        client.services = app.state.services  # type: ignore[attr-defined]
+    with served_with_services(settings) as client:
         yield client
-
-
-def kept_uncleaned(api: Api, case_id: str, data: bytes, media_type: str) -> str:
-    """A file as the store kept it before its kind was cleaned: its bytes as they came, put
-    on the case as an upload was then (the store and dispatch's application, directly)."""
-    dispatch = api.services["dispatch"]  # type: ignore[attr-defined]
-    stored = Stored(dispatch.store.digest(data), media_type, len(data))
-    dispatch.store.keep(Prepared(stored, data))
-    fields = {"digest": stored.digest, "media_type": media_type, "size": stored.size}
-    dispatch.app.attach(UUID(case_id), fields, "result", LIAISON)
-    return stored.digest
-
-
-def upload(api: Api, case_id: str, data: bytes) -> dict[str, Any]:
-    r = api.post(
-        f"/api/v1/cases/{case_id}/attachments",
-        files={"file": ("整改.bin", data, "application/octet-stream")},
-        data={"purpose": "result"},
-        headers=api.auth("unit_liaison", unit=LEAD),
-    )
-    return ok(r, 201)
 
 
 def files_of(api: Api, case_id: str) -> list[dict[str, Any]]:
@@ -95,11 +68,14 @@ def test_files_kept_before_cleaning_are_cleaned_once_and_recorded(
     case_id = open_case(api, summary="窗口人员玩手机")
     ok(act(api, case_id, "triage", "office", track="general"))
     ok(act(api, case_id, "dispatch", "office", lead_unit=LEAD, co_units=[]))
-    video = kept_uncleaned(api, case_id, mp4_with_location(), "video/mp4")
-    paper = kept_uncleaned(api, case_id, pdf_with_metadata(), "application/pdf")
-    sound = kept_uncleaned(api, case_id, mp3_with_id3(), "audio/mpeg")
-    locked = kept_uncleaned(api, case_id, pdf_with_password(), "application/pdf")
-    fresh = [upload(api, case_id, pdf("已清除")), upload(api, case_id, jpeg_with_gps())]
+    video = kept_uncleaned(api, case_id, mp4_with_location(), "video/mp4", LEAD)
+    paper = kept_uncleaned(api, case_id, pdf_with_metadata(), "application/pdf", LEAD)
+    sound = kept_uncleaned(api, case_id, mp3_with_id3(), "audio/mpeg", LEAD)
+    locked = kept_uncleaned(api, case_id, pdf_with_password(), "application/pdf", LEAD)
+    fresh = [
+        upload_result(api, case_id, pdf("已清除"), LEAD),
+        upload_result(api, case_id, jpeg_with_gps(), LEAD),
+    ]
     office = api.auth("office", "纠风办王某")
     approve = f"/api/v1/cases/{case_id}/attachments/{video}/public"
     assert problem(api.put(approve, headers=office), 409)["code"] == "attachment_not_cleaned"

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID
 
 import pytest
 
-from shared.platform.attachments import Prepared, Stored
 from shared.platform.settings import Settings
 from tests.support.api import Api, problem
+from tests.support.attachments import kept_uncleaned, served_with_services, upload_result
 from tests.support.dispatch import act, add_units, case_events, ok, open_case, publish_online
 from tests.support.files import GPS_IFD, PLACE, exif_of, jpeg_with_gps, mp4_with_location, pdf
-from tests.support.infra import ServerThread, wait_for
+from tests.support.infra import wait_for
 from tests.support.workbench import case_in_ledger
 
 LEAD = "PI-LEAD"
@@ -32,39 +31,8 @@ RESULT = {
 
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
-    from services.app import create_app
-
-    app = create_app(settings)
-    with ServerThread(app) as server, Api(server.url, settings) as client:
-        client.services = app.state.services  # type: ignore[attr-defined]
+    with served_with_services(settings) as client:
         yield client
-
-
-def kept_before_cleaning(api: Api, case_id: str, data: bytes) -> str:
-    """A video as the store kept it before videos were cleaned: its bytes as they came, put
-    on the case as an upload was then (the store and dispatch's application, directly)."""
-    dispatch = api.services["dispatch"]  # type: ignore[attr-defined]
-    stored = Stored(dispatch.store.digest(data), "video/mp4", len(data))
-    dispatch.store.keep(Prepared(stored, data))
-    fields = {"digest": stored.digest, "media_type": stored.media_type, "size": stored.size}
-    dispatch.app.attach(
-        UUID(case_id),
-        fields,
-        "result",
-        {"id": "x", "name": "联络员", "role": "unit_liaison", "unit": LEAD},
-    )
-    return stored.digest
-
-
-def upload(api: Api, case_id: str, data: bytes) -> dict[str, Any]:
-    """(The client's name and type say JPEG whatever the file is: the store reads content.)"""
-    r = api.post(
-        f"/api/v1/cases/{case_id}/attachments",
-        files={"file": ("整改后.jpg", data, "image/jpeg")},
-        data={"purpose": "result"},
-        headers=api.auth("unit_liaison", unit=LEAD),
-    )
-    return ok(r, 201)
 
 
 def public(
@@ -86,8 +54,14 @@ def accepted(api: Api) -> tuple[str, str, list[dict[str, Any]]]:
     ok(act(api, case_id, "triage", "office", track="general"))
     ok(act(api, case_id, "dispatch", "office", lead_unit=LEAD, co_units=[]))
     ok(act(api, case_id, "sign", "unit_liaison", LEAD))
-    files = [upload(api, case_id, jpeg_with_gps()), upload(api, case_id, jpeg_with_gps((9, 9, 9)))]
-    files += [upload(api, case_id, pdf()), upload(api, case_id, mp4_with_location())]
+    files = [
+        upload_result(api, case_id, jpeg_with_gps(), LEAD),
+        upload_result(api, case_id, jpeg_with_gps((9, 9, 9)), LEAD),
+    ]
+    files += [
+        upload_result(api, case_id, pdf(), LEAD),
+        upload_result(api, case_id, mp4_with_location(), LEAD),
+    ]
     ok(act(api, case_id, "results", "unit_liaison", LEAD, **RESULT), 201)
     ok(act(api, case_id, "results/1/review", "office", accepted=True))
     number = ok(api.get(f"/api/v1/cases/{case_id}/dispatch", headers=api.auth("office")))["number"]
@@ -122,7 +96,7 @@ def test_only_an_approved_image_of_a_published_case_is_public(api: Api) -> None:
     assert ok(public(api, case_id, photo["digest"], True))["public"] is True  # again: no event
     assert case_events(api, case_id).count("Case.AttachmentApprovedForPublic") == 1
     assert ok(public(api, case_id, video["digest"], True))["public"] is True
-    old = kept_before_cleaning(api, case_id, mp4_with_location())
+    old = kept_uncleaned(api, case_id, mp4_with_location(), "video/mp4", LEAD)
     assert problem(public(api, case_id, old, True), 409)["code"] == "attachment_not_cleaned"
 
     # Approved, but the result is not published yet: nothing is public.
