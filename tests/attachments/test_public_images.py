@@ -14,19 +14,13 @@ import pytest
 
 from shared.platform.settings import Settings
 from tests.support.api import Api, problem
-from tests.support.attachments import kept_uncleaned, served_with_services, upload_result
+from tests.support.attachments import RESULT, kept_uncleaned, served_with_services, upload_result
 from tests.support.dispatch import act, add_units, case_events, ok, open_case, publish_online
 from tests.support.files import GPS_IFD, PLACE, exif_of, jpeg_with_gps, mp4_with_location, pdf
 from tests.support.infra import wait_for
 from tests.support.workbench import case_in_ledger
 
 LEAD = "PI-LEAD"
-RESULT = {
-    "findings": "经查属实,窗口人员上班时间玩手机",
-    "rectification": "已批评教育并调整岗位",
-    "proposal": {"kind": "rectification", "text": "加强窗口管理"},
-    "signed_off_by": "主任 李某",
-}
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from shared.platform.attachments import attachment_store
 from shared.platform.settings import ConfigurationError, Settings, load_secrets
 from tests.conftest import store_settings
 from tests.support.api import Api, problem, stored_notifications
+from tests.support.attachments import RESULT
 from tests.support.dispatch import (
     UNROUTED,
     act,
@@ -305,12 +306,6 @@ def test_a_service_refuses_to_start_when_its_bucket_is_not_there(
 # portal's approved photo, the same bytes as before.
 
 MOVE_LEAD = "MV-LEAD"
-RESULT = {
-    "findings": "经查属实,窗口人员上班时间玩手机",
-    "rectification": "已批评教育并调整岗位",
-    "proposal": {"kind": "rectification", "text": "加强窗口管理"},
-    "signed_off_by": "主任 李某",
-}
 
 
 @contextmanager

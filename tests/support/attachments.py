@@ -14,6 +14,14 @@ from tests.support.api import Api
 from tests.support.dispatch import ok
 from tests.support.infra import ServerThread
 
+# A unit's result, as a liaison submits it before its files are published.
+RESULT = {
+    "findings": "经查属实,窗口人员上班时间玩手机",
+    "rectification": "已批评教育并调整岗位",
+    "proposal": {"kind": "rectification", "text": "加强窗口管理"},
+    "signed_off_by": "主任 李某",
+}
+
 
 @contextmanager
 def served_with_services(settings: Settings) -> Iterator[Api]:
