@@ -118,6 +118,21 @@ def test_tracking_in_its_own_process_follows_a_case_to_close_out(deployment: Dep
         assert r.status_code == status, r.text
         return r.json()
 
+    def feedback(content: str) -> None:
+        # The ledger (read by ``wait``) and the follow-up (which takes the feedback) follow the
+        # dispatch stream as two consumers: the ledger may show 待反馈 a moment before the
+        # follow-up has taken the accepted result. Only that refusal is waited out.
+        def attempt() -> httpx.Response | None:
+            r = api.post(
+                f"/api/v1/cases/{case_id}/feedback",
+                json={"channel": "direct_reply", "content": content},
+            )
+            early = r.status_code == 409 and r.json().get("code") == "result_not_accepted"
+            return None if early else r
+
+        r = wait_for(attempt, 60, "the follow-up to take the accepted result", interval=0.2)
+        assert r.status_code == 201, r.text
+
     wait_for(lambda: view().get("required_feedback") == ["direct_reply"], 60, "the follow-up")
     stream = DispatchStream(deployment, case_id)
     now = NOW
@@ -140,7 +155,7 @@ def test_tracking_in_its_own_process_follows_a_case_to_close_out(deployment: Dep
     wait("awaiting_feedback")
     assert problem(api.post(f"/api/v1/cases/{case_id}/close-out"), 409)["missing"]
 
-    post("feedback", {"channel": "direct_reply", "content": "已电话答复"})
+    feedback("已电话答复")
     wait("awaiting_evaluation")
     dissatisfied = post("evaluations", {"rating": "dissatisfied", "evaluator_kind": "complainant"})
     assert (dissatisfied["status"], dissatisfied["pass_no"]) == ("second_pass", 2)
@@ -157,7 +172,7 @@ def test_tracking_in_its_own_process_follows_a_case_to_close_out(deployment: Dep
     wait("in_progress", 2)
     stream.result(2)
     wait("awaiting_feedback", 2)
-    post("feedback", {"channel": "direct_reply", "content": "二次办理结果已答复"})
+    feedback("二次办理结果已答复")
     wait("awaiting_evaluation", 2)
     post("evaluations", {"rating": "satisfied", "evaluator_kind": "complainant"})
     wait_for(lambda: view()["evaluations"]["total"] == 2, 60, "the second evaluation")
