@@ -111,6 +111,18 @@ COMMAND_SETTINGS = (
 )
 
 
+def command_environment(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployment's settings in this process's environment, as a command reads them (a
+    setting left out is taken out)."""
+    for name in COMMAND_SETTINGS:
+        value = getattr(settings, name)
+        if value is None:
+            monkeypatch.delenv(f"TAIZHANG_{name.upper()}", raising=False)
+            continue
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        monkeypatch.setenv(f"TAIZHANG_{name.upper()}", str(value))
+
+
 def attachments_command(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
@@ -122,13 +134,7 @@ def attachments_command(
     left out is taken out); its counts by key, read from the labels it prints."""
     from services.cli import app
 
-    for name in COMMAND_SETTINGS:
-        value = getattr(settings, name)
-        if value is None:
-            monkeypatch.delenv(f"TAIZHANG_{name.upper()}", raising=False)
-            continue
-        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        monkeypatch.setenv(f"TAIZHANG_{name.upper()}", str(value))
+    command_environment(settings, monkeypatch)
     answer = CliRunner().invoke(app, ["attachments", *arguments])
     assert answer.exit_code == exit_code, answer.output
     lines = [line.rsplit(": ", 1) for line in answer.stdout.splitlines()]
