@@ -69,6 +69,18 @@ def sealing_keys(configured: str | None, secret: bytes) -> dict[str, bytes]:
     return keys
 
 
+def generation_ids(configured: str | None) -> list[str]:
+    """The generations ``TAIZHANG_ATTACHMENT_KEYS`` lists, newest first (checked as above)."""
+    return list(sealing_keys(configured, b""))
+
+
+def named_generation(sealed: bytes) -> str:
+    """The generation a blob's header names (``a0`` without one) — read, not opened: what a
+    copy needs to be opened with (``taizhang backup``'s manifest)."""
+    kid = _parse(sealed)[0]
+    return kid if kid is not None and GENERATION_ID.match(kid) else LEGACY_GENERATION
+
+
 class BlobSealer:
     """Seals under the newest generation, opens under any listed one."""
 

@@ -4,11 +4,13 @@ under the newest; ``taizhang attachments rekey`` seals the older ones again — 
 with ``--dry-run``, each read back before the old copy is replaced, a run cut short resumed,
 a second run rekeying nothing — after which the old generation is taken out of the settings
 and the app on them serves every file and the portal's photo. On the directory and on a
-bucket of an S3 emulator (moto's server, as ADR 39's tests)."""
+bucket of an S3 emulator (moto's server, as ADR 39's tests). A backup names the generations
+its files need, and a restore onto settings without one is refused."""
 
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
 from services.cli import REKEY_LABELS
+from services.ops.backup import BackupError, backup, restore
 from shared.platform.attachments import AttachmentMissing, AttachmentStore, attachment_store
 from shared.platform.blobs import Blobs, DirectoryBlobs
 from shared.platform.blobseal import MAGIC, blob_key, sealing_keys
@@ -29,6 +32,7 @@ from tests.support.attachments import (
     served_with_services,
 )
 from tests.support.files import pdf
+from tests.support.pinned import NOW
 from tests.support.s3 import S3Emulator
 
 SECRET = b"o" * 40  # the attachment secret: the names' key, and generation a0's
@@ -202,3 +206,29 @@ def test_a_blob_no_listed_generation_opens_is_counted_left_and_fails_the_command
     )
     assert (counted["unreadable"], counted["rekeyed"]) == (1, 0)
     assert old.blobs.read(kept) == sealed
+
+
+def test_a_backup_names_the_generations_its_files_need_and_restore_refuses_settings_without(
+    tmp_path: Path,
+) -> None:
+    settings = store_settings(tmp_path / "data").model_copy(
+        update={"attachment_secret": SecretStr(SECRET.decode())}
+    )
+    settings.data_dir.mkdir(parents=True)
+    sqlite3.connect(settings.data_dir / "intake.sqlite").close()  # a store for the copy
+    load_secrets(settings)  # and its development secrets, as a deployment that ran has
+    attachment_store(settings, b"").put(pdf("旧密钥"))
+    newer = attachment_store(with_keys(settings, f"k1:{NEW},a0"), b"").put(pdf("新密钥"))
+    copy = tmp_path / "copy"
+    assert backup(settings, copy, now=NOW).attachment_generations == ["a0", "k1"]
+
+    elsewhere = with_keys(settings, f"k1:{NEW}").model_copy(
+        update={"data_dir": tmp_path / "restored"}
+    )
+    with pytest.raises(BackupError, match="TAIZHANG_ATTACHMENT_KEYS") as refused:
+        restore(elsewhere, copy)
+    assert str(refused.value).endswith(": a0") and NEW not in str(refused.value)
+    assert not elsewhere.data_dir.exists()  # a refused restore changes nothing
+    listed = with_keys(elsewhere, f"k1:{NEW},a0")
+    restore(listed, copy)
+    assert attachment_store(listed, b"").get(newer.digest).startswith(b"%PDF")
