@@ -251,18 +251,22 @@ class AttachmentStore:
     def generation(self, digest: str, sealed: bytes) -> str | None:
         """The key generation ``sealed`` is this store's blob of ``digest`` under (it opens
         and holds content of that keyed digest), or None."""
-        opened = self.sealer.open(digest, sealed)
-        if opened is None or not hmac.compare_digest(self.digest(opened[1]), digest):
-            return None
-        return opened[0]
+        opened = self._checked(digest, sealed)
+        return opened[0] if opened is not None else None
 
     def resealed(self, digest: str, sealed: bytes) -> bytes | None:
         """``sealed`` sealed again under the newest generation (None: it is not this store's
         blob of ``digest``) — the rekey's (ADR 50)."""
+        opened = self._checked(digest, sealed)
+        return self.sealer.seal(digest, opened[1]) if opened is not None else None
+
+    def _checked(self, digest: str, sealed: bytes) -> tuple[str, bytes] | None:
+        """The generation and content of ``sealed``, when it opens for ``digest`` and what it
+        holds has that keyed digest."""
         opened = self.sealer.open(digest, sealed)
         if opened is None or not hmac.compare_digest(self.digest(opened[1]), digest):
             return None
-        return self.sealer.seal(digest, opened[1])
+        return opened
 
     def has(self, digest: str) -> bool:
         return self.blobs.exists(self._name(digest))
