@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
+from tests.support.infra import wait_for
 
 # A test's evaluator credential names a kind (ADR 20): a deputy, unless the test says otherwise.
 EVALUATOR_KIND = {"evaluator": "npc_deputy"}
@@ -41,6 +43,26 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["detail"]
     return body
+
+
+def feedback_taken(send: Callable[[], httpx.Response], timeout: float = 60) -> httpx.Response:
+    """Send a pass's first feedback until tracking's follow-up takes it (201).
+
+    The ledger and the follow-up wing consume dispatch's events apart: the ledger can show
+    待反馈 before the follow-up has opened the case (404, nothing recorded) or has the accepted
+    result (409 ``result_not_accepted``). Only those two are waited out; any other answer fails
+    here with its body."""
+
+    def attempt() -> httpx.Response | None:
+        r = send()
+        early = r.status_code == 404 or (
+            r.status_code == 409 and r.json().get("code") == "result_not_accepted"
+        )
+        return None if early else r
+
+    answer: httpx.Response = wait_for(attempt, timeout, "the follow-up to take feedback", 0.1)
+    assert answer.status_code == 201, answer.text
+    return answer
 
 
 def stored_notifications(settings: Settings, service: str) -> list[Any]:

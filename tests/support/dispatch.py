@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.api import Api, problem, stored_notifications
+from tests.support.api import Api, feedback_taken, problem, stored_notifications
 from tests.support.infra import wait_for
 
 # A tip that no seeded routing rule matches: it waits on the office's desk.
@@ -74,12 +74,6 @@ def refused(
 
 
 def publish_online(api: Api, case_id: str) -> None:
-    """网上公示 of an accepted result, once tracking's follow-up has the case: the ledger can
-    show ``awaiting_feedback`` before the follow-up wing (a consumer of its own) has opened it,
-    and until then the feedback answers 404 and records nothing — so it is sent again."""
-
-    def sent() -> httpx.Response | None:
-        r = act(api, case_id, "feedback", "office", channel="online_publication", content="已整改")
-        return None if r.status_code == 404 else r
-
-    ok(wait_for(sent, 30, "tracking's follow-up to take the feedback"), 201)
+    """网上公示 of an accepted result, sent until tracking's follow-up takes it."""
+    body = {"channel": "online_publication", "content": "已整改"}
+    feedback_taken(lambda: act(api, case_id, "feedback", "office", **body))

@@ -14,7 +14,7 @@ import pytest
 
 from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
-from tests.support.api import EVALUATOR_KIND, Api, problem
+from tests.support.api import EVALUATOR_KIND, Api, feedback_taken, problem
 from tests.support.deployment import Deployment
 from tests.support.infra import wait_for
 
@@ -141,16 +141,10 @@ def walk_a_case_through_a_second_pass_to_close_out(d: Driver) -> None:
         return r
 
     def first_feedback(content: str) -> None:
-        """The ledger (one consumer) may show the accepted result a moment before tracking's
-        follow-up (another) has it; until then feedback is a 409 with the reason."""
-
-        def accepted() -> bool:
-            body = {"channel": "online_publication", "content": content}
-            r = d.post("tracking", f"/api/v1/cases/{case_id}/feedback", "office", **body)
-            assert r.status_code in (201, 409), r.text
-            return r.status_code == 201
-
-        wait_for(accepted, 30, "tracking's follow-up to take feedback", interval=0.1)
+        body = {"channel": "online_publication", "content": content}
+        feedback_taken(
+            lambda: d.post("tracking", f"/api/v1/cases/{case_id}/feedback", "office", **body)
+        )
 
     problem(d.post("tracking", f"/api/v1/cases/{case_id}/close-out", "office"), 409)
     first_feedback("已在网上公示办理结果")

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.support.api import Api
+from tests.support.api import Api, feedback_taken
 from tests.support.deployment import Deployment
 from tests.support.infra import wait_for
 from tests.support.pinned import TODAY
@@ -202,15 +202,10 @@ class Walk:
         self.act("dispatch", "results/1/review", "office", accepted=True)
         self.until("awaiting_feedback")
 
-        def fed_back() -> bool:  # tracking's follow-up learns of the review a moment later
-            body = {"channel": "online_publication", "content": "已在网上公示办理结果"}
-            path = f"/api/v1/cases/{self.case_id}/feedback"
-            r = self.call("POST", "tracking", path, "office", json=body)
-            assert r.status_code in (201, 409), r.text
-            return r.status_code == 201
-
+        body = {"channel": "online_publication", "content": "已在网上公示办理结果"}
+        path = f"/api/v1/cases/{self.case_id}/feedback"
         # Published, so the case is in the public answers (Open311, /public/v1/results).
-        wait_for(fed_back, 30, "tracking's follow-up to take feedback", interval=0.1)
+        feedback_taken(lambda: self.call("POST", "tracking", path, "office", json=body))
         self.act(
             "tracking",
             "feedback",

@@ -26,7 +26,7 @@ from shared.contracts.vocabulary import FeedbackChannel, required_feedback
 from shared.platform.readmodel import create_engine
 from shared.platform.settings import Settings
 from shared.web.auth import Role, create_api_key
-from tests.support.api import Api
+from tests.support.api import Api, feedback_taken
 from tests.support.infra import ServerThread, wait_for
 
 BASE = "/open311/v2"
@@ -494,19 +494,13 @@ def walk_to_close_out(client: Client) -> None:
     act(f"{case}/results/1/review", "office", accepted=True)
     reaches("awaiting_feedback")
 
-    def first_feedback() -> bool:
-        """The ledger may show the accepted result a moment before tracking's follow-up has
-        heard of it (two consumers of one event); until then feedback is refused with 409
-        and the reason, and the office tries again."""
-        r = api.post(
+    feedback_taken(
+        lambda: api.post(
             f"/api/v1/{case}/feedback",
             json={"channel": "online_publication", "content": "已退还多收费用并公示"},
             headers=api.auth("office"),
         )
-        assert r.status_code in (201, 409), r.text
-        return r.status_code == 201
-
-    wait_for(first_feedback, 30, "tracking's follow-up to accept feedback", interval=0.1)
+    )
     act(f"{case}/feedback", "office", channel="direct_reply", content="已通过 311 应用回复")
     reaches("awaiting_evaluation")
     act(f"{case}/evaluations", "evaluator", rating="satisfied", evaluator_kind="npc_deputy")

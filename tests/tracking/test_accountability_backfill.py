@@ -25,6 +25,7 @@ from shared.contracts import intake as i
 from shared.contracts import tracking as t
 from shared.platform.messaging.outbox import Outbox
 from shared.platform.settings import Settings
+from tests.support.infra import wait_for
 from tests.support.tracking import OFFICE, Case, Served, served_fixture  # noqa: F401
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -141,6 +142,9 @@ def test_the_command_reads_the_stores_and_opens_once(served: Served, settings: S
     here, an envelope handed to the backfill beside what the stores hold."""
     case = Case(served)
     store: Any = served.tracking.app
+    # The follow-up takes dispatch's CaseOpened as a consumer of its own, apart from the ledger
+    # and dispatch that ``Case`` waits for: the backfill counts a case it has not seen as unknown.
+    wait_for(lambda: store.case_status(case.id) is not None, 30, "the follow-up to open it")
     assert store.procedure(case.id) is None
     dispatch = served.app.state.services["dispatch"]
     from_store = list(stored(Outbox("dispatch", dispatch.app, dispatch.translate)))

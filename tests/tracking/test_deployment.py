@@ -23,7 +23,7 @@ from services.tracking.ledger.workbook import HEADERS
 from shared.contracts import Contract, Envelope
 from shared.contracts import dispatch as d
 from shared.platform.messaging.nats import subject
-from tests.support.api import problem
+from tests.support.api import feedback_taken, problem
 from tests.support.deployment import Deployment
 from tests.support.infra import wait_for
 from tests.support.pinned import NOW
@@ -119,19 +119,8 @@ def test_tracking_in_its_own_process_follows_a_case_to_close_out(deployment: Dep
         return r.json()
 
     def feedback(content: str) -> None:
-        # The ledger (read by ``wait``) and the follow-up (which takes the feedback) follow the
-        # dispatch stream as two consumers: the ledger may show 待反馈 a moment before the
-        # follow-up has taken the accepted result. Only that refusal is waited out.
-        def attempt() -> httpx.Response | None:
-            r = api.post(
-                f"/api/v1/cases/{case_id}/feedback",
-                json={"channel": "direct_reply", "content": content},
-            )
-            early = r.status_code == 409 and r.json().get("code") == "result_not_accepted"
-            return None if early else r
-
-        r = wait_for(attempt, 60, "the follow-up to take the accepted result", interval=0.2)
-        assert r.status_code == 201, r.text
+        body = {"channel": "direct_reply", "content": content}
+        feedback_taken(lambda: api.post(f"/api/v1/cases/{case_id}/feedback", json=body))
 
     wait_for(lambda: view().get("required_feedback") == ["direct_reply"], 60, "the follow-up")
     stream = DispatchStream(deployment, case_id)

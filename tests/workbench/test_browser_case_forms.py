@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from services.app import create_app
 from shared.platform.settings import Settings
-from tests.support.api import Api
+from tests.support.api import Api, feedback_taken
 from tests.support.dispatch import UNROUTED
 from tests.support.infra import ServerThread, wait_for
 from tests.support.workbench import LEAD, case_in_ledger, dispatched_case
@@ -130,15 +130,13 @@ def test_a_second_pass_from_the_complainants_dissatisfaction_with_both_findings(
     post(api, case_id, "results", "unit_liaison", **RESULT)
     post(api, case_id, "results/1/review", "office", accepted=True)
 
-    def fed_back() -> bool:  # tracking's follow-up takes it once it has the accepted result
-        r = api.post(
+    feedback_taken(
+        lambda: api.post(
             f"/api/v1/cases/{case_id}/feedback",
             json={"channel": "online_publication", "content": "已公示"},
             headers=api.auth("office"),
         )
-        return r.status_code == 201
-
-    wait_for(fed_back, 20, "feedback taken", interval=0.1)
+    )
     case_in_ledger(api, case_id, "awaiting_evaluation")
     desk = open_as(office, "office", "纠风办周某", case_id)
     act(desk, "evaluation", rating="dissatisfied", evaluator_kind="complainant")
