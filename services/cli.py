@@ -48,7 +48,8 @@ app.add_typer(accountability_app, name="accountability")
 relay_app = typer.Typer(help="The relays' records of their streams (ADR 17, RELIABILITY.md)")
 app.add_typer(relay_app, name="relay")
 attachments_app = typer.Typer(
-    help="The attachment store (ADR 22, 39, 42): the sweep, moving to a bucket, cleaning old files"
+    help="The attachment store (ADR 22, 39, 42, 50): the sweep, moving to a bucket, cleaning "
+    "old files, sealing under a new key"
 )
 app.add_typer(attachments_app, name="attachments")
 err = Console(stderr=True)
@@ -388,6 +389,39 @@ def attachments_move_to_bucket(
         raise typer.Exit(2) from None
     _print_counts(report.as_json(), MOVE_LABELS, dry_run)
     if report.failed:
+        raise typer.Exit(1)
+
+
+# What each count of ``attachments rekey`` means (counts only: no digest, no case, no key).
+REKEY_LABELS = {
+    "in_use": "使用中的附件",
+    "set_aside": "已移出的附件(无事件引用,也重新加密)",
+    "current": "已在最新密钥代下(未改动)",
+    "rekeyed": "已用最新密钥代重新加密并核对一致",
+    "failed": "重新加密后核对不一致(保持原样,请再运行一次)",
+    "unreadable": "任何已列出的密钥代都无法打开(损坏,或其密钥已被移除;保持原样)",
+    "restored": "上次中断留下的暂存副本已放回(原附件无法打开)",
+}
+
+
+@attachments_app.command("rekey")
+def attachments_rekey(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, change nothing")] = False,
+) -> None:
+    """Seal every blob of an older TAIZHANG_ATTACHMENT_KEYS generation again under the newest,
+    each read back before the old copy is replaced; safe to run again (ADR 50). Afterwards the
+    older generations may be removed from the settings."""
+    from services.ops.attachment_rekey import rekey
+    from shared.platform.blobs import BlobStoreUnavailable
+
+    try:
+        newest, report = rekey(_settings(), dry_run=dry_run)
+    except (ConfigurationError, BlobStoreUnavailable) as e:
+        err.print(f"[red]未完成 (stopped):[/red] {escape(str(e))}")
+        raise typer.Exit(2) from None
+    err.print(f"最新密钥代 (newest generation): {newest}")
+    _print_counts(report.as_json(), REKEY_LABELS, dry_run)
+    if report.failed or report.unreadable:
         raise typer.Exit(1)
 
 

@@ -39,6 +39,7 @@ from shared.platform.attachments import (
     strip_metadata,
 )
 from shared.platform.cleaning import is_clean
+from shared.platform.faults import CLEAN_KEPT_EXIT_AFTER_KEEP, crash_if
 
 BATCH = 1000
 Actor = dict[str, Any]
@@ -63,7 +64,12 @@ class CleanReport:
 
 
 def clean_kept_files(
-    app: DispatchApplication, store: AttachmentStore, *, actor: Actor, dry_run: bool = False
+    app: DispatchApplication,
+    store: AttachmentStore,
+    *,
+    actor: Actor,
+    dry_run: bool = False,
+    faults: frozenset[str] = frozenset(),
 ) -> CleanReport:
     """Clean every case's files kept uncleaned; see the module's docstring."""
     report = CleanReport()
@@ -75,6 +81,7 @@ def clean_kept_files(
         if not cleaned or dry_run:
             report.cleaned += len(cleaned)
             continue
+        crash_if(CLEAN_KEPT_EXIT_AFTER_KEEP, faults)  # the test of a run cut short here
         try:
             recorded = app.record_cleaned(case_id, cleaned, actor)
         except Busy:

@@ -25,7 +25,12 @@ async def clean_kept(settings: Settings, *, dry_run: bool = False) -> CleanRepor
     await dispatch.start(background=False)
     try:
         report: CleanReport = await asyncio.to_thread(
-            clean_kept_files, dispatch.app, dispatch.store, actor=SYSTEM_ACTOR, dry_run=dry_run
+            clean_kept_files,
+            dispatch.app,
+            dispatch.store,
+            actor=SYSTEM_ACTOR,
+            dry_run=dry_run,
+            faults=settings.faults,
         )
     finally:
         await dispatch.stop()

@@ -9,7 +9,8 @@ What a copy holds (docs/OPERATIONS.md, "Backup and restore"):
 - **PostgreSQL**: ``pg_dump`` of the deployment's schema: one transaction, so every service's
   events, positions and read models are of one instant. The secrets come from the
   environment and are *not* in the copy; the manifest names the key ids the data was sealed
-  with, and ``restore`` refuses settings that lack one.
+  with — the reporter keys', and the attachment key's generations (ADR 50) — and ``restore``
+  refuses settings that lack one.
 - **JetStream**: not copied. Streams are rebuilt from the outboxes after a restore (the relays
   publish again from what the restored consumers have applied; consumers are idempotent):
   a stream copied at another instant than the database would hold events the database never
@@ -32,14 +33,17 @@ import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shared.platform.blobs import is_blob_name
+from shared.platform.blobseal import NONCE, generation_ids, named_generation
 from shared.platform.settings import Settings, load_secrets, postgres_params
 
-FORMAT = 1
+FORMAT = 2  # 2: the attachment generations (ADR 50); a copy of format 1 is read as before
+READABLE_FORMATS = frozenset({1, FORMAT})
 MANIFEST = "manifest.json"
 DUMP = "database.dump"
 STORES = "stores"
@@ -60,6 +64,8 @@ class Manifest:
     files: dict[str, str]  # path inside the copy → sha256
     reporter_key_ids: list[str]
     with_nats: bool
+    # The generations the copy's attachments are sealed under (ADR 50; none before it).
+    attachment_generations: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"format": FORMAT, **self.__dict__}
@@ -79,6 +85,16 @@ def _files(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.name != MANIFEST
     }
+
+
+def _generations(attachments: Path) -> list[str]:
+    """The key generations the copied blobs name in their headers (in use, set aside, staged)."""
+    found: set[str] = set()
+    for path in attachments.rglob("*"):
+        if is_blob_name(path.name) and path.is_file():
+            with path.open("rb") as f:
+                found.add(named_generation(f.read(NONCE + 32)))
+    return sorted(found)
 
 
 def _sqlite_files(data_dir: Path) -> list[Path]:
@@ -169,6 +185,7 @@ def backup(settings: Settings, dest: Path, *, now: datetime) -> Manifest:
         files=_files(dest),
         reporter_key_ids=list(load_secrets(settings).reporter_keys),
         with_nats=settings.nats_url is not None,
+        attachment_generations=_generations(dest / ATTACHMENTS),
     )
     (dest / MANIFEST).write_text(json.dumps(manifest.as_json(), ensure_ascii=False, indent=2))
     return manifest
@@ -179,7 +196,7 @@ def read_manifest(src: Path) -> Manifest:
         raw = json.loads((src / MANIFEST).read_text())
     except (OSError, ValueError) as e:
         raise BackupError(f"不是一份备份 (no readable {MANIFEST} in {src})") from e
-    if raw.pop("format", None) != FORMAT:
+    if raw.pop("format", None) not in READABLE_FORMATS:
         raise BackupError("备份格式不受支持 (unsupported backup format)")
     manifest = Manifest(**raw)
     damaged = sorted(
@@ -206,6 +223,14 @@ def restore(settings: Settings, src: Path, *, replace: bool = False) -> Manifest
                 "当前配置缺少加密举报人身份的密钥 (the reporter keys lack): "
                 + ", ".join(sorted(missing))
             )
+    configured = settings.attachment_keys
+    listed = generation_ids(configured.get_secret_value() if configured is not None else None)
+    if missing := set(manifest.attachment_generations) - set(listed):
+        raise BackupError(
+            "TAIZHANG_ATTACHMENT_KEYS 缺少备份中附件的密钥代,请把它列在最新的之后再恢复,之后运行 "
+            "taizhang attachments rekey (the attachment key generations lack): "
+            + ", ".join(sorted(missing))
+        )
     if kind == "postgresql":
         _restore_postgres(settings, src, manifest, replace=replace)
     else:

@@ -10,10 +10,11 @@ The store is addressed by a **keyed** digest, HMAC-SHA-256 under the attachment 
 an unkeyed hash of a reporter's photo would let whoever holds the photo confirm who sent it
 (issue 16: nothing derived from identity without a key). Blobs are kept encrypted at rest
 (AES-256-GCM, bound to their digest), so a copy of the directory does not hold the photos in
-clear either. Embedded, the store is ``<data_dir>/attachments``; with services apart, every
-service mounts the same directory, or all reach one S3-compatible bucket (ADR 39). Where the
-sealed bytes go is a backend's business (``shared.platform.blobs``); what is kept, and how,
-is decided here.
+clear either; the at-rest key comes in generations, newest first, so that it can be rotated
+(``shared.platform.blobseal``, ADR 50). Embedded, the store is ``<data_dir>/attachments``;
+with services apart, every service mounts the same directory, or all reach one S3-compatible
+bucket (ADR 39). Where the sealed bytes go is a backend's business
+(``shared.platform.blobs``); what is kept, and how, is decided here.
 
 Names are personal data: this module never sees one. Services seal them into their events.
 """
@@ -24,20 +25,23 @@ import hashlib
 import hmac
 import io
 import os
-import secrets
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import filetype
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shared.platform.blobs import Blobs, DirectoryBlobs, is_blob_name
+from shared.platform.blobseal import (
+    LEGACY_GENERATION,
+    BlobSealer,
+    derived_keys,
+    sealing_keys,
+)
 from shared.platform.cleaning import CLEANERS, NotCleanable
 from shared.platform.settings import ConfigurationError, Settings
 
@@ -141,15 +145,12 @@ class ScanHook:
             raise ScannerUnavailable("病毒扫描不可用,请稍后再试 (the virus scanner failed)")
 
 
-def derived_keys(secret: bytes) -> tuple[bytes, bytes]:
-    """The digest key and the at-rest encryption key, both from the one attachment secret."""
-    digest_key = hmac.new(secret, b"taizhang attachments: digest", hashlib.sha256).digest()
-    blob_key = hmac.new(secret, b"taizhang attachments: blob", hashlib.sha256).digest()
-    return digest_key, blob_key
-
-
 class AttachmentStore:
-    """Encrypted blobs named by their keyed digest, in a directory or a bucket (``blobs``)."""
+    """Encrypted blobs named by their keyed digest, in a directory or a bucket (``blobs``).
+
+    ``secret`` is the attachment secret: it keys the digests (the names, for ever) and derives
+    the at-rest key of generation ``a0``; ``sealing`` lists the at-rest keys by generation,
+    newest first (default: ``a0`` alone)."""
 
     def __init__(
         self,
@@ -159,6 +160,7 @@ class AttachmentStore:
         max_bytes: int,
         scanner: ScanHook | None = None,
         scratch: Path | None = None,
+        sealing: Mapping[str, bytes] | None = None,
     ) -> None:
         if len(secret) < 16:
             raise ValueError("the attachment secret is too short")
@@ -166,8 +168,10 @@ class AttachmentStore:
         self.max_bytes = max_bytes
         self.scanner = scanner
         self.scratch = scratch  # where the scanner's private copy goes (None: the system's)
-        self._digest_key, blob_key = derived_keys(secret)
-        self._aead = AESGCM(blob_key)
+        self._digest_key, legacy_key = derived_keys(secret)
+        self.sealer = BlobSealer(
+            sealing if sealing is not None else {LEGACY_GENERATION: legacy_key}
+        )
 
     def check_reachable(self) -> None:
         """At start: the blobs' store can serve (a bucket that answers), else the
@@ -199,9 +203,7 @@ class AttachmentStore:
         digest = prepared.stored.digest
         name = self._name(digest)
         if not self.blobs.exists(name):
-            nonce = secrets.token_bytes(12)
-            sealed = nonce + self._aead.encrypt(nonce, prepared.content, digest.encode())
-            self.blobs.write(name, sealed)
+            self.blobs.write(name, self.sealer.seal(digest, prepared.content))
         return prepared.stored
 
     def check(self, data: bytes) -> str:
@@ -236,19 +238,35 @@ class AttachmentStore:
         raw = self.blobs.read(name) or self.blobs.recover(name)
         if raw is None:
             raise AttachmentMissing("没有该附件 (no such attachment)")
-        try:
-            return self._aead.decrypt(raw[:12], raw[12:], digest.encode())
-        except InvalidTag:
-            raise AttachmentMissing("附件无法读取 (the attachment does not open)") from None
+        opened = self.sealer.open(digest, raw)
+        if opened is None:
+            raise AttachmentMissing("附件无法读取 (the attachment does not open)")
+        return opened[1]
 
     def opens(self, digest: str, sealed: bytes) -> bool:
         """Whether ``sealed`` is this store's blob of ``digest``: it opens under the digest and
         what it holds has that keyed digest (a copy checked whole, e.g. in another store)."""
-        try:
-            content = self._aead.decrypt(sealed[:12], sealed[12:], digest.encode())
-        except (InvalidTag, ValueError):
-            return False
-        return hmac.compare_digest(self.digest(content), digest)
+        return self.generation(digest, sealed) is not None
+
+    def generation(self, digest: str, sealed: bytes) -> str | None:
+        """The key generation ``sealed`` is this store's blob of ``digest`` under (it opens
+        and holds content of that keyed digest), or None."""
+        opened = self._checked(digest, sealed)
+        return opened[0] if opened is not None else None
+
+    def resealed(self, digest: str, sealed: bytes) -> bytes | None:
+        """``sealed`` sealed again under the newest generation (None: it is not this store's
+        blob of ``digest``) — the rekey's (ADR 50)."""
+        opened = self._checked(digest, sealed)
+        return self.sealer.seal(digest, opened[1]) if opened is not None else None
+
+    def _checked(self, digest: str, sealed: bytes) -> tuple[str, bytes] | None:
+        """The generation and content of ``sealed``, when it opens for ``digest`` and what it
+        holds has that keyed digest."""
+        opened = self.sealer.open(digest, sealed)
+        if opened is None or not hmac.compare_digest(self.digest(opened[1]), digest):
+            return None
+        return opened
 
     def has(self, digest: str) -> bool:
         return self.blobs.exists(self._name(digest))
@@ -311,8 +329,9 @@ def strip_other_metadata(data: bytes, media_type: str) -> bytes:
 
 def attachment_store(settings: Settings, receipt_secret: bytes) -> AttachmentStore:
     """The deployment's store: ``<data_dir>/attachments``, or the S3-compatible bucket when
-    ``TAIZHANG_ATTACHMENT_S3_ENDPOINT`` is set (ADR 39); keyed by the attachment secret (or,
-    when none is set, a key derived from the receipt secret). Nothing is reached here:
+    ``TAIZHANG_ATTACHMENT_S3_ENDPOINT`` is set (ADR 39); named by the attachment secret (or,
+    when none is set, a key derived from the receipt secret), sealed under the generations of
+    ``TAIZHANG_ATTACHMENT_KEYS`` (ADR 50). Nothing is reached here:
     :meth:`AttachmentStore.check_reachable` does that, at start."""
     configured = settings.attachment_secret
     secret = (
@@ -325,12 +344,17 @@ def attachment_store(settings: Settings, receipt_secret: bytes) -> AttachmentSto
     )
     directory = settings.attachment_s3_endpoint is None
     scratch = settings.data_dir / ("attachments" if directory else "attachments-scan")
+    configured_keys = settings.attachment_keys
+    sealing = sealing_keys(
+        configured_keys.get_secret_value() if configured_keys is not None else None, secret
+    )
     return AttachmentStore(
         blob_store(settings),
         secret,
         max_bytes=settings.attachment_max_bytes,
         scanner=scanner,
         scratch=scratch,
+        sealing=sealing,
     )
 
 

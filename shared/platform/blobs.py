@@ -11,6 +11,11 @@ A blob no event names (kept for a request that failed before its event) may be *
 by the sweep (``services/ops/attachment_sweep.py``): moved, not deleted, so that reading it
 brings it back — a sweep racing a request that names it loses nothing — and purged only
 later. Times are the store's own (the file's, the object's), never a deployment's clock.
+
+Two more areas of a store are blobs of their own (:meth:`Blobs.aside`, :meth:`Blobs.staging`):
+the blobs set aside, and copies on their way in — ``taizhang attachments rekey`` (ADR 50)
+writes a blob sealed anew there, reads it back, and only then replaces the one in use, so
+that a good copy is on the store at every moment.
 """
 
 from __future__ import annotations
@@ -47,6 +52,18 @@ class Blobs(Protocol):
 
     def exists(self, name: str) -> bool: ...
 
+    def delete(self, name: str) -> None:
+        """Remove the blob (none of that name: nothing to do)."""
+        ...
+
+    def aside(self) -> Blobs:
+        """The blobs set aside, as blobs of their own (the rekey seals them anew too)."""
+        ...
+
+    def staging(self) -> Blobs:
+        """An area of the same store for copies on their way in, listed apart."""
+        ...
+
     def check(self) -> None:
         """At start: refuse (``ConfigurationError``, naming the setting) a store that cannot
         serve, rather than answer every upload 503."""
@@ -81,10 +98,12 @@ class Blobs(Protocol):
 
 
 class DirectoryBlobs:
-    """``<root>/<2 hex>/<name>``: one directory every service mounts (ADR 22)."""
+    """``<root>/<2 hex>/<name>``: one directory every service mounts (ADR 22); ``flat``:
+    ``<root>/<name>`` (the blobs set aside, copies being staged)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, flat: bool = False) -> None:
         self.root = root
+        self.flat = flat
 
     def read(self, name: str) -> bytes | None:
         try:
@@ -117,6 +136,15 @@ class DirectoryBlobs:
     def exists(self, name: str) -> bool:
         return self._path(name).exists()
 
+    def delete(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def aside(self) -> DirectoryBlobs:
+        return DirectoryBlobs(self.root / ".set-aside", flat=True)
+
+    def staging(self) -> DirectoryBlobs:
+        return DirectoryBlobs(self.root / ".rekey", flat=True)
+
     def check(self) -> None:
         """Nothing to reach: the directory is made on the first write."""
 
@@ -130,8 +158,8 @@ class DirectoryBlobs:
             raise BlobStoreUnavailable("附件存储暂不可用 (the directory cannot be written)")
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
-        for path in self.root.glob("[0-9a-f][0-9a-f]/*"):
-            if is_blob_name(path.name):
+        for path in self.root.glob("*" if self.flat else "[0-9a-f][0-9a-f]/*"):
+            if is_blob_name(path.name) and path.is_file():
                 yield path.name, _modified(path)
 
     def set_aside(self, name: str) -> None:
@@ -163,7 +191,7 @@ class DirectoryBlobs:
         self._aside(name).unlink(missing_ok=True)
 
     def _path(self, name: str) -> Path:
-        return self.root / name[:2] / name
+        return self.root / name if self.flat else self.root / name[:2] / name
 
     def _aside(self, name: str) -> Path:
         return self.root / ".set-aside" / name

@@ -12,12 +12,15 @@ CONSUMER_EXIT_AFTER_COMMIT = "consumer_exit_after_commit"  # effect committed, m
 NOTIFY_EXIT_AFTER_SEND = "notify_exit_after_send"  # message sent, its delivery not recorded
 # intake's text to a reporter sent, its delivery not recorded (ADR 37)
 REPORTER_SMS_EXIT_AFTER_SEND = "reporter_sms_exit_after_send"
+# clean-kept's cleaned blob kept, its case's Case.AttachmentCleaned not recorded (ADR 42)
+CLEAN_KEPT_EXIT_AFTER_KEEP = "clean_kept_exit_after_keep"
 KNOWN = frozenset(
     {
         RELAY_EXIT_AFTER_PUBLISH,
         CONSUMER_EXIT_AFTER_COMMIT,
         NOTIFY_EXIT_AFTER_SEND,
         REPORTER_SMS_EXIT_AFTER_SEND,
+        CLEAN_KEPT_EXIT_AFTER_KEEP,
     }
 )
 

@@ -10,6 +10,7 @@ the access key); a refusal names the setting to look at.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -32,6 +33,7 @@ KEYS = "TAIZHANG_ATTACHMENT_S3_ACCESS_KEY / TAIZHANG_ATTACHMENT_S3_SECRET_KEY"
 NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 CONNECT_SECONDS_AT_MOST = 3.0  # an endpoint that does not connect is down: answer 503 soon
 SET_ASIDE = "set-aside/"  # the sweep's, beside the blobs in use (ADR 39)
+STAGING = "rekey/"  # copies on their way in (the rekey's, ADR 50)
 
 
 class S3Blobs:
@@ -82,6 +84,24 @@ class S3Blobs:
         except BotoCoreError as e:
             raise _unavailable("head", e) from None
         return True
+
+    def delete(self, name: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(name))
+        except (ClientError, BotoCoreError) as e:
+            raise _unavailable("delete", e) from None
+
+    def aside(self) -> S3Blobs:
+        return self._area(SET_ASIDE)
+
+    def staging(self) -> S3Blobs:
+        return self._area(STAGING)
+
+    def _area(self, folder: str) -> S3Blobs:
+        """The same bucket and client, under ``<prefix><folder>``."""
+        area = copy.copy(self)
+        area.prefix = f"{self.prefix}{folder}"
+        return area
 
     def check(self) -> None:
         """At start: a bucket that is not there or keys it refuses are a setting to mend, and

@@ -216,6 +216,12 @@ class Settings(BaseSettings):
     # derived from the receipt secret), the size limit, and the virus-scan command (ClamAV:
     # "clamdscan --no-summary"; the file's path is appended; none → no scan).
     attachment_secret: SecretStr | None = None
+    # The at-rest keys of attachments by generation (ADR 50), "kid:secret,…" newest first, each
+    # secret at least 32 characters; a bare "a0" is the key derived from the attachment secret,
+    # which sealed every blob before generations. Unset: "a0" alone. New blobs are sealed under
+    # the first; `taizhang attachments rekey` seals the older ones again, after which they may
+    # be removed. The digests (the blobs' names) keep the attachment secret's key for ever.
+    attachment_keys: SecretStr | None = None
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024**3)
     attachment_scan_command: str | None = None
     attachment_scan_timeout_seconds: float = Field(default=60.0, gt=0, le=600)

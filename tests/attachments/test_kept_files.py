@@ -3,13 +3,19 @@ real services: ``taizhang attachments clean-kept`` cleans them, keeps the cleane
 their new keyed digest and records the step on the case (``Case.AttachmentCleaned``, in the
 history in Chinese); downloads come back without the metadata, a video kept before cleaning
 becomes approvable, what cannot be cleaned is counted and left, a second run does nothing,
-and the sweep sets aside the old blobs — and only those."""
+and the sweep sets aside the old blobs — and only those. A run killed between keeping a
+cleaned file and recording it is completed by the next; a file kept raw and uploaded again
+since comes to share one digest, and both rows stay on the case."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from typer.testing import CliRunner
@@ -17,10 +23,16 @@ from typer.testing import CliRunner
 from services.cli import CLEAN_KEPT_LABELS
 from services.ops.attachment_cleaning import clean_kept
 from services.ops.attachment_sweep import sweep
+from shared.platform.faults import CLEAN_KEPT_EXIT_AFTER_KEEP
 from shared.platform.readmodel import run_sync
 from shared.platform.settings import Settings
 from tests.support.api import Api, problem
-from tests.support.attachments import kept_uncleaned, served_with_services, upload_result
+from tests.support.attachments import (
+    command_environment,
+    kept_uncleaned,
+    served_with_services,
+    upload_result,
+)
 from tests.support.dispatch import act, add_units, case_events, ok, open_case
 from tests.support.files import (
     MARKER,
@@ -132,3 +144,77 @@ def test_files_kept_before_cleaning_are_cleaned_once_and_recorded(
     assert swept.set_aside == 3
     aside = api.settings.data_dir / "attachments" / ".set-aside"
     assert {p.name for p in aside.iterdir()} == {video, paper, sound}
+
+
+def dispatched(api: Api) -> str:
+    add_units(api, LEAD)
+    case_id = open_case(api, summary="窗口人员玩手机")
+    ok(act(api, case_id, "triage", "office", track="general"))
+    ok(act(api, case_id, "dispatch", "office", lead_unit=LEAD, co_units=[]))
+    return case_id
+
+
+def test_a_run_killed_after_keeping_a_cleaned_file_is_completed_by_the_next(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = dispatched(api)
+    raw = pdf_with_metadata()
+    old = kept_uncleaned(api, case_id, raw, "application/pdf", LEAD)
+    store = api.services["dispatch"].store  # type: ignore[attr-defined]
+    cleaned = store.prepare(raw).stored  # what the run keeps: the cleaner's bytes, their digest
+
+    # The command in a process of its own, killed between keeping the blob and the event.
+    command_environment(api.settings, monkeypatch)
+    cut = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from services.cli import main; main()",
+            "attachments",
+            "clean-kept",
+        ],
+        env=os.environ | {"TAIZHANG_FAULTS": CLEAN_KEPT_EXIT_AFTER_KEEP},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert cut.returncode == 70 and b"fault injected" in cut.stderr, cut.stderr[-2000:]
+    assert store.has(cleaned.digest)  # the blob kept …
+    assert case_events(api, case_id).count("Case.AttachmentCleaned") == 0  # … the event not
+    assert [f["digest"] for f in files_of(api, case_id)] == [old]
+
+    again = run_command(api.settings, monkeypatch)  # finds it unclean, the blob kept: records
+    assert f"{CLEAN_KEPT_LABELS['cleaned']}: 1" in again
+    assert case_events(api, case_id).count("Case.AttachmentCleaned") == 1
+    [now] = files_of(api, case_id)
+    assert (now["digest"], now["size"]) == (cleaned.digest, cleaned.size)
+    got = api.get(now["url"], headers=api.auth("office"))
+    assert got.status_code == 200 and MARKER.encode() not in got.content
+    assert f"{CLEAN_KEPT_LABELS['cleaned']}: 0" in run_command(api.settings, monkeypatch)
+
+
+def test_a_file_kept_raw_and_uploaded_again_since_shares_one_digest_and_both_stay(
+    api: Api,
+) -> None:
+    case_id = dispatched(api)
+    raw = pdf_with_metadata()
+    old = kept_uncleaned(api, case_id, raw, "application/pdf", LEAD)
+    since = upload_result(api, case_id, raw, LEAD)  # cleaned at upload: another digest
+    assert since["digest"] != old and since["n"] == 2
+
+    assert run_sync(clean_kept(api.settings)).cleaned == 1
+    listed = files_of(api, case_id)
+    assert [(f["n"], f["digest"]) for f in listed] == [(1, since["digest"]), (2, since["digest"])]
+    case = api.services["dispatch"].app.get_case(UUID(case_id))  # type: ignore[attr-defined]
+    assert [f.get("cleaned_from") for f in case.attachments] == [old, None]
+    # One file behind both rows: either link serves it, the download recorded once.
+    office = api.auth("office")
+    first, second = (api.get(f["url"], headers=office) for f in listed)
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert MARKER.encode() not in first.content
+    assert case_events(api, case_id).count("Case.AttachmentDownloaded") == 2
+    # The blob both name stays; only the raw one is set aside.
+    swept = sweep(api.settings, grace=timedelta(0), purge_after=timedelta(days=30))
+    assert swept.set_aside == 1
+    aside = api.settings.data_dir / "attachments" / ".set-aside"
+    assert {p.name for p in aside.iterdir()} == {old}

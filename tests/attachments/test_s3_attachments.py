@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 import structlog.testing
-from typer.testing import CliRunner
 
 from services.ops.attachment_sweep import sweep
 from services.registry import build_service
@@ -33,7 +31,13 @@ from shared.platform.attachments import attachment_store
 from shared.platform.settings import ConfigurationError, Settings, load_secrets
 from tests.conftest import store_settings
 from tests.support.api import Api, problem, stored_notifications
-from tests.support.attachments import RESULT
+from tests.support.attachments import (
+    attachments_command,
+    ok_bytes,
+    public_photo,
+    published_with_files,
+    served_with_services,
+)
 from tests.support.dispatch import (
     UNROUTED,
     act,
@@ -41,19 +45,16 @@ from tests.support.dispatch import (
     case_events,
     ok,
     open_case,
-    publish_online,
 )
 from tests.support.files import (
     GPS_IFD,
     exif_of,
     jpeg_with_gps,
-    mp4_with_location,
     pdf,
     renamed_executable,
 )
-from tests.support.infra import ServerThread, free_port, wait_for
+from tests.support.infra import ServerThread, free_port
 from tests.support.s3 import SECRET_KEY, S3Emulator
-from tests.support.workbench import case_in_ledger
 
 LEAD, OTHER = "S3-LEAD", "S3-OTHER"
 LIMIT = 200_000
@@ -305,76 +306,18 @@ def test_a_service_refuses_to_start_when_its_bucket_is_not_there(
 # bucket with the directory out of their reach, serve every file through the API and the
 # portal's approved photo, the same bytes as before.
 
-MOVE_LEAD = "MV-LEAD"
-
-
-@contextmanager
-def served(settings: Settings) -> Iterator[Api]:
-    from services.app import create_app
-
-    with ServerThread(create_app(settings)) as server, Api(server.url, settings) as client:
-        yield client
-
-
-def published_with_files(api: Api) -> tuple[str, str, list[dict[str, Any]]]:
-    """A case whose result is published, with a photo the office approved, a PDF and a video."""
-    add_units(api, MOVE_LEAD)
-    case_id = open_case(api, summary="窗口人员玩手机")
-    ok(act(api, case_id, "triage", "office", track="general"))
-    ok(act(api, case_id, "dispatch", "office", lead_unit=MOVE_LEAD, co_units=[]))
-    ok(act(api, case_id, "sign", "unit_liaison", MOVE_LEAD))
-    files = [
-        ok(
-            api.post(
-                f"/api/v1/cases/{case_id}/attachments",
-                files={"file": ("整改.bin", data, "application/octet-stream")},
-                data={"purpose": "result"},
-                headers=api.auth("unit_liaison", unit=MOVE_LEAD),
-            ),
-            201,
-        )
-        for data in (jpeg_with_gps(), pdf(), mp4_with_location())
-    ]
-    ok(act(api, case_id, "results", "unit_liaison", MOVE_LEAD, **RESULT), 201)
-    ok(act(api, case_id, "results/1/review", "office", accepted=True))
-    photo = f"/api/v1/cases/{case_id}/attachments/{files[0]['digest']}/public"
-    ok(api.put(photo, headers=api.auth("office")))
-    number = ok(api.get(f"/api/v1/cases/{case_id}/dispatch", headers=api.auth("office")))["number"]
-    case_in_ledger(api, case_id, "awaiting_feedback")
-    publish_online(api, case_id)
-    return case_id, number, files
-
-
-def public_photo(api: Api, number: str, digest: str, door: str = "/public/v1") -> bytes:
-    """The approved photo as the public sees it, once the ledger has the result published."""
-    address = f"{door}/results/{number}/images/{digest}"
-    answer = wait_for(lambda: (r := api.get(address)).status_code == 200 and r, 30, "published")
-    return bytes(answer.content)
-
 
 def move(settings: Settings, monkeypatch: pytest.MonkeyPatch, *options: str) -> dict[str, int]:
-    """The command with the deployment's settings in its environment; its counts by key."""
-    from services.cli import MOVE_LABELS, app
+    from services.cli import MOVE_LABELS
 
-    for name in ("data_dir", "clock_file", *(f"attachment_s3_{k}" for k in S3_SETTINGS)):
-        value = getattr(settings, name)
-        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        monkeypatch.setenv(f"TAIZHANG_{name.upper()}", str(value))
-    answer = CliRunner().invoke(app, ["attachments", "move-to-bucket", *options])
-    assert answer.exit_code == 0, answer.output
-    lines = [line.rsplit(": ", 1) for line in answer.stdout.splitlines()]
-    by_label = {line[0]: line[1] for line in lines if line[0] in MOVE_LABELS.values()}
-    return {key: int(by_label[label]) for key, label in MOVE_LABELS.items()}
-
-
-S3_SETTINGS = ("endpoint", "bucket", "access_key", "secret_key", "region")
+    return attachments_command(settings, monkeypatch, MOVE_LABELS, "move-to-bucket", *options)
 
 
 def test_a_directory_store_moved_into_a_bucket_serves_every_file(
     s3_emulator: S3Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = store_settings(tmp_path / "data")
-    with served(settings) as api:
+    with served_with_services(settings) as api:
         _, number, files = published_with_files(api)
         office = api.auth("office")
         before = {f["digest"]: ok_bytes(api.get(f["url"], headers=office)) for f in files}
@@ -403,14 +346,9 @@ def test_a_directory_store_moved_into_a_bucket_serves_every_file(
 
     # The services on the bucket, the directory out of their reach: every file as before.
     directory.rename(tmp_path / "kept-directory")
-    with served(on_bucket) as api:
+    with served_with_services(on_bucket) as api:
         office = api.auth("office")
         for f in files:
             assert ok_bytes(api.get(f["url"], headers=office)) == before[f["digest"]]
         assert public_photo(api, number, files[0]["digest"], "/portal") == photo
     assert not directory.exists()  # nothing was written back to a directory
-
-
-def ok_bytes(response: Any) -> bytes:
-    assert response.status_code == 200, response.text
-    return bytes(response.content)

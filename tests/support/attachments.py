@@ -1,5 +1,7 @@
 """Files on a case in tests: uploaded as a unit's liaison does, or kept the way a release
-before cleaning kept them (the store and dispatch's application, directly)."""
+before cleaning kept them (the store and dispatch's application, directly); a published case
+with an approved photo, a PDF and a video; ``taizhang attachments …`` run on a deployment's
+settings."""
 
 from __future__ import annotations
 
@@ -8,11 +10,16 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+import pytest
+from typer.testing import CliRunner
+
 from shared.platform.attachments import Prepared, Stored
 from shared.platform.settings import Settings
 from tests.support.api import Api
-from tests.support.dispatch import ok
-from tests.support.infra import ServerThread
+from tests.support.dispatch import act, add_units, ok, open_case, publish_online
+from tests.support.files import jpeg_with_gps, mp4_with_location, pdf
+from tests.support.infra import ServerThread, wait_for
+from tests.support.workbench import case_in_ledger
 
 # A unit's result, as a liaison submits it before its files are published.
 RESULT = {
@@ -56,3 +63,80 @@ def upload_result(api: Api, case_id: str, data: bytes, unit: str) -> dict[str, A
         headers=api.auth("unit_liaison", unit=unit),
     )
     return ok(r, 201)
+
+
+def published_with_files(api: Api, lead: str = "MV-LEAD") -> tuple[str, str, list[dict[str, Any]]]:
+    """A case whose result is published, with a photo the office approved, a PDF and a video:
+    answers the case, its number and the three files as uploaded."""
+    add_units(api, lead)
+    case_id = open_case(api, summary="窗口人员玩手机")
+    ok(act(api, case_id, "triage", "office", track="general"))
+    ok(act(api, case_id, "dispatch", "office", lead_unit=lead, co_units=[]))
+    ok(act(api, case_id, "sign", "unit_liaison", lead))
+    files = [
+        upload_result(api, case_id, data, lead)
+        for data in (jpeg_with_gps(), pdf(), mp4_with_location())
+    ]
+    ok(act(api, case_id, "results", "unit_liaison", lead, **RESULT), 201)
+    ok(act(api, case_id, "results/1/review", "office", accepted=True))
+    photo = f"/api/v1/cases/{case_id}/attachments/{files[0]['digest']}/public"
+    ok(api.put(photo, headers=api.auth("office")))
+    number = ok(api.get(f"/api/v1/cases/{case_id}/dispatch", headers=api.auth("office")))["number"]
+    case_in_ledger(api, case_id, "awaiting_feedback")
+    publish_online(api, case_id)
+    return case_id, number, files
+
+
+def public_photo(api: Api, number: str, digest: str, door: str = "/public/v1") -> bytes:
+    """The approved photo as the public sees it, once the ledger has the result published."""
+    address = f"{door}/results/{number}/images/{digest}"
+    answer = wait_for(lambda: (r := api.get(address)).status_code == 200 and r, 30, "published")
+    return bytes(answer.content)
+
+
+def ok_bytes(response: Any) -> bytes:
+    assert response.status_code == 200, response.text
+    return bytes(response.content)
+
+
+# What a maintenance command needs of a deployment's settings, passed as its environment.
+COMMAND_SETTINGS = (
+    "data_dir",
+    "clock_file",
+    "database_url",
+    "database_schema",
+    "attachment_secret",
+    "attachment_keys",
+    *(f"attachment_s3_{k}" for k in ("endpoint", "bucket", "access_key", "secret_key", "region")),
+)
+
+
+def command_environment(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployment's settings in this process's environment, as a command reads them (a
+    setting left out is taken out)."""
+    for name in COMMAND_SETTINGS:
+        value = getattr(settings, name)
+        if value is None:
+            monkeypatch.delenv(f"TAIZHANG_{name.upper()}", raising=False)
+            continue
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        monkeypatch.setenv(f"TAIZHANG_{name.upper()}", str(value))
+
+
+def attachments_command(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    labels: dict[str, str],
+    *arguments: str,
+    exit_code: int = 0,
+) -> dict[str, int]:
+    """``taizhang attachments <arguments>`` with ``settings`` in its environment (a setting
+    left out is taken out); its counts by key, read from the labels it prints."""
+    from services.cli import app
+
+    command_environment(settings, monkeypatch)
+    answer = CliRunner().invoke(app, ["attachments", *arguments])
+    assert answer.exit_code == exit_code, answer.output
+    lines = [line.rsplit(": ", 1) for line in answer.stdout.splitlines()]
+    by_label = {line[0]: line[1] for line in lines if line[0] in labels.values()}
+    return {key: int(by_label[label]) for key, label in labels.items()}
