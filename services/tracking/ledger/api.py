@@ -5,7 +5,6 @@ routers; the follow-up's commands are the other wing's."""
 from __future__ import annotations
 
 import asyncio
-
 from typing import Annotated, Any
 from uuid import UUID
 
