@@ -1,8 +1,11 @@
-"""Issue 16: what recording reads costs (ADR 26) — the case view and a ledger page, p95 with
-the read audit on and off, in one run, on one store.
+"""Issue 16: what recording reads costs (ADR 26) — the case view, a ledger page and the ledger
+export, p95 with the read audit on and off, in one run, on one store. The export's row is
+committed before it leaves (a write of its own on the request's path, ADR 26's third
+addendum); the looks' rows are batched.
 
     nice -n 10 .venv/bin/python -m bench.audit                      # SQLite, ~1 minute
-    nice -n 10 .venv/bin/python -m bench.audit --store postgres     # the machine's PostgreSQL
+    nice -n 10 .venv/bin/python -m bench.audit --store postgres     # TAIZHANG_BENCH_PG_URL, else
+                                                                    # the machine's PostgreSQL
 
 The all-in-one app is served in this process (uvicorn in a thread); ``--cases`` tips are
 registered through the API and projected. Then, in ``--rounds`` rounds whose order alternates
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import sys
 import tempfile
@@ -36,7 +40,8 @@ from shared.platform.settings import Settings, load_secrets
 from shared.web.auth import Role, issue_token
 from tests.support.infra import SHARED_PG, ServerThread, wait_for
 
-ROUTES = ("case view", "ledger page")
+ROUTES = ("case view", "ledger page", "ledger export")
+EXPORTS_PER_LOOK = 10  # an export costs ~10 looks: fewer of them, so a round stays short
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -56,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="tz-bench-audit-"))
     schema = f"bench_audit_{uuid.uuid4().hex[:8]}"
     with contextlib.ExitStack() as stack:
-        pg_url = stack.enter_context(_embedded_pg()) if args.own_pg else SHARED_PG
+        chosen = os.environ.get("TAIZHANG_BENCH_PG_URL") or SHARED_PG
+        pg_url = stack.enter_context(_embedded_pg()) if args.own_pg else chosen
         if args.store == "postgres":
             settings = Settings(data_dir=root, database_url=pg_url, database_schema=schema)
         else:
@@ -95,6 +101,9 @@ def measure(url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
                 params={"status": "registered", "page_size": 20},
                 headers=office,
             ),
+            "ledger export": lambda: client.get(
+                "/api/v1/ledger.xlsx", params={"status": "registered"}, headers=office
+            ),
         }
         # Warm up both paths with a whole round: a quarter round left the first "on" round
         # cold (p50 15 ms while the consumers still worked through the tips) — it was the
@@ -109,8 +118,13 @@ def measure(url: str, settings: Settings, args: argparse.Namespace) -> dict[str,
             for mode in modes:
                 with audit_off() if mode == "off" else contextlib.nullcontext():
                     for route, send in requests.items():
-                        seconds[f"{route} {mode}"] += timed(send, args.requests)
+                        seconds[f"{route} {mode}"] += timed(send, count(route, args))
+            print(f"round {round_no + 1}: load average {os.getloadavg()[0]:.1f}", flush=True)
     return seconds
+
+
+def count(route: str, args: argparse.Namespace) -> int:
+    return max(1, args.requests // EXPORTS_PER_LOOK) if route == "ledger export" else args.requests
 
 
 def register(client: httpx.Client, headers: dict[str, str], n: int) -> str:
@@ -155,7 +169,7 @@ def report(seconds: dict[str, list[float]], args: argparse.Namespace) -> None:
         on, off = seconds[f"{route} on"], seconds[f"{route} off"]
         p95_on, p95_off = percentile(on, 95) * 1000, percentile(off, 95) * 1000
         print(
-            f"{route:12} p50 on {percentile(on, 50) * 1000:6.2f} ms, off "
+            f"{route:13} p50 on {percentile(on, 50) * 1000:6.2f} ms, off "
             f"{percentile(off, 50) * 1000:6.2f} ms; p95 on {p95_on:6.2f} ms, off "
             f"{p95_off:6.2f} ms; p95 ratio on/off {p95_on / p95_off:.3f} ({len(on)} each)"
         )

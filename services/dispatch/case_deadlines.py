@@ -76,8 +76,10 @@ class DeadlineWatch:
                 if not deadline["missed"]:
                     case._deadline_missed(**announce, actor=actor, **case._same())
                     case._supervision_issued(**announce, actor=actor, **case._same())
-            elif not deadline["approaching"] and now >= rules.remind_at(
-                deadline["start"], deadline["at"]
+            elif (
+                not deadline["approaching"]
+                and not deadline["missed"]  # a clock stepped back: 督办 was issued already
+                and now >= rules.remind_at(deadline["start"], deadline["at"])
             ):
                 case._deadline_approaching(**announce, actor=actor, **case._same())
 

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.platform.blobs import BlobStoreUnavailable
 from shared.web.problems import PROBLEM_JSON, Problem, problem_response
+from shared.web.reads import ReadNotRecorded
 
 RETRY_AFTER_SECONDS = 5
 
@@ -183,6 +184,15 @@ def attachments_down() -> Problem:
     )
 
 
+def audit_unwritten() -> Problem:
+    """An export whose audit row could not be committed (ADR 26): nothing was served."""
+    return unavailable(
+        "访问记录暂时无法写入,本次导出未提供数据,请稍后重试 "
+        "(the read audit could not be written; nothing was exported, retry later)",
+        code="read_audit_unavailable",
+    )
+
+
 def install_infrastructure_handlers(app: FastAPI) -> None:
     """A database or an attachment store that is down or slow is a 503 with Retry-After,
     never a 500 or a hang."""
@@ -192,6 +202,9 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
 
     async def on_attachments_down(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(attachments_down(), request.url.path, request)
+
+    async def on_audit_unwritten(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(audit_unwritten(), request.url.path, request)
 
     async def on_timeout(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
@@ -226,6 +239,7 @@ def install_infrastructure_handlers(app: FastAPI) -> None:
         (TimeoutError, on_timeout),
         (sa_exc.DataError, on_bad_value),
         (BlobStoreUnavailable, on_attachments_down),
+        (ReadNotRecorded, on_audit_unwritten),
     ]
     for exc_class, handler in handlers:
         app.add_exception_handler(exc_class, handler)

@@ -16,6 +16,11 @@ SHOWN = "shown"
 NOT_FOUND = "not_found"
 
 
+class ReadNotRecorded(Exception):
+    """An export's audit row could not be committed: the export is refused (503), never
+    served unrecorded (ADR 26, third addendum)."""
+
+
 class ReadRecorder(Protocol):
     async def record_read(
         self,

@@ -165,6 +165,20 @@ def test_reminder_at_80_percent_and_supervision_when_missed_each_once_per_deadli
     assert event_names(case) == ["Signed"]
 
 
+def test_a_clock_stepped_back_after_the_supervision_notice_raises_no_reminder() -> None:
+    """督办 first (this replica's clock was ahead, or jumped past the reminder point), then a
+    replica whose clock reads earlier — or NTP stepped it back — checks again inside the
+    reminder window: a 催办 after the 督办 would tell the unit its deadline is still ahead."""
+    case = dispatched()
+    case.collect_events()
+    sign = case.deadlines["sign"]
+    case.check_deadlines(now=sign["at"] + timedelta(seconds=1), rules=RULES, actor=SYSTEM_ACTOR)
+    assert event_names(case) == ["DeadlineMissed", "SupervisionNoticeIssued"]
+    stepped_back = RULES.remind_at(sign["start"], sign["at"]) + timedelta(minutes=1)
+    case.check_deadlines(now=stepped_back, rules=RULES, actor=SYSTEM_ACTOR)
+    assert event_names(case) == []
+
+
 def test_a_second_pass_reopens_once_and_needs_findings_on_person_and_leadership() -> None:
     case = in_progress()
     case.submit_result(unit="WC-JYJ", result=RESULT, now=MONDAY, actor=LIAISON)

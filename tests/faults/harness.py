@@ -87,6 +87,7 @@ class FaultyDeployment:
         self.nats_disk = self.root / "nats"
         self.nats = NatsProcess(store_dir=self.nats_disk / "store")
         self.clock = self.root / "clock"
+        self.own_clocks: dict[int, dict[str, str]] = {}  # a replica's port → its clock file
         self.deployment: Deployment | None = None
 
     @property
@@ -110,10 +111,15 @@ class FaultyDeployment:
             "TAIZHANG_SCHEDULER_INTERVAL_SECONDS": "1",
             "TAIZHANG_DELIVERY_GRACE_SECONDS": str(DELIVERY_GRACE_SECONDS),
         }
-        # Intake alone first: it creates the shared tables; then the others side by side.
+        # Intake alone first: it creates the shared tables; then the others side by side,
+        # each replica on a clock file of its own that follows the deployment's (a link to
+        # it) until a scenario sets it apart (tests/faults/skew.py).
         self.d.start("intake")
-        for service in ("dispatch", "dispatch", "tracking", "tracking"):
-            self.d.start(service, wait=False)
+        for n, service in enumerate(("dispatch", "dispatch", "tracking", "tracking")):
+            own = self.root / f"clock-{service}-{n % 2}"
+            own.symlink_to(self.clock)
+            process = self.d.start(service, wait=False, TAIZHANG_CLOCK_FILE=str(own))
+            self.own_clocks[process.port] = {"TAIZHANG_CLOCK_FILE": str(own)}
         for process in self.d.processes:
             process.wait_ready()
         return self
@@ -150,8 +156,12 @@ class FaultyDeployment:
     def restart_with(self, process: ServiceProcess, **env: str) -> None:
         """Stop a service and start it again with extra settings (a crash point, say)."""
         process.stop()
-        process.env = self.d.env | env
+        process.env = self.env_of(process) | env
         process.start(wait=False)
+
+    def env_of(self, process: ServiceProcess) -> dict[str, str]:
+        """The settings a process starts with: the deployment's, and its own clock file."""
+        return self.d.env | self.own_clocks.get(process.port, {})
 
     def wait_exit(self, process: ServiceProcess, timeout: float = 60) -> int:
         assert process.proc is not None
@@ -173,7 +183,7 @@ class FaultyDeployment:
         for process in self.d.processes:
             process.signal(signal.SIGCONT)
             if process.proc is None or process.proc.poll() is not None:
-                process.env = self.d.env
+                process.env = self.env_of(process)
                 process.start(wait=False)
         for process in self.d.processes:
             process.wait_ready()

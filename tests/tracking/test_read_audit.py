@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.tracking.ledger.audit import ReadAudit
 from services.tracking.ledger.tables import MIGRATIONS, read_audit
@@ -195,6 +196,62 @@ def test_reads_handed_to_the_writer_are_all_written_in_order_by_a_stop(
             await engine.dispose()
 
     assert asyncio.run(scenario()) == [f"reader:{n}" for n in range(20)]
+
+
+def test_an_export_leaves_only_once_its_audit_row_is_committed_or_not_at_all(
+    served: Served,
+) -> None:
+    """An export is answered after its row is in the database (not a batch later, which a
+    crash could lose); a database that refuses the write refuses the export — 503, no data —
+    and the withdrawn row is not written later either (ADR 26, third addendum)."""
+    Case(served, channel="hotline_12388", summary="导出审计")
+    api, writer = served.api, served.tracking.ledger.read_audit
+    who = api.auth("supervisor", "纪委导出")
+    exported = api.get("/api/v1/ledger.xlsx", params={"status": "registered"}, headers=who)
+    assert exported.status_code == 200 and exported.content.startswith(b"PK")
+    assert stored_reads(served.settings, "纪委导出") == ["LedgerExported"]  # no flush asked
+
+    kept = writer.writes
+    writer.writes = sessionmaker(create_async_engine(refusing_url(served.settings)))
+    try:
+        refused = api.get("/api/v1/ledger.xlsx", headers=api.auth("supervisor", "纪委拒绝"))
+        report = api.get("/api/v1/reports/annual/2026", headers=api.auth("office", "办公室拒绝"))
+    finally:
+        writer.writes = kept
+    for answer in (refused, report):
+        body = problem(answer, 503)
+        assert body["code"] == "read_audit_unavailable" and "未提供数据" in body["detail"]
+        assert int(answer.headers["Retry-After"]) > 0
+        assert b"PK" not in answer.content[:2]
+    assert api.get("/api/v1/audit", headers=who).status_code == 200  # writes what waits
+    assert stored_reads(served.settings, "纪委拒绝") == []
+    assert stored_reads(served.settings, "办公室拒绝") == []
+
+
+def refusing_url(settings: Settings) -> str:
+    """A database that refuses every write: nothing listens there, or the file cannot be."""
+    if settings.database_url is None:
+        return f"sqlite+aiosqlite:///{settings.data_dir}/no-such-dir/readmodels.sqlite"
+    return "postgresql+asyncpg://postgres@127.0.0.1:1/refused"
+
+
+def stored_reads(settings: Settings, actor_name: str) -> list[str]:
+    """The read audit's rows of one reader, read from the table (not through the writer)."""
+
+    async def read() -> list[str]:
+        engine = create_engine(settings)
+        try:
+            async with sessionmaker(engine)() as session:
+                found = await session.execute(
+                    sa.select(read_audit.c.type)
+                    .where(read_audit.c.actor_name == actor_name)
+                    .order_by(read_audit.c.id)
+                )
+                return [str(t) for t in found.scalars()]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
 
 
 def row(n: int) -> dict[str, Any]:

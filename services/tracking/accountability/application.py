@@ -132,12 +132,15 @@ class AccountabilityCommands(ServiceApplication):
         origin: dict[str, Any] | None = None,
         *,
         automatic: bool = True,
+        at: datetime | None = None,
     ) -> list[AccountabilityProcedure]:
         """Open the case's procedure, or add the trigger to it; a trigger that comes by
-        itself changes nothing on a case closed out (an upgrade's replay of old tips)."""
+        itself changes nothing on a case closed out (an upgrade's replay of old tips).
+        ``at``: when the event that brought the trigger happened — the report back is owed
+        from then, whenever (and on whichever replica's clock) it is handled here."""
         if automatic and self.case_status(case_id) == CaseStatus.CLOSED_OUT:
             return []
-        due = self.report_back_due() if trigger == HIGHER else None
+        due = self.report_back_due(at) if trigger == HIGHER else None
         found = self.procedure(case_id)
         if found is None:
             return [
@@ -155,8 +158,9 @@ class AccountabilityCommands(ServiceApplication):
         )
         return [found] if added else []
 
-    def report_back_due(self) -> datetime:
-        return self.calendar.add_working_days(self.now(), self.rules.report_back_working_days).at
+    def report_back_due(self, since: datetime | None = None) -> datetime:
+        start = self.now() if since is None else since.astimezone(self.calendar.timezone)
+        return self.calendar.add_working_days(start, self.rules.report_back_working_days).at
 
     # --- the office's commands -----------------------------------------------------------
 

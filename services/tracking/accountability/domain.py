@@ -33,6 +33,11 @@ OPEN, DECIDED, CLOSED = "open", "decided", "closed"
 Actor = dict[str, Any]
 
 
+# An announcement (催办 / 督办) of a deadline is not made again, and no 催办 follows a 督办: a
+# replica whose clock reads earlier (or was stepped back) still sees the deadline ahead.
+ALREADY_SAID = {True: ("missed",), False: ("missed", "approaching")}
+
+
 def procedure_id(case_id: UUID) -> UUID:
     """One procedure per case."""
     return uuid5(NAMESPACE, f"procedure:{case_id}")
@@ -367,8 +372,8 @@ class AccountabilityProcedure(Decisions, Aggregate):
         due = self.report_back_due
         if not self.report_back_owed or due is None:
             return False
-        key = f"{due.isoformat()}|{'missed' if missed else 'approaching'}"
-        if key in self.report_back_reminders:
+        said = {f"{due.isoformat()}|{state}" for state in ALREADY_SAID[missed]}
+        if said & set(self.report_back_reminders):  # no 催办 after 督办 (a clock reading earlier)
             return False
         announce = self._report_back_missed if missed else self._report_back_approaching
         announce(due=due, actor=actor, **self._same())

@@ -81,7 +81,14 @@ def accountability_handlers(app: AccountabilityCommands) -> dict[type, Reaction]
         found = trigger_of(app, envelope)
         if found is None:
             return ()
-        return app.triggered(found.case_id, found.trigger, found.reason, found.actor, found.origin)
+        return app.triggered(
+            found.case_id,
+            found.trigger,
+            found.reason,
+            found.actor,
+            found.origin,
+            at=envelope.occurred_at,  # owed from the event, not from when it reached us
+        )
 
     def on_supervision(envelope: Envelope) -> Sequence[Any]:
         notice = envelope.event

@@ -48,6 +48,11 @@ CLOSED_OUT = CaseStatus.CLOSED_OUT.value
 COMPLAINANT = EvaluatorKind.COMPLAINANT.value
 
 
+# An announcement (催办 / 督办) of a deadline is not made again, and no 催办 follows a 督办: a
+# replica whose clock reads earlier (or was stepped back) still sees the deadline ahead.
+ALREADY_SAID = {True: ("missed",), False: ("missed", "approaching")}
+
+
 class FollowUp(Aggregate):
     """跟踪 — a case after its result: 三个口径反馈 (feedback on up to three channels),
     回访/第三方评价 (evaluations), 二次办理 (second pass), 问责 (accountability) and 销号
@@ -449,8 +454,10 @@ class FollowUp(Aggregate):
         """Announce once that a named reporter's answer (``acceptance`` 受理告知 or ``result``
         结果告知, 15 working days each) is near its due time or past it. The due time comes
         from the ledger, which sees dispatch's side too; False when announced already."""
-        key = f"{answer}|{self.pass_no}|{due.isoformat()}|{'missed' if missed else 'approaching'}"
-        if self.closed or key in self.answer_reminders:
+        due_key = f"{answer}|{self.pass_no}|{due.isoformat()}"
+        said = {f"{due_key}|{state}" for state in ALREADY_SAID[missed]}
+        # No 催办 after 督办: a replica whose clock reads earlier still sees it approaching.
+        if self.closed or said & set(self.answer_reminders):
             return False
         announce = self._answer_missed if missed else self._answer_approaching
         announce(answer=answer, due=due, status=self.status, pass_no=self.pass_no, actor=actor)

@@ -4,6 +4,7 @@ routers; the follow-up's commands are the other wing's."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -119,7 +120,11 @@ async def export_ledger(
     ctx = await reader.context(session)
     f = ledger_filter(params, reader.settings.timezone, ctx.categories)
     path = await ledger_file(queries.ledger_rows(session, principal, f, ctx.now), ctx)
-    await audit.record(reader, principal, audit.LEDGER_EXPORTED, asked=asked(params, reader))
+    try:  # committed before the file leaves; refused (503) if it cannot be
+        await audit.record(reader, principal, audit.LEDGER_EXPORTED, asked=asked(params, reader))
+    except BaseException:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        raise
     day = f"{ctx.now.astimezone(ctx.calendar.timezone):%Y%m%d}"
     return xlsx_response(path, f"ledger-{day}.xlsx")
 

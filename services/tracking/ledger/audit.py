@@ -32,6 +32,7 @@ from shared.platform.protection import Fingerprinter
 from shared.web.auth import Principal
 from shared.web.reads import NOT_FOUND as NOT_FOUND
 from shared.web.reads import SHOWN as SHOWN
+from shared.web.reads import ReadNotRecorded
 
 if TYPE_CHECKING:
     from services.tracking.ledger.reader import Ledger
@@ -47,6 +48,9 @@ REPORT_EXPORTED = "ReportExported"
 PERSON_SEARCHED = "AccountablePersonSearched"
 
 ACCOUNTABILITY_LISTED = "AccountabilityListSearched"  # 问责清单 and its checks: officials' names
+# Reads that hand over a whole body of data (the ledger, a report, a document): their row is
+# committed before the answer leaves, so a crash cannot lose it (ADR 26, third addendum).
+COMMITTED_FIRST = frozenset({LEDGER_EXPORTED, REPORT_EXPORTED})
 
 OUTCOME_LABELS = {SHOWN: "已显示", NOT_FOUND: "未找到或无权查看"}
 
@@ -83,7 +87,10 @@ async def record(
     outcome: str = SHOWN,
     asked: dict[str, Any] | None = None,
 ) -> None:
-    """Append one read to the trail (through the ledger's :class:`ReadAudit`)."""
+    """Append one read to the trail (through the ledger's :class:`ReadAudit`): an export's
+    row is committed before this returns (:data:`COMMITTED_FIRST`; a write that fails raises
+    :class:`~shared.web.reads.ReadNotRecorded` and the export is refused), a look's in the
+    writer's next batch."""
     actor = principal.actor()
     row = {
         "occurred_at": ledger.now(),
@@ -96,16 +103,21 @@ async def record(
         "outcome": outcome,
         "data": asked or {},
     }
-    await ledger.read_audit.add(row)
+    if type in COMMITTED_FIRST:
+        await ledger.read_audit.commit(row)
+    else:
+        await ledger.read_audit.add(row)
 
 
 class ReadAudit:
     """The read audit's writer: rows are handed over in memory and written by one task in
     batches, within a quarter of a second, so that a read does not wait for a commit of its own
     (which cost a case view 2–3× its time on PostgreSQL; docs/BENCHMARKS.md). The trade-off
-    (ADR 26): a hard crash of the process loses the rows not yet written — a quarter second's;
-    a stop writes them all. With ``max_pending`` rows waiting (the database is slow or away)
-    the next read waits for them to be written, so nothing is shown unrecorded for long."""
+    (ADR 26): a hard crash of the process loses the rows not yet written — a quarter second's
+    of looks; a stop writes them all. An export does not take that chance: :meth:`commit`
+    writes its row (with whatever waits beside it) before the answer leaves. With
+    ``max_pending`` rows waiting (the database is slow or away) the next read waits for them
+    to be written, so nothing is shown unrecorded for long."""
 
     def __init__(
         self,
@@ -134,6 +146,21 @@ class ReadAudit:
             await self.flush()
         else:
             self._wake.set()
+
+    async def commit(self, row: dict[str, Any]) -> None:
+        """Write ``row`` now, in one transaction with every row waiting (a group commit: the
+        exports that arrive during a write share the next one). If it cannot be written the
+        row is withdrawn — it records data shown, and none will be — and
+        :class:`ReadNotRecorded` is raised: the caller serves nothing."""
+        self._rows.append(row)
+        try:
+            await self.flush()
+        except Exception as e:
+            # Put back by the failed write (or still waiting if another write failed first):
+            # withdrawn by identity, an equal row may be another reader's.
+            self._rows = [kept for kept in self._rows if kept is not row]
+            log.warning("read_audit_commit_failed", type=row["type"], error=type(e).__name__)
+            raise ReadNotRecorded() from e
 
     async def flush(self) -> None:
         """Write every row handed over so far (before a search of the trail, at a stop)."""

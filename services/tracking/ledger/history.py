@@ -3,8 +3,10 @@ shown as it happened — and folded again to rebuild the case as it stood at a m
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +21,37 @@ from shared.web.authz import Action, allowed
 # Whether a named reporter agreed to SMS notices is for those who may reveal the reporter
 # (ADR 37): a unit's liaison reading the case's history does not see these steps.
 REPORTER_ONLY = frozenset({i.ReporterSmsConsentWithdrawn.type, i.ReporterSmsConsentGiven.type})
+
+
+def in_step_order(
+    events: Iterable[sa.Row[Any]], until: datetime | None = None
+) -> list[sa.Row[Any]]:
+    """A case's events in the order its steps happened. Each service's events in the order it
+    recorded them (its notification log: ``position``, which keeps each aggregate's stream
+    versions in order), the services' sequences interleaved by their own clocks. The clocks
+    alone are not enough: two replicas of a service disagree by seconds, and a clock that was
+    stepped back stamps a later step earlier than the one before it (tests/faults, clock skew).
+    ``until``: the case as it stood then — each service's steps up to the first stamped after
+    that moment (a step recorded after a later one is not shown before it)."""
+    by_source: dict[str, list[sa.Row[Any]]] = {}
+    for e in sorted(events, key=lambda e: (e.source, e.position)):
+        by_source.setdefault(e.source, []).append(e)
+    if until is not None:
+        by_source = {source: _through(steps, until) for source, steps in by_source.items()}
+    return list(heapq.merge(*by_source.values(), key=_clock_order))
+
+
+def _through(steps: Sequence[sa.Row[Any]], until: datetime) -> list[sa.Row[Any]]:
+    kept: list[sa.Row[Any]] = []
+    for step in steps:
+        if step.occurred_at > until:
+            break
+        kept.append(step)
+    return kept
+
+
+def _clock_order(e: sa.Row[Any]) -> tuple[datetime, str, int]:
+    return (e.occurred_at, e.source, e.position)
 
 
 def shown_to(principal: Principal, events: Iterable[sa.Row[Any]]) -> list[sa.Row[Any]]:

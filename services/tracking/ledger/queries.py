@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.tracking.ledger import persons
+from services.tracking.ledger.history import in_step_order
 from services.tracking.ledger.presentation import HANDLING, Context, person_line
 from services.tracking.ledger.rows import Row
 from services.tracking.ledger.tables import (
@@ -332,13 +333,9 @@ async def context(session: AsyncSession, now: datetime, timezone: str) -> Contex
 async def history(
     session: AsyncSession, case_id: UUID, until: datetime | None = None
 ) -> Sequence[sa.Row[Any]]:
+    """The case's events in the order its steps happened (:func:`in_step_order`)."""
     query = sa.select(case_history).where(case_history.c.case_id == case_id)
-    if until is not None:
-        query = query.where(case_history.c.occurred_at <= until)
-    ordered = query.order_by(
-        case_history.c.occurred_at, case_history.c.position, case_history.c.source
-    )
-    return (await session.execute(ordered)).all()
+    return in_step_order((await session.execute(query)).all(), until)
 
 
 async def positions(session: AsyncSession, consumer: str) -> dict[str, int]:
