@@ -127,7 +127,10 @@ async def record_sms_consent(
     tip = await asyncio.to_thread(
         intake.app.set_sms_consent, case_id, body.consent, principal.actor(), reason
     )
-    withheld = 0 if tip.sms_consent else await withhold_pending(intake.writes, case_id)
+    withheld = 0
+    if not tip.sms_consent:
+        withheld = await withhold_pending(intake.writes, case_id)
+        await intake.phones.forget([case_id])  # a reply cannot find it now (ADR 49)
     return SmsConsent(
         case_id=case_id,
         consent=tip.sms_consent,
