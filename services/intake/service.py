@@ -114,7 +114,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
             self.clock.now,
             self.settings.faults,
             receipt_of=self.app.receipt_code,
-            phones=self._phones.remember,
+            phones=self._phones.remember if self.takes_replies else None,
         )
         if self.background:  # without sms_url nothing new is recorded: no polling every 2 s
             once = self.settings.notify.sms_url is None
@@ -124,7 +124,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
         """The texter, after indexing the phones texted before replies were taken (ADR 49)."""
         assert self._phones is not None
         assert self._texter is not None
-        if not once:
+        if not once and self.takes_replies:
             try:
                 indexed = await self._phones.backfill(self.app.reporter_phone, self.clock.now())
                 if indexed:
@@ -205,7 +205,27 @@ class IntakeService(ServiceBase[IntakeApplication]):
 
     async def register(self, submission: TipSubmission) -> Registration:
         assert self._committer is not None
-        return await self._committer.submit_async(submission, REGISTER_TIMEOUT_SECONDS)
+        registration = await self._committer.submit_async(submission, REGISTER_TIMEOUT_SECONDS)
+        phone = (submission.reporter or {}).get("phone")
+        if submission.sms_consent and phone:  # a 「TD」 before the first text withdraws it too
+            await self.index_phone(registration.case_id, str(phone))
+        return registration
+
+    @property
+    def takes_replies(self) -> bool:
+        """Whether the SMS gateway delivers replies here (ADR 49): only then are texted
+        phones indexed, by keyed digest."""
+        return self.settings.sms_reply_secret is not None
+
+    async def index_phone(self, case_id: UUID, phone: str) -> None:
+        """The consenting reporter's phone, findable by a reply (ADR 49). Best effort: the
+        texter indexes it again right before each text."""
+        if not self.takes_replies or self._phones is None:
+            return
+        try:
+            await self._phones.remember(case_id, phone)
+        except Exception as e:  # the tip is registered: never refuse it for its index
+            log.warning("reporter_phone_indexing_failed", error=type(e).__name__)
 
     async def _shred_expired_hourly(self) -> None:
         """Destroy identity keys past their retention (crypto-shredding), once an hour."""

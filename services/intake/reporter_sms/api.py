@@ -130,7 +130,11 @@ async def record_sms_consent(
     withheld = 0
     if not tip.sms_consent:
         withheld = await withhold_pending(intake.writes, case_id)
-        await intake.phones.forget([case_id])  # a reply cannot find it now (ADR 49)
+        await intake.phones.forget([case_id])  # a reply finds it no more (ADR 49)
+    elif intake.takes_replies:  # a reply may withdraw it again before its next text
+        phone = await asyncio.to_thread(intake.app.reporter_phone, case_id)
+        if phone:
+            await intake.index_phone(case_id, phone)
     return SmsConsent(
         case_id=case_id,
         consent=tip.sms_consent,

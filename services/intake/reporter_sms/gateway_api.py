@@ -48,10 +48,12 @@ Gateway = Annotated[None, Depends(gateway)]
 # would retry it for ever); only read, never kept.
 ReplyText = Annotated[str, StringConstraints(strict=True, max_length=1000)]
 MessageId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+# A number as gateways write it: 13800000000, 8613800000000, +86 138-0000-0000.
+Phone = Annotated[Text32, StringConstraints(pattern=r"^\+?[0-9][0-9 \-]{4,30}$")]
 
 
 class SmsReplyIn(Strict):
-    phone: Text32 = Field(description="The sender's number (13800000000, +8613800000000 …)")
+    phone: Phone = Field(description="The sender's number (13800000000, +8613800000000 …)")
     text: ReplyText = Field(description="What the reporter replied (TD, 退订 …)")
     received_at: AwareDatetime = Field(description="When the gateway received it, with zone")
     message_id: MessageId | None = Field(
