@@ -208,7 +208,7 @@ def test_any_other_reply_is_counted_as_ignored_and_kept_nowhere(
     assert "13800005555" not in logged and "13900006666" not in logged
 
 
-def test_the_gateway_is_known_by_its_secret_and_absent_without_one(
+def test_the_gateway_is_known_by_its_secret_and_refused_without_one(
     api: Api, settings: Settings
 ) -> None:
     for secret in (None, "gw-wrong", SECRET[:-1]):
@@ -225,13 +225,12 @@ def test_the_gateway_is_known_by_its_secret_and_absent_without_one(
     for who in (("operator",), ("unit_liaison", "联络员", UNIT)):
         problem(api.get("/api/v1/sms/replies/counts", headers=api.auth(*who)), 403)
 
-    # A deployment without the secret serves no such route: as a path nobody serves.
+    # A deployment without the secret takes no reply, whoever sends it, with whatever.
     with ServerThread(create_app(settings)) as server, Api(server.url, settings) as plain:
-        absent = problem(reply(plain, "TD"), 404)
-        nobody = problem(plain.post("/api/v1/sms/nothing", json={}), 404)
-        assert {k: v for k, v in absent.items() if k != "instance"} == {
-            k: v for k, v in nobody.items() if k != "instance"
-        }
+        for secret in (SECRET, None):
+            absent = problem(reply(plain, "TD", secret=secret), 404)
+            assert absent["code"] == "sms_replies_off" and "未开通短信回复" in absent["detail"]
+        assert problem(plain.post("/api/v1/sms/replies", content=b"{"), 404)
 
     # A secret anyone could guess is refused at start.
     for weak in ("changeme", "short-secret"):

@@ -1,7 +1,7 @@
 """The SMS gateway's webhook for replies to reporters' texts (上行短信, ADR 49), and the
 office's count of them. The gateway authenticates with the deployment's secret
 (``TAIZHANG_SMS_REPLY_SECRET``, header ``X-SMS-Gateway-Secret``); without one set, the route
-is not there (404, as a path nobody serves)."""
+does nothing but answer 404 (``sms_replies_off``): nobody can withdraw through it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake.deps import IntakeDep
 from services.intake.reporter_sms.replies import Reply
@@ -32,7 +31,12 @@ async def gateway(
     """The gateway, known by the deployment's secret; before the body is read."""
     configured = intake.settings.sms_reply_secret
     if configured is None:
-        raise StarletteHTTPException(404)  # as a path nobody serves: nothing to find here
+        raise Problem(
+            404,
+            "Not Found",
+            "本系统未开通短信回复 (this deployment takes no SMS replies)",
+            code="sms_replies_off",
+        )
     held = configured.get_secret_value().encode()
     if secret is None or not hmac.compare_digest(secret.encode(), held):
         raise Problem(
