@@ -150,6 +150,11 @@ def test_td_withdraws_consent_on_every_tip_of_the_phone_and_withholds_what_waits
 
     (entry,) = wait_for(trail, 30, "the withdrawal in the case's history")
     assert entry["actor"]["name"] == "举报人(短信回复)"
+    bench = Workbench(str(api.base_url))
+    assert bench.sign_in(api.auth("office")["Authorization"].split()[1]).status_code == 200
+    page = bench.page(f"/ui/cases/{first['case_id']}").text
+    assert "举报人(短信回复)(公众)记录:" in page and 'data-consent="false"' in page
+    assert "13800005555" not in page
 
     # The office records the reporter's later 同意 by phone; then the gateway retries the
     # old reply: the same message, the same outcome — nothing withdrawn again.
