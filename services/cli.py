@@ -278,15 +278,21 @@ def _key_vault() -> ReporterKeys:
 def reporters_shred_expired(
     days: Annotated[int | None, typer.Option(help="Retention (default: the setting)")] = None,
 ) -> None:
-    """Destroy the identity keys of tips registered longer ago than the retention."""
+    """Destroy the identity keys of tips registered longer ago than the retention, and the
+    keyed digests of their texted phones (ADR 49)."""
+    from services.registry import shred_reporter_phones
+
     retention = days if days is not None else _settings().reporter_retention_days
+    now = clock_for(_settings()).now()  # the deployment's clock, as intake's hourly sweep
+    cutoff = now - timedelta(days=retention)
     vault = _key_vault()
     try:
-        now = clock_for(_settings()).now()  # the deployment's clock, as intake's hourly sweep
-        count = vault.destroy_registered_before(now - timedelta(days=retention))
+        count = vault.destroy_registered_before(cutoff)
     finally:
         vault.close()
+    phones = shred_reporter_phones(_settings(), cutoff)
     err.print(f"destroyed {count} case key(s) older than {retention} days")
+    err.print(f"removed {phones} texted phone digest(s) of those tips")
 
 
 @reporters_app.command("rewrap")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -65,9 +66,16 @@ class Registered:
 def _intake() -> Registered:
     from services.intake import api, catalogue_api, open311
     from services.intake.reporter_sms import api as reporter_sms
+    from services.intake.reporter_sms import gateway_api as sms_gateway
     from services.intake.service import IntakeService
 
-    routers = (api.router, catalogue_api.router, open311.router, reporter_sms.router)
+    routers = (
+        api.router,
+        catalogue_api.router,
+        open311.router,
+        reporter_sms.router,
+        sms_gateway.router,
+    )
     return Registered(IntakeService, routers, api.REFUSALS)
 
 
@@ -178,3 +186,12 @@ def reporter_keys(settings: Settings, secrets: Secrets) -> KeyVault:
     from services.intake.service import key_vault
 
     return key_vault(settings, secrets)
+
+
+def shred_reporter_phones(settings: Settings, cutoff: datetime) -> int:
+    """Remove the keyed digests of texted phones (ADR 49) of tips registered before
+    ``cutoff``, whose identity keys the command line shreds with the same cutoff."""
+    from services.intake.reporter_sms.phones import shred_phones_registered_before
+    from shared.platform.readmodel import run_sync
+
+    return run_sync(shred_phones_registered_before(settings, cutoff))

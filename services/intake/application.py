@@ -120,6 +120,20 @@ class IntakeApplication(CataloguingMixin, RegisteringMixin, ServiceApplication):
             raise NoReporterPhoneError(case_id)
         return self._recorded(case_id, actor, lambda t: t.give_sms_consent(actor, reason, now))
 
+    def withdraw_sms_consent(self, case_id: UUID, actor: dict[str, Any], reason: str) -> bool:
+        """撤回 as the reporter's own reply to a text says it (ADR 49): whether consent was
+        withdrawn now (False: it was already, and nothing is recorded)."""
+        now = self.clock()
+        withdrawn = False
+
+        def withdraw(tip: Tip) -> None:
+            nonlocal withdrawn
+            withdrawn = tip.sms_consent
+            tip.withdraw_sms_consent(actor, reason, now)
+
+        self._recorded(case_id, actor, withdraw)
+        return withdrawn
+
     def _recorded(
         self, case_id: UUID, actor: dict[str, Any], command: Callable[[Tip], None]
     ) -> Tip:
@@ -155,6 +169,12 @@ class IntakeApplication(CataloguingMixin, RegisteringMixin, ServiceApplication):
         if not tip.sms_consent:
             return None
         return TextedCase(tip.number, has_receipt=tip.receipt_sealed is not None)
+
+    def registered_at(self, case_id: UUID) -> datetime:
+        """When the tip was registered: its identity key is shredded by this time (and the
+        keyed digest of its texted phone with it, ADR 49)."""
+        registered: datetime = self.get_tip(case_id).created_on
+        return registered
 
     def receipt_code(self, case_id: UUID) -> str | None:
         """The tip's receipt code, unsealed in memory for the moment of sending a text that

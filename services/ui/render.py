@@ -28,7 +28,7 @@ from shared.contracts.vocabulary import (
     TARGET_LABELS,
     TRACK_LABELS,
 )
-from shared.contracts.wording import EVENT_LABELS, ROLE_LABELS
+from shared.contracts.wording import ACTOR_ROLE_LABELS, EVENT_LABELS
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -58,7 +58,7 @@ def _moment(context: Context, value: Any) -> str:
 
 templates.env.filters["moment"] = _moment
 templates.env.globals.update(
-    roles=ROLE_LABELS,
+    roles=ACTOR_ROLE_LABELS,  # a signed-in role, the public or the system
     statuses={s.value: label for s, label in STATUS_LABELS.items()},
     channels={c.value: label for c, label in CHANNEL_LABELS.items()},
     tracks={t.value: label for t, label in TRACK_LABELS.items()},

@@ -39,6 +39,9 @@ ROLE_LABELS = {
     "evaluator": "评价员",
     "admin": "系统管理员",
 }
+# Who an event's actor may be besides a signed-in role: the public (a receipt's rating, a
+# reporter's reply to a text, ADR 49) and the system itself — as a case's history names them.
+ACTOR_ROLE_LABELS = ROLE_LABELS | {"public": "公众", "system": "系统"}
 # A person's place in notify's directory of persons (ADR 21).
 DIRECTORY_ROLE_LABELS = {"liaison": "单位联络员", "office": "纠风办", "supervisor": "纪委监察"}
 UNIT_KIND_LABELS = {"department": "职能部门", "street_office": "街道办事处", "company": "企业"}

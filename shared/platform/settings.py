@@ -287,6 +287,11 @@ class Settings(BaseSettings):
     # (ADR 44): told with the receipt code in a reporter's text and on the 登记成功 page. ASCII,
     # no query; short, since it goes by SMS. None → the code alone.
     portal_url: str | None = Field(default=None, max_length=60, pattern=PORTAL_URL)
+    # The SMS gateway's secret for delivering replies to reporters' texts (上行短信, ADR 49):
+    # sent as the X-SMS-Gateway-Secret header of POST /api/v1/sms/replies. None → that
+    # route answers 404 (nobody can withdraw a reporter's consent through it). At least 32
+    # characters, checked at start (``check_sms_reply_secret``).
+    sms_reply_secret: SecretStr | None = None
     # Where the web workbench (/ui/) sends its API calls: None → in-process, to this very app
     # (all-in-one); with services apart, the reverse proxy's base URL in front of all three.
     ui_api_url: str | None = None
@@ -394,6 +399,15 @@ def _secrets_from_environment(settings: Settings) -> Secrets:
 
 
 _KNOWN_DEFAULTS = {"changeme", "secret", "development", "change-me-in-production"}
+
+
+def check_sms_reply_secret(settings: Settings) -> None:
+    """Refuse at start a gateway secret anyone could guess (the message never shows it)."""
+    secret = _reveal(settings.sms_reply_secret)
+    if secret is not None and (len(secret) < MIN_SECRET_LENGTH or secret in _KNOWN_DEFAULTS):
+        raise ConfigurationError(
+            f"TAIZHANG_SMS_REPLY_SECRET is a default or shorter than {MIN_SECRET_LENGTH} characters"
+        )
 
 
 DERIVED_FINGERPRINT_KID = "d0"

@@ -68,10 +68,11 @@ def notify_settings(gateway: WebhookReceiver) -> NotifySettings:
 
 PORTAL = "https://jf.example.gov.cn/portal/"
 MASK = "****-****-****-****"  # the code as the notice is recorded and the office reads it
+STOP = "回复TD退订"  # every text ends with how to stop them (ADR 49)
 
 
 def told(code: str) -> str:
-    return f"回执码{code},可在 {PORTAL} 查询办理进度并评价。"
+    return f"回执码{code},可在 {PORTAL} 查询进度并评价。"
 
 
 @pytest.fixture
@@ -131,7 +132,7 @@ def test_a_consenting_reporter_is_texted_once_per_step_with_nothing_personal(
     number = texted["number"]
     assert (
         notice["text"]
-        == f"您反映的问题(编号{number})已受理,并交有关单位办理。{told(MASK)}详询12388。"
+        == f"您反映的问题(编号{number})已受理,并交有关单位办理。{told(MASK)}详询12388。{STOP}"
     )
 
     # one request, under the notice's stable id, to the reporter's number only
@@ -260,9 +261,9 @@ def test_not_accepted_merged_and_replied_are_told_in_plain_words(
     said = sent_steps(api, refused_id)
     number = refused["number"]
     assert said == {
-        "not_accepted": f"您反映的问题(编号{number})经审查不予受理,理由:不属于本机关受理范围。"
-        f"{told(MASK)}详询12388。",
-        "replied": f"您反映的问题(编号{number})我办已向您直接反馈办理情况。详询12388。",
+        "not_accepted": f"您反映的问题(编号{number})不予受理,理由:不属于本机关受理范围。"
+        f"{told(MASK)}详询12388。{STOP}",
+        "replied": f"您反映的问题(编号{number})我办已向您直接反馈办理情况。详询12388。{STOP}",
     }
     merged = sent_steps(api, duplicate_id)["merged"]
     assert f"与编号{original['number']}的案件反映同一问题,已合并办理。{told(MASK)}" in merged
@@ -426,8 +427,9 @@ def test_consent_given_again_resumes_later_steps_and_a_second_pass_is_texted_onc
 
     wait_for(lambda: len(sent_steps(api, case_id)) == 2, 30, "the reply and the second pass")
     assert sent_steps(api, case_id) == {
-        "replied": f"您反映的问题(编号{number})我办已向您直接反馈办理情况。详询12388。",
-        "second_pass": f"您反映的问题(编号{number})因评价不满意,已重新交有关单位办理。详询12388。",
+        "replied": f"您反映的问题(编号{number})我办已向您直接反馈办理情况。详询12388。{STOP}",
+        "second_pass": f"您反映的问题(编号{number})因评价不满意,已重新交有关单位办理。"
+        f"详询12388。{STOP}",
     }
     second = next(n for n in notices(api, case_id)["items"] if n["step"] == "second_pass")
     assert (second["step_label"], second["pass_no"]) == ("二次办理", 2)

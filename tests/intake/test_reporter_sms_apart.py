@@ -75,6 +75,6 @@ def test_intake_killed_after_texting_before_recording_texts_again_under_the_same
         notice = notices()[0]
     assert gateway.keys() == [notice["id"], notice["id"]]  # twice, under its one id
     # without TAIZHANG_PORTAL_URL the code alone (ADR 44), the same code both times
-    receipt = f"回执码{r.json()['receipt_code']},请妥善保管,凭此查询办理进度。"
+    receipt = f"回执码{r.json()['receipt_code']},请妥善保管,凭此查询进度。"
     assert [receipt in body["message"] for _, body in gateway.calls] == [True, True]
     assert notice["attempts"] == 1

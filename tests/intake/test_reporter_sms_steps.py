@@ -14,9 +14,12 @@ from services.intake.domain import AnonymousSmsConsentError, Tip
 from services.intake.reporter_sms.projection import QuietHours
 from services.intake.reporter_sms.steps import (
     DECISIONS,
+    REASON_MAX,
     RECEIPT_MASK,
+    TWO_PARTS,
     Step,
     fit_reason,
+    longest_first_text,
     notice_id,
     receipt_words,
     sms_text,
@@ -86,7 +89,7 @@ def test_each_step_the_receipt_page_shows_has_plain_words_and_one_id() -> None:
     closed = step_of(t.CaseClosedOut(case_id=CASE, status="closed_out", closed_at=AT))
     assert closed is not None and closed.step is Step.CLOSED
     assert sms_text("2026-000001", closed.words, "详情请留意我办答复。") == (
-        "您反映的问题(编号2026-000001)已办结。详情请留意我办答复。"
+        "您反映的问题(编号2026-000001)已办结。详情请留意我办答复。回复TD退订"
     )
     signed = d.CaseSigned(case_id=CASE, status="in_progress", unit="U1", on_time=True)
     assert step_of(signed) is None
@@ -97,17 +100,35 @@ def test_the_office_s_decision_tells_the_receipt_code_with_the_portal_or_alone()
     address when the deployment has one, spaced so that a phone sees where it ends."""
     assert {Step.ACCEPTED, Step.NOT_ACCEPTED, Step.MERGED} == DECISIONS
     code = "7K3M-9QXZ-2B4C-HT8W"
-    assert receipt_words(code, None) == f"回执码{code},请妥善保管,凭此查询办理进度。"
+    assert receipt_words(code, None) == f"回执码{code},请妥善保管,凭此查询进度。"
     portal = "https://jf.example.gov.cn/portal/"
-    assert receipt_words(code, portal) == f"回执码{code},可在 {portal} 查询办理进度并评价。"
-    # The longest text the settings allow still fits the notice's column, mask and all.
+    assert receipt_words(code, portal) == f"回执码{code},可在 {portal} 查询进度并评价。"
+    # The longest text the settings allow still fits the notice's column, mask, and the
+    # way to stop them at its end (ADR 49: the column's 200 never cuts it off).
     longest_url = "https://" + "a" * 41 + ".cn/portal/"  # TAIZHANG_PORTAL_URL's 60
     reason = step_of(d.CaseNotAccepted(case_id=CASE, status="not_accepted", reason="甲" * 20))
     assert reason is not None and len(longest_url) == 60
     text = sms_text(
         "2026-000001", reason.words, "乙" * 30, receipt_words(RECEIPT_MASK, longest_url)
     )
-    assert len(text) <= 200 and RECEIPT_MASK in text
+    assert len(text) <= 200 and RECEIPT_MASK in text and text.endswith("回复TD退订")
+    assert longest_first_text(longest_url, "乙" * 30) == len(text)
+
+
+def test_the_longest_text_still_fits_two_sms_parts_with_the_way_to_stop_them() -> None:
+    """ADR 44's budget, with 「回复TD退订」 (ADR 49): the office's decision with the receipt
+    code, the portal's address as the tests deploy it and the default last words, and the
+    longest 不予受理 reason a text carries — two parts of 67 characters, not three."""
+    portal = "https://jf.example.gov.cn/portal/"
+    where = NotifySettings().reporter_where
+    assert longest_first_text(portal, where) <= TWO_PARTS == 134
+    assert longest_first_text(portal + "x", where) > TWO_PARTS  # the budget is that tight
+    reason = "理" * REASON_MAX
+    refused = step_of(d.CaseNotAccepted(case_id=CASE, status="not_accepted", reason=reason))
+    assert refused is not None and refused.words == f"不予受理,理由:{reason}"
+    text = sms_text("2026-000123", refused.words, where, receipt_words(RECEIPT_MASK, portal))
+    assert len(text) == longest_first_text(portal, where)
+    assert longest_first_text(None, where) <= TWO_PARTS - 30  # without the portal: room
 
 
 def test_a_not_accepted_reason_is_texted_only_when_short_and_without_particulars() -> None:
@@ -118,7 +139,7 @@ def test_a_not_accepted_reason_is_texted_only_when_short_and_without_particulars
     assert fit_reason("第一行\n第二行") is None
     assert fit_reason(None) is None and fit_reason("  ") is None
     refused = step_of(d.CaseNotAccepted(case_id=CASE, status="not_accepted", reason="x" * 40))
-    assert refused is not None and refused.words == "经审查不予受理,理由将另行告知"
+    assert refused is not None and refused.words == "不予受理,理由将另行告知"
 
 
 def test_no_text_goes_at_night_the_morning_takes_it() -> None:
@@ -178,7 +199,7 @@ def test_a_second_pass_is_told_once_per_pass_without_its_reason() -> None:
     again = step_of(started)  # a redelivery: the same notice
     assert again is not None and notice_id(CASE, again.step, 2) == notice_id(CASE, found.step, 2)
     assert notice_id(CASE, Step.SECOND_PASS, 2) != notice_id(CASE, Step.SECOND_PASS, 3)
-    assert len(sms_text("2026-000123", found.words, "详情请留意我办答复。")) <= 70
+    assert len(sms_text("2026-000123", found.words, "详情请留意我办答复。")) <= 70  # one part
 
 
 def test_consent_withdrawn_and_given_again_is_recorded_once_each_with_who_and_when() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,8 @@ class LocalStack:
     tls_port: int = field(default_factory=free_port)
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     base_url: str = ""
+    # The SMS gateway's secret (ADR 49): the stack takes replies, so the webhook can be walked.
+    sms_reply_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     stopped: subprocess.CompletedProcess[str] | None = None
     tokens: dict[tuple[str, str, str | None], dict[str, str]] = field(default_factory=dict)
 
@@ -58,6 +61,7 @@ class LocalStack:
             "TAIZHANG_DATABASE_SCHEMA": self.schema,
             "TAIZHANG_NATS_URL": self.nats_url,
             "TAIZHANG_NATS_NAMESPACE": self.namespace,
+            "TAIZHANG_SMS_REPLY_SECRET": self.sms_reply_secret,
             "TAIZHANG_CLOCK_FILE": os.environ[
                 "TAIZHANG_CLOCK_FILE"
             ],  # pinned (tests/support/pinned.py)

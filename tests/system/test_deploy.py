@@ -286,6 +286,26 @@ def test_each_path_reaches_the_service_that_owns_it(stack: LocalStack, route: Ro
         assert r.status_code == route.status, r.text
 
 
+def test_the_sms_gateway_s_reply_reaches_intake_through_the_edge(stack: LocalStack) -> None:
+    """ADR 49: the gateway posts to the base URL like any client; intake takes it, and the
+    edge's access line holds the route, never the phone."""
+    reply = {
+        "phone": "13800005555",
+        "text": "TD",
+        "received_at": "2026-12-08T09:30:00+08:00",
+        "message_id": "edge-1",
+    }
+    path = "/api/v1/sms/replies"
+    refused = httpx.post(stack.base_url + path, json=reply, timeout=30)
+    assert refused.status_code == 403, refused.text  # intake's refusal, not the edge's
+    headers = {"X-SMS-Gateway-Secret": stack.sms_reply_secret}
+    r = httpx.post(stack.base_url + path, json=reply, headers=headers, timeout=30)
+    assert r.status_code == 200 and r.json() == {"status": "recorded"}, r.text
+    entry = stack.access_log(r.headers["X-Request-Id"])
+    assert entry["upstream"] == "intake" and entry["upstream_status"] == "200"
+    assert "13800005555" not in json.dumps(entry) and stack.sms_reply_secret not in str(entry)
+
+
 def own_documents(stack: LocalStack) -> dict[str, dict[str, Any]]:
     """Each service's OpenAPI document, asked of the service itself (not through the edge)."""
     return {

@@ -3,7 +3,9 @@ let it flow through every service, then look everywhere it could have leaked: da
 files and tables, NATS streams, service logs, every answer — for each value in clear, as JSON
 escapes, base64 and hex, and for the unkeyed SHA-256/MD5 of each value and of the request
 (ADR 18: anything derived from identity without a key is a leak). The named reporter's
-receipt code (ADR 44) is looked for the same way: it is stored only sealed and keyed."""
+receipt code (ADR 44) is looked for the same way: it is stored only sealed and keyed. The
+reporter agreed to texts and, apart, stops them by replying 「TD」 through the SMS gateway's
+webhook (ADR 49): the phone is then looked up by a keyed digest only."""
 
 from __future__ import annotations
 
@@ -47,8 +49,10 @@ TIP = {
         "phone": PHONE,
         "id_number": ID_NUMBER,
         "email": EMAIL,
+        "sms_consent": True,
     },
 }
+GATEWAY_SECRET = "gw-" + "Leak" * 10  # intake apart takes replies (ADR 49)
 
 
 def _request_digest() -> str:
@@ -108,7 +112,11 @@ def test_nothing_in_postgres_nats_logs_exports_or_public_answers_shows_the_ident
 ) -> None:
     """The named tip walked to close-out across processes (revealed once, searched for by
     name and phone, exported, answered in public, audited), then everything scanned."""
-    urls = {name: deployment.start(name).url for name in ("intake", "dispatch", "tracking")}
+    replies = {"TAIZHANG_SMS_REPLY_SECRET": GATEWAY_SECRET}
+    urls = {
+        name: deployment.start(name, **(replies if name == "intake" else {})).url
+        for name in ("intake", "dispatch", "tracking")
+    }
     walk = Walk(urls, deployment)
     number = walk.to_close_out()
     answers = walk.exports_and_public_answers(number)
@@ -189,6 +197,7 @@ class Walk:
         )
         assert view.json()["name"] == NAME  # the one audited way to see it
         self.until("registered")
+        self.stop_texts_by_reply()
         for term in (NAME, PHONE):  # query strings the access logs must not keep
             found = self.call("GET", "tracking", "/api/v1/ledger", "office", params={"q": term})
             assert found.status_code == 200, found.text
@@ -229,6 +238,22 @@ class Walk:
         self.act("tracking", "close-out", "office")
         self.until("closed_out")
         return number
+
+    def stop_texts_by_reply(self) -> None:
+        """「TD」 from the reporter's phone, as the gateway writes it (ADR 49)."""
+        reply = {
+            "phone": f"+86 {PHONE[:3]}-{PHONE[3:7]}-{PHONE[7:]}",
+            "text": " ＴＤ ",
+            "received_at": "2026-12-08T09:30:00+08:00",
+            "message_id": "leak-walk-1",
+        }
+        headers = {"X-SMS-Gateway-Secret": GATEWAY_SECRET}
+        path = "/api/v1/sms/replies"
+        r = self.http.post(self.urls["intake"] + path, json=reply, headers=headers)
+        assert r.status_code == 200, r.text
+        notices = f"/api/v1/tips/{self.case_id}/reporter-notices"
+        log = self.call("GET", "intake", notices, "office").json()
+        assert log["consent"] is False  # found by the keyed digest, and withdrawn
 
     def exports_and_public_answers(self, number: str) -> dict[str, str]:
         """What leaves the system: exports (xlsx unzipped), reports, the audit trail, the

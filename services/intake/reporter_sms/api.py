@@ -127,7 +127,14 @@ async def record_sms_consent(
     tip = await asyncio.to_thread(
         intake.app.set_sms_consent, case_id, body.consent, principal.actor(), reason
     )
-    withheld = 0 if tip.sms_consent else await withhold_pending(intake.writes, case_id)
+    withheld = 0
+    if not tip.sms_consent:
+        withheld = await withhold_pending(intake.writes, case_id)
+        await intake.phones.forget([case_id])  # a reply finds it no more (ADR 49)
+    elif intake.takes_replies:  # a reply may withdraw it again before its next text
+        phone = await asyncio.to_thread(intake.app.reporter_phone, case_id)
+        if phone:
+            await intake.index_phone(case_id, phone)
     return SmsConsent(
         case_id=case_id,
         consent=tip.sms_consent,

@@ -6,17 +6,18 @@ sends through the deployment's ``sms_url`` with the notice's id as the idempoten
 records the outcome. Consent is read again right before each text: a notice whose reporter
 withdrew it meanwhile is ``withheld``, never sent (ADR 37 addendum). A text that tells the
 receipt code holds it masked; the code is unsealed and put in at the moment of sending, in
-memory, like the phone (ADR 44). A process that dies after sending and before recording
-leaves the claim to lapse: the same notice goes again **under the same id**. Nothing goes
-out in the reporters' quiet hours; a failure waits a doubling backoff, the last one is
-``failed``.
+memory, like the phone (ADR 44). Right before a text goes, the phone's keyed digest is
+indexed with its tip, so that a reply 「TD」 finds what to withdraw (ADR 49). A process
+that dies after sending and before recording leaves the claim to lapse: the same notice goes
+again **under the same id**. Nothing goes out in the reporters' quiet hours; a failure waits
+a doubling backoff, the last one is ``failed``.
 Logs carry the notice's id and the outcome only — never the phone, the code or the text.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -44,6 +45,8 @@ FINAL_CODES = frozenset(
 
 PhoneLookup = Callable[[UUID], str | None]  # the Application's, unsealing; NoSmsConsent
 ReceiptLookup = Callable[[UUID], str | None]  # the Application's, unsealing (ADR 44)
+# The phone index's (ADR 49): the phone is texted about this tip — a reply may withdraw.
+Remember = Callable[[UUID, str], Awaitable[None]]
 WITHHELD = "withheld"  # the reporter withdrew consent before it went: never sent
 
 
@@ -74,6 +77,7 @@ class ReporterTexter:
         clock: Callable[[], datetime],
         faults: frozenset[str] = frozenset(),
         receipt_of: ReceiptLookup | None = None,
+        phones: Remember | None = None,
     ) -> None:
         self.sessions = sessions
         self.config = config
@@ -82,6 +86,7 @@ class ReporterTexter:
         self.clock = clock
         self.faults = faults
         self.receipt_of = receipt_of
+        self.phones = phones
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -120,7 +125,10 @@ class ReporterTexter:
 
     async def _deliver(self, notice: Any) -> None:
         try:
-            await asyncio.to_thread(self._send, notice)
+            phone, text = await asyncio.to_thread(self._prepared, notice)
+            if phone and self.phones is not None:  # before it goes: a reply may come at once
+                await self.phones(notice.case_id, phone)
+            await asyncio.to_thread(send_sms, self.config, str(notice.id), phone, text)
         except NoSmsConsent:
             await withhold_pending(self.sessions, notice.case_id, notice.id)
             log.info("reporter_sms_withheld", notice=str(notice.id), step=notice.step)
@@ -137,13 +145,13 @@ class ReporterTexter:
             )  # over a notice withheld meanwhile too: it went, and the log must say so
         log.info("reporter_sms_sent", notice=str(notice.id), step=notice.step)
 
-    def _send(self, notice: Any) -> None:
+    def _prepared(self, notice: Any) -> tuple[str | None, str]:
+        """The phone and the text as it goes, both unsealed in memory."""
         try:
             phone = self.phone_of(notice.case_id)  # NoSmsConsent: withdrawn meanwhile
-            text = self._filled(notice)
+            return phone, self._filled(notice)
         except CaseKeyDestroyed:
             raise DeliveryFailed("identity_destroyed") from None
-        send_sms(self.config, str(notice.id), phone, text)
 
     def _filled(self, notice: Any) -> str:
         """The text as it goes: the reporter's receipt code in place of its mask."""

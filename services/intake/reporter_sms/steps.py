@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from services.intake.reporter_sms.optout import HOW_TO_STOP
 from shared.contracts import Contract
 from shared.contracts import dispatch as d
 from shared.contracts import tracking as t
@@ -64,7 +65,8 @@ def _accepted(event: Contract) -> Found:
 def _not_accepted(event: Contract) -> Found:
     assert isinstance(event, d.CaseNotAccepted)
     reason = fit_reason(event.reason)
-    words = f"经审查不予受理,理由:{reason}" if reason else "经审查不予受理,理由将另行告知"
+    # Not 「经审查…」 as the receipt page says: three characters the two-part budget needs.
+    words = f"不予受理,理由:{reason}" if reason else "不予受理,理由将另行告知"
     return Found(Step.NOT_ACCEPTED, words)
 
 
@@ -133,10 +135,28 @@ def receipt_words(code: str, portal_url: str | None) -> str:
     deployment has one (the look-up page: a code never stands in an address), else the code
     alone. Spaces around the address, so that a phone sees where it ends."""
     if portal_url:
-        return f"回执码{code},可在 {portal_url} 查询办理进度并评价。"
-    return f"回执码{code},请妥善保管,凭此查询办理进度。"
+        return f"回执码{code},可在 {portal_url} 查询进度并评价。"
+    return f"回执码{code},请妥善保管,凭此查询进度。"
 
 
 def sms_text(number: str, words: str, where: str, receipt: str = "") -> str:
-    """The whole text: ``您反映的问题(编号…)<step>。[<receipt words>]<where>``."""
-    return f"您反映的问题(编号{number}){words}。{receipt}{where}"
+    """The whole text: ``您反映的问题(编号…)<step>。[<receipt words>]<where>回复TD退订`` —
+    every text says how to stop them, as Chinese gateways require (ADR 49)."""
+    return f"您反映的问题(编号{number}){words}。{receipt}{where}{HOW_TO_STOP}"
+
+
+# Two SMS parts: a long text goes in parts of 67 characters (UCS-2, Chinese), one of 70.
+TWO_PARTS = 2 * 67
+SAMPLE_NUMBER = "2026-000123"  # case numbers are 11 characters until a year's millionth
+
+
+def longest_first_text(portal_url: str | None, where: str) -> int:
+    """The longest text a deployment sends (ADR 49): the office's decision with the receipt
+    code, 不予受理 with the longest reason a text carries — to hold against :data:`TWO_PARTS`
+    (the gateway's signature 【…】 counts too on most Chinese gateways)."""
+    refused = d.CaseNotAccepted(
+        case_id=UUID(int=0), status="not_accepted", reason="理" * REASON_MAX
+    )
+    words = _not_accepted(refused).words
+    receipt = receipt_words(RECEIPT_MASK, portal_url)
+    return len(sms_text(SAMPLE_NUMBER, words, where, receipt))

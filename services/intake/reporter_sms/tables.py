@@ -32,3 +32,29 @@ notices = sa.Table(
     sa.Column("last_error", sa.String(64), nullable=True),
     sa.Index("ix_intake_reporter_notices_due", "status", "next_attempt_at"),
 )
+
+# The phones intake has texted, each as a keyed digest (ADR 49: never the number, never an
+# unkeyed digest of it), with the tip it was texted about — so that a reply 「TD」 finds the
+# tips whose consent it withdraws. Written before a text goes; removed when the reporter
+# withdraws and when the tip's identity key is shredded (by ``registered_at``).
+phones = sa.Table(
+    "intake_reporter_phones",
+    metadata,
+    sa.Column("phone_digest", sa.String(100), primary_key=True),  # fp1:<kid>:<HMAC>
+    sa.Column("case_id", sa.Uuid, primary_key=True),
+    sa.Column("registered_at", UtcDateTime, nullable=False, index=True),
+)
+
+# One row per reply the SMS gateway delivered (its retries find it: one outcome per message),
+# by a keyed digest of the gateway's message id; no phone, no text.
+replies = sa.Table(
+    "intake_sms_replies",
+    metadata,
+    sa.Column("message_digest", sa.String(100), primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),  # the gateway's time
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    # withdrawn (consent withdrawn on a tip or more), unmatched (an opt-out from a phone
+    # with nothing to withdraw), ignored (not an opt-out: counted, never kept)
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("tips", sa.Integer, nullable=False),  # how many tips it withdrew consent on
+)
