@@ -1,7 +1,8 @@
 """Wiring of the backbone for the services running in one process.
 
 With ``TAIZHANG_NATS_URL``: a relay per local service (one active among replicas on
-PostgreSQL) and a JetStream runner per (consumer, source). Without it (the embedded
+PostgreSQL; none with ``relays=False``, when they run in a process of their own, ADR 48) and
+a JetStream runner per (consumer, source). Without it (the embedded
 default): a follower per (consumer, source) reading the producer's outbox in this process —
 which requires every producer to be local.
 """
@@ -36,8 +37,15 @@ class Backbone:
         outboxes: dict[str, Outbox],
         consumers: Sequence[Consumer],
         engine: AsyncEngine | None = None,
+        *,
+        relays: bool = True,
+        poll_seconds: float = 1.0,
     ) -> None:
+        """``relays``: publish the outboxes from here; ``poll_seconds``: how often a relay
+        looks at its outbox unwoken (a save in this process wakes it)."""
         self.settings = settings
+        self.relays = relays
+        self.poll_seconds = poll_seconds
         # The shared read database keeps each relay's record of its stream (ADR 17).
         self.engine = engine
         self.outboxes = outboxes
@@ -77,17 +85,19 @@ class Backbone:
             faults=self.settings.faults,
         )
         self._tasks.append(asyncio.create_task(self.stream.connect_forever()))
-        if self.outboxes and self.engine is None:
+        relayed = self.outboxes if self.relays else {}
+        if relayed and self.engine is None:
             raise ConfigurationError("a relay needs the shared database for its stream records")
         records = StreamRecords(self.engine) if self.engine is not None else None
-        for source, outbox in self.outboxes.items():
+        for source, outbox in relayed.items():
             leadership = None
             if self.settings.database_url is not None:
                 leader = PostgresLeadership(self.settings, f"relay:{source}")
                 self._leaders.append(leader)
                 leadership = leader
             assert records is not None
-            self._workers.append(NatsRelay(outbox, self.stream, records, leadership))
+            relay = NatsRelay(outbox, self.stream, records, leadership, self.poll_seconds)
+            self._workers.append(relay)
         for consumer in self.consumers:
             for source in consumer.sources:
                 self._workers.append(NatsConsumerRunner(consumer, source, self.stream))

@@ -64,8 +64,12 @@ class NatsRelay:
         stream: JetStream,
         records: StreamRecords,
         leadership: Leadership | None = None,
+        poll_seconds: float = 1.0,
     ) -> None:
+        """``poll_seconds``: how often to look at the outbox when no save of this process
+        woke the relay (apart from its service, ADR 48, nothing does)."""
         self.outbox = outbox
+        self.poll_seconds = poll_seconds
         self.stream = stream
         self.records = records
         self.leadership = leadership
@@ -96,7 +100,7 @@ class NatsRelay:
                     self.record = await self.records.load(self.source) or self.record
                 continue
             if not moved:
-                await wait_any(news, self._stopping, timeout=1.0)
+                await wait_any(news, self._stopping, timeout=self.poll_seconds)
 
     def stop(self) -> None:
         self._stopping.set()
