@@ -648,17 +648,17 @@ def relay_run(
     """Run SERVICE's relay in this process, apart from the service's HTTP process (which
     then runs with TAIZHANG_RELAY=apart): one active relay per service among all processes
     (a PostgreSQL advisory lock); /healthz, /readyz and /healthz/delivery on the port (ADR 48)."""
-    from services.app import create_relay
-    from services.registry import AVAILABLE
-
-    if service not in AVAILABLE:
-        raise typer.BadParameter(f"unknown service {service!r}; choose from {list(AVAILABLE)}")
     settings = _settings(reachable=False)  # it waits for its database itself
     if not settings.nats_url or settings.database_url is None:
         err.print(
             "[red]refusing to start:[/red] a relay apart needs TAIZHANG_NATS_URL and PostgreSQL"
         )
         raise typer.Exit(2)
+    from services.app import create_relay  # the services: imported once the settings hold
+    from services.registry import AVAILABLE
+
+    if service not in AVAILABLE:
+        raise typer.BadParameter(f"unknown service {service!r}; choose from {list(AVAILABLE)}")
     host, port = host or settings.host, port or settings.port
     err.print(f"台账 {service} relay, health on http://{host}:{port}/healthz/delivery")
     run_server(create_relay(settings, service), host, port)
