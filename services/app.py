@@ -95,7 +95,7 @@ class Runtime:
             consumers,
             engine,
             relays=relay_only or settings.relay == "inline",
-            poll_seconds=settings.relay_poll_seconds if relay_only else 1.0,
+            apart=relay_only,
         )
         await runtime.backbone.start()
         log.info(

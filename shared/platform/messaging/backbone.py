@@ -10,6 +10,7 @@ which requires every producer to be local.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,8 +22,9 @@ from shared.platform.messaging.inprocess import InProcessFollower
 from shared.platform.messaging.leadership import PostgresLeadership
 from shared.platform.messaging.nats import JetStream, NatsConsumerRunner
 from shared.platform.messaging.outbox import Outbox
-from shared.platform.messaging.relay import NatsRelay
+from shared.platform.messaging.relay import Listen, NatsRelay
 from shared.platform.messaging.streams import StreamRecords
+from shared.platform.messaging.wakeup import listen_for_saves
 from shared.platform.settings import ConfigurationError, Settings
 
 log = structlog.get_logger(__name__)
@@ -39,13 +41,15 @@ class Backbone:
         engine: AsyncEngine | None = None,
         *,
         relays: bool = True,
-        poll_seconds: float = 1.0,
+        apart: bool = False,
     ) -> None:
-        """``relays``: publish the outboxes from here; ``poll_seconds``: how often a relay
-        looks at its outbox unwoken (a save in this process wakes it)."""
+        """``relays``: publish the outboxes from here; ``apart``: the relays run apart from
+        their services (ADR 48) — no save in this process wakes them: the store's ``NOTIFY``
+        does, and they poll every ``relay_poll_seconds`` (inline: every second)."""
         self.settings = settings
         self.relays = relays
-        self.poll_seconds = poll_seconds
+        self.apart = apart
+        self.poll_seconds = settings.relay_poll_seconds if apart else 1.0
         # The shared read database keeps each relay's record of its stream (ADR 17).
         self.engine = engine
         self.outboxes = outboxes
@@ -96,11 +100,19 @@ class Backbone:
                 self._leaders.append(leader)
                 leadership = leader
             assert records is not None
-            relay = NatsRelay(outbox, self.stream, records, leadership, self.poll_seconds)
+            listen = self._listener(outbox)
+            relay = NatsRelay(outbox, self.stream, records, leadership, self.poll_seconds, listen)
             self._workers.append(relay)
         for consumer in self.consumers:
             for source in consumer.sources:
                 self._workers.append(NatsConsumerRunner(consumer, source, self.stream))
+
+    def _listener(self, outbox: Outbox) -> Listen | None:
+        """Apart from its service (a relay polling), the store's ``NOTIFY`` wakes a relay."""
+        channel = getattr(outbox.app.recorder, "channel_name", None)
+        if not self.apart or channel is None or self.settings.database_url is None:
+            return None
+        return functools.partial(listen_for_saves, self.settings, channel)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Let every worker finish what it holds (acks included), then close NATS. A worker

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +39,10 @@ from shared.platform.messaging.streams import (
 
 log = structlog.get_logger(__name__)
 
+Listen = Callable[
+    [asyncio.Event], Coroutine[Any, Any, None]
+]  # sets the event on news, until cancelled
+
 PUBLISH_BATCH = 500
 ACK_TIMEOUT_SECONDS = 30.0
 # Acks owed longer than this are trouble worth reporting before the timeout: a broker whose
@@ -65,11 +69,14 @@ class NatsRelay:
         records: StreamRecords,
         leadership: Leadership | None = None,
         poll_seconds: float = 1.0,
+        listen: Listen | None = None,
     ) -> None:
-        """``poll_seconds``: how often to look at the outbox when no save of this process
-        woke the relay (apart from its service, ADR 48, nothing does)."""
+        """``poll_seconds``: how often to look at the outbox unwoken; ``listen``: what else
+        wakes it (apart from its service no save of this process does: the store's
+        ``NOTIFY``, ADR 48)."""
         self.outbox = outbox
         self.poll_seconds = poll_seconds
+        self.listen = listen
         self.stream = stream
         self.records = records
         self.leadership = leadership
@@ -82,6 +89,14 @@ class NatsRelay:
 
     async def run(self) -> None:
         news = self.outbox.wakeup(asyncio.get_running_loop())
+        listening = asyncio.create_task(self.listen(news)) if self.listen else None
+        try:
+            await self._run(news)
+        finally:
+            if listening is not None:
+                listening.cancel()
+
+    async def _run(self, news: asyncio.Event) -> None:
         await self.stream.connected.wait()
         await self._lead()
         while not self._stopping.is_set():
