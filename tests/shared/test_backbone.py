@@ -304,6 +304,9 @@ def test_two_replicas_of_each_consumer_share_the_work_without_double_effects(
     assert sorted(r["number"] for r in rows) == sorted(a["number"] for a in answers)
 
 
+# In CI: tests/faults/test_faults.py::test_intakes_relay_apart_killed_then_its_standby_crashing_
+# after_publishing, and tests/system/test_deploy.py's stack runs intake's relay apart
+@pytest.mark.soak
 def test_intakes_relay_apart_one_active_of_two_hands_over_on_kill_9_and_each_tip_arrives_once(
     deployment: Deployment,
 ) -> None:
