@@ -45,7 +45,8 @@ class Backbone:
     ) -> None:
         """``relays``: publish the outboxes from here; ``apart``: the relays run apart from
         their services (ADR 48) — no save in this process wakes them: the store's ``NOTIFY``
-        does, and they poll every ``relay_poll_seconds`` (inline: every second)."""
+        does, and they poll every ``relay_poll_seconds`` (inline: every second); after a
+        batch that was not full they let events gather as long."""
         self.settings = settings
         self.relays = relays
         self.apart = apart
@@ -101,7 +102,10 @@ class Backbone:
                 leadership = leader
             assert records is not None
             listen = self._listener(outbox)
-            relay = NatsRelay(outbox, self.stream, records, leadership, self.poll_seconds, listen)
+            gap = self.poll_seconds if self.apart else 0.0
+            relay = NatsRelay(
+                outbox, self.stream, records, leadership, self.poll_seconds, listen, gap
+            )
             self._workers.append(relay)
         for consumer in self.consumers:
             for source in consumer.sources:

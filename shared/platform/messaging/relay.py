@@ -70,13 +70,18 @@ class NatsRelay:
         leadership: Leadership | None = None,
         poll_seconds: float = 1.0,
         listen: Listen | None = None,
+        gap_seconds: float = 0.0,
     ) -> None:
         """``poll_seconds``: how often to look at the outbox unwoken; ``listen``: what else
         wakes it (apart from its service no save of this process does: the store's
-        ``NOTIFY``, ADR 48)."""
+        ``NOTIFY``, ADR 48); ``gap_seconds``: how long to let events gather after a batch
+        that was not full (apart: a batch costs the same fixed round trips whatever it
+        holds, and woken by every commit it would publish each commit's few events alone)."""
         self.outbox = outbox
         self.poll_seconds = poll_seconds
         self.listen = listen
+        self.gap_seconds = gap_seconds
+        self._behind = False  # the last batch read was full: more is waiting
         self.stream = stream
         self.records = records
         self.leadership = leadership
@@ -116,6 +121,8 @@ class NatsRelay:
                 continue
             if not moved:
                 await wait_any(news, self._stopping, timeout=self.poll_seconds)
+            elif self.gap_seconds and not self._behind:
+                await wait_any(self._stopping, timeout=self.gap_seconds)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -160,6 +167,7 @@ class NatsRelay:
         if record.state == STRANGER:
             return await self._still_refused(record)
         envelopes, last = await asyncio.to_thread(self.outbox.read, record.position, PUBLISH_BATCH)
+        self._behind = last - record.position >= PUBLISH_BATCH
         if last == record.position:
             await self._idle_check(record)
             return False
