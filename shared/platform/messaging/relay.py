@@ -39,9 +39,8 @@ from shared.platform.messaging.streams import (
 
 log = structlog.get_logger(__name__)
 
-Listen = Callable[
-    [asyncio.Event], Coroutine[Any, Any, None]
-]  # sets the event on news, until cancelled
+# What else wakes a relay: sets the event it is given on news, until cancelled.
+Listen = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 PUBLISH_BATCH = 500
 ACK_TIMEOUT_SECONDS = 30.0
