@@ -164,6 +164,16 @@ class Deployment:
         process.start(wait=wait)
         return process
 
+    def start_relay(self, service: str, **env: str) -> BenchProcess:
+        """``taizhang relay run <service>``: its relay apart (ADR 48), ready when its health
+        routes answer."""
+        port = free_port()
+        command = [TAIZHANG, "relay", "run", service, "--port", str(port)]
+        process = BenchProcess(f"{service}-relay", self.env(**env), self.log_dir, port, command)
+        self.processes.append(process)
+        process.start(wait=True)
+        return process
+
     def start_together(self, *services: str) -> list[BenchProcess]:
         """Several services started at once, then each waited for (start-up is mostly
         imports and migrations: they overlap)."""

@@ -5,6 +5,7 @@ measured in the same run on the same servers.
     .venv/bin/python -m bench.intake --long     # memory over the full 10 minutes
     .venv/bin/python -m bench.intake --quick    # smoke run (< 1 minute; figures are noise)
     .venv/bin/python -m bench.intake --profile  # also a py-spy profile of intake under load
+    .venv/bin/python -m bench.intake --relay apart   # intake's relay in its own process (ADR 48)
 
 Starts what it needs on loopback (services as ``taizhang serve intake`` processes with a
 private schema and NATS namespace) and stops all of it at the end, on Ctrl-C or on failure.
@@ -32,10 +33,11 @@ from bench.load import WrkMissing, ensure_wrk
 
 
 def plan(args: argparse.Namespace) -> steps.Plan:
+    apart, only = args.relay == "apart", args.only_postgres
     if args.quick:
-        return steps.Plan(1, 1, 4, 2, 1, args.profile)
+        return steps.Plan(1, 1, 4, 2, 1, args.profile, apart, only)
     memory = args.memory_seconds or (600.0 if args.long else 60.0)
-    return steps.Plan(args.seconds, 3, memory, memory / 5, args.seconds, args.profile)
+    return steps.Plan(args.seconds, 3, memory, memory / 5, args.seconds, args.profile, apart, only)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -45,6 +47,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=15.0, help="per figure (default 15)")
     parser.add_argument("--memory-seconds", type=float, help="memory run length (default 60)")
     parser.add_argument("--profile", action="store_true", help="py-spy intake under load")
+    parser.add_argument(
+        "--relay",
+        choices=("inline", "apart"),
+        default="inline",
+        help="intake's relay in its process (default) or apart: `taizhang relay run` (ADR 48)",
+    )
+    parser.add_argument(
+        "--only-postgres",
+        action="store_true",
+        help="the PostgreSQL figures only (no backlog drain, no SQLite): for interleaved rounds",
+    )
     report_options(parser, "logs and profiles")
     return parser.parse_args(argv)
 
@@ -90,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(report: Report, p: steps.Plan, srv: steps.Servers, out: Path) -> None:
     capacity = steps.postgres(report, p, srv, out)
+    if p.only_postgres:
+        return
     steps.relay(report, p, srv, out, capacity)
     steps.sqlite(report, p, out)
     if p.profile:

@@ -33,6 +33,8 @@ class Plan:
     memory_reference: float  # when the reference RSS is read ("minute 2")
     backlog_seconds: float  # how long tips are registered while NATS is away
     profile: bool
+    relay_apart: bool = False  # intake's relay in a process of its own (ADR 48)
+    only_postgres: bool = False  # no backlog drain, no SQLite (interleaved rounds)
 
     @property
     def memory_form(self) -> str:
@@ -51,11 +53,11 @@ def postgres(report: Report, p: Plan, srv: Servers, root: Path) -> float:
         _publish_baseline(report, d, p)
         e = _ceiling_baseline(report, d, p)
         a = _save_baseline(report, d, p, "PostgreSQL")
-        intake = d.start("intake")
+        intake, relay = start_intake(d, p)
         load(intake, d, p.warmup)
-        full = load(intake, d, p.seconds)
+        full = load(intake, d, p.seconds, relay=relay)
         _throughput_figures(report, full, a, b, e)
-        half = load(intake, d, p.seconds, rate=full.rate / 2)
+        half = load(intake, d, p.seconds, rate=full.rate / 2, relay=relay)
         report.figure(
             Figure(
                 f"intake p99 at half load ({half.rate:,.0f} req/s paced), PostgreSQL",
@@ -75,12 +77,15 @@ def postgres(report: Report, p: Plan, srv: Servers, root: Path) -> float:
 def relay(report: Report, p: Plan, srv: Servers, root: Path, capacity: float) -> None:
     """How fast the relay drains a backlog built while NATS was away."""
     with deployment(root, srv.pg_url, srv.nats_url) as d:
-        away = d.start("intake", TAIZHANG_NATS_URL=unreachable_nats_url())
+        away, _ = start_intake(d, p, TAIZHANG_NATS_URL=unreachable_nats_url())
         load(away, d, p.backlog_seconds)
         away.stop()
         backlog = _registered_tips(d)
         restarted = time.monotonic()
-        d.start("intake")
+        if p.relay_apart:
+            d.start_relay("intake")
+        else:
+            d.start("intake")
         drained, seconds = asyncio.run(_watch_stream(d, backlog, restarted))
         capacity_baseline = Baseline("T", "intake capacity (above)", capacity, "tips/s")
         report.figure(
@@ -119,7 +124,7 @@ def sqlite(report: Report, p: Plan, root: Path) -> None:
 def profile(report: Report, p: Plan, srv: Servers, root: Path) -> None:
     """A py-spy profile of intake at full load (a separate run: sampling costs CPU)."""
     with deployment(root, srv.pg_url, srv.nats_url) as d:
-        intake = d.start("intake")
+        intake, _ = start_intake(d, p)
         load(intake, d, p.warmup)
         output = root / "intake-profile.txt"
         sampler = profiling.record(intake.pid, p.seconds, output)
@@ -133,19 +138,40 @@ def profile(report: Report, p: Plan, srv: Servers, root: Path) -> None:
 # --- pieces --------------------------------------------------------------------------------
 
 
-def load(target: BenchProcess, d: Deployment, seconds: float, rate: float = 0.0) -> LoadResult:
-    """wrk against ``target``; the result knows the CPU the target spent per request."""
+def start_intake(d: Deployment, p: Plan, **env: str) -> tuple[BenchProcess, BenchProcess | None]:
+    """Intake, and with ``--relay apart`` its relay in a process of its own (ADR 48)."""
+    if not p.relay_apart:
+        return d.start("intake", True, **env), None
+    intake = d.start("intake", True, **(env | {"TAIZHANG_RELAY": "apart"}))
+    if "TAIZHANG_NATS_URL" in env:  # NATS is away: the backlog waits for a relay
+        return intake, None
+    return intake, d.start_relay("intake")
+
+
+def load(
+    target: BenchProcess,
+    d: Deployment,
+    seconds: float,
+    rate: float = 0.0,
+    relay: BenchProcess | None = None,
+) -> LoadResult:
+    """wrk against ``target``; the result knows the CPU the target (and its relay apart)
+    spent per request."""
     cpu = target.cpu_seconds()
+    relay_cpu = relay.cpu_seconds() if relay is not None else 0.0
     result = post_tips(target.url, d.token(), seconds=seconds, connections=CLIENTS, rate=rate)
     spent = target.cpu_seconds() - cpu
-    return replace(result, cpu_ms=1000 * spent / result.requests if result.requests else 0.0)
+    relay_spent = relay.cpu_seconds() - relay_cpu if relay is not None else 0.0
+    per = 1000 / result.requests if result.requests else 0.0
+    return replace(result, cpu_ms=spent * per, relay_cpu_ms=relay_spent * per)
 
 
 def _load_detail(result: LoadResult) -> str:
+    relay = f" (+ {result.relay_cpu_ms:.2f} ms its relay apart)" if result.relay_cpu_ms else ""
     return (
         f"{result.requests:,} requests in {result.seconds:.1f} s, errors {result.errors}, "
         f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
-        f"CPU {result.cpu_ms:.2f} ms a request"
+        f"CPU {result.cpu_ms:.2f} ms a request{relay}"
     )
 
 

@@ -30,6 +30,7 @@ class LoadResult:
     p99_ms: float
     max_ms: float
     cpu_ms: float = 0.0  # the server's CPU time per request, when the caller measured it
+    relay_cpu_ms: float = 0.0  # its relay's, when that runs apart (ADR 48)
 
     @property
     def rate(self) -> float:

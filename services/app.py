@@ -66,7 +66,14 @@ class Runtime:
     _blobs: Blobs | None = None
 
     @classmethod
-    async def start(cls, settings: Settings, names: Sequence[str]) -> Runtime:
+    async def start(
+        cls, settings: Settings, names: Sequence[str], *, relay_only: bool = False
+    ) -> Runtime:
+        """``relay_only``: the services' relays and nothing else of them — no consumers, no
+        timers (``taizhang relay run``, ADR 48)."""
+        apart = settings.relay == "apart" or relay_only
+        if apart and not settings.nats_url:
+            raise ConfigurationError("TAIZHANG_RELAY=apart needs TAIZHANG_NATS_URL")
         settings = budgeted(settings, names)  # pools sized to the connection budget
         secrets = load_secrets(settings)
         async with setup_lock(settings):  # processes started together set up one at a time
@@ -76,13 +83,27 @@ class Runtime:
             runtime = cls(settings, secrets, engine)
             for name in names:
                 service = build_service(name, settings, secrets)
-                await service.start()
+                await service.start(background=not relay_only)
                 runtime.services[name] = service
-        outboxes = {n: Outbox(n, s.app, s.translate) for n, s in runtime.services.items()}
-        consumers = [c for s in runtime.services.values() for c in s.consumers()]
-        runtime.backbone = Backbone(settings, outboxes, consumers, engine)
+        outboxes = {n: live_outbox(n, s) for n, s in runtime.services.items()}
+        consumers = (
+            [] if relay_only else [c for s in runtime.services.values() for c in s.consumers()]
+        )
+        runtime.backbone = Backbone(
+            settings,
+            outboxes,
+            consumers,
+            engine,
+            relays=relay_only or settings.relay == "inline",
+            apart=relay_only,
+        )
         await runtime.backbone.start()
-        log.info("started", services=list(names), embedded=settings.embedded_store)
+        log.info(
+            "started",
+            services=list(names),
+            embedded=settings.embedded_store,
+            relay="only" if relay_only else settings.relay,
+        )
         return runtime
 
     async def stop(self) -> None:
@@ -124,6 +145,12 @@ class Runtime:
         if self._blobs is None:
             self._blobs = blob_store(self.settings)
         return self._blobs
+
+
+def live_outbox(name: str, service: Service) -> Outbox:
+    """A service's outbox as its relay and in-process followers read it: events no translator
+    publishes skipped undecoded, the rest decoded by ``FastMapper`` (ADRs 41, 48)."""
+    return Outbox(name, service.app, service.translate, published=service.published, fast=True)
 
 
 def _observe(metrics: Metrics, runtime: Runtime) -> asyncio.Task[None] | None:
@@ -222,6 +249,13 @@ def create_app(
 
         portal.install(app)  # its pages read the public API (ADR 20)
 
+    _install_health(app)
+    return app
+
+
+def _install_health(app: FastAPI) -> None:
+    """Liveness, readiness and delivery of the runtime in ``app.state.runtime``."""
+
     @app.get("/healthz", tags=["health"], summary="Liveness")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -241,6 +275,31 @@ def create_app(
         backbone = app.state.runtime.backbone
         return backbone.delivery() if backbone is not None else {"status": "ok"}
 
+
+def create_relay(settings: Settings, name: str) -> FastAPI:
+    """A service's relay in a process of its own (``taizhang relay run``, ADR 48): its outbox
+    published to NATS, one active among all the service's processes (the advisory lock), and
+    the health routes — no API, no consumers, no timers."""
+    logpolicy.install()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.start(settings, [name], relay_only=True)
+        gc.freeze()  # a server process: its start-up's objects out of full collections
+        app.state.runtime = runtime
+        sampling = _observe(metrics, runtime)
+        try:
+            yield
+        finally:
+            if sampling is not None:
+                sampling.cancel()
+            metrics.close()
+            await runtime.stop()
+
+    app = FastAPI(title=f"台账 — {name} relay", version="1", lifespan=lifespan)
+    metrics = Metrics()
+    app.state.settings = settings
+    _install_health(app)
     return app
 
 

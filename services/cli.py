@@ -124,6 +124,8 @@ def serve(
         choices = [*AVAILABLE, "portal (alone)"]
         raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {choices}")
     try:
+        if settings.relay == "apart" and not settings.nats_url:
+            raise ConfigurationError("TAIZHANG_RELAY=apart needs TAIZHANG_NATS_URL")
         secrets = load_secrets(settings)
         clock_for(settings)  # a test clock is refused in production
     except ConfigurationError as e:
@@ -675,6 +677,31 @@ def _relay_records(work: Any) -> Any:
             await engine.dispose()
 
     return run_sync(run())
+
+
+@relay_app.command("run")
+def relay_run(
+    service: Annotated[str, typer.Argument(help="The service whose outbox it publishes")],
+    host: Annotated[str | None, typer.Option(help="Address of its health routes")] = None,
+    port: Annotated[int | None, typer.Option(help="Port of its health routes")] = None,
+) -> None:
+    """Run SERVICE's relay in this process, apart from the service's HTTP process (which
+    then runs with TAIZHANG_RELAY=apart): one active relay per service among all processes
+    (a PostgreSQL advisory lock); /healthz, /readyz and /healthz/delivery on the port (ADR 48)."""
+    settings = _settings(reachable=False)  # it waits for its database itself
+    if not settings.nats_url or settings.database_url is None:
+        err.print(
+            "[red]refusing to start:[/red] a relay apart needs TAIZHANG_NATS_URL and PostgreSQL"
+        )
+        raise typer.Exit(2)
+    from services.app import create_relay  # the services: imported once the settings hold
+    from services.registry import AVAILABLE
+
+    if service not in AVAILABLE:
+        raise typer.BadParameter(f"unknown service {service!r}; choose from {list(AVAILABLE)}")
+    host, port = host or settings.host, port or settings.port
+    err.print(f"台账 {service} relay, health on http://{host}:{port}/healthz/delivery")
+    run_server(create_relay(settings, service), host, port)
 
 
 @relay_app.command("status")

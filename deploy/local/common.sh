@@ -12,6 +12,10 @@ run_dir="$(cd "$run_dir" && pwd)"
 services=(intake dispatch tracking notify insight portal)
 # The processes that hold PostgreSQL connections (the portal holds none).
 stores=(intake dispatch tracking notify insight)
+# Every service's relay may run in a process of its own, "<service>-relay" (ADR 48; up.sh
+# starts those TAIZHANG_LOCAL_RELAYS_APART names); down.sh stops whichever is running.
+relays=()
+for store in "${stores[@]}"; do relays+=("$store-relay"); done
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -27,6 +31,7 @@ alive() {
 expected_args() {
   case "$1" in
     nginx) printf '%s' "-c $run_dir/nginx.conf" ;;
+    *-relay) printf '%s' "relay run ${1%-relay} " ;;
     *) printf '%s' "serve $1 " ;;
   esac
 }

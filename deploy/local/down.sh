@@ -9,7 +9,7 @@ grace_seconds="${TAIZHANG_LOCAL_STOP_SECONDS:-45}"
 
 # nginx first, so no new request reaches a service that is shutting down.
 declare -A stopping=()
-for name in nginx "${services[@]}"; do
+for name in nginx "${services[@]}" "${relays[@]}"; do
   pid="$(owned_pid "$name")" || continue
   say "stopping $name (pid $pid)"
   stopping[$name]="$pid"
@@ -36,5 +36,5 @@ for name in "${!stopping[@]}"; do
   fi
 done
 
-for name in nginx "${services[@]}"; do rm -f "$run_dir/$name.pid"; done
+for name in nginx "${services[@]}" "${relays[@]}"; do rm -f "$run_dir/$name.pid"; done
 say "stopped ${#stopping[@]} process(es) started from $run_dir"

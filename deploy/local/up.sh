@@ -12,6 +12,10 @@
 #   TAIZHANG_LOCAL_TLS_PORT    port of the HTTPS base URL              [8443]
 #   TAIZHANG_LOCAL_INTAKE_PORT / _DISPATCH_PORT / _TRACKING_PORT       [8101 / 8102 / 8103]
 #   TAIZHANG_LOCAL_NOTIFY_PORT / _INSIGHT_PORT / _PORTAL_PORT          [8104 / 8105 / 8106]
+#   TAIZHANG_LOCAL_RELAYS_APART  services whose relay runs in a process of its own, which
+#                              the service then serves without (ADR 48; "" for none)  [intake]
+#   TAIZHANG_LOCAL_INTAKE_RELAY_PORT  health port of intake's relay apart (…_<SERVICE>_RELAY_PORT
+#                              for others)                             [8111 …]
 #   TAIZHANG_BIN               the taizhang command                    [<repo>/.venv/bin/taizhang]
 #   NGINX                      the nginx binary                        [nginx on PATH, /usr/sbin]
 #   TAIZHANG_DATABASE_URL      [postgresql://postgres@127.0.0.1:5432/test]
@@ -36,6 +40,14 @@ declare -A ports=(
   [insight]="${TAIZHANG_LOCAL_INSIGHT_PORT:-8105}"
   [portal]="${TAIZHANG_LOCAL_PORTAL_PORT:-8106}"
 )
+read -r -a relays_apart <<<"${TAIZHANG_LOCAL_RELAYS_APART-intake}"
+apart=()
+for name in "${relays_apart[@]}"; do
+  [[ " ${stores[*]} " == *" $name "* ]] || { say "TAIZHANG_LOCAL_RELAYS_APART: $name has no relay"; exit 1; }
+  apart+=("$name-relay")
+  upper="${name^^}_RELAY_PORT"; var="TAIZHANG_LOCAL_$upper"
+  ports[$name-relay]="${!var:-$(( 8111 + ${#apart[@]} - 1 ))}"
+done
 taizhang="${TAIZHANG_BIN:-$repo/.venv/bin/taizhang}"
 nginx="${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
 
@@ -48,7 +60,10 @@ export TAIZHANG_DATA_DIR="${TAIZHANG_DATA_DIR:-$run_dir/data}"
 # portal holds none); the 25 % left are headroom for the taizhang commands, psql, backups and
 # whoever else uses the server. docs/SCALING.md, "Connection budget".
 max_connections="${TAIZHANG_LOCAL_MAX_CONNECTIONS:-100}"
+# A relay apart takes 12 more (it opens its service's store: 11 connections with pools of one;
+# with intake's alone the headroom is then 13 %).
 declare -A shares=([intake]=19 [dispatch]=18 [tracking]=18 [notify]=10 [insight]=10)
+for name in "${apart[@]}"; do shares[$name]=12; done
 budget_of() { echo "${TAIZHANG_DB_CONNECTION_BUDGET:-$(( max_connections * shares[$1] / 100 ))}"; }
 # The workbench (/ui/, served by tracking) and the portal reach the other services through
 # the base URL.
@@ -59,7 +74,7 @@ export TAIZHANG_UI_API_URL="${TAIZHANG_UI_API_URL:-http://$host:$port}"
 [ -x "$taizhang" ] || { say "$taizhang not found: python3 -m venv .venv && .venv/bin/pip install -e ."; exit 1; }
 command -v curl >/dev/null || { say "curl not found: apt-get install -y curl"; exit 1; }
 command -v openssl >/dev/null || { say "openssl not found: apt-get install -y openssl"; exit 1; }
-for name in nginx "${services[@]}"; do
+for name in nginx "${services[@]}" "${relays[@]}"; do
   if pid="$(owned_pid "$name")"; then
     say "$name is already running from $run_dir (pid $pid): run deploy/local/down.sh first"
     exit 1
@@ -91,7 +106,7 @@ fi
 started=false
 cleanup_on_failure() {
   $started && return
-  for name in "${services[@]}"; do
+  for name in "${services[@]}" "${apart[@]}"; do
     [ -f "$run_dir/$name.log" ] && { say "--- $name.log (last lines)"; tail -n 20 "$run_dir/$name.log" >&2; }
   done
   [ -f "$run_dir/nginx-error.log" ] && { say "--- nginx-error.log"; tail -n 20 "$run_dir/nginx-error.log" >&2; }
@@ -119,14 +134,19 @@ wait_pid_file() {
 }
 
 # Each service in a session of its own (so closing this terminal does not stop it); the
-# process writes its own pid before it becomes `taizhang serve …`.
+# process writes its own pid before it becomes `taizhang serve …` (`taizhang relay run …` for
+# a relay apart, whose service then serves without it).
 start_service() {
   local name="$1" port="$2" pid_file="$run_dir/$1.pid"
   rm -f "$pid_file"
-  local budget=()
-  [ -n "${shares[$name]:-}" ] && budget=("TAIZHANG_DB_CONNECTION_BUDGET=$(budget_of "$name")")
-  env "${budget[@]}" setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" \
-    "$taizhang" serve "$name" --host 127.0.0.1 --port "$port" \
+  local settings=() command=(serve "$name")
+  [ -n "${shares[$name]:-}" ] && settings=("TAIZHANG_DB_CONNECTION_BUDGET=$(budget_of "$name")")
+  case "$name" in
+    *-relay) command=(relay run "${name%-relay}") ;;
+    *) [[ " ${apart[*]} " == *" $name-relay "* ]] && settings+=("TAIZHANG_RELAY=apart") ;;
+  esac
+  env "${settings[@]}" setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pid_file" \
+    "$taizhang" "${command[@]}" --host 127.0.0.1 --port "$port" \
     >>"$run_dir/$name.log" 2>&1 </dev/null &
   wait_pid_file "$name"
 }
@@ -172,8 +192,8 @@ env_file="$run_dir/taizhang.env"
 ( umask 077; env | grep '^TAIZHANG_' | grep -v '^TAIZHANG_LOCAL_' | sort >"$env_file" )
 # All at once: each process creates or migrates its tables under a PostgreSQL advisory lock
 # (shared/platform/readmodel.py, setup_lock), so only the imports run side by side.
-for name in "${services[@]}"; do start_service "$name" "${ports[$name]}"; done
-for name in "${services[@]}"; do
+for name in "${services[@]}" "${apart[@]}"; do start_service "$name" "${ports[$name]}"; done
+for name in "${services[@]}" "${apart[@]}"; do
   wait_healthy "$name" "http://127.0.0.1:${ports[$name]}/healthz"
   say "$name is up on 127.0.0.1:${ports[$name]} (pid $(owned_pid "$name"))"
 done

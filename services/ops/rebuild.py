@@ -75,7 +75,7 @@ async def open_sources(settings: Settings) -> AsyncIterator[list[Outbox]]:
             await service.start(background=False)  # no reminders or notices from a tool
             started.append(service)
         yield [
-            Outbox(name, s.app, s.translate, published=s.published, bulk=True)
+            Outbox(name, s.app, s.translate, published=s.published, fast=True)
             for name, s in services.items()
         ]
     finally:

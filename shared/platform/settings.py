@@ -186,6 +186,13 @@ class Settings(BaseSettings):
     # None → in-process delivery between services; else NATS JetStream.
     nats_url: str | None = None
     nats_replicas: int = Field(default=1, ge=1, le=5)  # 3 on a three-node JetStream cluster
+    # Where this process's services' relays run (ADR 48): ``inline`` in the serving process
+    # (the default), ``apart`` in a process of their own (``taizhang relay run <service>``);
+    # apart needs NATS. Apart, a commit's NOTIFY wakes the relay, which then publishes at
+    # most every ``relay_poll_seconds`` unless behind (a batch's round trips cost the same
+    # whatever it holds), and looks at the outbox that often when no NOTIFY comes.
+    relay: Literal["inline", "apart"] = "inline"
+    relay_poll_seconds: float = Field(default=0.2, ge=0.01, le=10.0)
     # How long JetStream waits for an ack before redelivering (a crashed consumer's batch).
     nats_ack_wait_seconds: float = Field(default=10.0, ge=1.0, le=300.0)
     # JetStream's de-duplication window for published message ids.

@@ -146,7 +146,11 @@ class FaultyDeployment:
         return self.d.first("intake")
 
     def replicas(self, service: str) -> list[ServiceProcess]:
-        return [p for p in self.d.processes if p.service == service and p.proc is not None]
+        return [
+            p
+            for p in self.d.processes
+            if p.service == service and not p.relay and p.proc is not None
+        ]
 
     def kill_and_restart(self, process: ServiceProcess) -> None:
         """kill -9, and start it again at once (callers retry until it answers)."""

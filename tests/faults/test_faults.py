@@ -160,6 +160,37 @@ def test_relay_crashing_after_publishing_before_recording_its_position(
     assert figures.duplicated == 0
 
 
+def test_intakes_relay_apart_killed_then_its_standby_crashing_after_publishing(
+    system: FaultyDeployment,
+) -> None:
+    """ADR 48: intake serves without a relay; two `taizhang relay run intake`, one active by
+    the advisory lock. kill -9 of the active one mid-load: the standby takes over, publishes
+    a batch and dies before recording it; the first, started again, publishes it again
+    inside the duplicate window and carries on."""
+    intake, relays = system.intake, []
+    system.restart_with(intake, TAIZHANG_RELAY="apart")
+    intake.wait_ready()
+    try:
+        relays.append(system.d.start_relay("intake"))
+        wait_for(lambda: "leadership_acquired" in relays[0].log(), 30, "the first relay to lead")
+        relays.append(system.d.start_relay("intake", TAIZHANG_FAULTS=RELAY_EXIT_AFTER_PUBLISH))
+        load = system.load("relay-apart")
+        load.wait_accepted(TIPS // 4)
+        relays[0].kill()
+        assert system.wait_exit(relays[1]) == INJECTED_EXIT  # it led, published, died
+        relays[0].start()
+        figures = system.settle("relay apart: kill -9, standby crash after publish", load)
+        assert "leadership_acquired" in relays[1].log()
+    finally:
+        for relay in relays:
+            relay.stop()
+            system.d.processes.remove(relay)
+        system.restart_with(intake)  # inline again for the scenarios after this one
+        intake.wait_ready()
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+
+
 def test_consumers_crashing_after_commit_before_ack(system: FaultyDeployment) -> None:
     """A third replica of dispatch and of tracking, each dying right after its first effect
     committed and before the ack: the message comes back after the ack wait and the effect

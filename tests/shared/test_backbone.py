@@ -302,3 +302,32 @@ def test_two_replicas_of_each_consumer_share_the_work_without_double_effects(
         "every case opened in the ledger",
     )
     assert sorted(r["number"] for r in rows) == sorted(a["number"] for a in answers)
+
+
+# In CI: tests/faults/test_faults.py::test_intakes_relay_apart_killed_then_its_standby_crashing_
+# after_publishing, and tests/system/test_deploy.py's stack runs intake's relay apart
+@pytest.mark.soak
+def test_intakes_relay_apart_one_active_of_two_hands_over_on_kill_9_and_each_tip_arrives_once(
+    deployment: Deployment,
+) -> None:
+    """TAIZHANG_RELAY=apart (ADR 48): intake serves without a relay; two `taizhang relay run
+    intake` processes elect one active by the advisory lock; kill -9 of the active one hands
+    the outbox to the other, and every case is opened exactly once."""
+    intake = deployment.start("intake", TAIZHANG_RELAY="apart")
+    relays = [deployment.start_relay("intake"), deployment.start_relay("intake")]
+    deployment.start("dispatch")
+    headers = deployment.auth("operator")
+    first = post_tips(intake.url, headers, 10, "apart-a")
+    wait_until_opened(deployment, {_uuid(a["case_id"]) for a in first})
+    leaders = [r for r in relays if "leadership_acquired" in r.log()]
+    assert len(leaders) == 1
+
+    leaders[0].kill()
+    second = post_tips(intake.url, headers, 10, "apart-b")
+    opened = wait_until_opened(deployment, {_uuid(a["case_id"]) for a in [*first, *second]})
+    assert len(opened) == 20 and set(opened.values()) == {1}
+    standby = next(r for r in relays if r is not leaders[0])
+    assert "leadership_acquired" in standby.log()
+    assert "relay:intake" not in httpx.get(f"{intake.url}/healthz/delivery").json()["parts"]
+    parts = httpx.get(f"{standby.url}/healthz/delivery").json()["parts"]
+    assert parts["relay:intake"]["status"] == "ok"

@@ -26,12 +26,18 @@ TAIZHANG = str(Path(sys.executable).parent / "taizhang")
 
 
 class ServiceProcess:
-    def __init__(self, service: str, env: dict[str, str], log_dir: Path, port: int) -> None:
+    def __init__(
+        self, service: str, env: dict[str, str], log_dir: Path, port: int, relay: bool = False
+    ) -> None:
+        """``relay``: the service's relay apart (``taizhang relay run``, ADR 48)."""
         self.service = service
         self.env = env
         self.port = port
-        self.log_path = log_dir / f"{service}-{port}.log"
+        self.relay = relay
+        self.log_path = log_dir / f"{service}{'-relay' if relay else ''}-{port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.command = [TAIZHANG, "relay", "run"] if relay else [TAIZHANG, "serve"]
+        self.command += [service, "--port", str(port)]
 
     @property
     def url(self) -> str:
@@ -40,7 +46,7 @@ class ServiceProcess:
     def start(self, wait: bool = True) -> ServiceProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [TAIZHANG, "serve", self.service, "--port", str(self.port)],
+            self.command,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -121,6 +127,12 @@ class Deployment:
         self.processes.append(process)
         return process.start(wait)
 
+    def start_relay(self, service: str, wait: bool = True, **env: str) -> ServiceProcess:
+        """``service``'s relay in a process of its own (ADR 48)."""
+        process = ServiceProcess(service, self.env | env, self.log_dir, free_port(), relay=True)
+        self.processes.append(process)
+        return process.start(wait)
+
     def auth(self, role: str, name: str = "测试用户", unit: str | None = None) -> dict[str, str]:
         token = issue_token(
             self.secrets, role=Role(role), name=name, unit=unit, kind=EVALUATOR_KIND.get(role)
@@ -128,7 +140,9 @@ class Deployment:
         return {"Authorization": f"Bearer {token}"}
 
     def first(self, service: str) -> ServiceProcess:
-        return next(p for p in self.processes if p.service == service and p.proc is not None)
+        return next(
+            p for p in self.processes if p.service == service and not p.relay and p.proc is not None
+        )
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.service}:{p.port}\n{p.log()[-4000:]}" for p in self.processes)

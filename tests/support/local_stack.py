@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 UP = REPO / "deploy" / "local" / "up.sh"
 DOWN = REPO / "deploy" / "local" / "down.sh"
 SERVICES = ("intake", "dispatch", "tracking", "notify", "insight", "portal")
+RELAYS_APART = ("intake-relay",)  # up.sh's default TAIZHANG_LOCAL_RELAYS_APART (ADR 48)
 
 
 def nginx_binary() -> str | None:
@@ -38,6 +39,7 @@ class LocalStack:
     port: int = field(default_factory=free_port)
     tls_port: int = field(default_factory=free_port)
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
+    relay_port: int = field(default_factory=free_port)  # intake's relay apart: its health
     base_url: str = ""
     # The SMS gateway's secret (ADR 49): the stack takes replies, so the webhook can be walked.
     sms_reply_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -56,6 +58,7 @@ class LocalStack:
             "TAIZHANG_LOCAL_PORT": str(self.port),
             "TAIZHANG_LOCAL_TLS_PORT": str(self.tls_port),
             **{f"TAIZHANG_LOCAL_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
+            "TAIZHANG_LOCAL_INTAKE_RELAY_PORT": str(self.relay_port),
             "TAIZHANG_BIN": TAIZHANG,
             "TAIZHANG_DATABASE_URL": self.pg_url,
             "TAIZHANG_DATABASE_SCHEMA": self.schema,

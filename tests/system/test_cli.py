@@ -157,3 +157,12 @@ def test_production_mode_refuses_to_start_without_its_own_secrets(env: dict[str,
     assert refused.returncode == 2
     assert "JWT_SECRET" in refused.stderr
     assert not (Path(env["TAIZHANG_DATA_DIR"]) / "secrets.json").exists()
+
+
+def test_a_relay_apart_is_refused_on_the_embedded_default_which_has_no_broker(
+    env: dict[str, str],
+) -> None:
+    """ADR 48: apart, a relay publishes to NATS and keeps its record in PostgreSQL."""
+    relay = run(env, "relay", "run", "intake")
+    assert relay.returncode == 2
+    assert "needs TAIZHANG_NATS_URL and PostgreSQL" in relay.stderr

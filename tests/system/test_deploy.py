@@ -36,6 +36,7 @@ from tests.support.deployment import delete_streams
 from tests.support.infra import PostgresProcess, free_port, port_open, wait_for
 from tests.support.local_stack import (
     DOWN,
+    RELAYS_APART,
     SERVICES,
     UP,
     LocalStack,
@@ -157,6 +158,17 @@ def unread(bench: Workbench) -> int:
     found = re.search(r'data-unread="(\d+)"', bench.get("/ui/inbox/count").text)
     assert found
     return int(found.group(1))
+
+
+def test_intakes_relay_runs_in_a_process_of_its_own_and_intake_serves_without_one(
+    stack: LocalStack,
+) -> None:
+    """ADR 48: the tips above reached the ledger through this relay, the one active."""
+    served = httpx.get(f"http://127.0.0.1:{stack.ports['intake']}/healthz/delivery", timeout=10)
+    assert "relay:intake" not in served.json()["parts"]
+    relay = httpx.get(f"http://127.0.0.1:{stack.relay_port}/healthz/delivery", timeout=10)
+    assert relay.json()["parts"]["relay:intake"]["status"] == "ok"
+    assert "leadership_acquired" in (stack.run_dir / "intake-relay.log").read_text()
 
 
 def test_a_liaison_is_notified_of_a_case_dispatched_to_its_unit_apart(stack: LocalStack) -> None:
@@ -427,7 +439,7 @@ def test_up_refuses_to_start_a_second_copy_and_leaves_the_first_running(
     again = stack.run(UP)
     assert again.returncode == 1
     assert "already running" in again.stderr
-    assert all(not process_gone(stack.pid(name)) for name in ("nginx", *SERVICES))
+    assert all(not process_gone(stack.pid(name)) for name in ("nginx", *SERVICES, *RELAYS_APART))
     assert httpx.get(f"{stack.base_url}/healthz", timeout=10).status_code == 200
 
 
@@ -469,14 +481,15 @@ def test_down_stops_exactly_what_up_started(
     stack: LocalStack, decoys: list[subprocess.Popen[bytes]]
 ) -> None:
     nginx = stack.pid("nginx")
-    started = [nginx, *children(nginx), *(stack.pid(s) for s in SERVICES)]
-    assert len(started) >= 2 + len(SERVICES)  # nginx master, its worker(s), the services
+    started = [nginx, *children(nginx), *(stack.pid(s) for s in (*SERVICES, *RELAYS_APART))]
+    assert len(started) >= 2 + len(SERVICES) + 1  # nginx master, worker(s), services, relay
 
     result = stack.down()
 
     assert result.returncode == 0, result.stderr
     assert [pid for pid in started if not process_gone(pid)] == []
-    assert not any(port_open("127.0.0.1", p) for p in [stack.port, *stack.ports.values()])
+    ports = [stack.port, stack.relay_port, *stack.ports.values()]
+    assert not any(port_open("127.0.0.1", p) for p in ports)
     assert list(stack.run_dir.glob("*.pid")) == []
     assert [p.args for p in decoys if p.poll() is not None] == []
     with psycopg.connect(stack.pg_url) as conn:  # the database it used is left running

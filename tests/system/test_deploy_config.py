@@ -45,13 +45,15 @@ def test_compose_runs_every_part_of_the_system(compose: dict[str, Any]) -> None:
         "postgres",
         "nginx",
         *APP_SERVICES,
+        "intake-relay",  # intake's relay apart (ADR 48)
         *(f"nats-{i}" for i in NATS_NODES),
         *monitoring,
     }
     assert all(services[name]["profiles"] == ["monitoring"] for name in monitoring)
-    for name in APP_SERVICES:
+    for name in [*APP_SERVICES, "intake-relay"]:
         service = services[name]
-        assert service["command"] == ["serve", name]
+        command = ["relay", "run", "intake"] if name == "intake-relay" else ["serve", name]
+        assert service["command"] == command
         assert service["user"] == "10001:10001"  # never root (issue 26)
         assert service["cap_drop"] == ["ALL"]
         assert "attachments:/var/lib/taizhang/attachments" in service["volumes"]  # ADR 22
@@ -67,6 +69,10 @@ def test_compose_runs_every_part_of_the_system(compose: dict[str, Any]) -> None:
         assert env["TAIZHANG_PORTAL_URL"] == "${TAIZHANG_PORTAL_URL:-}"  # ADR 44, optional
         # the attachments' bucket (ADR 39), optional; its secret key from deploy/.env too
         assert env["TAIZHANG_ATTACHMENT_S3_SECRET_KEY"] == "${TAIZHANG_ATTACHMENT_S3_SECRET_KEY:-}"
+    # intake serves without a relay; one process of its own publishes its outbox (ADR 48)
+    assert services["intake"]["environment"]["TAIZHANG_RELAY"] == "apart"
+    assert "TAIZHANG_RELAY" not in services["intake-relay"]["environment"]
+    assert services["intake-relay"]["depends_on"]["intake"]["condition"] == "service_healthy"
     assert services["dispatch"]["deploy"]["replicas"] == 2
     assert services["tracking"]["deploy"]["replicas"] == 2
     # The workbench served by tracking reaches intake and dispatch through the edge.

@@ -1,7 +1,8 @@
 """Wiring of the backbone for the services running in one process.
 
 With ``TAIZHANG_NATS_URL``: a relay per local service (one active among replicas on
-PostgreSQL) and a JetStream runner per (consumer, source). Without it (the embedded
+PostgreSQL; none with ``relays=False``, when they run in a process of their own, ADR 48) and
+a JetStream runner per (consumer, source). Without it (the embedded
 default): a follower per (consumer, source) reading the producer's outbox in this process —
 which requires every producer to be local.
 """
@@ -9,6 +10,7 @@ which requires every producer to be local.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,8 +22,9 @@ from shared.platform.messaging.inprocess import InProcessFollower
 from shared.platform.messaging.leadership import PostgresLeadership
 from shared.platform.messaging.nats import JetStream, NatsConsumerRunner
 from shared.platform.messaging.outbox import Outbox
-from shared.platform.messaging.relay import NatsRelay
+from shared.platform.messaging.relay import Listen, NatsRelay
 from shared.platform.messaging.streams import StreamRecords
+from shared.platform.messaging.wakeup import listen_for_saves
 from shared.platform.settings import ConfigurationError, Settings
 
 log = structlog.get_logger(__name__)
@@ -36,8 +39,18 @@ class Backbone:
         outboxes: dict[str, Outbox],
         consumers: Sequence[Consumer],
         engine: AsyncEngine | None = None,
+        *,
+        relays: bool = True,
+        apart: bool = False,
     ) -> None:
+        """``relays``: publish the outboxes from here; ``apart``: the relays run apart from
+        their services (ADR 48) — no save in this process wakes them: the store's ``NOTIFY``
+        does, and they poll every ``relay_poll_seconds`` (inline: every second); after a
+        batch that was not full they let events gather as long."""
         self.settings = settings
+        self.relays = relays
+        self.apart = apart
+        self.poll_seconds = settings.relay_poll_seconds if apart else 1.0
         # The shared read database keeps each relay's record of its stream (ADR 17).
         self.engine = engine
         self.outboxes = outboxes
@@ -77,20 +90,33 @@ class Backbone:
             faults=self.settings.faults,
         )
         self._tasks.append(asyncio.create_task(self.stream.connect_forever()))
-        if self.outboxes and self.engine is None:
+        relayed = self.outboxes if self.relays else {}
+        if relayed and self.engine is None:
             raise ConfigurationError("a relay needs the shared database for its stream records")
         records = StreamRecords(self.engine) if self.engine is not None else None
-        for source, outbox in self.outboxes.items():
+        for source, outbox in relayed.items():
             leadership = None
             if self.settings.database_url is not None:
                 leader = PostgresLeadership(self.settings, f"relay:{source}")
                 self._leaders.append(leader)
                 leadership = leader
             assert records is not None
-            self._workers.append(NatsRelay(outbox, self.stream, records, leadership))
+            listen = self._listener(outbox)
+            gap = self.poll_seconds if self.apart else 0.0
+            relay = NatsRelay(
+                outbox, self.stream, records, leadership, self.poll_seconds, listen, gap
+            )
+            self._workers.append(relay)
         for consumer in self.consumers:
             for source in consumer.sources:
                 self._workers.append(NatsConsumerRunner(consumer, source, self.stream))
+
+    def _listener(self, outbox: Outbox) -> Listen | None:
+        """Apart from its service (a relay polling), the store's ``NOTIFY`` wakes a relay."""
+        channel = getattr(outbox.app.recorder, "channel_name", None)
+        if not self.apart or channel is None or self.settings.database_url is None:
+            return None
+        return functools.partial(listen_for_saves, self.settings, channel)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Let every worker finish what it holds (acks included), then close NATS. A worker

@@ -4,8 +4,9 @@ The application's events are the outbox: nothing is published beside a commit. R
 translates each domain event with the service's ``contract.py``; events that are not for
 other services translate to None and are skipped (their position still counts).
 
-A bulk read (a rebuild, ADR 41) names the domain events the service publishes — any other
-is skipped by its topic, undecoded — and decodes the rest with :class:`FastMapper`.
+Every reader (the live relays and followers, ADR 48; a rebuild, ADR 41) names the domain
+events the service publishes — any other is skipped by its topic, undecoded — and decodes the
+rest with :class:`FastMapper`, whose fallback to the library's mapper upcasts older versions.
 """
 
 from __future__ import annotations
@@ -32,15 +33,15 @@ class Outbox:
         translate: Translator,
         *,
         published: frozenset[str] | None = None,
-        bulk: bool = False,
+        fast: bool = False,
     ) -> None:
         """``published``: the qualified names of the domain events ``translate`` may turn
-        into integration events (None: any); ``bulk``: decode with :class:`FastMapper`."""
+        into integration events (None: any); ``fast``: decode with :class:`FastMapper`."""
         self.source = source
         self.app = app
         self.translate = translate
         self.published = published
-        self.fast = FastMapper(app.mapper) if bulk else None
+        self.fast = FastMapper(app.mapper) if fast else None
         self._kept: dict[str, bool] = {}  # topic → published
 
     def read(self, after: int, limit: int = 500) -> tuple[list[Envelope], int]:

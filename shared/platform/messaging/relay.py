@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +39,9 @@ from shared.platform.messaging.streams import (
 
 log = structlog.get_logger(__name__)
 
+# What else wakes a relay: sets the event it is given on news, until cancelled.
+Listen = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
 PUBLISH_BATCH = 500
 ACK_TIMEOUT_SECONDS = 30.0
 # Acks owed longer than this are trouble worth reporting before the timeout: a broker whose
@@ -64,8 +67,20 @@ class NatsRelay:
         stream: JetStream,
         records: StreamRecords,
         leadership: Leadership | None = None,
+        poll_seconds: float = 1.0,
+        listen: Listen | None = None,
+        gap_seconds: float = 0.0,
     ) -> None:
+        """``poll_seconds``: how often to look at the outbox unwoken; ``listen``: what else
+        wakes it (apart from its service no save of this process does: the store's
+        ``NOTIFY``, ADR 48); ``gap_seconds``: how long to let events gather after a batch
+        that was not full (apart: a batch costs the same fixed round trips whatever it
+        holds, and woken by every commit it would publish each commit's few events alone)."""
         self.outbox = outbox
+        self.poll_seconds = poll_seconds
+        self.listen = listen
+        self.gap_seconds = gap_seconds
+        self._behind = False  # the last batch read was full: more is waiting
         self.stream = stream
         self.records = records
         self.leadership = leadership
@@ -78,6 +93,14 @@ class NatsRelay:
 
     async def run(self) -> None:
         news = self.outbox.wakeup(asyncio.get_running_loop())
+        listening = asyncio.create_task(self.listen(news)) if self.listen else None
+        try:
+            await self._run(news)
+        finally:
+            if listening is not None:
+                listening.cancel()
+
+    async def _run(self, news: asyncio.Event) -> None:
         await self.stream.connected.wait()
         await self._lead()
         while not self._stopping.is_set():
@@ -96,7 +119,9 @@ class NatsRelay:
                     self.record = await self.records.load(self.source) or self.record
                 continue
             if not moved:
-                await wait_any(news, self._stopping, timeout=1.0)
+                await wait_any(news, self._stopping, timeout=self.poll_seconds)
+            elif self.gap_seconds and not self._behind:
+                await wait_any(self._stopping, timeout=self.gap_seconds)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -141,6 +166,7 @@ class NatsRelay:
         if record.state == STRANGER:
             return await self._still_refused(record)
         envelopes, last = await asyncio.to_thread(self.outbox.read, record.position, PUBLISH_BATCH)
+        self._behind = last - record.position >= PUBLISH_BATCH
         if last == record.position:
             await self._idle_check(record)
             return False
