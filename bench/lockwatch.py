@@ -200,7 +200,9 @@ class WatchedConnection(sqlite3.Connection):
         self.watch = Watch(Path(name).name if name != ":memory:" else name)
         self.key = id(self)
         _watches[self.key] = self.watch
-        _install(self, self.key)
+        self.waits = kwargs.get("timeout", args[0] if args else 5.0) != 0
+        if self.waits:  # a connection opened not to wait (timeout 0) keeps no handler
+            _install(self, self.key)
         _install_wal_hook(self, 1000)  # SQLite's default wal_autocheckpoint
         _thread_files[threading.get_native_id()].add(self.watch.file)
 
@@ -221,7 +223,7 @@ class WatchedConnection(sqlite3.Connection):
         )
 
     def after(self, sql: str) -> None:
-        if sql.lstrip()[:6].upper() == "PRAGMA" and "busy_timeout" in sql.lower():
+        if sql.lstrip()[:6].upper() == "PRAGMA" and "busy_timeout" in sql.lower() and self.waits:
             _install(self, self.key)  # the pragma replaced our handler with SQLite's
         frames = AUTOCHECKPOINT.match(sql)
         if frames:  # the pragma replaced our hook with SQLite's own
