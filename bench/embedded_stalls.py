@@ -8,7 +8,7 @@
 Two all-in-one processes on SQLite (``taizhang serve intake dispatch tracking notify
 insight``, as ``bench.insight_cost``'s side with insight), each in a data directory and NATS
 namespace of its own, loaded with wrk in interleaved rounds (A B B A …), the consumers caught
-up between rounds. "Before" runs with ``TAIZHANG_SQLITE_SYNCHRONOUS=FULL`` and
+up between rounds. "Before" runs with ``TAIZHANG_SQLITE_INTAKE_SYNCHRONOUS=FULL`` and
 ``TAIZHANG_SQLITE_CHECKPOINT_SECONDS=0`` — main's behaviour: every event store's commit
 flushed to the disk, SQLite's automatic checkpoints inside whichever commit fills the log —
 "after" with ``--after``'s changes (both: the defaults). Figures: throughput and p99 after
@@ -33,10 +33,10 @@ from bench.insight_cost import WITH, Side, pauses_table, round_of, start, waits_
 from bench.intake_steps import CLIENTS
 from bench.load import ensure_wrk
 
-BEFORE = {"TAIZHANG_SQLITE_SYNCHRONOUS": "FULL", "TAIZHANG_SQLITE_CHECKPOINT_SECONDS": "0"}
+BEFORE = {"TAIZHANG_SQLITE_INTAKE_SYNCHRONOUS": "FULL", "TAIZHANG_SQLITE_CHECKPOINT_SECONDS": "0"}
 AFTER = {
     "both": {},
-    "checkpoints": {"TAIZHANG_SQLITE_SYNCHRONOUS": "FULL"},
+    "checkpoints": {"TAIZHANG_SQLITE_INTAKE_SYNCHRONOUS": "FULL"},
     "synchronous": {"TAIZHANG_SQLITE_CHECKPOINT_SECONDS": "0"},
 }
 MB = 1024 * 1024

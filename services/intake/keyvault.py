@@ -38,7 +38,7 @@ class KeyVault:
     def __init__(self, settings: Settings, master: Sealer) -> None:
         self._master = master
         self._pool: ConnectionPool[Any] | None = None
-        self._synchronous = settings.sqlite_synchronous
+        self._synchronous = settings.sqlite_intake_synchronous
         if settings.database_url is None:
             self._sqlite_path = str(settings.data_dir / "intake.sqlite")
             self._table = TABLE

@@ -56,7 +56,12 @@ def application_env(settings: Settings, service: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
             "SQLITE_DBNAME": str(settings.data_dir / f"{service}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
-            "SQLITE_SYNCHRONOUS": settings.sqlite_synchronous,
+            # Intake's commits answer registrations (its group commit); the others keep
+            # SQLite's FULL: NORMAL there let the consumers outrun the read models' lock
+            # (ADR 47).
+            "SQLITE_SYNCHRONOUS": settings.sqlite_intake_synchronous
+            if service == "intake"
+            else "FULL",
             "SINGLE_ROW_TRACKING": "n",
         }
     pg = postgres_params(settings.database_url)

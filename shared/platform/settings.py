@@ -176,11 +176,11 @@ class Settings(BaseSettings):
     # None → embedded SQLite files under data_dir; else a PostgreSQL URL shared by all services.
     database_url: str | None = None
     database_schema: str = "public"
-    # The embedded store's event stores (ADR 47). NORMAL: a commit acknowledged survives the
-    # process's crash, not the machine's loss of power (its last commits may be lost, the
-    # files stay whole); FULL: that too, at a disk flush a commit. The read models are
-    # NORMAL either way (rebuilt from the events).
-    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    # Intake's event store on the embedded store (ADR 47). NORMAL: a registration acknowledged
+    # survives the process's crash, not the machine's loss of power (its last commits may be
+    # lost, the files stay whole); FULL: that too, at a disk flush a commit. The other event
+    # stores are FULL, the read models NORMAL (rebuilt from the events).
+    sqlite_intake_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # Seconds between `taizhang serve`'s checkpoints of its SQLite files, in a thread of their
     # own; 0: SQLite's automatic ones, inside whichever commit fills the log (ADR 47).
     sqlite_checkpoint_seconds: float = Field(default=1.0, ge=0, le=60)

@@ -95,18 +95,21 @@ def test_connections_checkpoint_themselves_where_no_checkpointer_runs(tmp_path: 
     alone.close()
 
 
-def test_event_stores_commit_with_the_synchronous_the_settings_name(tmp_path: Path) -> None:
+def test_intakes_store_commits_with_the_synchronous_the_settings_name_the_others_full(
+    tmp_path: Path,
+) -> None:
     for chosen, expected in (("NORMAL", 1), ("FULL", 2)):
         settings = store_settings(tmp_path / chosen).model_copy(
-            update={"sqlite_synchronous": chosen}
+            update={"sqlite_intake_synchronous": chosen}
         )
-        app = ServiceApplication(application_env(settings, "intake"))
-        try:
-            with app.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
-                cursor.execute("PRAGMA synchronous")
-                assert cursor.fetchone()[0] == expected
-        finally:
-            app.close()
+        for service, wanted in (("intake", expected), ("dispatch", 2)):
+            app = ServiceApplication(application_env(settings, service))
+            try:
+                with app.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+                    cursor.execute("PRAGMA synchronous")
+                    assert cursor.fetchone()[0] == wanted
+            finally:
+                app.close()
 
 
 def test_a_served_embedded_process_checkpoints_its_files_in_its_own_thread(
