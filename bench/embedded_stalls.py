@@ -6,11 +6,12 @@
     .venv/bin/python -m bench.embedded_stalls --quick                     # smoke run
 
 Two all-in-one processes on SQLite (``taizhang serve intake dispatch tracking notify
-insight``, as ``bench.insight_cost``'s side with insight), each in a data directory and NATS
-namespace of its own, loaded with wrk in interleaved rounds (A B B A …), the consumers caught
-up between rounds. "Before" runs with ``TAIZHANG_SQLITE_INTAKE_SYNCHRONOUS=FULL`` and
-``TAIZHANG_SQLITE_CHECKPOINT_SECONDS=0`` — main's behaviour: every event store's commit
-flushed to the disk, SQLite's automatic checkpoints inside whichever commit fills the log —
+insight``, as ``bench.insight_cost``'s side with insight), each in a data directory of its
+own, delivery in-process (``--delivery nats``: through the machine's NATS), loaded with wrk
+in interleaved rounds (A B B A …), the consumers caught up between rounds. "Before" runs
+with ``TAIZHANG_SQLITE_INTAKE_SYNCHRONOUS=FULL`` and ``TAIZHANG_SQLITE_CHECKPOINT_SECONDS=0``
+— main's behaviour: intake's commits flushed to the disk, SQLite's automatic checkpoints
+inside whichever commit fills the log —
 "after" with ``--after``'s changes (both: the defaults). Figures: throughput and p99 after
 against before (baselines of the same run). Each round prints the store's files as they grow;
 ``--watch`` runs both under :mod:`bench.lockwatch` and prints each round's pauses of 50 ms
@@ -53,9 +54,10 @@ def files_line(side: Side) -> str:
 
 
 def measure(report: Report, args: argparse.Namespace, srv: Servers, root: Path) -> None:
+    nats = srv.nats_url if args.delivery == "nats" else None
     with (
-        new_deployment(root, None, srv.nats_url) as before_d,
-        new_deployment(root, None, srv.nats_url) as after_d,
+        new_deployment(root, None, nats) as before_d,
+        new_deployment(root, None, nats) as after_d,
     ):
         spies = [root / f"lockwatch-{n}.json" if args.watch else None for n in (1, 2)]
         before = Side("before", before_d, start(before_d, WITH, spies[0], BEFORE), watched=spies[0])
@@ -158,6 +160,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--watch", action="store_true", help="run both under bench.lockwatch: pauses counted"
     )
+    parser.add_argument(
+        "--delivery",
+        choices=("in-process", "nats"),
+        default="in-process",
+        help="between the services: in-process (the embedded default) or the machine's NATS",
+    )
     report_options(parser)
     args = parser.parse_args(argv)
     if args.quick:
@@ -173,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     def body(report: Report, srv: Servers, out: Path) -> None:
         measure(report, args, srv, out)
 
-    return run_bench("bench.embedded_stalls", argv, args, lambda srv: {"stores": "SQLite"}, body)
+    context = {"stores": "SQLite", "delivery": args.delivery}
+    return run_bench("bench.embedded_stalls", argv, args, lambda srv: context, body)
 
 
 if __name__ == "__main__":
