@@ -5,7 +5,7 @@ SQLite's automatic checkpoint runs inside a commit, on whichever connection comm
 log holds 1,000 pages: intake's group-commit writer, a projection's, a relay's. Under
 ``synchronous=FULL`` every commit of an event store also waits for its log to reach the
 disk. Where a process runs a :class:`Checkpointer` (``taizhang serve`` on the embedded store),
-the files it owns are checkpointed by its thread instead — PASSIVE, which never waits for a
+the event stores it owns are checkpointed by its thread instead — PASSIVE, which never waits for a
 reader or a writer, and, when a file has been idle, TRUNCATE without waiting — and their
 connections commit without checkpointing (``wal_autocheckpoint=0``). Every connection bounds
 the log file it leaves after a reset (``journal_size_limit``). Tools that open the files in
@@ -165,14 +165,17 @@ SQLITE_FACTORY_TOPIC = f"{__name__}:{TunedSQLiteFactory.__name__}"
 
 
 def embedded_checkpointer(settings: Settings, services: Iterable[str]) -> Checkpointer | None:
-    """A started checkpointer for the files of a process serving ``services`` on the
-    embedded store (their event stores and the read models), or None: on PostgreSQL, or
-    when ``sqlite_checkpoint_seconds`` is 0 (SQLite's automatic checkpoints)."""
+    """A started checkpointer for the event stores of a process serving ``services`` on the
+    embedded store, or None: on PostgreSQL, or when ``sqlite_checkpoint_seconds`` is 0
+    (SQLite's automatic checkpoints).
+
+    Not ``readmodels.sqlite``: its readers (every projection, relay and page) overlap without
+    a gap, so a checkpoint a second never found its log copied whole and free to start over —
+    it grew to 193 MB in two minutes of load — where SQLite's own, right after the commits
+    that fill 1,000 pages, keep it at ~10 MB; and no request waits for its commits (ADR 47)."""
     if not settings.embedded_store or settings.sqlite_checkpoint_seconds <= 0:
         return None
     files = [settings.data_dir / f"{name}.sqlite" for name in services]
-    checkpointer = Checkpointer(
-        [*files, settings.data_dir / "readmodels.sqlite"], settings.sqlite_checkpoint_seconds
-    )
+    checkpointer = Checkpointer(files, settings.sqlite_checkpoint_seconds)
     checkpointer.start()
     return checkpointer
