@@ -25,6 +25,7 @@ its own and intake's is unchanged by construction (nothing of insight is importe
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import statistics
 import sys
@@ -79,13 +80,19 @@ class Side:
         return statistics.median(self.cpu_ms)
 
 
-def start(d: Deployment, services: tuple[str, ...], watched: Path | None) -> BenchProcess:
+def start(
+    d: Deployment,
+    services: tuple[str, ...],
+    watched: Path | None,
+    env: dict[str, str] | None = None,
+) -> BenchProcess:
+    """``env``: settings of this side's process (``TAIZHANG_…``) beside the deployment's."""
     port = free_port()
     command = [TAIZHANG, "serve", *services, "--port", str(port)]
     if watched is not None:  # the same command under bench.lockwatch
         command = [sys.executable, "-m", "bench.lockwatch", str(watched), *command[1:]]
-    env = d.env(PYTHONUNBUFFERED="1")  # its log shows how far a slow start got
-    process = BenchProcess("+".join(services), env, d.log_dir, port, command)
+    environment = d.env(PYTHONUNBUFFERED="1", **(env or {}))  # its log: how far a start got
+    process = BenchProcess("+".join(services), environment, d.log_dir, port, command)
     d.processes.append(process)
     return process.start(wait=True)
 
@@ -133,6 +140,7 @@ def round_of(side: Side, seconds: float, posted: dict[str, int]) -> None:
     if spy is not None and before is not None:
         after = lockwatch.observe(side.process.pid, spy)
         side.loaded.append(difference(before, after, result.requests))
+        say(pauses_line(side.loaded[-1]))
     posted[side.label] += result.ok
     side.results.append(result)
     side.cpu_ms.append(result.cpu_ms)
@@ -176,6 +184,9 @@ def measure(report: Report, args: argparse.Namespace, srv: Servers, root: Path) 
         if args.watch:
             for side in (plain, watched):
                 say(waits_table(side))
+                say(pauses_table(side))
+                dumped = root / f"pauses-{side.label.replace(' ', '-')}.json"
+                dumped.write_text(json.dumps(side.loaded, ensure_ascii=False, indent=1))
         if rows(insight_d, "insight_tips") is None or rows(plain_d, "insight_tips") is not None:
             raise RuntimeError("insight ran in the wrong process (or in neither)")
         w = Baseline(
@@ -216,7 +227,33 @@ def difference(before: dict[str, Any], after: dict[str, Any], requests: int) -> 
         old = before["locks"].get(key, [0, 0, 0.0, 0.0])
         locks[key] = [new - was for new, was in zip(row, old, strict=True)]
     threads = {k: v - before["threads"].get(k, 0.0) for k, v in after["threads"].items()}
-    return {"locks": locks, "threads": threads, "requests": requests}
+    pauses = {}
+    for key, row in after.get("pauses", {}).items():
+        old = before.get("pauses", {}).get(key, [0, 0.0, 0.0, 0])
+        pauses[key] = [row[0] - old[0], row[1] - old[1], row[2], row[3] - old[3]]
+    slow = [s for s in after.get("slow", []) if before["at"] <= s[0] <= after["at"]]
+    return {
+        "locks": locks,
+        "threads": threads,
+        "requests": requests,
+        "pauses": pauses,
+        "slow": slow,
+    }
+
+
+def pauses_line(round_: dict[str, Any]) -> str:
+    """A round's pauses of 50 ms or more (``--watch``): how many of each kind and where,
+    with the longest; the event loop's longest lag and what held it."""
+    by: dict[str, list[float]] = {}
+    for _, kind, where, ms, _detail in round_["slow"]:
+        row = by.setdefault(f"{kind} {where}", [0, 0.0])
+        row[0] += 1
+        row[1] = max(row[1], ms)
+    parts = [f"{key} ×{n:.0f} (≤{ms:.0f} ms)" for key, (n, ms) in sorted(by.items())]
+    checkpoints = sum(
+        row[0] for key, row in round_["pauses"].items() if key.startswith("checkpoint")
+    )
+    return f"    pauses ≥ 50 ms: {'; '.join(parts) or 'none'}; checkpoints {checkpoints:.0f}"
 
 
 def waits_table(side: Side) -> str:
@@ -247,6 +284,31 @@ def waits_table(side: Side) -> str:
             )
     whole = 1000 * sum(threads.values()) / requests
     lines.append(f"  all threads | {1000 * sum(loaded.values()) / requests:.3f} | {whole:.3f}")
+    return "\n".join(lines)
+
+
+def pauses_table(side: Side) -> str:
+    """The measured rounds' pauses while loaded, per kind and where: how many, the ms in
+    all and per 1,000 requests, the longest, and how many lasted 50 ms or more."""
+    requests = sum(w["requests"] for w in side.loaded) or 1
+    summed: dict[str, list[float]] = {}
+    for w in side.loaded:
+        for key, (n, ms, longest, slow) in w["pauses"].items():
+            row = summed.setdefault(key, [0, 0.0, 0.0, 0])
+            row[0] += n
+            row[1] += ms
+            row[2] = max(row[2], longest)
+            row[3] += slow
+    lines = [
+        f"{side.label}: pauses while loaded, {requests:,} requests",
+        "  kind and where | count | ms in all | ms per 1,000 requests | longest ms | ≥ 50 ms",
+    ]
+    for key, (n, ms, longest, slow) in sorted(summed.items(), key=lambda i: -i[1][1]):
+        if n and (ms >= 1 or slow):
+            lines.append(
+                f"  {key} | {n:.0f} | {ms:.0f} | {1000 * ms / requests:.1f} | "
+                f"{longest:.0f} | {slow:.0f}"
+            )
     return "\n".join(lines)
 
 

@@ -34,6 +34,7 @@ from shared.platform.readmodel import (
     setup_lock,
 )
 from shared.platform.settings import ConfigurationError, Secrets, Settings, load_secrets
+from shared.platform.sqlitewal import Checkpointer, embedded_checkpointer
 from shared.web.accesslog import AccessLog
 from shared.web.auth import Authenticator
 from shared.web.http import BodySizeLimit, SecurityHeaders, install_infrastructure_handlers
@@ -63,6 +64,7 @@ class Runtime:
     engine: AsyncEngine
     services: dict[str, Service] = field(default_factory=dict)
     backbone: Backbone | None = None
+    checkpointer: Checkpointer | None = None
     _blobs: Blobs | None = None
 
     @classmethod
@@ -76,15 +78,21 @@ class Runtime:
             raise ConfigurationError("TAIZHANG_RELAY=apart needs TAIZHANG_NATS_URL")
         settings = budgeted(settings, names)  # pools sized to the connection budget
         secrets = load_secrets(settings)
-        async with setup_lock(settings):  # processes started together set up one at a time
-            await ensure_schema(settings)
-            engine = create_engine(settings)
-            await migrate(engine, SHARED_MIGRATIONS, "alembic_version_shared")
-            runtime = cls(settings, secrets, engine)
-            for name in names:
-                service = build_service(name, settings, secrets)
-                await service.start(background=not relay_only)
-                runtime.services[name] = service
+        checkpointer = embedded_checkpointer(settings, names)  # before any connection opens
+        try:
+            async with setup_lock(settings):  # processes started together set up in turn
+                await ensure_schema(settings)
+                engine = create_engine(settings)
+                await migrate(engine, SHARED_MIGRATIONS, "alembic_version_shared")
+                runtime = cls(settings, secrets, engine, checkpointer=checkpointer)
+                for name in names:
+                    service = build_service(name, settings, secrets)
+                    await service.start(background=not relay_only)
+                    runtime.services[name] = service
+        except BaseException:
+            if checkpointer is not None:
+                checkpointer.stop()
+            raise
         outboxes = {n: live_outbox(n, s) for n, s in runtime.services.items()}
         consumers = (
             [] if relay_only else [c for s in runtime.services.values() for c in s.consumers()]
@@ -112,6 +120,8 @@ class Runtime:
         for service in reversed(list(self.services.values())):
             await service.stop()
         await self.engine.dispose()
+        if self.checkpointer is not None:
+            await asyncio.to_thread(self.checkpointer.stop)
 
     async def readiness(self) -> dict[str, str]:
         """Which dependency is missing, if any — answered within seconds, checks in parallel.

@@ -25,6 +25,7 @@ from psycopg_pool import ConnectionPool
 from shared.platform.protection import Sealer
 from shared.platform.recorders import Statement
 from shared.platform.settings import Settings, postgres_params
+from shared.platform.sqlitewal import tune
 
 TABLE = "intake_case_keys"
 
@@ -37,6 +38,7 @@ class KeyVault:
     def __init__(self, settings: Settings, master: Sealer) -> None:
         self._master = master
         self._pool: ConnectionPool[Any] | None = None
+        self._synchronous = settings.sqlite_intake_synchronous
         if settings.database_url is None:
             self._sqlite_path = str(settings.data_dir / "intake.sqlite")
             self._table = TABLE
@@ -179,6 +181,7 @@ class KeyVault:
             return
         with closing(sqlite3.connect(self._sqlite_path, timeout=30)) as conn:
             conn.row_factory = sqlite3.Row
+            tune(conn, self._sqlite_path, self._synchronous)
             with conn:
                 yield conn
 

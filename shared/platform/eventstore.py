@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresAggregateRecorder
 
 from shared.platform.settings import Settings, postgres_params
+from shared.platform.sqlitewal import SQLITE_FACTORY_TOPIC
 
 SCHEMA_LOCK_KEY = zlib.crc32(b"taizhang-event-store-ddl")
 
@@ -52,9 +53,15 @@ def application_env(settings: Settings, service: str) -> dict[str, str]:
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
             "SQLITE_DBNAME": str(settings.data_dir / f"{service}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
+            # Intake's commits answer registrations (its group commit); the others keep
+            # SQLite's FULL: NORMAL there let the consumers outrun the read models' lock
+            # (ADR 47).
+            "SQLITE_SYNCHRONOUS": settings.sqlite_intake_synchronous
+            if service == "intake"
+            else "FULL",
             "SINGLE_ROW_TRACKING": "n",
         }
     pg = postgres_params(settings.database_url)

@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from shared.platform.settings import Settings, postgres_params
+from shared.platform.sqlitewal import tune
 
 # The tables shared owns: API keys (credentials) and the projections' marks.
 SHARED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -86,7 +87,12 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     if url.drivername.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        path = str(url.database)
+
+        def pragmas(dbapi_connection: Any, _record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, path)
+
+        event.listen(engine.sync_engine, "connect", pragmas)
         if writer:
             event.listen(engine.sync_engine, "connect", _sqlite_manual_transactions)
             event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
@@ -102,13 +108,14 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, path: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    tune(dbapi_connection, path)  # the log's bound; its checkpoints (ADR 47)
 
 
 def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:

@@ -36,6 +36,8 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from shared.platform.sqlitewal import SQLITE_FACTORY_TOPIC
+
 Statement = tuple[str | SQL | Composed, Sequence[Any]]
 
 __all__ = [
@@ -55,7 +57,7 @@ def with_also(env: dict[str, str]) -> dict[str, str]:
     if module == "eventsourcing.postgres":
         recorder = OneTripPostgresProcessRecorder
         env = env | {"POSTGRES_PRE_PING": "n"}
-    elif module == "eventsourcing.sqlite":
+    elif module in ("eventsourcing.sqlite", SQLITE_FACTORY_TOPIC):
         recorder = SQLiteProcessRecorderWithAlso  # type: ignore[assignment]
     else:
         raise ValueError(f"no recorder taking 'also' statements for {module!r}")

@@ -176,6 +176,14 @@ class Settings(BaseSettings):
     # None → embedded SQLite files under data_dir; else a PostgreSQL URL shared by all services.
     database_url: str | None = None
     database_schema: str = "public"
+    # Intake's event store on the embedded store (ADR 47). FULL: a registration acknowledged
+    # survives a loss of power too, at a disk flush a commit; NORMAL (opt-in): only the
+    # process's crash (the last second's commits may be lost to a power cut, the files stay
+    # whole). The other event stores are FULL, the read models NORMAL (rebuilt from the events).
+    sqlite_intake_synchronous: Literal["NORMAL", "FULL"] = "FULL"
+    # Seconds between `taizhang serve`'s checkpoints of its SQLite files, in a thread of their
+    # own; 0: SQLite's automatic ones, inside whichever commit fills the log (ADR 47).
+    sqlite_checkpoint_seconds: float = Field(default=1.0, ge=0, le=60)
     # Connections per pool per process (each service has a few pools); PostgreSQL's
     # max_connections must cover every process's pools.
     db_pool_size: int = Field(default=4, ge=1, le=50)

@@ -73,9 +73,9 @@ PAIRS = [
     ],
 ]
 
-# The two whose smoke form alone takes 45–55 s (intake's seven figures with its HTTP ceilings;
-# two all-in-one processes with and without insight) run one after the other under
-# TAIZHANG_SOAK=1: together they were 96 of the suite's 927 s on an idle machine, 218 on CI's.
+# Those whose smoke form alone takes 45–55 s (intake's seven figures with its HTTP ceilings;
+# two all-in-one processes with and without insight, or before and after ADR 47) run one
+# after the other under TAIZHANG_SOAK=1: together they were 96 of the suite's 927 s on an idle machine, 218 on CI's.
 SLOW = [
     (["bench.intake", "--quick"], TARGETS),
     (
@@ -84,6 +84,14 @@ SLOW = [
             ("intake throughput with insight", "W"),
             ("intake p99 with insight", "P"),
             ("the process's CPU a request with insight", "U"),
+        ],
+    ),
+    (
+        ["bench.embedded_stalls", "--quick"],
+        [
+            ("intake throughput after (both)", "B"),
+            ("intake p99 after (both)", "Q"),
+            ("the worst round's p99 after (both)", "M"),
         ],
     ),
 ]
