@@ -163,6 +163,19 @@ def live_outbox(name: str, service: Service) -> Outbox:
     return Outbox(name, service.app, service.translate, published=service.published, fast=True)
 
 
+@asynccontextmanager
+async def _observed(metrics: Metrics, runtime: Runtime) -> AsyncIterator[None]:
+    """Sampled while serving; on the way out the sampler, the metrics, then the runtime stop."""
+    sampling = _observe(metrics, runtime)
+    try:
+        yield
+    finally:
+        if sampling is not None:
+            sampling.cancel()
+        metrics.close()
+        await runtime.stop()
+
+
 def _observe(metrics: Metrics, runtime: Runtime) -> asyncio.Task[None] | None:
     """Serve the metrics on their own port and keep the sampled figures fresh (when the
     operator asked for them with ``TAIZHANG_METRICS_PORT``)."""
@@ -204,14 +217,8 @@ def create_app(
         app.state.runtime = runtime
         app.state.services = runtime.services
         app.state.authenticator = Authenticator(settings, runtime.secrets, runtime.engine)
-        sampling = _observe(metrics, runtime)
-        try:
+        async with _observed(metrics, runtime):
             yield
-        finally:
-            if sampling is not None:
-                sampling.cancel()
-            metrics.close()
-            await runtime.stop()
 
     app = FastAPI(
         title="台账 — complaint & problem tracking",
@@ -297,14 +304,8 @@ def create_relay(settings: Settings, name: str) -> FastAPI:
         runtime = await Runtime.start(settings, [name], relay_only=True)
         gc.freeze()  # a server process: its start-up's objects out of full collections
         app.state.runtime = runtime
-        sampling = _observe(metrics, runtime)
-        try:
+        async with _observed(metrics, runtime):
             yield
-        finally:
-            if sampling is not None:
-                sampling.cancel()
-            metrics.close()
-            await runtime.stop()
 
     app = FastAPI(title=f"台账 — {name} relay", version="1", lifespan=lifespan)
     metrics = Metrics()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
@@ -16,6 +14,7 @@ from services.intake.keyvault import KeyVault
 from shared.platform.protection import Sealer, SealError
 from shared.platform.settings import load_secrets, new_reporter_key, parse_reporter_keys
 from tests.support.api import Api, problem, stored_notifications
+from tests.support.cli import run_taizhang
 from tests.support.pinned import NOW
 
 NAMED = {
@@ -111,20 +110,6 @@ def _sealed_reporter(api: Api, case_id: UUID) -> dict[str, str]:
 
 def test_the_cli_shreds_expired_keys(api: Api, tmp_path: Path) -> None:
     api.register(reporter=NAMED)
-    env = {"TAIZHANG_DATA_DIR": str(api.settings.data_dir), "PATH": "/usr/bin:/bin"}
-    if api.settings.database_url:
-        env |= {
-            "TAIZHANG_DATABASE_URL": api.settings.database_url,
-            "TAIZHANG_DATABASE_SCHEMA": api.settings.database_schema,
-        }
-    taizhang = str(Path(sys.executable).parent / "taizhang")
-    done = subprocess.run(
-        [taizhang, "reporters", "shred-expired", "--days", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_taizhang(api.settings, "reporters", "shred-expired", "--days", "0")
     assert done.returncode == 0, done.stderr
     assert "destroyed 1 case key" in done.stderr

@@ -8,10 +8,7 @@ the clock pinned. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -43,6 +40,7 @@ from tests.intake.test_reporter_sms import (
     set_consent,
 )
 from tests.support.api import Api, problem
+from tests.support.cli import run_taizhang
 from tests.support.dispatch import add_units, ok
 from tests.support.infra import ServerThread, wait_for
 from tests.support.pinned import NOW
@@ -263,22 +261,7 @@ def test_the_phone_s_digest_is_shredded_with_the_identity(api: Api) -> None:
     named_tip(api, consent=True)  # indexed at registration: a 「TD」 may come before a text
     named_tip(api, consent=False, phone=OTHER)  # no consent: never indexed
     assert indexed_phones(api.settings) == 1
-    env = {"TAIZHANG_DATA_DIR": str(api.settings.data_dir), "PATH": "/usr/bin:/bin"}
-    env |= {"PYTHONPATH": path} if (path := os.environ.get("PYTHONPATH")) else {}  # this tree
-    if api.settings.database_url:
-        env |= {
-            "TAIZHANG_DATABASE_URL": api.settings.database_url,
-            "TAIZHANG_DATABASE_SCHEMA": api.settings.database_schema,
-        }
-    taizhang = str(Path(sys.executable).parent / "taizhang")
-    done = subprocess.run(
-        [taizhang, "reporters", "shred-expired", "--days", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_taizhang(api.settings, "reporters", "shred-expired", "--days", "0")
     assert done.returncode == 0, done.stderr
     assert "destroyed 2 case key" in done.stderr
     assert "removed 1 texted phone digest" in done.stderr
