@@ -15,7 +15,8 @@ which is what kept the ledger behind a steady intake and its rebuild slow (ADR 1
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -91,6 +92,14 @@ async def claim(session: AsyncSession, consumer: str, envelope: Envelope) -> Out
             projection_streams.update().where(key).values(version=envelope.stream_version)
         )
     return None
+
+
+async def insert_if_new(session: AsyncSession, table: sa.Table, row: Mapping[str, Any]) -> None:
+    """Insert ``row`` unless its key is there already (a retry, a replay): one statement, on
+    either store."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(insert(table).values(row).on_conflict_do_nothing())
 
 
 async def advance_position(session: AsyncSession, consumer: str, envelope: Envelope) -> None:

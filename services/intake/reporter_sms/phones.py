@@ -17,14 +17,13 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.intake.application import NoSmsConsent
 from services.intake.keyvault import CaseKeyDestroyed
 from services.intake.reporter_sms.optout import canonical_phone
 from services.intake.reporter_sms.tables import MIGRATIONS, notices, phones
+from shared.platform.projection import insert_if_new
 from shared.platform.protection import Fingerprinter
 from shared.platform.readmodel import create_engine, migrate, sessionmaker
 from shared.platform.settings import Settings
@@ -61,9 +60,7 @@ class PhoneIndex:
         registered = await asyncio.to_thread(self.registered_at, case_id)
         row = {"phone_digest": found[0], "case_id": case_id, "registered_at": registered}
         async with self.sessions() as session, session.begin():
-            dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-            await session.execute(insert(phones).values(row).on_conflict_do_nothing())
+            await insert_if_new(session, phones, row)
 
     async def cases(self, phone: str) -> list[UUID]:
         """The tips this phone was texted about (and not withdrawn from since)."""

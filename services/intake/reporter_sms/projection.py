@@ -15,8 +15,6 @@ from datetime import datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.intake.application import TextedCase
@@ -31,7 +29,7 @@ from services.intake.reporter_sms.steps import (
 )
 from services.intake.reporter_sms.tables import notices
 from shared.contracts import Contract, Envelope
-from shared.platform.projection import Handler, SqlProjection
+from shared.platform.projection import Handler, SqlProjection, insert_if_new
 from shared.platform.sending import quiet_until
 from shared.platform.settings import NotifySettings
 
@@ -99,9 +97,7 @@ def _recording(
             "sent_at": None,
             "last_error": None,
         }
-        dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        await session.execute(insert(notices).values(row).on_conflict_do_nothing())
+        await insert_if_new(session, notices, row)
 
     return record
 

@@ -20,8 +20,6 @@ from uuid import UUID
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.intake.application import TipNotFound
@@ -29,6 +27,7 @@ from services.intake.reporter_sms.delivery import withhold_pending
 from services.intake.reporter_sms.optout import canonical_phone, is_opt_out
 from services.intake.reporter_sms.phones import PhoneIndex
 from services.intake.reporter_sms.tables import replies
+from shared.platform.projection import insert_if_new
 from shared.platform.protection import Fingerprinter
 
 log = structlog.get_logger(__name__)
@@ -129,6 +128,4 @@ class ReplyDesk:
             "tips": tips,
         }
         async with self.sessions() as session, session.begin():
-            dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-            await session.execute(insert(replies).values(row).on_conflict_do_nothing())
+            await insert_if_new(session, replies, row)
