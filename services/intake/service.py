@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -180,7 +181,7 @@ class IntakeService(ServiceBase[IntakeApplication]):
         )
         return [texted]
 
-    @property
+    @cached_property
     def fingerprints(self) -> Fingerprinter:
         """The keyed digests of request fingerprints (ADR 18) and of texted phones (ADR 49)."""
         return Fingerprinter(self.secrets.fingerprint_keys)
