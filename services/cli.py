@@ -691,16 +691,20 @@ def relay_run(
     settings = _settings(reachable=False)  # it waits for its database itself
     if not settings.nats_url or settings.database_url is None:
         err.print(
-            "[red]refusing to start:[/red] a relay apart needs TAIZHANG_NATS_URL and PostgreSQL"
+            "[red]未启动 (refusing to start):[/red] 独立运行的转发进程需要 TAIZHANG_NATS_URL 和 "
+            "PostgreSQL (a relay apart needs TAIZHANG_NATS_URL and PostgreSQL)",
+            soft_wrap=True,
         )
         raise typer.Exit(2)
     from services.app import create_relay  # the services: imported once the settings hold
     from services.registry import AVAILABLE
 
     if service not in AVAILABLE:
-        raise typer.BadParameter(f"unknown service {service!r}; choose from {list(AVAILABLE)}")
+        raise typer.BadParameter(
+            f"没有服务 {service!r} (unknown service); 可选 (choose from) {list(AVAILABLE)}"
+        )
     host, port = host or settings.host, port or settings.port
-    err.print(f"台账 {service} relay, health on http://{host}:{port}/healthz/delivery")
+    err.print(f"台账 {service} 转发进程 (relay),健康检查 http://{host}:{port}/healthz/delivery")
     run_server(create_relay(settings, service), host, port)
 
 
